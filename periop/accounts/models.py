@@ -1,0 +1,73 @@
+"""Departments and role memberships: the unit of access control in Periop."""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"Unknown time zone {value!r}. Use an IANA name like Europe/London.")
+
+
+class Role(models.TextChoices):
+    ANESTHETIST = "anesthetist", "Anesthetist"
+    PHARMACIST = "pharmacist", "Pharmacist"
+    AUDITOR = "auditor", "Auditor"
+    ADMIN = "admin", "Department administrator"
+
+
+class Department(models.Model):
+    code = models.SlugField(
+        max_length=40,
+        unique=True,
+        validators=[RegexValidator(r"^[a-z0-9][a-z0-9-]*$", "Use lowercase letters, digits, -.")],
+        help_text="Short stable identifier, for example 'main-theatres'.",
+    )
+    name = models.CharField(max_length=200)
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
+        help_text="Reports for this department are stated in this time zone.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    """A user's role in one department. One role per user and department."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="memberships"
+    )
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "department"], name="membership_one_role_per_department"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(role__in=[choice.value for choice in Role]),
+                name="membership_role_valid",
+            ),
+        ]
+        ordering = ["department__name", "user__username"]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_role_display()} in {self.department}"

@@ -1,0 +1,80 @@
+"""The pharmacy check and the knowledge-base catalogue."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiExample, extend_schema
+from rest_framework import status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from periop.accounts.permissions import CHECK_ROLES, HasRole
+from periop.drugs.catalogue import knowledge_base_catalogue
+from periop.drugs.presenters import evaluation_to_dict
+from periop.drugs.schema import CheckOutput
+from periop.drugs.serializers import CheckInput
+from periop.drugs.services import cautions_evaluate, patient_state_from_input
+
+CHECK_EXAMPLE = {
+    "at": "2026-11-22T08:00:00+00:00",
+    "patient": {"age_years": 34, "weight_kg": 62},
+    "conditions": [
+        {
+            "code": "myasthenia-gravis",
+            "onset": "2024-05-01",
+            "resolved": None,
+            "attributes": {"antibody": "achr", "distribution": "generalized"},
+        },
+        {
+            "code": "stroke",
+            "onset": "2026-11-12T14:00:00+00:00",
+            "attributes": {"motor_deficit": True},
+        },
+    ],
+    "medications": [{"code": "pyridostigmine", "started": "2024-05-03", "stopped": None}],
+    "receptor_state": None,
+    "drugs": ["succinylcholine", "rocuronium", "sugammadex"],
+}
+
+
+class CheckApi(APIView):
+    """`POST /api/v1/checks`: stateless check of planned drugs against a patient's state."""
+
+    permission_classes = [IsAuthenticated, HasRole]
+    required_roles = CHECK_ROLES
+
+    @extend_schema(
+        operation_id="checks_create",
+        summary="Check planned drugs against a patient's NMJ conditions",
+        description=(
+            "Returns one caution per planned drug, in request order, with the findings that "
+            "produced it, dose guidance, monitoring advice, assumptions and reference ids. "
+            "Stores no patient. Allowed for pharmacists, anesthetists and admins."
+        ),
+        request=CheckInput,
+        responses={200: CheckOutput},
+        examples=[OpenApiExample("Myasthenia gravis and a recent stroke", value=CHECK_EXAMPLE, request_only=True)],
+        tags=["checks"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = CheckInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        evaluation = cautions_evaluate(
+            state=patient_state_from_input(data), drugs=data["drugs"], at=data["at"]
+        )
+        return Response(evaluation_to_dict(evaluation), status=status.HTTP_200_OK)
+
+
+class KnowledgeBaseApi(APIView):
+    """`GET /api/v1/knowledge-base`: the active knowledge base, for clients and reviewers."""
+
+    @extend_schema(
+        operation_id="knowledge_base_retrieve",
+        summary="The active knowledge base: source attributes, vocabulary, rules and references",
+        responses={200: dict},
+        tags=["knowledge base"],
+    )
+    def get(self, request: Request) -> Response:
+        return Response(knowledge_base_catalogue())

@@ -1,0 +1,119 @@
+"""The knowledge base as JSON for `GET /api/v1/knowledge-base` (built once per version).
+
+It carries the ONC source attributes (citation, developer, funding source, release and revision
+dates) so every caution can be traced to what produced it.
+"""
+
+from __future__ import annotations
+
+import functools
+from decimal import Decimal
+from typing import Any
+
+from periop.drugs.engine import KnowledgeBase
+from periop.drugs.registry import get_knowledge_base
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, tuple | list | frozenset):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
+
+
+@functools.lru_cache(maxsize=4)
+def _catalogue_for(digest: str, kb: KnowledgeBase) -> dict[str, Any]:
+    release = kb.release
+    return {
+        "version": kb.version,
+        "digest": kb.digest,
+        "release_date": release.released_on.isoformat(),
+        "revised_on": release.revised_on.isoformat() if release.revised_on else None,
+        "developer": release.developer,
+        "funding_source": release.funding_source,
+        "status": release.status,
+        "description": release.description,
+        "conditions": [
+            {
+                "code": condition.code,
+                "name": condition.name,
+                "mechanism_site": condition.mechanism_site,
+                "receptor_effect": condition.receptor_effect,
+                "snomed": condition.snomed,
+                "icd10cm": list(condition.icd10cm),
+                "onset_means": condition.onset_means,
+                "resolved_means": condition.resolved_means,
+                "references": list(condition.references),
+                "attributes": {
+                    name: {
+                        "type": attribute.type,
+                        "label": attribute.label,
+                        "choices": list(attribute.choices) if attribute.choices else None,
+                        "default": attribute.default,
+                        "unknown": attribute.unknown,
+                        "min": _plain(attribute.minimum),
+                        "max": _plain(attribute.maximum),
+                        "unit": attribute.unit,
+                    }
+                    for name, attribute in condition.attributes.items()
+                },
+            }
+            for condition in kb.conditions.values()
+        ],
+        "drugs": [
+            {
+                "code": drug.code,
+                "name": drug.name,
+                "drug_class": drug.drug_class,
+                "groups": list(drug.groups),
+                "atc": drug.atc,
+            }
+            for drug in kb.drugs.values()
+        ],
+        "rules": [rule_to_dict(rule) for rule in kb.rules],
+        "references": [
+            {
+                "id": reference.id,
+                "citation": reference.citation,
+                "url": reference.url,
+                "what_read": reference.what_read,
+            }
+            for reference in kb.references.values()
+        ],
+    }
+
+
+def rule_to_dict(rule: Any) -> dict[str, Any]:
+    return {
+        "id": rule.id,
+        "drugs": list(rule.drugs),
+        "level": rule.level.code if rule.level is not None else None,
+        "effects": list(rule.effects),
+        "summary": rule.summary,
+        "rationale": rule.rationale,
+        "references": list(rule.references),
+        "evidence": rule.evidence,
+        "unconfirmed": rule.unconfirmed,
+        "uses_demographics": list(rule.uses_demographics),
+        "phases": [
+            {
+                "from_hours": _plain(phase.from_hours),
+                "to_hours": _plain(phase.to_hours),
+                "status": phase.status,
+                "level": phase.level.code,
+                "effects": list(phase.effects),
+                "summary": phase.summary,
+            }
+            for phase in rule.phases
+        ],
+        "source_file": rule.source_file,
+    }
+
+
+def knowledge_base_catalogue() -> dict[str, Any]:
+    """The active knowledge base as the REST contract describes it."""
+    kb = get_knowledge_base()
+    return _catalogue_for(kb.digest, kb)

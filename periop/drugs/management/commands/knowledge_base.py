@@ -1,0 +1,51 @@
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from periop.drugs.engine import KnowledgeBase, KnowledgeBaseError, load_knowledge_base
+from periop.drugs.registry import get_knowledge_base, knowledge_base_directory
+
+
+class Command(BaseCommand):
+    help = "Validates a knowledge base, or shows the active one (version, digest, counts)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        actions = parser.add_subparsers(dest="action", required=True)
+        validate = actions.add_parser("validate", help="Validate a knowledge-base directory.")
+        validate.add_argument(
+            "--path", type=Path, default=None, help="Directory to validate (default: the active one)."
+        )
+        actions.add_parser("show", help="Show the active knowledge base.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "validate":
+            directory = options["path"] or knowledge_base_directory()
+            try:
+                kb = load_knowledge_base(directory)
+            except KnowledgeBaseError as error:
+                raise CommandError(f"Invalid knowledge base: {error}") from None
+            self.stdout.write(f"Valid: knowledge base {kb.version} ({kb.digest}).")
+            self._counts(kb)
+        else:
+            kb = get_knowledge_base()
+            release = kb.release
+            self.stdout.write(f"Version:        {kb.version}")
+            self.stdout.write(f"Digest:         {kb.digest}")
+            self.stdout.write(f"Released:       {release.released_on.isoformat()}")
+            if release.revised_on:
+                self.stdout.write(f"Revised:        {release.revised_on.isoformat()}")
+            self.stdout.write(f"Developer:      {release.developer}")
+            self.stdout.write(f"Funding source: {release.funding_source}")
+            self.stdout.write(f"Status:         {release.status}")
+            self._counts(kb)
+
+    def _counts(self, kb: KnowledgeBase) -> None:
+        self.stdout.write(
+            f"Conditions: {len(kb.conditions)}  Drugs: {len(kb.drugs)}  "
+            f"Rules: {len(kb.rules)}  References: {len(kb.references)}"
+        )
+        by_file = Counter(rule.source_file for rule in kb.rules)
+        for source_file, count in sorted(by_file.items()):
+            self.stdout.write(f"  {source_file}: {count} rules")

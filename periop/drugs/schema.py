@@ -1,0 +1,77 @@
+"""Output serializers that document the check response in the OpenAPI schema.
+
+Responses are built by `presenters` as plain dicts (fast); these classes describe the same shape
+so clients, the docs and the schema-driven tests agree on it.
+"""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from periop.drugs.engine import EFFECT_TAGS, RECEPTOR_STATES, Level
+
+LEVEL_CHOICES = [level.code for level in sorted(Level, reverse=True)]
+
+
+class DoseRangeOutput(serializers.Serializer):  # type: ignore[type-arg]
+    min = serializers.CharField(help_text="Decimal as a string.")
+    max = serializers.CharField(help_text="Decimal as a string.")
+
+
+class DoseOutput(serializers.Serializer):  # type: ignore[type-arg]
+    text = serializers.CharField()
+    rule = serializers.CharField()
+    per_kg_mg = DoseRangeOutput(allow_null=True, help_text="mg/kg")
+    total_mg = DoseRangeOutput(allow_null=True, help_text="mg for this patient's weight")
+    max_mg = serializers.CharField(allow_null=True)
+
+
+class FindingOutput(serializers.Serializer):  # type: ignore[type-arg]
+    rule = serializers.CharField()
+    level = serializers.ChoiceField(choices=LEVEL_CHOICES)
+    effects = serializers.ListField(child=serializers.ChoiceField(choices=list(EFFECT_TAGS)))
+    triggered_by = serializers.ListField(child=serializers.CharField())
+    summary = serializers.CharField()
+    rationale = serializers.CharField()
+    references = serializers.ListField(child=serializers.CharField())
+    unconfirmed = serializers.BooleanField()
+
+
+class CautionOutput(serializers.Serializer):  # type: ignore[type-arg]
+    drug = serializers.CharField()
+    drug_class = serializers.CharField()
+    level = serializers.ChoiceField(choices=LEVEL_CHOICES)
+    effects = serializers.ListField(child=serializers.ChoiceField(choices=list(EFFECT_TAGS)))
+    conflict = serializers.BooleanField()
+    summary = serializers.CharField()
+    findings = FindingOutput(many=True)
+    dose = DoseOutput(allow_null=True)
+    monitoring = serializers.CharField(allow_blank=True)
+    reversal = serializers.CharField(allow_blank=True)
+    assumptions = serializers.ListField(child=serializers.CharField())
+
+
+class KnowledgeBaseVersionOutput(serializers.Serializer):  # type: ignore[type-arg]
+    version = serializers.CharField()
+    digest = serializers.CharField()
+
+
+class ReceptorSourceOutput(serializers.Serializer):  # type: ignore[type-arg]
+    condition = serializers.CharField()
+    effect = serializers.ChoiceField(choices=["up", "down"])
+
+
+class ReceptorStateOutput(serializers.Serializer):  # type: ignore[type-arg]
+    value = serializers.ChoiceField(choices=list(RECEPTOR_STATES))
+    overridden = serializers.BooleanField()
+    derived = serializers.ChoiceField(choices=list(RECEPTOR_STATES))
+    sources = ReceptorSourceOutput(many=True)
+
+
+class CheckOutput(serializers.Serializer):  # type: ignore[type-arg]
+    knowledge_base = KnowledgeBaseVersionOutput()
+    at = serializers.DateTimeField()
+    receptor_state = ReceptorStateOutput()
+    highest_level = serializers.ChoiceField(choices=LEVEL_CHOICES)
+    cautions = CautionOutput(many=True)
+    assumptions = serializers.ListField(child=serializers.CharField())

@@ -1,0 +1,24 @@
+"""Root URLs: the health probe, the admin, and version 1 of the API."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from periop.accounts.apis import MeApi
+from periop.health import health
+
+api_v1 = [
+    path("", include("periop.drugs.urls")),
+    path("me", MeApi.as_view(), name="me"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-v1:schema"), name="docs"),
+]
+
+urlpatterns = [
+    path("health", health, name="health"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include((api_v1, "api-v1"))),
+]
+
+handler404 = "periop.views.not_found"
+handler500 = "periop.views.server_error"

@@ -1,0 +1,87 @@
+"""Personas and clients shared by every test kind."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from periop.accounts.models import Department, Role
+from tests.factories import DepartmentFactory, MembershipFactory, UserFactory
+
+
+@pytest.fixture
+def department(db: None) -> Department:
+    return DepartmentFactory(code="main-theatres", name="Main theatres")
+
+
+@pytest.fixture
+def other_department(db: None) -> Department:
+    return DepartmentFactory(code="day-surgery", name="Day surgery")
+
+
+def _member(username: str, role: str, department: Department) -> Any:
+    user = UserFactory(username=username)
+    MembershipFactory(user=user, department=department, role=role)
+    return user
+
+
+@pytest.fixture
+def anesthetist(department: Department) -> Any:
+    return _member("dr-anesthetist", Role.ANESTHETIST, department)
+
+
+@pytest.fixture
+def pharmacist(department: Department) -> Any:
+    return _member("pharmacist", Role.PHARMACIST, department)
+
+
+@pytest.fixture
+def auditor(department: Department) -> Any:
+    return _member("auditor", Role.AUDITOR, department)
+
+
+@pytest.fixture
+def department_admin(department: Department) -> Any:
+    return _member("department-admin", Role.ADMIN, department)
+
+
+@pytest.fixture
+def outsider(other_department: Department) -> Any:
+    """An anesthetist of another department."""
+    return _member("dr-outsider", Role.ANESTHETIST, other_department)
+
+
+@pytest.fixture
+def roleless_user(db: None) -> Any:
+    return UserFactory(username="no-role")
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+def client_for(user: Any) -> APIClient:
+    """An API client authenticated with the user's token, as a pharmacy system would be."""
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def pharmacist_client(pharmacist: Any) -> APIClient:
+    return client_for(pharmacist)
+
+
+@pytest.fixture
+def anesthetist_client(anesthetist: Any) -> APIClient:
+    return client_for(anesthetist)
+
+
+@pytest.fixture
+def auditor_client(auditor: Any) -> APIClient:
+    return client_for(auditor)

@@ -1,0 +1,68 @@
+"""Settings come from the environment; production settings must pass Django's deploy checks."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PRODUCTION_ENVIRONMENT = {
+    "DJANGO_DEBUG": "false",
+    "SECRET_KEY": "a-production-secret-that-is-long-and-random-0123456789-abcdefghijklmnop",
+    "ALLOWED_HOSTS": "periop.hospital.example",
+    "DATABASE_URL": "sqlite:///:memory:",
+}
+
+
+def run_manage(*arguments: str, environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"SECRET_KEY", "SECRET_KEY_FILE", "DJANGO_DEBUG", "DATABASE_URL"}
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", *arguments],
+        cwd=ROOT,
+        env={**clean, **environment},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_it_refuses_to_start_without_a_secret_key_when_debug_is_off():
+    result = run_manage("check", environment={"DJANGO_DEBUG": "false"})
+
+    assert result.returncode != 0
+    assert "SECRET_KEY (or SECRET_KEY_FILE) must be set when DJANGO_DEBUG is false." in (
+        result.stderr
+    )
+
+
+def test_check_deploy_is_clean_under_production_settings():
+    result = run_manage(
+        "check", "--deploy", "--fail-level", "WARNING", environment=PRODUCTION_ENVIRONMENT
+    )
+
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "System check identified no issues" in result.stdout
+
+
+def test_the_secret_key_can_come_from_a_file(tmp_path):
+    secret_file = tmp_path / "secret"
+    secret_file.write_text(PRODUCTION_ENVIRONMENT["SECRET_KEY"] + "\n")
+    environment = {**PRODUCTION_ENVIRONMENT, "SECRET_KEY_FILE": str(secret_file)}
+    del environment["SECRET_KEY"]
+
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", environment=environment)
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_malformed_boolean_is_a_clear_error():
+    result = run_manage("check", environment={"DJANGO_DEBUG": "maybe"})
+
+    assert result.returncode != 0
+    assert "DJANGO_DEBUG must be true or false, not 'maybe'." in result.stderr
