@@ -67,6 +67,19 @@ if not SECRET_KEY:
     # Development only: a key that changes each start is safer than a shared constant.
     SECRET_KEY = "insecure-development-key-" + os.urandom(24).hex()
 
+# The audit ledger's HMAC key lives outside the database, so even a database superuser who
+# rewrites rows cannot recompute the chain. Rotating it: set a new AUDIT_HMAC_KEY_ID with the new
+# key and keep the old one in AUDIT_HMAC_PREVIOUS_KEYS ("id:key,id:key") for verification.
+AUDIT_HMAC_KEY = env_str("AUDIT_HMAC_KEY")
+if not AUDIT_HMAC_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "AUDIT_HMAC_KEY (or AUDIT_HMAC_KEY_FILE) must be set when DJANGO_DEBUG is false."
+        )
+    AUDIT_HMAC_KEY = "development-audit-key-not-for-production"
+AUDIT_HMAC_KEY_ID = env_str("AUDIT_HMAC_KEY_ID", "k1" if not DEBUG else "dev")
+AUDIT_HMAC_PREVIOUS_KEYS = env_str("AUDIT_HMAC_PREVIOUS_KEYS")
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -224,6 +237,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "CautionLevelEnum": "periop.drugs.schema.LEVEL_CHOICES",
+        "ReceptorStateEnum": "periop.drugs.schema.RECEPTOR_STATE_CHOICES",
+        "EffectTagEnum": "periop.drugs.schema.EFFECT_CHOICES",
+    },
 }
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

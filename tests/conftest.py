@@ -85,3 +85,19 @@ def anesthetist_client(anesthetist: Any) -> APIClient:
 @pytest.fixture
 def auditor_client(auditor: Any) -> APIClient:
     return client_for(auditor)
+
+
+@pytest.fixture
+def audit_guard_lifted(django_db_blocker):
+    """For transactional tests: lifts the ledger's append-only triggers so the flush at teardown
+    can empty the table, and puts them back afterwards. List it BEFORE `transactional_db` so it
+    is torn down after the flush. Production never runs this."""
+    from django.db import connection
+
+    from periop.audit import guards
+
+    with django_db_blocker.unblock():
+        guards.remove(connection)
+    yield
+    with django_db_blocker.unblock():
+        guards.install(connection)

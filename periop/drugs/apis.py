@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -14,7 +14,8 @@ from periop.drugs.catalogue import knowledge_base_catalogue
 from periop.drugs.presenters import evaluation_to_dict
 from periop.drugs.schema import CheckOutput
 from periop.drugs.serializers import CheckInput
-from periop.drugs.services import cautions_evaluate, patient_state_from_input
+from periop.audit.services import Actor
+from periop.drugs.services import check_run
 
 CHECK_EXAMPLE = {
     "at": "2026-11-22T08:00:00+00:00",
@@ -53,7 +54,12 @@ class CheckApi(APIView):
             "Stores no patient. Allowed for pharmacists, anesthetists and admins."
         ),
         request=CheckInput,
-        responses={200: CheckOutput},
+        responses={
+            200: CheckOutput,
+            400: OpenApiResponse(description="Invalid input: one message per field."),
+            401: OpenApiResponse(description="Not authenticated."),
+            403: OpenApiResponse(description="The caller's role may not run checks."),
+        },
         examples=[OpenApiExample("Myasthenia gravis and a recent stroke", value=CHECK_EXAMPLE, request_only=True)],
         tags=["checks"],
     )
@@ -61,8 +67,8 @@ class CheckApi(APIView):
         serializer = CheckInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        evaluation = cautions_evaluate(
-            state=patient_state_from_input(data), drugs=data["drugs"], at=data["at"]
+        evaluation = check_run(
+            actor=Actor.from_request(request), data=data, raw_input=request.data
         )
         return Response(evaluation_to_dict(evaluation), status=status.HTTP_200_OK)
 

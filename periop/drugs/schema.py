@@ -11,6 +11,8 @@ from rest_framework import serializers
 from periop.drugs.engine import EFFECT_TAGS, RECEPTOR_STATES, Level
 
 LEVEL_CHOICES = [level.code for level in sorted(Level, reverse=True)]
+RECEPTOR_STATE_CHOICES = list(RECEPTOR_STATES)
+EFFECT_CHOICES = list(EFFECT_TAGS)
 
 
 class DoseRangeOutput(serializers.Serializer):  # type: ignore[type-arg]
@@ -29,7 +31,7 @@ class DoseOutput(serializers.Serializer):  # type: ignore[type-arg]
 class FindingOutput(serializers.Serializer):  # type: ignore[type-arg]
     rule = serializers.CharField()
     level = serializers.ChoiceField(choices=LEVEL_CHOICES)
-    effects = serializers.ListField(child=serializers.ChoiceField(choices=list(EFFECT_TAGS)))
+    effects = serializers.ListField(child=serializers.ChoiceField(choices=EFFECT_CHOICES))
     triggered_by = serializers.ListField(child=serializers.CharField())
     summary = serializers.CharField()
     rationale = serializers.CharField()
@@ -41,7 +43,7 @@ class CautionOutput(serializers.Serializer):  # type: ignore[type-arg]
     drug = serializers.CharField()
     drug_class = serializers.CharField()
     level = serializers.ChoiceField(choices=LEVEL_CHOICES)
-    effects = serializers.ListField(child=serializers.ChoiceField(choices=list(EFFECT_TAGS)))
+    effects = serializers.ListField(child=serializers.ChoiceField(choices=EFFECT_CHOICES))
     conflict = serializers.BooleanField()
     summary = serializers.CharField()
     findings = FindingOutput(many=True)
@@ -62,9 +64,9 @@ class ReceptorSourceOutput(serializers.Serializer):  # type: ignore[type-arg]
 
 
 class ReceptorStateOutput(serializers.Serializer):  # type: ignore[type-arg]
-    value = serializers.ChoiceField(choices=list(RECEPTOR_STATES))
+    value = serializers.ChoiceField(choices=RECEPTOR_STATE_CHOICES)
     overridden = serializers.BooleanField()
-    derived = serializers.ChoiceField(choices=list(RECEPTOR_STATES))
+    derived = serializers.ChoiceField(choices=RECEPTOR_STATE_CHOICES)
     sources = ReceptorSourceOutput(many=True)
 
 

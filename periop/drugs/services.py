@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from periop.api import DomainError
+from periop.audit.models import Action
+from periop.audit.services import Actor, audit_event_append
 from periop.drugs.engine import (
     ConditionInput,
     EngineInputError,
@@ -52,3 +56,36 @@ def cautions_evaluate(*, state: PatientState, drugs: Sequence[str], at: dt.datet
         return evaluate(state, tuple(drugs), at, get_knowledge_base())
     except EngineInputError as error:
         raise DomainError(error.message, field=error.field_name) from error
+
+
+def input_digest(raw: Any) -> str:
+    """SHA-256 of the request body in canonical JSON: proves what was checked, stores no patient."""
+    canonical = json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def check_run(*, actor: Actor, data: Mapping[str, Any], raw_input: Any) -> Evaluation:
+    """The stateless pharmacy check: evaluates, then records who checked what, when.
+
+    The audit event holds the input's digest, the drugs and the levels shown, never the
+    patient's conditions themselves.
+    """
+    evaluation = cautions_evaluate(
+        state=patient_state_from_input(data), drugs=data["drugs"], at=data["at"]
+    )
+    audit_event_append(
+        actor=actor,
+        action=Action.QUERY,
+        resource_type="check",
+        data_category="nmj-drug-check",
+        data_time=data["at"],
+        payload={
+            "input_digest": input_digest(raw_input),
+            "knowledge_base": {
+                "version": evaluation.knowledge_base_version,
+                "digest": evaluation.knowledge_base_digest,
+            },
+            "cautions": {caution.drug: caution.level.code for caution in evaluation.cautions},
+        },
+    )
+    return evaluation

@@ -12,6 +12,7 @@ PRODUCTION_ENVIRONMENT = {
     "SECRET_KEY": "a-production-secret-that-is-long-and-random-0123456789-abcdefghijklmnop",
     "ALLOWED_HOSTS": "periop.hospital.example",
     "DATABASE_URL": "sqlite:///:memory:",
+    "AUDIT_HMAC_KEY": "an-audit-key-kept-outside-the-database-0123456789abcdef",
 }
 
 
@@ -19,7 +20,15 @@ def run_manage(*arguments: str, environment: dict[str, str]) -> subprocess.Compl
     clean = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"SECRET_KEY", "SECRET_KEY_FILE", "DJANGO_DEBUG", "DATABASE_URL"}
+        if key
+        not in {
+            "SECRET_KEY",
+            "SECRET_KEY_FILE",
+            "DJANGO_DEBUG",
+            "DATABASE_URL",
+            "AUDIT_HMAC_KEY",
+            "AUDIT_HMAC_KEY_FILE",
+        }
     }
     return subprocess.run(
         [sys.executable, "manage.py", *arguments],
@@ -59,6 +68,16 @@ def test_the_secret_key_can_come_from_a_file(tmp_path):
     result = run_manage("check", "--deploy", "--fail-level", "WARNING", environment=environment)
 
     assert result.returncode == 0, result.stderr
+
+
+def test_it_refuses_to_start_without_an_audit_key_when_debug_is_off():
+    environment = {**PRODUCTION_ENVIRONMENT}
+    del environment["AUDIT_HMAC_KEY"]
+
+    result = run_manage("check", environment=environment)
+
+    assert result.returncode != 0
+    assert "AUDIT_HMAC_KEY (or AUDIT_HMAC_KEY_FILE) must be set" in result.stderr
 
 
 def test_a_malformed_boolean_is_a_clear_error():

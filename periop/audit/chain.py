@@ -1,0 +1,100 @@
+"""Canonical form and HMAC of audit rows. Pure functions shared by append and verification."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+
+GENESIS_HASH = "0" * 64
+
+# The hashed fields, in a fixed order. Adding a field means a new chain format version.
+HASHED_FIELDS: tuple[str, ...] = (
+    "sequence",
+    "occurred_at",
+    "data_time",
+    "patient_id",
+    "actor_user_id",
+    "actor_username",
+    "actor_kind",
+    "action",
+    "resource_type",
+    "resource_id",
+    "data_category",
+    "outcome",
+    "request_id",
+    "department_id",
+    "payload",
+    "key_id",
+)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return iso_utc(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, set | frozenset | tuple):
+        return sorted(value) if isinstance(value, set | frozenset) else list(value)
+    raise TypeError(f"Value of type {type(value).__name__} cannot go into an audit payload.")
+
+
+def canonical_json(value: Any) -> str:
+    """Deterministic JSON: sorted keys, no spaces, no floats (doses and numbers as strings)."""
+    _reject_floats(value)
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default
+    )
+
+
+def _reject_floats(value: Any) -> None:
+    if isinstance(value, float):
+        raise TypeError("Floats are not allowed in audit payloads: use a string or a Decimal.")
+    if isinstance(value, Mapping):
+        for item in value.values():
+            _reject_floats(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _reject_floats(item)
+
+
+def iso_utc(value: dt.datetime) -> str:
+    """An aware datetime as ISO 8601 in UTC with microseconds, the same on every database."""
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical_row(fields: Mapping[str, Any]) -> bytes:
+    row = {name: fields[name] for name in HASHED_FIELDS}
+    for name in ("occurred_at", "data_time"):
+        if isinstance(row[name], dt.datetime):
+            row[name] = iso_utc(row[name])
+    return json.dumps(row, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def row_hash(*, key: bytes, previous_hash: str, fields: Mapping[str, Any]) -> str:
+    """HMAC-SHA-256 over the previous hash and the canonical row."""
+    message = previous_hash.encode() + b"\n" + canonical_row(fields)
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def signing_key() -> tuple[str, bytes]:
+    """The current key id and key."""
+    return settings.AUDIT_HMAC_KEY_ID, settings.AUDIT_HMAC_KEY.encode()
+
+
+def verification_keys() -> dict[str, bytes]:
+    """Every key a row may have been signed with: the current one and rotated-out ones."""
+    keys = {settings.AUDIT_HMAC_KEY_ID: settings.AUDIT_HMAC_KEY.encode()}
+    for entry in filter(None, (part.strip() for part in settings.AUDIT_HMAC_PREVIOUS_KEYS.split(","))):
+        key_id, _, key = entry.partition(":")
+        if key_id and key:
+            keys.setdefault(key_id, key.encode())
+    return keys

@@ -1,0 +1,40 @@
+"""Schema-driven fuzzing of POST /api/v1/checks: never a 500, responses match the schema."""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from django.core.handlers.wsgi import WSGIHandler
+from drf_spectacular.generators import SchemaGenerator
+from hypothesis import HealthCheck, settings
+from rest_framework.authtoken.models import Token
+from schemathesis.checks import (
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+schema = schemathesis.openapi.from_dict(
+    SchemaGenerator().get_schema(request=None, public=True)
+).include(path="/api/v1/checks", method="POST")
+schema.app = WSGIHandler()
+
+
+@pytest.fixture
+def pharmacist_token(pharmacist) -> str:
+    token, _ = Token.objects.get_or_create(user=pharmacist)
+    return token.key
+
+
+@pytest.mark.django_db
+@schema.parametrize()
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_checks_never_fail_with_a_server_error_and_match_the_schema(case, pharmacist_token):
+    case.call_and_validate(
+        headers={"Authorization": f"Token {pharmacist_token}"},
+        checks=[not_a_server_error, response_schema_conformance, status_code_conformance],
+    )

@@ -1,0 +1,80 @@
+"""GET /api/v1/knowledge-base: source attributes, vocabulary, rules and references."""
+
+import pytest
+
+CONTRACT_CONDITIONS = {
+    "myasthenia-gravis", "lambert-eaton", "congenital-myasthenic-syndrome", "botulism",
+    "organophosphate-poisoning", "penicillamine-myasthenia", "hypermagnesemia",
+    "stiff-person-syndrome", "isaacs-syndrome", "spinal-cord-injury", "stroke", "guillain-barre",
+    "burn", "immobilization", "critical-illness", "sepsis", "major-trauma", "muscular-dystrophy",
+    "myotonic-dystrophy", "malignant-hyperthermia-susceptibility",
+    "butyrylcholinesterase-deficiency", "renal-impairment", "epilepsy",
+}
+CONTRACT_DRUGS = {
+    "succinylcholine", "rocuronium", "vecuronium", "pancuronium", "atracurium", "cisatracurium",
+    "mivacurium", "gentamicin", "tobramycin", "amikacin", "neomycin", "streptomycin",
+    "polymyxin-b", "colistin", "magnesium-sulfate", "neostigmine", "sugammadex", "pyridostigmine",
+    "amifampridine", "penicillamine", "phenytoin", "carbamazepine", "nifedipine", "nicardipine",
+}
+
+
+@pytest.mark.django_db
+def test_it_needs_authentication(api_client):
+    assert api_client.get("/api/v1/knowledge-base").status_code == 401
+
+
+@pytest.mark.django_db
+def test_it_carries_the_onc_source_attributes(auditor_client):
+    payload = auditor_client.get("/api/v1/knowledge-base").json()
+
+    assert payload["version"]
+    assert payload["digest"].startswith("sha256:")
+    assert payload["release_date"]
+    assert payload["developer"]
+    assert payload["funding_source"]
+
+
+@pytest.mark.django_db
+def test_it_lists_every_contract_condition_and_drug(pharmacist_client):
+    payload = pharmacist_client.get("/api/v1/knowledge-base").json()
+
+    assert {c["code"] for c in payload["conditions"]} == CONTRACT_CONDITIONS
+    assert {d["code"] for d in payload["drugs"]} == CONTRACT_DRUGS
+
+
+@pytest.mark.django_db
+def test_drugs_carry_their_class_and_confirmed_atc_codes(pharmacist_client):
+    drugs = {d["code"]: d for d in pharmacist_client.get("/api/v1/knowledge-base").json()["drugs"]}
+
+    assert drugs["succinylcholine"]["atc"] == "M03AB01"
+    assert drugs["succinylcholine"]["drug_class"] == "depolarizing-blocker"
+    assert drugs["rocuronium"]["atc"] == "M03AC09"
+    assert drugs["sugammadex"]["atc"] == "V03AB35"
+    assert drugs["magnesium-sulfate"]["atc"] == "B05XA05"
+
+
+@pytest.mark.django_db
+def test_conditions_carry_their_attribute_schema(pharmacist_client):
+    conditions = {
+        c["code"]: c for c in pharmacist_client.get("/api/v1/knowledge-base").json()["conditions"]
+    }
+
+    antibody = conditions["myasthenia-gravis"]["attributes"]["antibody"]
+    assert antibody["type"] == "choice"
+    assert set(antibody["choices"]) == {"achr", "musk", "lrp4", "seronegative", "unknown"}
+    assert conditions["burn"]["attributes"]["tbsa_percent"]["type"] == "number"
+    assert conditions["myasthenia-gravis"]["snomed"] == "91637004"
+    assert conditions["myotonic-dystrophy"]["snomed"] is None
+
+
+@pytest.mark.django_db
+def test_every_rule_cites_references_that_are_listed(pharmacist_client):
+    payload = pharmacist_client.get("/api/v1/knowledge-base").json()
+    reference_ids = {reference["id"] for reference in payload["references"]}
+
+    assert payload["rules"]
+    for rule in payload["rules"]:
+        assert rule["references"], rule["id"]
+        assert set(rule["references"]) <= reference_ids, rule["id"]
+        assert rule["rationale"], rule["id"]
+        assert rule["level"] or rule["phases"], rule["id"]

@@ -1,0 +1,108 @@
+"""Tampering by someone who can switch the guards off is still detected, at the exact row."""
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from periop.audit import guards
+from periop.audit.chain import canonical_json
+from periop.audit.services import Actor, audit_event_append
+from periop.audit.verification import audit_chain_verify
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def ledger():
+    for number in range(1, 11):
+        audit_event_append(
+            actor=Actor.system(), action="read", resource_type="patient", resource_id=str(number),
+            patient_id=number, payload={"note": f"event {number}"},
+        )
+
+
+def as_owner(sql, params=()):
+    """Runs SQL with the guards off, as a database owner could."""
+    guards.remove(connection)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+    finally:
+        guards.install(connection)
+
+
+def test_an_intact_ledger_verifies(ledger):
+    result = audit_chain_verify()
+
+    assert result.ok
+    assert result.events == 10
+    assert len(result.head) == 64
+
+
+def test_an_altered_row_is_named(ledger):
+    as_owner("UPDATE audit_auditevent SET patient_id = 99 WHERE sequence = 4")
+
+    result = audit_chain_verify()
+
+    assert not result.ok
+    assert result.first_broken_sequence == 4
+    assert "altered" in result.problem
+
+
+def test_an_altered_payload_is_named(ledger):
+    as_owner(
+        "UPDATE audit_auditevent SET payload = %s WHERE sequence = 7",
+        [canonical_json({"note": "nothing happened"})],
+    )
+
+    assert audit_chain_verify().first_broken_sequence == 7
+
+
+def test_a_deleted_row_is_named(ledger):
+    as_owner("DELETE FROM audit_auditevent WHERE sequence = 6")
+
+    result = audit_chain_verify()
+
+    assert not result.ok
+    assert result.first_broken_sequence == 6
+    assert "missing" in result.problem
+
+
+def test_deleting_the_latest_rows_is_detected(ledger):
+    as_owner("DELETE FROM audit_auditevent WHERE sequence >= 9")
+
+    result = audit_chain_verify()
+
+    assert not result.ok
+    assert result.first_broken_sequence == 9
+
+
+def test_an_inserted_row_is_named(ledger):
+    # A forged event squeezed in after event 5: the later events are renumbered to make room.
+    as_owner("UPDATE audit_auditevent SET sequence = sequence + 1000 WHERE sequence > 5")
+    as_owner("UPDATE audit_auditevent SET sequence = sequence - 999 WHERE sequence > 1000")
+    as_owner(
+        "INSERT INTO audit_auditevent (sequence, occurred_at, actor_username, actor_kind, action, "
+        "resource_type, resource_id, data_category, outcome, request_id, payload, key_id, "
+        "previous_hash, hash) SELECT 6, occurred_at, 'intruder', 'user', 'read', 'patient', '3', "
+        "'', 'success', '', '{}', key_id, hash, %s FROM audit_auditevent WHERE sequence = 5",
+        ["f" * 64],
+    )
+
+    result = audit_chain_verify()
+
+    assert not result.ok
+    assert result.first_broken_sequence == 6
+
+
+def test_the_command_exits_zero_when_intact(ledger, capsys):
+    call_command("verify_audit_chain")
+
+    assert "Audit chain intact: 10 events" in capsys.readouterr().out
+
+
+def test_the_command_fails_naming_the_broken_event(ledger):
+    as_owner("UPDATE audit_auditevent SET action = 'delete' WHERE sequence = 3")
+
+    with pytest.raises(CommandError, match="Audit chain broken at event 3"):
+        call_command("verify_audit_chain")

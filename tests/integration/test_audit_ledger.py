@@ -1,0 +1,77 @@
+"""Appending to the ledger: gapless, chained, in the caller's transaction."""
+
+import json
+
+import pytest
+from django.db import transaction
+
+from periop.accounts.models import Department
+from periop.audit.chain import GENESIS_HASH
+from periop.audit.models import AuditEvent
+from periop.audit.services import Actor, audit_event_append
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_events_are_numbered_without_gaps_and_chained():
+    events = [
+        audit_event_append(actor=Actor.system(), action="read", resource_type="patient", resource_id=n)
+        for n in range(5)
+    ]
+
+    assert [event.sequence for event in events] == [1, 2, 3, 4, 5]
+    assert events[0].previous_hash == GENESIS_HASH
+    for earlier, later in zip(events, events[1:], strict=False):
+        assert later.previous_hash == earlier.hash
+
+
+def test_an_event_records_the_astm_fields():
+    user = UserFactory(username="dr-smith")
+
+    event = audit_event_append(
+        actor=Actor.from_user(user),
+        action="update",
+        resource_type="patient-condition",
+        resource_id=12,
+        data_category="nmj-condition",
+        patient_id=7,
+        department_id=3,
+        payload={"code": "burn", "tbsa_percent": "30"},
+        request_id="req-1",
+    )
+
+    event.refresh_from_db()
+    assert event.occurred_at is not None
+    assert (event.patient_id, event.actor_user_id, event.actor_username) == (7, user.pk, "dr-smith")
+    assert (event.action, event.resource_type, event.resource_id) == ("update", "patient-condition", "12")
+    assert event.actor_kind == "user"
+    assert event.request_id == "req-1"
+    assert event.payload == '{"code":"burn","tbsa_percent":"30"}'
+    assert json.loads(event.payload)["code"] == "burn"
+
+
+def test_an_unknown_action_is_refused():
+    with pytest.raises(ValueError, match="Unknown audit action 'peek'"):
+        audit_event_append(actor=Actor.system(), action="peek", resource_type="patient")
+
+
+def test_floats_are_refused_in_payloads():
+    with pytest.raises(TypeError, match="Floats are not allowed"):
+        audit_event_append(
+            actor=Actor.system(), action="read", resource_type="patient", payload={"weight": 62.5}
+        )
+
+    assert not AuditEvent.objects.exists()
+
+
+def test_an_exception_in_the_transaction_leaves_neither_the_change_nor_its_event():
+    with pytest.raises(RuntimeError), transaction.atomic():
+        Department.objects.create(code="ghost", name="Ghost")
+        audit_event_append(actor=Actor.system(), action="create", resource_type="department")
+        raise RuntimeError("the service failed after writing")
+
+    assert not Department.objects.filter(code="ghost").exists()
+    assert not AuditEvent.objects.exists()
+    # The next event still starts the chain: nothing was skipped.
+    assert audit_event_append(actor=Actor.system(), action="read", resource_type="x").sequence == 1
