@@ -123,6 +123,9 @@ class DrugListField(serializers.ListField):
         )
 
     def to_internal_value(self, data: Any) -> list[str]:
+        # The count comes first: fifty unknown codes are one error, not fifty.
+        if isinstance(data, list) and len(data) > MAX_DRUGS:
+            self.fail("max_length", max_length=MAX_DRUGS)
         codes: list[str] = super().to_internal_value(data)
         known = get_knowledge_base().drugs
         messages = [f"Unknown drug code '{code}'. {CATALOGUE_HINT}" for code in codes if code not in known]

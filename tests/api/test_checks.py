@@ -337,8 +337,48 @@ def test_the_number_of_queries_does_not_grow_with_conditions_or_drugs(
         ],
         drugs=[drug.code for drug in list(get_knowledge_base().drugs.values())[:20]],
     )
-    # Expected queries: 1 token and user lookup, 1 role check.
-    with django_assert_num_queries(2):
+    # Expected queries: token and user lookup, role check, then the audit append (savepoint,
+    # chain-head lock, insert, head update, release).
+    with django_assert_num_queries(7):
         assert post(pharmacist_client, small).status_code == 200
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(7):
         assert post(pharmacist_client, large).status_code == 200
+
+
+# --- audit ---------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_every_check_is_audited_with_its_input_digest_but_no_patient_data(pharmacist_client):
+    import json
+
+    from periop.audit.models import AuditEvent
+
+    post(pharmacist_client, valid_body())
+
+    event = AuditEvent.objects.get(resource_type="check")
+    payload = json.loads(event.payload)
+    assert event.action == "query"
+    assert event.actor_username == "pharmacist"
+    assert event.actor_kind == "api-client"
+    assert event.data_time.isoformat() == AT
+    assert payload["input_digest"].startswith("sha256:")
+    assert payload["cautions"].keys() == {"succinylcholine", "rocuronium", "sugammadex"}
+    assert "myasthenia" not in event.payload
+    assert "stroke" not in event.payload
+
+
+@pytest.mark.django_db
+def test_the_same_input_gives_the_same_digest(pharmacist_client):
+    import json
+
+    from periop.audit.models import AuditEvent
+
+    post(pharmacist_client, valid_body())
+    post(pharmacist_client, valid_body())
+
+    digests = {
+        json.loads(event.payload)["input_digest"]
+        for event in AuditEvent.objects.filter(resource_type="check")
+    }
+    assert len(digests) == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 
 from periop.drugs.engine.knowledge import DoseSpec
-from periop.drugs.engine.types import DoseRange, DoseGuidance
+from periop.drugs.engine.types import DoseGuidance, DoseRange
 
 _TENTH_MILLIGRAM = Decimal("0.1")
 # An explicit context, so the caller's thread-local decimal settings never change a dose.

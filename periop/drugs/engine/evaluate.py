@@ -152,7 +152,9 @@ def _weight(weight: object) -> Decimal | None:
     if weight is None:
         return None
     if type(weight) is bool or not isinstance(weight, Decimal | int):
-        raise EngineInputError("weight_kg", f"Weight must be a decimal number of kg, not {weight!r}.")
+        raise EngineInputError(
+            "weight_kg", f"Weight must be a decimal number of kg, not {weight!r}."
+        )
     value = Decimal(weight)
     # The upper bound keeps every dose product exact in 28 significant digits.
     if not value.is_finite() or value <= 0 or value > _MAXIMUM_WEIGHT_KG:
@@ -323,7 +325,13 @@ def _with_present(base: _Fired, target: str, context: _Context) -> _Fired | None
         notes += found[1]
         certain = certain and found[2]
     return _Fired(
-        base.rule, base.level, base.effects, base.summary, frozenset(triggers), tuple(notes), certain
+        base.rule,
+        base.level,
+        base.effects,
+        base.summary,
+        frozenset(triggers),
+        tuple(notes),
+        certain,
     )
 
 

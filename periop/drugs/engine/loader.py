@@ -49,9 +49,20 @@ from periop.drugs.engine.types import (
     Level,
 )
 
-DRUG_CLASSES = ("depolarizing-blocker", "nondepolarizing-blocker", "antibiotic", "magnesium")
+DRUG_CLASSES: tuple[str, ...] = (
+    "depolarizing-blocker",
+    "nondepolarizing-blocker",
+    "antibiotic",
+    "magnesium",
+)
 DRUG_CLASSES += ("reversal-agent", "chronic-nmj-drug", "anticonvulsant", "calcium-channel-blocker")
-MECHANISM_SITES = ("presynaptic", "synaptic", "postsynaptic", "receptor-regulation", "muscle")
+MECHANISM_SITES: tuple[str, ...] = (
+    "presynaptic",
+    "synaptic",
+    "postsynaptic",
+    "receptor-regulation",
+    "muscle",
+)
 MECHANISM_SITES += ("nerve", "cns", "plasma-enzyme", "mixed", "none")
 RECEPTOR_EFFECTS = ("up", "down", "none")
 PHASE_STATUSES = ("any", "ongoing", "resolved")
@@ -221,7 +232,7 @@ def _json_value(value: object) -> str:
 
 
 def load_knowledge_base(directory: Path) -> KnowledgeBase:
-    """Reads, validates and compiles the knowledge base in `directory`; raises KnowledgeBaseError."""
+    """The validated, compiled knowledge base in `directory`; raises KnowledgeBaseError."""
     files = _Files(directory)
     release, guidance = _release(*files.read("release.toml"))
     references = _references(*files.read("references.toml"))
@@ -329,7 +340,7 @@ def _conditions(
     file.keys(document, ("conditions",), required=("conditions",))
     conditions: dict[str, ConditionDefinition] = {}
     required = ("code", "name", "mechanism_site", "receptor_effect", "references")
-    optional = ("receptor_effect_from_hours", "snomed", "icd10cm", "onset_means")
+    optional: tuple[str, ...] = ("receptor_effect_from_hours", "snomed", "icd10cm", "onset_means")
     optional += ("resolved_means", "attributes", "receptor_effect_overrides")
     for position, table in enumerate(file.tables(document["conditions"], "conditions"), 1):
         entry = file.identify(table, "condition", position, key="code")
@@ -474,9 +485,22 @@ class _Catalogue:
 
 
 _RULE_REQUIRED = ("id", "drugs", "summary", "rationale", "references", "evidence")
-_RULE_KEYS = (*_RULE_REQUIRED, "level", "effects", "unconfirmed", "monitoring", "reversal")
+_RULE_KEYS: tuple[str, ...] = (
+    *_RULE_REQUIRED,
+    "level",
+    "effects",
+    "unconfirmed",
+    "monitoring",
+    "reversal",
+)
 _RULE_KEYS += ("uses_demographics", "supersedes", "when", "phases", "doses")
-_WHEN_KEYS = ("conditions", "attributes", "condition_status", "medications", "medication_hours")
+_WHEN_KEYS: tuple[str, ...] = (
+    "conditions",
+    "attributes",
+    "condition_status",
+    "medications",
+    "medication_hours",
+)
 _WHEN_KEYS += ("present", "also_present", "receptor_state")
 
 
@@ -653,7 +677,9 @@ def _check_rule_set(rules: list[Rule], display: Callable[[str], str]) -> None:
             if not by_id[superseded].target_drugs & rule.target_drugs:
                 entry.fail(f"supersedes '{superseded}', which cautions none of its drugs.")
     for rule in rules:
-        _check_supersession_cycle(Entry(display(rule.source_file), f"rule '{rule.id}'"), rule, by_id)
+        _check_supersession_cycle(
+            Entry(display(rule.source_file), f"rule '{rule.id}'"), rule, by_id
+        )
 
 
 def _check_supersession_cycle(entry: Entry, start: Rule, by_id: Mapping[str, Rule]) -> None:

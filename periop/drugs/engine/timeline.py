@@ -204,7 +204,9 @@ def condition_episode(
     notes = _time_notes(name, condition.onset, "onset")
     statuses = frozenset(("ongoing",))
     if condition.resolved is not None:
-        resolved = _span(condition.resolved, "conditions", f"Resolution of condition '{code}'", None)
+        resolved = _span(
+            condition.resolved, "conditions", f"Resolution of condition '{code}'", None
+        )
         if _ends_before_start(condition.resolved, resolved, condition.onset, onset):
             raise EngineInputError(
                 "conditions",
@@ -278,7 +280,9 @@ def _ends_before_start(
         return False
     if not isinstance(end, dt.datetime) and not isinstance(start, dt.datetime):
         return end < start  # two calendar dates compare as dates, whatever the time zones
-    return end_span.hi is not None and not start_span.meets(None, end_span.hi, True, end_span.hi_closed)
+    return end_span.hi is not None and not start_span.meets(
+        None, end_span.hi, True, end_span.hi_closed
+    )
 
 
 _UNKNOWN_TIME = {

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Mapping
 
 # A moment in clinical input: an exact, timezone-aware instant, or a calendar date whose time
 # of day is unknown (the engine treats a date as a range of instants).
@@ -69,7 +69,7 @@ class ConditionInput:
 
 @dataclass(frozen=True, slots=True)
 class MedicationInput:
-    """A current or recent medication. `None` started means unknown; `None` stopped means ongoing."""
+    """A current or recent medication. `None` started is unknown; `None` stopped is ongoing."""
 
     code: str
     started: TimePoint | None = None
@@ -117,7 +117,8 @@ class Finding:
     rule: str
     level: Level
     effects: tuple[str, ...]
-    triggered_by: tuple[str, ...]  # "condition:<code>", "medication:<code>", "drug:<code>", "receptor-state:<value>"
+    # "condition:<code>", "medication:<code>", "drug:<code>", "receptor-state:<value>"
+    triggered_by: tuple[str, ...]
     summary: str
     rationale: str
     references: tuple[str, ...]
