@@ -17,7 +17,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 class DomainError(Exception):
     """A request that is well-formed but cannot be carried out. Subclasses pick the status."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
 
     def __init__(self, message: str, *, field: str | None = None, code: str = "invalid") -> None:
         super().__init__(message)
@@ -34,17 +34,17 @@ class DomainError(Exception):
 class ConflictError(DomainError):
     """The object's state forbids the action (for example signing a signed assessment)."""
 
-    status_code = status.HTTP_409_CONFLICT
+    status_code: int = status.HTTP_409_CONFLICT
 
 
 class PreconditionFailed(DomainError):
     """An `If-Match` precondition did not hold: someone else changed the object first."""
 
-    status_code = status.HTTP_412_PRECONDITION_FAILED
+    status_code: int = status.HTTP_412_PRECONDITION_FAILED
 
 
 class PreconditionRequired(DomainError):
-    status_code = status.HTTP_428_PRECONDITION_REQUIRED
+    status_code: int = status.HTTP_428_PRECONDITION_REQUIRED
 
 
 def exception_handler(exc: Exception, context: Mapping[str, Any]) -> Response | None:

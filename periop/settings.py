@@ -11,7 +11,11 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
+
+# Lets the admin and other generic Django classes be subscripted, as the type stubs describe.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -23,7 +27,9 @@ def env_str(name: str, default: str = "") -> str:
         try:
             return Path(file_name).read_text(encoding="utf-8").strip()
         except OSError as error:
-            raise ImproperlyConfigured(f"{name}_FILE names a file that cannot be read: {error}")
+            raise ImproperlyConfigured(
+                f"{name}_FILE names a file that cannot be read: {error}"
+            ) from error
     return os.environ.get(name, default)
 
 

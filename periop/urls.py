@@ -1,13 +1,13 @@
 """Root URLs: the health probe, the admin, and version 1 of the API."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from periop.accounts.apis import MeApi
 from periop.health import health
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("", include("periop.drugs.urls")),
     path("", include("periop.audit.urls")),
     path("me", MeApi.as_view(), name="me"),

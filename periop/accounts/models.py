@@ -51,9 +51,7 @@ class Membership(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="memberships"
     )
-    department = models.ForeignKey(
-        Department, on_delete=models.PROTECT, related_name="memberships"
-    )
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="memberships")
     role = models.CharField(max_length=20, choices=Role.choices)
     created_at = models.DateTimeField(auto_now_add=True)
 

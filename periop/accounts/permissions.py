@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Model, QuerySet
 from django.http import Http404
 from rest_framework.permissions import BasePermission
@@ -66,12 +67,10 @@ def get_scoped_object_or_404(
     **lookup: Any,
 ) -> M:
     """The object, or 404 when it does not exist or lives in a department the user cannot see."""
-    scoped = scope_to_departments(
-        queryset, user, roles=roles, department_field=department_field
-    )
+    scoped = scope_to_departments(queryset, user, roles=roles, department_field=department_field)
     try:
         return scoped.get(**lookup)
-    except (scoped.model.DoesNotExist, ValueError, TypeError):
+    except (ObjectDoesNotExist, ValueError, TypeError):
         raise Http404 from None
 
 

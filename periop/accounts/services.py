@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -32,10 +32,12 @@ def user_create(
     department: Department,
     email: str = "",
     is_staff: bool = False,
-) -> AbstractUser:
+) -> User:
     """Creates a user with one department role. The password must pass the validators."""
     if role not in Role.values:
-        raise ValidationError({"role": f"Unknown role {role!r}. Choose from {', '.join(Role.values)}."})
+        raise ValidationError(
+            {"role": f"Unknown role {role!r}. Choose from {', '.join(Role.values)}."}
+        )
     user_model = get_user_model()
     if user_model.objects.filter(username=username).exists():
         raise ValidationError({"username": f"A user named {username!r} already exists."})
@@ -45,24 +47,27 @@ def user_create(
     user.set_password(password)
     user.save()
     membership_grant(user=user, department=department, role=role)
-    return user  # type: ignore[return-value]
+    return user
 
 
 @transaction.atomic
-def membership_grant(*, user: AbstractUser, department: Department, role: str) -> Membership:
+def membership_grant(*, user: User, department: Department, role: str) -> Membership:
     """Gives `user` the role in `department`, replacing any role they held there."""
     if role not in Role.values:
-        raise ValidationError({"role": f"Unknown role {role!r}. Choose from {', '.join(Role.values)}."})
+        raise ValidationError(
+            {"role": f"Unknown role {role!r}. Choose from {', '.join(Role.values)}."}
+        )
     membership, _created = Membership.objects.update_or_create(
         user=user, department=department, defaults={"role": role}
     )
     return membership
 
 
-def api_token_issue(*, user: AbstractUser) -> str:
+def api_token_issue(*, user: User) -> str:
     """Issues (or replaces) the user's API token and returns it; it is shown only once."""
     Token.objects.filter(user=user).delete()
-    return Token.objects.create(user=user).key
+    token: Token = Token.objects.create(user=user)
+    return str(token.key)
 
 
 def random_password() -> str:

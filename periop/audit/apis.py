@@ -54,10 +54,24 @@ class AuditEventsApi(APIView):
         class Meta:
             model = AuditEvent
             fields = [
-                "sequence", "occurred_at", "data_time", "patient_id", "actor_user_id",
-                "actor_username", "actor_kind", "action", "resource_type", "resource_id",
-                "data_category", "outcome", "request_id", "department_id", "payload",
-                "key_id", "previous_hash", "hash",
+                "sequence",
+                "occurred_at",
+                "data_time",
+                "patient_id",
+                "actor_user_id",
+                "actor_username",
+                "actor_kind",
+                "action",
+                "resource_type",
+                "resource_id",
+                "data_category",
+                "outcome",
+                "request_id",
+                "department_id",
+                "payload",
+                "key_id",
+                "previous_hash",
+                "hash",
             ]
 
         def get_payload(self, event: AuditEvent) -> dict[str, Any]:

@@ -93,7 +93,9 @@ def signing_key() -> tuple[str, bytes]:
 def verification_keys() -> dict[str, bytes]:
     """Every key a row may have been signed with: the current one and rotated-out ones."""
     keys = {settings.AUDIT_HMAC_KEY_ID: settings.AUDIT_HMAC_KEY.encode()}
-    for entry in filter(None, (part.strip() for part in settings.AUDIT_HMAC_PREVIOUS_KEYS.split(","))):
+    for entry in filter(
+        None, (part.strip() for part in settings.AUDIT_HMAC_PREVIOUS_KEYS.split(","))
+    ):
         key_id, _, key = entry.partition(":")
         if key_id and key:
             keys.setdefault(key_id, key.encode())

@@ -12,7 +12,9 @@ from periop.audit import guards
 
 
 @register("database")
-def audit_triggers_installed(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list[CheckMessage]:
+def audit_triggers_installed(
+    app_configs: Any = None, databases: Any = None, **kwargs: Any
+) -> list[CheckMessage]:
     errors: list[CheckMessage] = []
     for alias in databases or []:
         connection = connections[alias]
@@ -27,8 +29,9 @@ def audit_triggers_installed(app_configs: Any = None, databases: Any = None, **k
         if missing:
             errors.append(
                 Error(
-                    f"The audit ledger's append-only triggers are missing: {', '.join(sorted(missing))}.",
-                    hint="Run `python manage.py migrate audit` or re-create them; the ledger is unprotected.",
+                    "The audit ledger's append-only triggers are missing: "
+                    f"{', '.join(sorted(missing))}.",
+                    hint="Re-create them (periop.audit.guards.install); the ledger is unprotected.",
                     id="audit.E001",
                 )
             )

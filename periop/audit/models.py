@@ -74,7 +74,7 @@ class AuditEvent(models.Model):
     previous_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
 
-    objects: ClassVar[models.Manager[AuditEvent]] = AppendOnlyQuerySet.as_manager()  # type: ignore[assignment]
+    objects: ClassVar[models.Manager[AuditEvent]] = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["sequence"]
@@ -86,7 +86,9 @@ class AuditEvent(models.Model):
             models.Index(fields=["occurred_at"], name="audit_time"),
         ]
         constraints = [
-            models.CheckConstraint(condition=models.Q(sequence__gte=1), name="audit_sequence_positive"),
+            models.CheckConstraint(
+                condition=models.Q(sequence__gte=1), name="audit_sequence_positive"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -113,4 +115,9 @@ class AuditChainHead(models.Model):
     hash = models.CharField(max_length=64, default="0" * 64)
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="audit_head_singleton")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="audit_head_singleton")
+        ]
+
+    def __str__(self) -> str:
+        return f"Audit chain head at event {self.sequence}"

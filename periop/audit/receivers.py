@@ -35,7 +35,9 @@ def audit_login(sender: Any, request: HttpRequest | None, user: Any, **kwargs: A
 
 
 @receiver(user_login_failed)
-def audit_login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
+def audit_login_failed(
+    sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any
+) -> None:
     # Only the username tried: Django already masks the password, and we never keep it.
     username = str(credentials.get("username", ""))[:150]
     audit_event_append(
@@ -72,7 +74,12 @@ def audit_user_privileges(sender: Any, instance: Any, created: bool, **kwargs: A
         resource_type="user",
         resource_id=instance.pk,
         data_category="privileges",
-        payload={"change": change, "username": instance.get_username(), "before": before, "after": after},
+        payload={
+            "change": change,
+            "username": instance.get_username(),
+            "before": before,
+            "after": after,
+        },
     )
 
 

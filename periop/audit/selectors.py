@@ -60,7 +60,9 @@ def audit_events_filter(
         events = events.filter(patient_id=patient_id)
     if user:
         events = events.filter(
-            Q(actor_username=user) | Q(actor_user_id=int(user)) if user.isdigit() else Q(actor_username=user)
+            Q(actor_username=user) | Q(actor_user_id=int(user))
+            if user.isdigit()
+            else Q(actor_username=user)
         )
     if action:
         events = events.filter(action=action)

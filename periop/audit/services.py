@@ -24,7 +24,9 @@ class Actor:
     kind: str
 
     @classmethod
-    def from_user(cls, user: AbstractBaseUser | AnonymousUser | None, *, via_token: bool = False) -> Actor:
+    def from_user(
+        cls, user: AbstractBaseUser | AnonymousUser | None, *, via_token: bool = False
+    ) -> Actor:
         if user is None or not user.is_authenticated:
             return cls(user_id=None, username="", kind=ActorKind.ANONYMOUS)
         kind = ActorKind.API_CLIENT if via_token else ActorKind.USER

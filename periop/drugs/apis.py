@@ -10,11 +10,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from periop.accounts.permissions import CHECK_ROLES, HasRole
+from periop.audit.services import Actor
 from periop.drugs.catalogue import knowledge_base_catalogue
 from periop.drugs.presenters import evaluation_to_dict
 from periop.drugs.schema import CheckOutput
 from periop.drugs.serializers import CheckInput
-from periop.audit.services import Actor
 from periop.drugs.services import check_run
 
 CHECK_EXAMPLE = {
@@ -60,16 +60,18 @@ class CheckApi(APIView):
             401: OpenApiResponse(description="Not authenticated."),
             403: OpenApiResponse(description="The caller's role may not run checks."),
         },
-        examples=[OpenApiExample("Myasthenia gravis and a recent stroke", value=CHECK_EXAMPLE, request_only=True)],
+        examples=[
+            OpenApiExample(
+                "Myasthenia gravis and a recent stroke", value=CHECK_EXAMPLE, request_only=True
+            )
+        ],
         tags=["checks"],
     )
     def post(self, request: Request) -> Response:
         serializer = CheckInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        evaluation = check_run(
-            actor=Actor.from_request(request), data=data, raw_input=request.data
-        )
+        evaluation = check_run(actor=Actor.from_request(request), data=data, raw_input=request.data)
         return Response(evaluation_to_dict(evaluation), status=status.HTTP_200_OK)
 
 

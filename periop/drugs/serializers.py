@@ -39,7 +39,9 @@ def _latest(point: dt.date | dt.datetime) -> dt.datetime:
 
 
 class PatientInput(StrictSerializer):
-    age_years = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=130)
+    age_years = serializers.IntegerField(
+        required=False, allow_null=True, min_value=0, max_value=130
+    )
     weight_kg = serializers.DecimalField(
         required=False,
         allow_null=True,
@@ -100,9 +102,8 @@ class MedicationInput(StrictSerializer):
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
         started, stopped = data.get("started"), data.get("stopped")
         if started is not None and stopped is not None and _latest(stopped) < _earliest(started):
-            raise serializers.ValidationError(
-                {"stopped": [f"Stopped ({stopped.isoformat()}) is before started ({started.isoformat()})."]}
-            )
+            message = f"Stopped ({stopped.isoformat()}) is before started ({started.isoformat()})."
+            raise serializers.ValidationError({"stopped": [message]})
         return data
 
 
@@ -128,7 +129,9 @@ class DrugListField(serializers.ListField):
             self.fail("max_length", max_length=MAX_DRUGS)
         codes: list[str] = super().to_internal_value(data)
         known = get_knowledge_base().drugs
-        messages = [f"Unknown drug code '{code}'. {CATALOGUE_HINT}" for code in codes if code not in known]
+        messages = [
+            f"Unknown drug code '{code}'. {CATALOGUE_HINT}" for code in codes if code not in known
+        ]
         seen: set[str] = set()
         for code in codes:
             if code in seen:
@@ -146,7 +149,11 @@ def validate_onsets_before(conditions: list[dict[str, Any]], at: dt.datetime) ->
         onset = condition.get("onset")
         if onset is not None and _earliest(onset) > at:
             errors.append(
-                {"onset": [f"Onset ({onset.isoformat()}) is after the planned time ({at.isoformat()})."]}
+                {
+                    "onset": [
+                        f"Onset ({onset.isoformat()}) is after the planned time ({at.isoformat()})."
+                    ]
+                }
             )
         else:
             errors.append({})
@@ -160,8 +167,13 @@ class CheckInput(StrictSerializer):
         help_text="Planned time of administration (defaults to now); windows are measured to it.",
     )
     patient = PatientInput(required=False, allow_null=True)
-    conditions = ConditionInput(many=True, required=False, default=list, max_length=MAX_CONDITIONS)
-    medications = MedicationInput(many=True, required=False, default=list, max_length=MAX_MEDICATIONS)
+    # ListSerializer accepts max_length; the stubs do not know it.
+    conditions = ConditionInput(  # type: ignore[call-arg]
+        many=True, required=False, default=list, max_length=MAX_CONDITIONS
+    )
+    medications = MedicationInput(  # type: ignore[call-arg]
+        many=True, required=False, default=list, max_length=MAX_MEDICATIONS
+    )
     receptor_state = serializers.ChoiceField(
         choices=list(RECEPTOR_STATES),
         required=False,

@@ -60,7 +60,9 @@ def cautions_evaluate(*, state: PatientState, drugs: Sequence[str], at: dt.datet
 
 def input_digest(raw: Any) -> str:
     """SHA-256 of the request body in canonical JSON: proves what was checked, stores no patient."""
-    canonical = json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    canonical = json.dumps(
+        raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 

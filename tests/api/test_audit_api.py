@@ -24,7 +24,9 @@ def test_auditors_see_only_their_departments_events(auditor_client, department, 
     append(department_id=department.id, resource_id="mine")
     append(department_id=other_department.id, resource_id="theirs")
 
-    results = auditor_client.get("/api/v1/audit/events", {"resource_type": "patient"}).json()["results"]
+    results = auditor_client.get("/api/v1/audit/events", {"resource_type": "patient"}).json()[
+        "results"
+    ]
 
     assert [event["resource_id"] for event in results] == ["mine"]
 
@@ -42,7 +44,12 @@ def test_events_without_department_are_visible_through_the_actor(
 
 def test_events_filter_by_patient_user_action_and_period(auditor_client, department, anesthetist):
     append(department_id=department.id, patient_id=1, action="read")
-    append(department_id=department.id, patient_id=2, action="update", actor=Actor.from_user(anesthetist))
+    append(
+        department_id=department.id,
+        patient_id=2,
+        action="update",
+        actor=Actor.from_user(anesthetist),
+    )
     append(department_id=department.id, patient_id=2, action="read")
 
     def ids(**params):
@@ -128,7 +135,9 @@ def test_verify_names_the_first_broken_event(auditor_client):
     append()
     guards.remove(connection)
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE audit_auditevent SET resource_id = 'x' WHERE sequence = %s", [tampered])
+        cursor.execute(
+            "UPDATE audit_auditevent SET resource_id = 'x' WHERE sequence = %s", [tampered]
+        )
     guards.install(connection)
 
     payload = auditor_client.get("/api/v1/audit/verify").json()

@@ -19,7 +19,12 @@ def before(**delta: float) -> str:
 
 
 def check(client, *, conditions=(), medications=(), drugs, weight=None, age=None, at=T0):
-    body = {"at": at.isoformat(), "conditions": list(conditions), "medications": list(medications), "drugs": list(drugs)}
+    body = {
+        "at": at.isoformat(),
+        "conditions": list(conditions),
+        "medications": list(medications),
+        "drugs": list(drugs),
+    }
     patient = {}
     if weight is not None:
         patient["weight_kg"] = weight
@@ -165,11 +170,17 @@ def test_v12_a_burn_six_hours_old_and_its_time_windows(pharmacist_client):
 
     # The same patient 24 h and 72 h after the burn.
     _, at_24_hours = check(
-        pharmacist_client, conditions=[burn], drugs=["succinylcholine"], at=T0 + dt.timedelta(hours=18)
+        pharmacist_client,
+        conditions=[burn],
+        drugs=["succinylcholine"],
+        at=T0 + dt.timedelta(hours=18),
     )
     assert_caution(at_24_hours["succinylcholine"], "avoid")
     _, at_72_hours = check(
-        pharmacist_client, conditions=[burn], drugs=["succinylcholine"], at=T0 + dt.timedelta(hours=66)
+        pharmacist_client,
+        conditions=[burn],
+        drugs=["succinylcholine"],
+        at=T0 + dt.timedelta(hours=66),
     )
     assert_caution(at_72_hours["succinylcholine"], "contraindicated", ["hyperkalemia"])
 
@@ -207,7 +218,13 @@ def test_v17_paraplegia_three_weeks_after_spinal_cord_injury(pharmacist_client):
 def test_v25_duchenne_muscular_dystrophy_for_spinal_fusion(pharmacist_client):
     _, cautions = check(
         pharmacist_client,
-        conditions=[{"code": "muscular-dystrophy", "onset": "2015-06-01", "attributes": {"type": "duchenne"}}],
+        conditions=[
+            {
+                "code": "muscular-dystrophy",
+                "onset": "2015-06-01",
+                "attributes": {"type": "duchenne"},
+            }
+        ],
         drugs=["succinylcholine", "rocuronium", "neostigmine", "sugammadex"],
         weight=38,
         age=13,
@@ -224,7 +241,11 @@ def test_v28_pre_eclampsia_on_magnesium_for_caesarean(pharmacist_client):
     _, cautions = check(
         pharmacist_client,
         conditions=[
-            {"code": "hypermagnesemia", "onset": before(hours=10), "attributes": {"serum_mg_mg_dl": 8.5}}
+            {
+                "code": "hypermagnesemia",
+                "onset": before(hours=10),
+                "attributes": {"serum_mg_mg_dl": 8.5},
+            }
         ],
         medications=[
             {"code": "magnesium-sulfate", "started": before(hours=10)},
@@ -250,7 +271,14 @@ def test_v29_chronic_phenytoin_for_craniotomy(pharmacist_client):
         pharmacist_client,
         conditions=[{"code": "epilepsy", "onset": "2010-01-01"}],
         medications=[{"code": "phenytoin", "started": "2024-11-22"}],
-        drugs=["rocuronium", "vecuronium", "cisatracurium", "atracurium", "succinylcholine", "sugammadex"],
+        drugs=[
+            "rocuronium",
+            "vecuronium",
+            "cisatracurium",
+            "atracurium",
+            "succinylcholine",
+            "sugammadex",
+        ],
         weight=75,
     )
 

@@ -14,31 +14,42 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def event():
-    return audit_event_append(actor=Actor.system(), action="read", resource_type="patient", resource_id="1")
+    return audit_event_append(
+        actor=Actor.system(), action="read", resource_type="patient", resource_id="1"
+    )
 
 
 def test_raw_sql_update_is_rejected(event):
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("UPDATE audit_auditevent SET action = 'delete' WHERE id = %s", [event.id])
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("UPDATE audit_auditevent SET action = 'delete' WHERE id = %s", [event.id])
 
     event.refresh_from_db()
     assert event.action == "read"
 
 
 def test_raw_sql_delete_is_rejected(event):
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM audit_auditevent WHERE id = %s", [event.id])
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("DELETE FROM audit_auditevent WHERE id = %s", [event.id])
 
     assert AuditEvent.objects.filter(id=event.id).exists()
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="TRUNCATE exists on PostgreSQL only")
 def test_truncate_is_rejected_on_postgresql(event):
-    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("TRUNCATE audit_auditevent")
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("TRUNCATE audit_auditevent")
 
     assert AuditEvent.objects.count() == 1
 

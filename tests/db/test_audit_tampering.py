@@ -16,8 +16,12 @@ pytestmark = pytest.mark.django_db
 def ledger():
     for number in range(1, 11):
         audit_event_append(
-            actor=Actor.system(), action="read", resource_type="patient", resource_id=str(number),
-            patient_id=number, payload={"note": f"event {number}"},
+            actor=Actor.system(),
+            action="read",
+            resource_type="patient",
+            resource_id=str(number),
+            patient_id=number,
+            payload={"note": f"event {number}"},
         )
 
 

@@ -9,7 +9,9 @@ STRONG_PASSWORD = "a-long-and-unguessable-passphrase-17"
 
 @pytest.mark.django_db
 def test_create_department_creates_it(capsys):
-    call_command("create_department", "icu", "--name", "Intensive care", "--time-zone", "Europe/Oslo")
+    call_command(
+        "create_department", "icu", "--name", "Intensive care", "--time-zone", "Europe/Oslo"
+    )
 
     department = Department.objects.get(code="icu")
     assert department.name == "Intensive care"
@@ -47,8 +49,14 @@ def test_create_user_takes_the_password_from_the_environment(monkeypatch, depart
 def test_create_user_never_accepts_the_password_as_an_argument(department):
     with pytest.raises(CommandError, match="unrecognized arguments: --password"):
         call_command(
-            "create_user", "dr-who", "--role", "anesthetist",
-            "--department", department.code, "--password", STRONG_PASSWORD,
+            "create_user",
+            "dr-who",
+            "--role",
+            "anesthetist",
+            "--department",
+            department.code,
+            "--password",
+            STRONG_PASSWORD,
         )
 
 
@@ -58,8 +66,13 @@ def test_create_user_without_a_password_and_without_input_fails(monkeypatch, dep
 
     with pytest.raises(CommandError, match="No password: set PERIOP_USER_PASSWORD"):
         call_command(
-            "create_user", "dr-who", "--role", "pharmacist",
-            "--department", department.code, "--no-input",
+            "create_user",
+            "dr-who",
+            "--role",
+            "pharmacist",
+            "--department",
+            department.code,
+            "--no-input",
         )
 
 
@@ -113,8 +126,13 @@ def test_create_user_can_issue_an_api_token_for_a_system(monkeypatch, department
     monkeypatch.setenv("PERIOP_USER_PASSWORD", STRONG_PASSWORD)
 
     call_command(
-        "create_user", "pharmacy-system", "--role", "pharmacist",
-        "--department", department.code, "--api-token",
+        "create_user",
+        "pharmacy-system",
+        "--role",
+        "pharmacist",
+        "--department",
+        department.code,
+        "--api-token",
     )
 
     token = capsys.readouterr().out.split("API token (shown once): ")[1].strip()
@@ -132,7 +150,10 @@ def test_demo_setup_creates_one_user_per_role_with_random_passwords(capsys):
     output = capsys.readouterr().out
     users = get_user_model().objects.filter(username__startswith="demo-")
     assert sorted(users.values_list("username", flat=True)) == [
-        "demo-admin", "demo-anesthetist", "demo-auditor", "demo-pharmacist",
+        "demo-admin",
+        "demo-anesthetist",
+        "demo-auditor",
+        "demo-pharmacist",
     ]
     for user in users:
         line = next(line for line in output.splitlines() if line.strip().startswith(user.username))

@@ -52,7 +52,8 @@ def test_creating_an_account_and_making_it_superuser_are_audited():
 
     payloads = [json.loads(event.payload) for event in events("privilege-change")]
     assert [payload["change"] for payload in payloads] == [
-        "account-created", "account-privileges-changed",
+        "account-created",
+        "account-privileges-changed",
     ]
     assert payloads[1]["before"]["is_superuser"] is False
     assert payloads[1]["after"]["is_superuser"] is True

@@ -19,8 +19,12 @@ def run(*arguments):
 
 def test_check_cautions_prints_a_readable_table():
     output = run(
-        "--condition", "burn:onset=2026-11-17", "--drug", "succinylcholine",
-        "--at", "2026-11-22T08:00",
+        "--condition",
+        "burn:onset=2026-11-17",
+        "--drug",
+        "succinylcholine",
+        "--at",
+        "2026-11-22T08:00",
     )
 
     assert "succinylcholine" in output
@@ -30,11 +34,21 @@ def test_check_cautions_prints_a_readable_table():
 
 def test_check_cautions_prints_the_same_cautions_as_the_api():
     output = run(
-        "--condition", "stroke:onset=2026-11-12T14:00+00:00,motor_deficit=true",
-        "--condition", "myasthenia-gravis:onset=2024-05-01,antibody=achr",
-        "--medication", "pyridostigmine:started=2024-05-03",
-        "--drug", "succinylcholine", "--drug", "rocuronium",
-        "--at", "2026-11-22T08:00+00:00", "--weight", "62", "--json",
+        "--condition",
+        "stroke:onset=2026-11-12T14:00+00:00,motor_deficit=true",
+        "--condition",
+        "myasthenia-gravis:onset=2024-05-01,antibody=achr",
+        "--medication",
+        "pyridostigmine:started=2024-05-03",
+        "--drug",
+        "succinylcholine",
+        "--drug",
+        "rocuronium",
+        "--at",
+        "2026-11-22T08:00+00:00",
+        "--weight",
+        "62",
+        "--json",
     )
 
     payload = json.loads(output)
@@ -45,8 +59,15 @@ def test_check_cautions_prints_the_same_cautions_as_the_api():
 
 def test_check_cautions_reads_times_without_offset_in_the_given_time_zone():
     output = run(
-        "--condition", "burn:onset=2026-11-22T06:00", "--drug", "succinylcholine",
-        "--at", "2026-11-22T08:00", "--time-zone", "Europe/Oslo", "--json",
+        "--condition",
+        "burn:onset=2026-11-22T06:00",
+        "--drug",
+        "succinylcholine",
+        "--at",
+        "2026-11-22T08:00",
+        "--time-zone",
+        "Europe/Oslo",
+        "--json",
     )
 
     assert json.loads(output)["at"] == "2026-11-22T07:00:00+00:00"

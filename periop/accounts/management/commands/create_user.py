@@ -9,7 +9,7 @@ from periop.accounts.management.commands.create_department import _messages
 from periop.accounts.models import Department, Role
 from periop.accounts.services import api_token_issue, user_create
 
-PASSWORD_VARIABLE = "PERIOP_USER_PASSWORD"
+PASSWORD_VARIABLE = "PERIOP_USER_PASSWORD"  # noqa: S105 (the name of a variable, not a password)
 
 
 class Command(BaseCommand):

@@ -6,7 +6,10 @@ from periop.audit.verification import audit_chain_verify
 
 
 class Command(BaseCommand):
-    help = "Verifies the audit ledger's hash chain. Exit 0 when intact; otherwise names the first broken event."
+    help = (
+        "Verifies the audit ledger's hash chain. Exits 0 when intact; otherwise names the "
+        "first broken event."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         result = audit_chain_verify()

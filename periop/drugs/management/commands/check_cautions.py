@@ -57,7 +57,9 @@ class Command(BaseCommand):
             metavar="CODE[:started=...,stopped=...]",
             help="A current or recent medication. Repeatable.",
         )
-        parser.add_argument("--drug", action="append", default=[], help="A planned drug. Repeatable.")
+        parser.add_argument(
+            "--drug", action="append", default=[], help="A planned drug. Repeatable."
+        )
         parser.add_argument("--at", help="Planned time (default now).")
         parser.add_argument("--weight", help="Weight in kg (dose in mg as well as mg/kg).")
         parser.add_argument("--age", type=int, help="Age in years.")
@@ -76,7 +78,10 @@ class Command(BaseCommand):
             raise CommandError(f"Unknown time zone {options['time_zone']!r}.") from None
         payload: dict[str, Any] = {
             "conditions": [self._entry(raw, zone, "condition") for raw in options["condition"]],
-            "medications": [self._entry(raw, zone, "medication", attributes=False) for raw in options["medication"]],
+            "medications": [
+                self._entry(raw, zone, "medication", attributes=False)
+                for raw in options["medication"]
+            ],
             "drugs": options["drug"],
         }
         if options["at"]:
@@ -107,7 +112,9 @@ class Command(BaseCommand):
         else:
             self.stdout.write(render_table(result))
 
-    def _entry(self, raw: str, zone: dt.tzinfo, kind: str, *, attributes: bool = True) -> dict[str, Any]:
+    def _entry(
+        self, raw: str, zone: dt.tzinfo, kind: str, *, attributes: bool = True
+    ) -> dict[str, Any]:
         code, _, rest = raw.partition(":")
         entry: dict[str, Any] = {"code": code.strip()}
         extra: dict[str, Any] = {}
@@ -145,7 +152,9 @@ def _format_errors(errors: Any, prefix: str = "") -> str:
     lines: list[str] = []
     if isinstance(errors, dict):
         for key, value in errors.items():
-            lines.append(_format_errors(value, f"{prefix}{key}" if not prefix else f"{prefix}.{key}"))
+            lines.append(
+                _format_errors(value, f"{prefix}{key}" if not prefix else f"{prefix}.{key}")
+            )
     elif isinstance(errors, list):
         for index, value in enumerate(errors):
             if isinstance(value, dict | list):
@@ -162,8 +171,9 @@ def render_table(result: dict[str, Any]) -> str:
     """A readable summary table, then the detail of each drug."""
     receptor = result["receptor_state"]
     overridden = " (clinician override)" if receptor["overridden"] else ""
+    knowledge_base = result["knowledge_base"]
     lines = [
-        f"Knowledge base {result['knowledge_base']['version']} ({result['knowledge_base']['digest']})",
+        f"Knowledge base {knowledge_base['version']} ({knowledge_base['digest']})",
         f"Planned time:   {result['at']}",
         f"Receptor state: {receptor['value']}{overridden}",
         f"Highest level:  {result['highest_level'].upper()}",
@@ -177,7 +187,11 @@ def render_table(result: dict[str, Any]) -> str:
             f"{'yes' if caution['conflict'] else 'no'}"
         )
     for caution in result["cautions"]:
-        lines += ["", f"== {caution['drug']}: {caution['level'].upper()}", _wrap(caution["summary"])]
+        lines += [
+            "",
+            f"== {caution['drug']}: {caution['level'].upper()}",
+            _wrap(caution["summary"]),
+        ]
         for finding in caution["findings"]:
             lines.append(
                 f"  - [{finding['level']}] {finding['rule']} "

@@ -15,7 +15,10 @@ class Command(BaseCommand):
         actions = parser.add_subparsers(dest="action", required=True)
         validate = actions.add_parser("validate", help="Validate a knowledge-base directory.")
         validate.add_argument(
-            "--path", type=Path, default=None, help="Directory to validate (default: the active one)."
+            "--path",
+            type=Path,
+            default=None,
+            help="Directory to validate (default: the active one).",
         )
         actions.add_parser("show", help="Show the active knowledge base.")
 
