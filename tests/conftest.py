@@ -101,3 +101,11 @@ def audit_guard_lifted(django_db_blocker):
     yield
     with django_db_blocker.unblock():
         guards.install(connection)
+
+
+def audit_append_queries() -> int:
+    """Statements one audit append costs: claim the next sequence, insert, move the head
+    (PostgreSQL does the last two in one statement)."""
+    from django.db import connection
+
+    return 2 if connection.vendor == "postgresql" else 3

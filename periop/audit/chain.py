@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 import json
 from collections.abc import Mapping
@@ -72,17 +71,23 @@ def iso_utc(value: dt.datetime) -> str:
 
 
 def canonical_row(fields: Mapping[str, Any]) -> bytes:
-    row = {name: fields[name] for name in HASHED_FIELDS}
-    for name in ("occurred_at", "data_time"):
-        if isinstance(row[name], dt.datetime):
-            row[name] = iso_utc(row[name])
-    return json.dumps(row, separators=(",", ":"), ensure_ascii=False).encode()
+    """The hashed form of a row: a JSON array of HASHED_FIELDS in order, datetimes as
+    `iso_utc` text (verification may pass them already in that form)."""
+    values = [fields[name] for name in HASHED_FIELDS]
+    for index in _DATETIME_INDEXES:
+        if isinstance(values[index], dt.datetime):
+            values[index] = iso_utc(values[index])
+    return _ENCODE(values).encode()
+
+
+_DATETIME_INDEXES = (HASHED_FIELDS.index("occurred_at"), HASHED_FIELDS.index("data_time"))
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 def row_hash(*, key: bytes, previous_hash: str, fields: Mapping[str, Any]) -> str:
     """HMAC-SHA-256 over the previous hash and the canonical row."""
     message = previous_hash.encode() + b"\n" + canonical_row(fields)
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
+    return hmac.digest(key, message, "sha256").hex()
 
 
 def signing_key() -> tuple[str, bytes]:

@@ -68,41 +68,101 @@ def audit_event_append(
         raise ValueError(f"Unknown audit action {action!r}.")
     if outcome not in Outcome.values:
         raise ValueError(f"Unknown audit outcome {outcome!r}.")
-    with transaction.atomic():
-        head = _locked_head()
-        key_id, key = signing_key()
-        fields: dict[str, Any] = {
-            "sequence": head.sequence + 1,
-            "occurred_at": timezone.now(),
-            "data_time": data_time,
-            "patient_id": patient_id,
-            "actor_user_id": actor.user_id,
-            "actor_username": actor.username,
-            "actor_kind": actor.kind,
-            "action": action,
-            "resource_type": resource_type,
-            "resource_id": str(resource_id),
-            "data_category": data_category,
-            "outcome": outcome,
-            "request_id": current_request_id() if request_id is None else request_id,
-            "department_id": department_id,
-            "payload": canonical_json(payload or {}),
-            "key_id": key_id,
-        }
-        # Stored datetimes keep microseconds on both databases; hashing the stored value keeps
-        # verification exact.
-        digest = row_hash(key=key, previous_hash=head.hash, fields=fields)
-        event = AuditEvent(**fields, previous_hash=head.hash, hash=digest)
-        event.save(force_insert=True)
-        AuditChainHead.objects.filter(id=1).update(sequence=event.sequence, hash=digest)
+    fields: dict[str, Any] = {
+        "occurred_at": timezone.now(),
+        "data_time": data_time,
+        "patient_id": patient_id,
+        "actor_user_id": actor.user_id,
+        "actor_username": actor.username,
+        "actor_kind": actor.kind,
+        "action": action,
+        "resource_type": resource_type,
+        "resource_id": str(resource_id),
+        "data_category": data_category,
+        "outcome": outcome,
+        "request_id": current_request_id() if request_id is None else request_id,
+        "department_id": department_id,
+        "payload": canonical_json(payload or {}),
+    }
+    # No savepoint: if the append fails, the caller's whole transaction must fail with it,
+    # so a change is never committed without its event.
+    with transaction.atomic(savepoint=False):
+        connection = transaction.get_connection()
+        with connection.cursor() as cursor:
+            sequence, previous_hash = _claim_next_sequence(cursor)
+            key_id, key = signing_key()
+            fields["sequence"] = sequence
+            fields["key_id"] = key_id
+            digest = row_hash(key=key, previous_hash=previous_hash, fields=fields)
+            event = AuditEvent(**fields, previous_hash=previous_hash, hash=digest)
+            event.id = _insert_and_move_head(cursor, connection.vendor, event)
+        event._state.adding = False
+        event._state.db = connection.alias
         return event
 
 
-def _locked_head() -> AuditChainHead:
-    head = AuditChainHead.objects.select_for_update().filter(id=1).first()
-    if head is None:
-        # First append ever: create the head. A concurrent first append loses on the primary key
-        # and its transaction fails rather than forking the chain.
-        head = AuditChainHead.objects.create(id=1)
-        head = AuditChainHead.objects.select_for_update().get(id=1)
-    return head
+# The chain head row is the lock every appender queues on: incrementing it takes the row lock
+# (PostgreSQL) inside an IMMEDIATE transaction (SQLite) and returns the previous link.
+_CLAIM = (
+    "UPDATE audit_auditchainhead SET sequence = sequence + 1 WHERE id = 1 RETURNING sequence, hash"
+)
+_INSERT_COLUMNS = (
+    "sequence",
+    "occurred_at",
+    "data_time",
+    "patient_id",
+    "actor_user_id",
+    "actor_username",
+    "actor_kind",
+    "action",
+    "resource_type",
+    "resource_id",
+    "data_category",
+    "outcome",
+    "request_id",
+    "department_id",
+    "payload",
+    "key_id",
+    "previous_hash",
+    "hash",
+)
+# Built from the constant column list above, never from input.
+_INSERT = (
+    f"INSERT INTO audit_auditevent ({', '.join(_INSERT_COLUMNS)}) "  # noqa: S608
+    f"VALUES ({', '.join(['%s'] * len(_INSERT_COLUMNS))}) RETURNING id"
+)
+_MOVE_HEAD = "UPDATE audit_auditchainhead SET hash = %s WHERE id = 1"
+
+
+def _claim_next_sequence(cursor: Any) -> tuple[int, str]:
+    cursor.execute(_CLAIM)
+    row = cursor.fetchone()
+    if row is None:
+        # The head row is created by a migration; it is missing only after a test flush.
+        AuditChainHead.objects.get_or_create(id=1)
+        cursor.execute(_CLAIM)
+        row = cursor.fetchone()
+    return int(row[0]), str(row[1])
+
+
+def _insert_and_move_head(cursor: Any, vendor: str, event: AuditEvent) -> int:
+    connection = transaction.get_connection()
+    values = [
+        connection.ops.adapt_datetimefield_value(getattr(event, column))
+        if column in {"occurred_at", "data_time"}
+        else getattr(event, column)
+        for column in _INSERT_COLUMNS
+    ]
+    if vendor == "postgresql":
+        # One round trip for both writes.
+        cursor.execute(
+            f"WITH inserted AS ({_INSERT}) "  # noqa: S608 (constant SQL)
+            "UPDATE audit_auditchainhead SET hash = %s WHERE id = 1 "
+            "RETURNING (SELECT id FROM inserted)",
+            [*values, event.hash],
+        )
+        return int(cursor.fetchone()[0])
+    cursor.execute(_INSERT, values)
+    event_id = int(cursor.fetchone()[0])
+    cursor.execute(_MOVE_HEAD, [event.hash])
+    return event_id

@@ -1,0 +1,135 @@
+"""Audit ledger benchmark: appends per second (1 and 8 writers) and verification speed.
+
+Runs against a scratch PostgreSQL database that it creates and drops:
+
+    python bench/audit_bench.py --server postgres://postgres@127.0.0.1:5432 \
+        --appends 500 --verify-events 1000000
+
+Targets (issue "Patients, assessments and the audit ledger"): at least 500 appends/s with
+8 concurrent writers; verification at least 100,000 events/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _setup(database_url: str) -> None:
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "periop.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    import django
+
+    django.setup()
+
+
+def _writer(database_url: str, count: int, start: multiprocessing.synchronize.Event) -> None:
+    _setup(database_url)
+    from periop.audit.services import Actor, audit_event_append
+
+    actor = Actor.system("bench")
+    start.wait()
+    for number in range(count):
+        # Each append is its own transaction, as in a request.
+        audit_event_append(actor=actor, action="read", resource_type="patient", resource_id=number)
+
+
+def appends_per_second(database_url: str, writers: int, per_writer: int) -> float:
+    start = multiprocessing.Event()
+    processes = [
+        multiprocessing.Process(target=_writer, args=(database_url, per_writer, start))
+        for _ in range(writers)
+    ]
+    for process in processes:
+        process.start()
+    time.sleep(3)  # let every writer finish django.setup()
+    began = time.perf_counter()
+    start.set()
+    for process in processes:
+        process.join()
+        assert process.exitcode == 0
+    return writers * per_writer / (time.perf_counter() - began)
+
+
+def fill_chain(total: int) -> None:
+    """Appends `total` valid, chained events quickly (bulk INSERT, hashes computed here)."""
+    from django.utils import timezone
+
+    from periop.audit.chain import canonical_json, row_hash, signing_key
+    from periop.audit.models import AuditChainHead, AuditEvent
+
+    head = AuditChainHead.objects.get(id=1)
+    key_id, key = signing_key()
+    previous, sequence = head.hash, head.sequence
+    batch: list[AuditEvent] = []
+    now = timezone.now()
+    for _ in range(total):
+        sequence += 1
+        fields = {
+            "sequence": sequence, "occurred_at": now, "data_time": None,
+            "patient_id": sequence % 20000, "actor_user_id": 1, "actor_username": "bench",
+            "actor_kind": "user", "action": "read", "resource_type": "patient",
+            "resource_id": str(sequence % 20000), "data_category": "nmj-condition",
+            "outcome": "success", "request_id": "", "department_id": 1,
+            "payload": canonical_json({"n": sequence}), "key_id": key_id,
+        }
+        digest = row_hash(key=key, previous_hash=previous, fields=fields)
+        batch.append(AuditEvent(**fields, previous_hash=previous, hash=digest))
+        previous = digest
+        if len(batch) == 10_000:
+            AuditEvent.objects.bulk_create(batch)
+            batch = []
+    if batch:
+        AuditEvent.objects.bulk_create(batch)
+    AuditChainHead.objects.filter(id=1).update(sequence=sequence, hash=previous)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--server", default="postgres://postgres@127.0.0.1:5432")
+    parser.add_argument("--appends", type=int, default=500, help="events per writer")
+    parser.add_argument("--verify-events", type=int, default=1_000_000)
+    options = parser.parse_args()
+
+    name = f"periop_bench_audit_{os.getpid()}"
+    subprocess.run(["psql", options.server + "/postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
+    url = f"{options.server}/{name}"
+    try:
+        environment = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=environment, check=True
+        )
+        multiprocessing.set_start_method("spawn")
+        for writers in (1, 8):
+            rate = appends_per_second(url, writers, options.appends)
+            print(f"appends/s with {writers} writer(s): {rate:,.0f}")
+
+        _setup(url)
+        from periop.audit.verification import audit_chain_verify
+
+        began = time.perf_counter()
+        fill_chain(options.verify_events)
+        print(f"filled {options.verify_events:,} events in {time.perf_counter() - began:.1f} s")
+        began = time.perf_counter()
+        result = audit_chain_verify()
+        elapsed = time.perf_counter() - began
+        assert result.ok, result
+        print(f"verified {result.events:,} events in {elapsed:.1f} s: {result.events / elapsed:,.0f} events/s")
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        subprocess.run(["psql", options.server + "/postgres", "-qc", f"DROP DATABASE IF EXISTS {name}"], check=False)
+
+
+if __name__ == "__main__":
+    main()
