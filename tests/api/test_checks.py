@@ -151,10 +151,24 @@ def test_a_date_only_onset_is_reported_as_an_assumption(pharmacist_client):
         conditions=[{"code": "burn", "onset": "2026-11-17"}], drugs=["succinylcholine"]
     )
 
+    payload = post(pharmacist_client, body).json()
+
+    assert payload["cautions"][0]["level"] == "contraindicated"
+    assert any("2026-11-17" in assumption for assumption in payload["assumptions"])
+
+
+@pytest.mark.django_db
+def test_a_date_only_onset_that_straddles_a_window_takes_the_most_cautious_phase(
+    pharmacist_client,
+):
+    # A burn dated the day before: between about 8 and 56 hours old, so the 24-72 h phase is
+    # possible and the under-24 h phase too. The most restrictive possible phase applies.
+    body = valid_body(conditions=[{"code": "burn", "onset": "2026-11-21"}], drugs=["succinylcholine"])
+
     caution = post(pharmacist_client, body).json()["cautions"][0]
 
-    assert caution["level"] == "contraindicated"
-    assert any("2026-11-17" in assumption for assumption in caution["assumptions"])
+    assert caution["level"] == "avoid"
+    assert any("2026-11-21" in assumption for assumption in caution["assumptions"])
 
 
 @pytest.mark.django_db
@@ -414,3 +428,23 @@ def test_the_same_input_gives_the_same_digest(pharmacist_client):
         for event in AuditEvent.objects.filter(resource_type="check")
     }
     assert len(digests) == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("attributes", "level"),
+    [
+        ({"crcl_ml_min": 60}, "none"),
+        ({"crcl_ml_min": 20}, "avoid"),
+        ({"crcl_ml_min": 60, "dialysis": True}, "avoid"),
+        ({}, "avoid"),  # unknown clearance counts as severe
+    ],
+)
+def test_sugammadex_in_renal_impairment_follows_the_clearance(pharmacist_client, attributes, level):
+    body = valid_body(
+        conditions=[{"code": "renal-impairment", "onset": "2025-01-01", "attributes": attributes}],
+        medications=[],
+        drugs=["sugammadex"],
+    )
+
+    assert post(pharmacist_client, body).json()["cautions"][0]["level"] == level

@@ -177,6 +177,7 @@ def render_table(result: dict[str, Any]) -> str:
         f"Planned time:   {result['at']}",
         f"Receptor state: {receptor['value']}{overridden}",
         f"Highest level:  {result['highest_level'].upper()}",
+        *(_wrap("Assumed: " + assumption) for assumption in result["assumptions"]),
         "",
         f"{'DRUG':<20} {'LEVEL':<16} {'EFFECTS':<40} CONFLICT",
     ]

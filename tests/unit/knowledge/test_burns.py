@@ -1,0 +1,82 @@
+"""Burns row of the §5 matrix: the phased non-depolariser and mivacurium rules."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from tests.unit.knowledge.conftest import (
+    ADJUST,
+    HOURS_IN_TWO_YEARS,
+    MONITOR,
+    NONE,
+    ago,
+    assert_matrix_cell,
+    caution_alone,
+    condition,
+    patient,
+)
+
+# (hours since the burn, level, effects) for rocuronium, vecuronium and pancuronium.
+AMINOSTEROID_PHASES = [
+    (6, MONITOR, set()),
+    (71, MONITOR, set()),
+    (72, MONITOR, {"resistance"}),
+    (167, MONITOR, {"resistance"}),
+    (168, ADJUST, {"resistance"}),
+    (24 * 30, ADJUST, {"resistance"}),
+    (HOURS_IN_TWO_YEARS - 1, ADJUST, {"resistance"}),
+]
+
+
+def burn(hours, resolved=None, tbsa_percent=40):
+    return condition("burn", ago(hours=hours), resolved, tbsa_percent=tbsa_percent)
+
+
+@pytest.mark.parametrize(("hours", "level", "effects"), AMINOSTEROID_PHASES)
+def test_burn_aminosteroid_caution_follows_the_time_since_injury(kb, hours, level, effects):
+    assert_matrix_cell(kb, patient(burn(hours)), "AMINO", level, effects)
+
+
+def test_unhealed_burn_over_two_years_keeps_aminosteroid_resistance(kb):
+    assert_matrix_cell(kb, patient(burn(HOURS_IN_TWO_YEARS + 1)), "AMINO", ADJUST, {"resistance"})
+
+
+def test_healed_burn_over_two_years_lowers_aminosteroids_to_monitor(kb):
+    healed = burn(HOURS_IN_TWO_YEARS + 24 * 30, resolved=ago(days=400))
+
+    assert_matrix_cell(kb, patient(healed), "AMINO", MONITOR, {"resistance"})
+
+
+def test_burn_from_day_seven_recommends_rocuronium_at_1_2_mg_per_kg(kb):
+    state = patient(burn(24 * 30), weight_kg="80")
+
+    dose = caution_alone(kb, state, "rocuronium").dose
+
+    assert dose.per_kg_mg.minimum == dose.per_kg_mg.maximum == Decimal("1.2")
+    assert dose.total_mg.maximum == Decimal("96.0")
+
+
+def test_burn_before_day_seven_gives_no_rocuronium_dose_change(kb):
+    assert caution_alone(kb, patient(burn(24 * 5), weight_kg="80"), "rocuronium").dose is None
+
+
+@pytest.mark.parametrize("hours", [6, 24 * 5, 24 * 30])
+def test_burn_gives_atracurium_and_cisatracurium_a_dose_change_for_resistance(kb, hours):
+    assert_matrix_cell(kb, patient(burn(hours)), "BENZ", ADJUST, {"resistance"})
+
+
+@pytest.mark.parametrize("tbsa_percent", [5, 40])
+def test_burn_mivacurium_recovery_may_be_prolonged_whatever_the_burned_surface(kb, tbsa_percent):
+    assert_matrix_cell(
+        kb, patient(burn(24 * 5, tbsa_percent=tbsa_percent)), "MIVA", MONITOR, {"prolonged"}
+    )
+
+
+@pytest.mark.parametrize(
+    ("column", "level"),
+    [("AG/PMX", NONE), ("Mg", NONE), ("NEO", MONITOR), ("SUG", MONITOR)],
+)
+def test_burn_gives_the_matrix_levels_for_the_other_drugs(kb, column, level):
+    assert_matrix_cell(kb, patient(burn(24 * 5)), column, level)

@@ -1,0 +1,216 @@
+"""Succinylcholine hyperkalaemia windows (clinical-reference.md §4.2), by hours since onset."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.unit.knowledge.conftest import (
+    AVOID,
+    CONTRAINDICATED,
+    HOURS_IN_SIX_MONTHS,
+    HOURS_IN_THREE_MONTHS,
+    HOURS_IN_TWO_YEARS,
+    MONITOR,
+    NONE,
+    ago,
+    caution_alone,
+    condition,
+    patient,
+)
+
+# (hours since onset, expected level): the edges of every phase, from_hours inclusive.
+BURN_WINDOW = [
+    (0, MONITOR),
+    (23.9, MONITOR),
+    (24, AVOID),
+    (71.9, AVOID),
+    (72, CONTRAINDICATED),
+    (24 * 120, CONTRAINDICATED),
+    (HOURS_IN_TWO_YEARS - 1, CONTRAINDICATED),
+]
+DENERVATION_WINDOW = [
+    (6, MONITOR),
+    (24, AVOID),
+    (48, AVOID),
+    (72, CONTRAINDICATED),
+    (24 * 10, CONTRAINDICATED),
+    (HOURS_IN_SIX_MONTHS - 1, CONTRAINDICATED),
+    (HOURS_IN_SIX_MONTHS, AVOID),
+    (HOURS_IN_SIX_MONTHS * 4, AVOID),
+]
+TRAUMA_WINDOW = [
+    (12, MONITOR),
+    (24, AVOID),
+    (72, CONTRAINDICATED),
+    (HOURS_IN_THREE_MONTHS - 1, CONTRAINDICATED),
+    (HOURS_IN_THREE_MONTHS, AVOID),
+]
+IMMOBILIZATION_WINDOW = [(12, NONE), (24, MONITOR), (71, MONITOR), (72, AVOID), (24 * 30, AVOID)]
+CRITICAL_ILLNESS_WINDOW = [
+    (12, NONE),
+    (24, MONITOR),
+    (72, AVOID),
+    (383, AVOID),
+    (384, CONTRAINDICATED),
+    (24 * 60, CONTRAINDICATED),
+]
+SEPSIS_WINDOW = [(0, MONITOR), (71, MONITOR), (72, AVOID), (24 * 20, AVOID)]
+
+
+def succinylcholine_level(kb, *conditions):
+    return caution_alone(kb, patient(*conditions), "succinylcholine").level
+
+
+@pytest.mark.parametrize(("hours", "level"), BURN_WINDOW)
+def test_unhealed_burn_follows_the_burn_window(kb, hours, level):
+    assert succinylcholine_level(kb, condition("burn", ago(hours=hours), tbsa_percent=40)) == level
+
+
+@pytest.mark.parametrize("tbsa_percent", [2, 9.5, 40])
+def test_burn_window_applies_whatever_the_burned_surface(kb, tbsa_percent):
+    burn = condition("burn", ago(days=10), tbsa_percent=tbsa_percent)
+
+    assert succinylcholine_level(kb, burn) == CONTRAINDICATED
+
+
+def test_burn_healed_inside_two_years_still_contraindicates_succinylcholine(kb):
+    burn = condition("burn", ago(days=200), resolved=ago(days=100))
+
+    assert succinylcholine_level(kb, burn) == CONTRAINDICATED
+
+
+def test_unhealed_burn_over_two_years_old_still_contraindicates_succinylcholine(kb):
+    burn = condition("burn", ago(hours=HOURS_IN_TWO_YEARS + 24))
+
+    assert succinylcholine_level(kb, burn) == CONTRAINDICATED
+
+
+def test_healed_burn_over_two_years_old_lowers_succinylcholine_to_monitor(kb):
+    burn = condition("burn", ago(years=3), resolved=ago(years=2))
+
+    caution = caution_alone(kb, patient(burn), "succinylcholine")
+
+    assert caution.level == MONITOR
+    assert caution.findings[0].rule == "sux-burn-window"
+
+
+def test_burn_under_a_day_old_carries_no_hyperkalaemia_tag(kb):
+    caution = caution_alone(kb, patient(condition("burn", ago(hours=6))), "succinylcholine")
+
+    assert caution.level == MONITOR
+    assert caution.effects == ()
+
+
+def test_burn_dated_yesterday_is_treated_as_possibly_over_a_day_old(kb):
+    burn = condition("burn", ago(days=1).date())
+
+    caution = caution_alone(kb, patient(burn), "succinylcholine")
+
+    assert caution.level == AVOID
+    assert caution.assumptions
+
+
+def test_burn_of_unknown_onset_is_treated_as_contraindicated(kb):
+    caution = caution_alone(kb, patient(condition("burn")), "succinylcholine")
+
+    assert caution.level == CONTRAINDICATED
+    assert caution.assumptions
+
+
+@pytest.mark.parametrize("code", ["spinal-cord-injury", "stroke"])
+@pytest.mark.parametrize(("hours", "level"), DENERVATION_WINDOW)
+def test_denervation_with_motor_deficit_follows_the_denervation_window(kb, code, hours, level):
+    assert succinylcholine_level(kb, condition(code, ago(hours=hours), motor_deficit=True)) == level
+
+
+def test_stroke_ten_days_ago_contraindicates_succinylcholine(kb):
+    caution = caution_alone(kb, patient(condition("stroke", ago(days=10))), "succinylcholine")
+
+    assert caution.level == CONTRAINDICATED
+    assert caution.effects == ("hyperkalemia",)
+    assert caution.findings[0].rule == "sux-denervation-window"
+
+
+def test_motor_deficit_is_assumed_when_not_recorded(kb):
+    assert (
+        succinylcholine_level(kb, condition("spinal-cord-injury", ago(days=21))) == CONTRAINDICATED
+    )
+
+
+@pytest.mark.parametrize("code", ["spinal-cord-injury", "stroke"])
+def test_denervation_without_motor_deficit_only_needs_a_potassium_check(kb, code):
+    caution = caution_alone(
+        kb, patient(condition(code, ago(days=10), motor_deficit=False)), "succinylcholine"
+    )
+
+    assert caution.level == MONITOR
+    assert caution.effects == ()
+
+
+def test_resolved_deficit_after_six_months_lowers_succinylcholine_to_monitor(kb):
+    stroke = condition("stroke", ago(years=1), resolved=ago(days=30))
+
+    assert succinylcholine_level(kb, stroke) == MONITOR
+
+
+def test_deficit_resolved_inside_six_months_keeps_succinylcholine_contraindicated(kb):
+    stroke = condition("stroke", ago(days=60), resolved=ago(days=30))
+
+    assert succinylcholine_level(kb, stroke) == CONTRAINDICATED
+
+
+@pytest.mark.parametrize("hours", [1, 12, 24 * 30, 24 * 365])
+def test_active_guillain_barre_contraindicates_succinylcholine_from_onset(kb, hours):
+    assert (
+        succinylcholine_level(kb, condition("guillain-barre", ago(hours=hours))) == CONTRAINDICATED
+    )
+
+
+def test_recovered_guillain_barre_still_avoids_succinylcholine(kb):
+    gbs = condition("guillain-barre", ago(days=120), resolved=ago(days=30))
+
+    assert succinylcholine_level(kb, gbs) == AVOID
+
+
+@pytest.mark.parametrize(("hours", "level"), TRAUMA_WINDOW)
+def test_major_trauma_follows_the_trauma_window(kb, hours, level):
+    assert succinylcholine_level(kb, condition("major-trauma", ago(hours=hours))) == level
+
+
+def test_healed_trauma_after_three_months_has_no_succinylcholine_caution(kb):
+    trauma = condition("major-trauma", ago(days=120), resolved=ago(days=20))
+
+    assert succinylcholine_level(kb, trauma) == NONE
+
+
+@pytest.mark.parametrize(("hours", "level"), IMMOBILIZATION_WINDOW)
+def test_immobilisation_follows_the_immobilisation_window(kb, hours, level):
+    assert succinylcholine_level(kb, condition("immobilization", ago(hours=hours))) == level
+
+
+def test_mobility_restored_after_a_week_of_immobility_lowers_succinylcholine_to_monitor(kb):
+    immobility = condition("immobilization", ago(days=14), resolved=ago(days=7))
+
+    assert succinylcholine_level(kb, immobility) == MONITOR
+
+
+@pytest.mark.parametrize(("hours", "level"), CRITICAL_ILLNESS_WINDOW)
+def test_critical_illness_follows_the_icu_window(kb, hours, level):
+    assert succinylcholine_level(kb, condition("critical-illness", ago(hours=hours))) == level
+
+
+def test_recovery_after_a_long_icu_stay_lowers_succinylcholine_to_monitor(kb):
+    illness = condition("critical-illness", ago(days=40), resolved=ago(days=5))
+
+    assert succinylcholine_level(kb, illness) == MONITOR
+
+
+@pytest.mark.parametrize(("hours", "level"), SEPSIS_WINDOW)
+def test_sepsis_follows_the_sepsis_window(kb, hours, level):
+    assert succinylcholine_level(kb, condition("sepsis", ago(hours=hours))) == level
+
+
+def test_recovered_prolonged_sepsis_lowers_succinylcholine_to_monitor(kb):
+    sepsis = condition("sepsis", ago(days=10), resolved=ago(days=2))
+
+    assert succinylcholine_level(kb, sepsis) == MONITOR
