@@ -163,7 +163,9 @@ def test_a_date_only_onset_that_straddles_a_window_takes_the_most_cautious_phase
 ):
     # A burn dated the day before: between about 8 and 56 hours old, so the 24-72 h phase is
     # possible and the under-24 h phase too. The most restrictive possible phase applies.
-    body = valid_body(conditions=[{"code": "burn", "onset": "2026-11-21"}], drugs=["succinylcholine"])
+    body = valid_body(
+        conditions=[{"code": "burn", "onset": "2026-11-21"}], drugs=["succinylcholine"]
+    )
 
     caution = post(pharmacist_client, body).json()["cautions"][0]
 

@@ -20,6 +20,9 @@ schema = schemathesis.openapi.from_dict(
 schema.app = WSGIHandler()
 
 
+STATUSES: list[int] = []
+
+
 @pytest.fixture
 def pharmacist_token(pharmacist) -> str:
     token, _ = Token.objects.get_or_create(user=pharmacist)
@@ -34,7 +37,15 @@ def pharmacist_token(pharmacist) -> str:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 def test_checks_never_fail_with_a_server_error_and_match_the_schema(case, pharmacist_token):
-    case.call_and_validate(
+    response = case.call_and_validate(
         headers={"Authorization": f"Token {pharmacist_token}"},
         checks=[not_a_server_error, response_schema_conformance, status_code_conformance],
     )
+    STATUSES.append(response.status_code)
+
+
+def test_the_fuzzing_reached_both_valid_and_invalid_requests():
+    # Runs after the fuzz test in this module: guards against a fuzz run that only ever saw
+    # one kind of answer (for example every request rejected), which would prove nothing.
+    assert 200 in STATUSES
+    assert 400 in STATUSES
