@@ -75,12 +75,22 @@ def fill_chain(total: int) -> None:
     for _ in range(total):
         sequence += 1
         fields = {
-            "sequence": sequence, "occurred_at": now, "data_time": None,
-            "patient_id": sequence % 20000, "actor_user_id": 1, "actor_username": "bench",
-            "actor_kind": "user", "action": "read", "resource_type": "patient",
-            "resource_id": str(sequence % 20000), "data_category": "nmj-condition",
-            "outcome": "success", "request_id": "", "department_id": 1,
-            "payload": canonical_json({"n": sequence}), "key_id": key_id,
+            "sequence": sequence,
+            "occurred_at": now,
+            "data_time": None,
+            "patient_id": sequence % 20000,
+            "actor_user_id": 1,
+            "actor_username": "bench",
+            "actor_kind": "user",
+            "action": "read",
+            "resource_type": "patient",
+            "resource_id": str(sequence % 20000),
+            "data_category": "nmj-condition",
+            "outcome": "success",
+            "request_id": "",
+            "department_id": 1,
+            "payload": canonical_json({"n": sequence}),
+            "key_id": key_id,
         }
         digest = row_hash(key=key, previous_hash=previous, fields=fields)
         batch.append(AuditEvent(**fields, previous_hash=previous, hash=digest))
@@ -101,7 +111,9 @@ def main() -> None:
     options = parser.parse_args()
 
     name = f"periop_bench_audit_{os.getpid()}"
-    subprocess.run(["psql", options.server + "/postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
+    subprocess.run(
+        ["psql", options.server + "/postgres", "-qc", f"CREATE DATABASE {name}"], check=True
+    )
     url = f"{options.server}/{name}"
     try:
         environment = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
@@ -123,12 +135,16 @@ def main() -> None:
         result = audit_chain_verify()
         elapsed = time.perf_counter() - began
         assert result.ok, result
-        print(f"verified {result.events:,} events in {elapsed:.1f} s: {result.events / elapsed:,.0f} events/s")
+        rate = result.events / elapsed
+        print(f"verified {result.events:,} events in {elapsed:.1f} s: {rate:,.0f} events/s")
     finally:
         from django.db import connections
 
         connections.close_all()
-        subprocess.run(["psql", options.server + "/postgres", "-qc", f"DROP DATABASE IF EXISTS {name}"], check=False)
+        subprocess.run(
+            ["psql", options.server + "/postgres", "-qc", f"DROP DATABASE IF EXISTS {name}"],
+            check=False,
+        )
 
 
 if __name__ == "__main__":

@@ -31,9 +31,16 @@ BODY = {
     "at": "2026-11-22T08:00:00+00:00",
     "patient": {"age_years": 34, "weight_kg": 62},
     "conditions": [
-        {"code": "myasthenia-gravis", "onset": "2024-05-01",
-         "attributes": {"antibody": "achr", "distribution": "generalized"}},
-        {"code": "stroke", "onset": "2026-11-12T14:00:00+00:00", "attributes": {"motor_deficit": True}},
+        {
+            "code": "myasthenia-gravis",
+            "onset": "2024-05-01",
+            "attributes": {"antibody": "achr", "distribution": "generalized"},
+        },
+        {
+            "code": "stroke",
+            "onset": "2026-11-12T14:00:00+00:00",
+            "attributes": {"motor_deficit": True},
+        },
     ],
     "medications": [{"code": "pyridostigmine", "started": "2024-05-03", "stopped": None}],
     "drugs": ["succinylcholine", "rocuronium", "sugammadex", "neostigmine", "gentamicin"],
@@ -57,9 +64,20 @@ def run_wrk(path: str, method: str, token: str, seconds: int, body: str | None) 
         body_line = f"wrk.body = {json.dumps(body)}" if body else ""
         script.write(LUA.format(method=method, token=token, body_line=body_line))
     output = subprocess.run(
-        ["wrk", "-t2", "-c32", f"-d{seconds}s", "--timeout", "5s", "-s", script.name,
-         f"http://127.0.0.1:{PORT}{path}"],
-        capture_output=True, text=True, check=True,
+        [
+            "wrk",
+            "-t2",
+            "-c32",
+            f"-d{seconds}s",
+            "--timeout",
+            "5s",
+            "-s",
+            script.name,
+            f"http://127.0.0.1:{PORT}{path}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     os.unlink(script.name)
     match = re.search(r"RESULT (\d+) (\d+) ([\d.]+) ([\d.]+) ([\d.]+) (\d+)", output)
@@ -67,7 +85,10 @@ def run_wrk(path: str, method: str, token: str, seconds: int, body: str | None) 
     requests, duration, p50, p95, p99, errors = match.groups()
     return {
         "rps": int(requests) / (int(duration) / 1e6),
-        "p50": float(p50), "p95": float(p95), "p99": float(p99), "errors": int(errors),
+        "p50": float(p50),
+        "p95": float(p95),
+        "p99": float(p99),
+        "errors": int(errors),
     }
 
 
@@ -79,7 +100,9 @@ def main() -> None:
     options = parser.parse_args()
 
     name = f"periop_bench_http_{os.getpid()}"
-    subprocess.run(["psql", f"{options.server}/postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
+    subprocess.run(
+        ["psql", f"{options.server}/postgres", "-qc", f"CREATE DATABASE {name}"], check=True
+    )
     environment = {
         **os.environ,
         "DATABASE_URL": f"{options.server}/{name}",
@@ -95,22 +118,51 @@ def main() -> None:
     try:
         manage = [sys.executable, "manage.py"]
         subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=environment, check=True)
-        subprocess.run([*manage, "create_department", "bench", "--name", "Bench"], cwd=ROOT,
-                       env=environment, check=True, capture_output=True)
+        subprocess.run(
+            [*manage, "create_department", "bench", "--name", "Bench"],
+            cwd=ROOT,
+            env=environment,
+            check=True,
+            capture_output=True,
+        )
         created = subprocess.run(
-            [*manage, "create_user", "bench-pharmacy", "--role", "pharmacist", "--department",
-             "bench", "--api-token", "--no-input"],
-            cwd=ROOT, env=environment, check=True, capture_output=True, text=True,
+            [
+                *manage,
+                "create_user",
+                "bench-pharmacy",
+                "--role",
+                "pharmacist",
+                "--department",
+                "bench",
+                "--api-token",
+                "--no-input",
+            ],
+            cwd=ROOT,
+            env=environment,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout
         token = created.split("API token (shown once): ")[1].strip()
         server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "periop.wsgi", "--bind", f"127.0.0.1:{PORT}",
-             "--workers", str(options.workers), "--log-level", "warning"],
-            cwd=ROOT, env=environment,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "periop.wsgi",
+                "--bind",
+                f"127.0.0.1:{PORT}",
+                "--workers",
+                str(options.workers),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=environment,
         )
         for _ in range(50):
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{PORT}/health", timeout=1)  # noqa: S310
+                urllib.request.urlopen(f"http://127.0.0.1:{PORT}/health", timeout=1)
                 break
             except OSError:
                 time.sleep(0.2)
@@ -119,18 +171,24 @@ def main() -> None:
         run_wrk("/api/v1/checks", "POST", token, 3, json.dumps(BODY))
         baseline = run_wrk("/api/v1/me", "GET", token, options.seconds, None)
         checks = run_wrk("/api/v1/checks", "POST", token, options.seconds, json.dumps(BODY))
-        for label, result in (("GET /api/v1/me (baseline)", baseline), ("POST /api/v1/checks", checks)):
+        for label, result in (
+            ("GET /api/v1/me (baseline)", baseline),
+            ("POST /api/v1/checks", checks),
+        ):
             print(
                 f"{label:<28} {result['rps']:8.1f} req/s  p50 {result['p50']:6.1f} ms  "
-                f"p95 {result['p95']:6.1f} ms  p99 {result['p99']:6.1f} ms  errors {result['errors']}"
+                f"p95 {result['p95']:6.1f} ms  p99 {result['p99']:6.1f} ms  "
+                f"errors {result['errors']}"
             )
         print(f"throughput ratio checks/baseline: {checks['rps'] / baseline['rps']:.2f}")
     finally:
         if server is not None:
             server.terminate()
             server.wait(timeout=10)
-        subprocess.run(["psql", f"{options.server}/postgres", "-qc", f"DROP DATABASE IF EXISTS {name}"],
-                       check=False)
+        subprocess.run(
+            ["psql", f"{options.server}/postgres", "-qc", f"DROP DATABASE IF EXISTS {name}"],
+            check=False,
+        )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from periop.health import health
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("periop.drugs.urls")),
     path("", include("periop.audit.urls")),
+    path("", include("periop.assessments.urls")),
     path("me", MeApi.as_view(), name="me"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-v1:schema"), name="docs"),

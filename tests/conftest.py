@@ -94,13 +94,16 @@ def audit_guard_lifted(django_db_blocker):
     is torn down after the flush. Production never runs this."""
     from django.db import connection
 
-    from periop.audit import guards
+    from periop.assessments import guards as assessment_guards
+    from periop.audit import guards as audit_guards
 
     with django_db_blocker.unblock():
-        guards.remove(connection)
+        audit_guards.remove(connection)
+        assessment_guards.remove(connection)
     yield
     with django_db_blocker.unblock():
-        guards.install(connection)
+        audit_guards.install(connection)
+        assessment_guards.install(connection)
 
 
 def audit_append_queries() -> int:
@@ -109,3 +112,18 @@ def audit_append_queries() -> int:
     from django.db import connection
 
     return 2 if connection.vendor == "postgresql" else 3
+
+
+@pytest.fixture
+def keep_test_connection():
+    """For tests that call the WSGI application directly (schemathesis): Django closes the
+    database connection around each request, which would end the test's transaction. Django's
+    own test client disconnects the same handlers for the same reason."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)

@@ -43,3 +43,83 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     department = factory.SubFactory(DepartmentFactory)
     role = Role.ANESTHETIST
+
+
+# --- Patients and assessments ----------------------------------------------------------------
+# Models are named by label and services are imported where they are used, so the imports
+# at the top of this module stay as they were.
+
+
+def _birth_date() -> object:
+    import datetime
+
+    return datetime.date(1980, 5, 17)
+
+
+def _tomorrow() -> object:
+    import datetime
+
+    from django.utils import timezone
+
+    return (timezone.now() + datetime.timedelta(days=1)).replace(microsecond=0)
+
+
+def _weight() -> object:
+    from decimal import Decimal
+
+    return Decimal("70.00")
+
+
+class PatientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "assessments.Patient"
+
+    department = factory.SubFactory(DepartmentFactory)
+    mrn = factory.Sequence(lambda n: f"MRN{n:07d}")
+    name = factory.Sequence(lambda n: f"Test Patient {n}")
+    birth_date = factory.LazyFunction(_birth_date)
+    sex = "female"
+
+
+class PatientConditionFactory(factory.django.DjangoModelFactory):
+    """A recorded condition row, written directly (no audit event): for read tests."""
+
+    class Meta:
+        model = "assessments.PatientCondition"
+
+    patient = factory.SubFactory(PatientFactory)
+    code = "myasthenia-gravis"
+    onset_date = factory.LazyFunction(_birth_date)
+    attributes = factory.LazyFunction(dict)
+
+
+class PatientMedicationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "assessments.PatientMedication"
+
+    patient = factory.SubFactory(PatientFactory)
+    code = "pyridostigmine"
+
+
+class AssessmentFactory(factory.django.DjangoModelFactory):
+    """A draft assessment made by the `assessment_create` service, so its snapshot is real."""
+
+    class Meta:
+        model = "assessments.Assessment"
+
+    patient = factory.SubFactory(PatientFactory)
+    department = factory.SelfAttribute("patient.department")
+    planned_at = factory.LazyFunction(_tomorrow)
+    procedure = "Laparoscopic cholecystectomy"
+    weight_kg = factory.LazyFunction(_weight)
+    drugs = factory.LazyFunction(lambda: ["rocuronium", "sugammadex"])
+    created_by = None
+
+    @classmethod
+    def _create(cls, model_class: object, *args: object, **kwargs: object) -> object:
+        from periop.assessments.services import assessment_create
+        from periop.audit.services import Actor
+
+        user = kwargs.pop("created_by", None)
+        actor = Actor.from_user(user) if user is not None else Actor.system("tests")
+        return assessment_create(actor=actor, **kwargs)

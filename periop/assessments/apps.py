@@ -5,3 +5,6 @@ class AssessmentsConfig(AppConfig):
     name = "periop.assessments"
     label = "assessments"
     verbose_name = "Patients and pre-operative assessments"
+
+    def ready(self) -> None:
+        from periop.assessments import checks  # noqa: F401  (registers the system check)

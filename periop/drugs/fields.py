@@ -14,12 +14,17 @@ DATE_OR_DATETIME_HELP = (
 )
 
 
-def parse_aware_datetime(value: str) -> dt.datetime | None:
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None
+# Clinical times outside these years are typing errors, and the extremes of Python's calendar
+# overflow when shifted between time zones.
+EARLIEST_YEAR = 1900
+LATEST_YEAR = 2200
+
+
+def to_utc(parsed: dt.datetime, field: serializers.Field) -> dt.datetime:  # type: ignore[type-arg]
+    """The instant in UTC; years outside 1900-2200 are rejected as invalid."""
+    if not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR:
+        field.fail("out_of_range")
+    return parsed.astimezone(dt.UTC)
 
 
 @extend_schema_field(OpenApiTypes.DATETIME)
@@ -29,6 +34,7 @@ class AwareDateTimeField(serializers.Field):  # type: ignore[type-arg]
     default_error_messages = {
         "invalid": "Enter a date-time with an offset, for example 2026-11-22T08:00:00+00:00.",
         "naive": "Give the time zone offset, for example 2026-11-22T08:00:00+00:00.",
+        "out_of_range": "Enter a date-time between the years 1900 and 2200.",
     }
 
     def to_internal_value(self, data: Any) -> dt.datetime:
@@ -40,7 +46,7 @@ class AwareDateTimeField(serializers.Field):  # type: ignore[type-arg]
             self.fail("invalid")
         if parsed.tzinfo is None:
             self.fail("naive")
-        return parsed.astimezone(dt.UTC)
+        return to_utc(parsed, self)
 
     def to_representation(self, value: dt.datetime) -> str:
         return value.isoformat()
@@ -61,6 +67,7 @@ class TimePointField(serializers.Field):  # type: ignore[type-arg]
     default_error_messages = {
         "invalid": DATE_OR_DATETIME_HELP,
         "naive": "Give the time zone offset, for example 2026-11-12T14:00:00+00:00, or a date.",
+        "out_of_range": "Enter a date between the years 1900 and 2200.",
     }
 
     def to_internal_value(self, data: Any) -> dt.date | dt.datetime:
@@ -68,16 +75,19 @@ class TimePointField(serializers.Field):  # type: ignore[type-arg]
             self.fail("invalid")
         if "T" not in data and " " not in data:
             try:
-                return dt.date.fromisoformat(data)
+                day = dt.date.fromisoformat(data)
             except ValueError:
                 self.fail("invalid")
+            if not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
+                self.fail("out_of_range")
+            return day
         try:
             parsed = dt.datetime.fromisoformat(data)
         except ValueError:
             self.fail("invalid")
         if parsed.tzinfo is None:
             self.fail("naive")
-        return parsed.astimezone(dt.UTC)
+        return to_utc(parsed, self)
 
     def to_representation(self, value: dt.date | dt.datetime) -> str:
         return value.isoformat()

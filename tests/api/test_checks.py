@@ -450,3 +450,21 @@ def test_sugammadex_in_renal_impairment_follows_the_clearance(pharmacist_client,
     )
 
     assert post(pharmacist_client, body).json()["cautions"][0]["level"] == level
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("onset", "0001-01-01T00:00:00+14:00"),
+        ("resolved", "9999-12-31"),
+        ("onset", "1850-06-01"),
+    ],
+)
+def test_dates_at_the_edges_of_the_calendar_are_a_400_not_a_500(pharmacist_client, field, value):
+    condition = {"code": "burn", "onset": "2026-11-01", field: value}
+
+    response = post(pharmacist_client, valid_body(conditions=[condition]))
+
+    assert response.status_code == 400
+    assert response.json()["conditions"][0][field][0].startswith("Enter a date")

@@ -36,7 +36,9 @@ def pharmacist_token(pharmacist) -> str:
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-def test_checks_never_fail_with_a_server_error_and_match_the_schema(case, pharmacist_token):
+def test_checks_never_fail_with_a_server_error_and_match_the_schema(
+    case, pharmacist_token, keep_test_connection
+):
     response = case.call_and_validate(
         headers={"Authorization": f"Token {pharmacist_token}"},
         checks=[not_a_server_error, response_schema_conformance, status_code_conformance],

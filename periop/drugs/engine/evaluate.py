@@ -9,9 +9,10 @@ value can never lower a caution.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
+from typing import TypeVar
 
 from periop.drugs.engine.dose import CONFLICT_DOSE, dose_guidance
 from periop.drugs.engine.knowledge import (
@@ -51,31 +52,89 @@ from periop.drugs.engine.types import (
 NO_CAUTION = "No specific caution."
 CONFLICT_PREFIX = "Opposing effects: response unpredictable; titrate to quantitative TOF. "
 _MAXIMUM_WEIGHT_KG = Decimal(1000)
+_NO_NOTES: tuple[str, ...] = ()
+_T = TypeVar("_T")
+_EFFECT_ORDER = {tag: position for position, tag in enumerate(EFFECT_TAGS)}
 
 
-@dataclass(frozen=True, slots=True)
 class _Match:
     """What part of a rule's `when` found in the patient; `level` set only by a phased rule."""
 
-    triggers: frozenset[str]
-    notes: tuple[str, ...]
-    certain: bool  # holds under every reading of the inputs
-    level: Level | None = None
-    effects: tuple[str, ...] = ()
-    summary: str = ""
+    # A plain slotted class: evaluation builds many of these, and frozen dataclasses are slower.
+    __slots__ = ("certain", "effects", "level", "notes", "summary", "triggers")
+
+    def __init__(
+        self,
+        triggers: frozenset[str],
+        notes: tuple[str, ...],
+        certain: bool,
+        level: Level | None = None,
+        effects: tuple[str, ...] = (),
+        summary: str = "",
+    ) -> None:
+        self.triggers = triggers
+        self.notes = notes
+        self.certain = certain  # holds under every reading of the inputs
+        self.level = level
+        self.effects = effects
+        self.summary = summary
 
 
-@dataclass(frozen=True, slots=True)
 class _Fired:
-    """A rule whose `when` holds under some reading of the inputs."""
+    """A rule whose `when` holds under some reading of the inputs, for one or more drugs."""
 
-    rule: Rule
-    level: Level
-    effects: tuple[str, ...]
-    summary: str
-    triggers: frozenset[str]
-    notes: tuple[str, ...]
-    certain: bool  # holds under every reading of the inputs
+    __slots__ = ("_finding", "certain", "effects", "level", "notes", "rule", "summary", "triggers")
+
+    def __init__(
+        self,
+        rule: Rule,
+        level: Level,
+        effects: tuple[str, ...],
+        summary: str,
+        triggers: frozenset[str],
+        notes: tuple[str, ...],
+        certain: bool,
+    ) -> None:
+        self.rule = rule
+        self.level = level
+        self.effects = effects
+        self.summary = summary
+        self.triggers = triggers
+        self.notes = notes
+        self.certain = certain  # holds under every reading of the inputs
+        self._finding: Finding | None = None
+
+    def finding(self, memo: dict[tuple[object, ...], Finding]) -> Finding:
+        # Built once per evaluation and shared by every planned drug the rule fired for; and
+        # reused from earlier evaluations, since a finding is a pure function of this key.
+        if self._finding is None:
+            rule = self.rule
+            key = (rule.id, self.level, self.effects, self.summary, self.triggers)
+            finding = memo.get(key)
+            if finding is None:
+                finding = Finding(
+                    rule=rule.id,
+                    level=self.level,
+                    effects=self.effects,
+                    triggered_by=tuple(sorted(self.triggers)),
+                    summary=self.summary,
+                    rationale=rule.rationale,
+                    references=rule.references,
+                    unconfirmed=rule.unconfirmed,
+                )
+                _remember(memo, key, finding)
+            self._finding = finding
+        return self._finding
+
+
+_MEMO_LIMIT = 4096
+
+
+def _remember(memo: dict[tuple[object, ...], _T], key: tuple[object, ...], value: _T) -> None:
+    # Clearing keeps a long-running server's memory bounded whatever patients it sees.
+    if len(memo) >= _MEMO_LIMIT:
+        memo.clear()
+    memo[key] = value
 
 
 class _Context:
@@ -91,7 +150,12 @@ class _Context:
         self.episodes = episodes
         self.condition_codes = frozenset(episode.definition.code for episode in episodes)
         self.medications = medications
+        self.medication_codes = frozenset(
+            medication.definition.code for medication in medications if medication.possibly_active
+        )
         self.planned = planned
+        # Everything that can be "present": a rule needing anything else cannot fire.
+        self.present_pool = self.medication_codes | frozenset(planned)
         self.override = override
         # The target-independent part of each rule, computed at most once per evaluation.
         self.base: dict[int, _Fired | None] = {}
@@ -194,11 +258,11 @@ def _receptor_state(
         effect, effect_notes = _receptor_effect(episode)
         if (
             effect == "none"
-            or "ongoing" not in episode.statuses
+            or not episode.possibly_active
             or not episode.elapsed.meets(definition.effect_from, None)
         ):
             continue
-        sources[ReceptorSource(definition.code, effect)] = None
+        sources[_receptor_source(definition.code, effect)] = None
         notes += effect_notes
         if not episode.certainly_active or not episode.elapsed.within(definition.effect_from, None):
             notes += episode.notes
@@ -217,6 +281,12 @@ def _receptor_state(
         ),
         notes,
     )
+
+
+@functools.cache
+def _receptor_source(condition: str, effect: str) -> ReceptorSource:
+    # A handful of distinct values, built once: evaluation is hot and they are immutable.
+    return ReceptorSource(condition, effect)
 
 
 def _receptor_effect(episode: ConditionEpisode) -> tuple[str, list[str]]:
@@ -249,55 +319,111 @@ def _label(definition: ConditionDefinition, name: str) -> str:
 
 def _caution(drug: str, context: _Context, weight: Decimal | None) -> DrugCaution:
     kb = context.kb
-    positions = set(kb.index.unconditional_by_drug[drug])
-    by_condition = kb.index.conditional_by_drug[drug]
-    for code in context.condition_codes:
-        positions.update(by_condition.get(code, ()))
-    fired = []
-    for position in sorted(positions):
-        if position not in context.base:
-            context.base[position] = _base(kb.rules[position], context)
-        base = context.base[position]
-        if base is not None:
-            with_present = _with_present(base, drug, context)
-            if with_present is not None:
-                fired.append(with_present)
-    # Only a rule that holds under every reading of the inputs may lower another one.
-    superseded = {rule_id for rule in fired if rule.certain for rule_id in rule.rule.supersedes}
-    kept = [rule for rule in fired if rule.level > Level.NONE and rule.rule.id not in superseded]
-    kept.sort(key=lambda rule: (-rule.level, rule.rule.id))
-    effects = {tag for rule in kept for tag in rule.effects}
-    conflict = "increased_sensitivity" in effects and "resistance" in effects
-    if conflict:
-        effects.add("unpredictable")
-    summary = kept[0].summary if kept else NO_CAUTION
+    kept = _kept_rules(drug, context)
     monitoring = [rule.rule.monitoring for rule in kept if rule.rule.monitoring]
     if drug in kb.index.monitored_drugs:
         monitoring.append(kb.guidance.neuromuscular_monitoring.text)
+    if not kept:
+        return DrugCaution(
+            drug=drug,
+            drug_class=kb.drugs[drug].drug_class,
+            level=Level.NONE,
+            effects=(),
+            conflict=False,
+            summary=NO_CAUTION,
+            findings=(),
+            dose=None,
+            monitoring=" ".join(monitoring),
+            reversal="",
+            assumptions=(),
+        )
+    effects: set[str] = set()
+    reversal: list[str] = []
+    notes: list[str] = []
+    memo = kb.index.finding_memo
+    findings = []
+    for rule in kept:
+        effects.update(rule.effects)
+        if rule.rule.reversal:
+            reversal.append(rule.rule.reversal)
+        notes += rule.notes
+        findings.append(rule.finding(memo))
+    conflict = "increased_sensitivity" in effects and "resistance" in effects
+    if conflict:
+        effects.add("unpredictable")
     return DrugCaution(
         drug=drug,
         drug_class=kb.drugs[drug].drug_class,
-        level=kept[0].level if kept else Level.NONE,
-        effects=tuple(tag for tag in EFFECT_TAGS if tag in effects),
+        level=kept[0].level,
+        effects=tuple(sorted(effects, key=_EFFECT_ORDER.__getitem__)),
         conflict=conflict,
-        summary=CONFLICT_PREFIX + summary if conflict else summary,
-        findings=tuple(
-            Finding(
-                rule=rule.rule.id,
-                level=rule.level,
-                effects=rule.effects,
-                triggered_by=tuple(sorted(rule.triggers)),
-                summary=rule.summary,
-                rationale=rule.rule.rationale,
-                references=rule.rule.references,
-                unconfirmed=rule.rule.unconfirmed,
-            )
-            for rule in kept
-        ),
+        summary=CONFLICT_PREFIX + kept[0].summary if conflict else kept[0].summary,
+        findings=tuple(findings),
         dose=CONFLICT_DOSE if conflict else _dose(drug, kept, weight),
         monitoring=" ".join(dict.fromkeys(monitoring)),
-        reversal=" ".join(dict.fromkeys(rule.rule.reversal for rule in kept if rule.rule.reversal)),
-        assumptions=tuple(dict.fromkeys(note for rule in kept for note in rule.notes)),
+        reversal=" ".join(dict.fromkeys(reversal)),
+        assumptions=tuple(dict.fromkeys(notes)) if notes else _NO_NOTES,
+    )
+
+
+def _kept_rules(drug: str, context: _Context) -> list[_Fired]:
+    """The rules that fire for `drug` and survive supersession, most restrictive first."""
+    kb = context.kb
+    fired = []
+    cache = context.base
+    for position in _candidates(drug, context):
+        if position in cache:
+            base = cache[position]
+        else:
+            base = cache[position] = _base(kb.rules[position], context)
+        if base is not None:
+            if base.rule.when.needs_present:
+                base = _with_present(base, drug, context)
+            if base is not None:
+                fired.append(base)
+    # Only a rule that holds under every reading of the inputs may lower another one.
+    superseded = {rule_id for rule in fired if rule.certain for rule_id in rule.rule.supersedes}
+    kept = [rule for rule in fired if rule.level and rule.rule.id not in superseded]
+    if len(kept) > 1:
+        kept.sort(key=lambda rule: (-rule.level, rule.rule.id))
+    return kept
+
+
+def _candidates(drug: str, context: _Context) -> tuple[int, ...]:
+    """Positions of the rules for `drug` that this patient can fire, in knowledge-base order.
+
+    A rule is left out when a condition, medication, drug or receptor-state override it needs is
+    simply absent; patients alike in those respects share the list.
+    """
+    index = context.kb.index
+    key = (
+        drug,
+        context.condition_codes,
+        context.medication_codes,
+        context.present_pool,
+        context.override,
+    )
+    candidates = index.candidate_memo.get(key)
+    if candidates is None:
+        positions = set(index.unconditional_by_drug[drug])
+        by_condition = index.conditional_by_drug[drug]
+        for code in context.condition_codes:
+            positions.update(by_condition.get(code, ()))
+        candidates = tuple(
+            position
+            for position in sorted(positions)
+            if _could_fire(context.kb.rules[position].when, context)
+        )
+        _remember(index.candidate_memo, key, candidates)
+    return candidates
+
+
+def _could_fire(when: When, context: _Context) -> bool:
+    return not (
+        (when.receptor_state and context.override not in when.receptor_state)
+        or (when.medication_codes and when.medication_codes.isdisjoint(context.medication_codes))
+        or (when.present_codes and when.present_codes.isdisjoint(context.present_pool))
+        or (when.also_present_codes and when.also_present_codes.isdisjoint(context.present_pool))
     )
 
 
@@ -312,8 +438,6 @@ def _dose(drug: str, kept: list[_Fired], weight: Decimal | None) -> DoseGuidance
 def _with_present(base: _Fired, target: str, context: _Context) -> _Fired | None:
     """The rule's result for one planned drug, once its present requirements are checked."""
     when = base.rule.when
-    if not when.present and not when.also_present:
-        return base
     triggers, notes, certain = set(base.triggers), list(base.notes), base.certain
     for codes in (when.present_codes, when.also_present_codes):
         if not codes:
@@ -358,59 +482,61 @@ def _present(
 def _base(rule: Rule, context: _Context) -> _Fired | None:
     """The target-independent part of a rule: receptor state, conditions and medications."""
     when = rule.when
-    triggers: set[str] = set()
-    notes: list[str] = []
-    certain = True
     level, effects, summary = rule.level or Level.NONE, rule.effects, rule.summary
+    parts: list[_Match] = []
     if when.receptor_state:
-        if context.override not in when.receptor_state:
-            return None
-        triggers.add(f"receptor-state:{context.override}")
+        parts.append(_Match(frozenset((f"receptor-state:{context.override}",)), (), True))
     if when.conditions:
         found = _phased(rule, context) if rule.phases else _conditions(when, context)
         if found is None:
             return None
         if found.level is not None:
             level, effects, summary = found.level, found.effects, found.summary
-        triggers |= found.triggers
-        notes += found.notes
-        certain = found.certain
+        parts.append(found)
     if when.medications:
-        medications = _medications(when, context)
-        if medications is None:
+        found = _medications(when, context)
+        if found is None:
             return None
-        triggers |= medications.triggers
-        notes += medications.notes
-        certain = certain and medications.certain
-    return _Fired(rule, level, effects, summary, frozenset(triggers), tuple(notes), certain)
+        parts.append(found)
+    if len(parts) == 1:  # the usual case, with nothing to merge
+        only = parts[0]
+        return _Fired(rule, level, effects, summary, only.triggers, only.notes, only.certain)
+    return _Fired(
+        rule,
+        level,
+        effects,
+        summary,
+        frozenset(trigger for part in parts for trigger in part.triggers),
+        tuple(note for part in parts for note in part.notes),
+        all(part.certain for part in parts),
+    )
 
 
 def _conditions(when: When, context: _Context) -> _Match | None:
     """Any listed condition, in the required status, whose known attributes fit."""
-    triggers: set[str] = set()
+    codes = when.condition_codes
+    needs_active = when.condition_status == "active"
+    triggers: list[str] = []
     notes: list[str] = []
     certain = False
     for episode in context.episodes:
-        definition = episode.definition
-        if definition.code not in when.conditions:
-            continue
-        if when.condition_status == "active" and "ongoing" not in episode.statuses:
+        if episode.code not in codes or (needs_active and not episode.possibly_active):
             continue
         attributes = _attributes(when, episode)
         if attributes is None:
             continue
-        triggers.add(f"condition:{definition.code}")
+        triggers.append(episode.trigger)
         notes += attributes[0]
-        timely = (
-            episode.certainly_active
-            if when.condition_status == "active"
-            else episode.certainly_begun
-        )
+        timely = episode.certainly_active if needs_active else episode.certainly_begun
         if not timely:
             notes += episode.notes
-            notes.append(f"{definition.name}: may not be active at the planned time; counted.")
+            notes.append(
+                f"{episode.definition.name}: may not be active at the planned time; counted."
+            )
         certain = certain or (timely and attributes[1])
-    return _Match(frozenset(triggers), tuple(notes), certain) if triggers else None
+    if not triggers:
+        return None
+    return _Match(frozenset(triggers), tuple(notes) if notes else _NO_NOTES, certain)
 
 
 def _phased(rule: Rule, context: _Context) -> _Match | None:
@@ -418,7 +544,7 @@ def _phased(rule: Rule, context: _Context) -> _Match | None:
     candidates: list[tuple[Phase, str, list[str], bool]] = []
     for episode in context.episodes:
         definition = episode.definition
-        if definition.code not in rule.when.conditions:
+        if episode.code not in rule.when.condition_codes:
             continue
         attributes = _attributes(rule.when, episode)
         if attributes is None:
@@ -445,14 +571,14 @@ def _phased(rule: Rule, context: _Context) -> _Match | None:
             notes += episode.notes
         if len(possible) > 1:
             notes.append(_phases_note(definition, episode, possible))
-        candidates.append((top, definition.code, notes, exact and attributes[1]))
+        candidates.append((top, episode.trigger, notes, exact and attributes[1]))
     if not candidates:
         return None
     level = max(candidate[0].level for candidate in candidates)
     chosen = [candidate for candidate in candidates if candidate[0].level == level]
     phase = chosen[0][0]
     return _Match(
-        triggers=frozenset(f"condition:{candidate[1]}" for candidate in chosen),
+        triggers=frozenset(candidate[1] for candidate in chosen),
         notes=tuple(note for candidate in chosen for note in candidate[2]),
         certain=any(candidate[3] for candidate in candidates),
         level=phase.level,
@@ -480,15 +606,16 @@ def _phases_note(
     )
 
 
-def _attributes(when: When, episode: ConditionEpisode) -> tuple[list[str], bool] | None:
+def _attributes(when: When, episode: ConditionEpisode) -> tuple[Sequence[str], bool] | None:
     """None when a known attribute value fails a constraint; else the notes and certainty.
 
     Constraints bind only conditions whose schema defines the attribute, and an unknown value
     fits every constraint: the cautious reading.
     """
+    if not when.attributes:
+        return _NO_NOTES, True
     definition = episode.definition
-    notes = []
-    certain = True
+    notes: list[str] = []
     for name, constraint in when.attributes.items():
         if name not in definition.attributes:
             continue
@@ -496,10 +623,10 @@ def _attributes(when: When, episode: ConditionEpisode) -> tuple[list[str], bool]
         if value is UNKNOWN:
             label = _label(definition, name)
             notes.append(f"{definition.name}: {label} unknown; treated the most cautious way.")
-            certain = False
         elif not constraint.allows(value):
             return None
-    return notes, certain
+    # Every note records an unknown value, so the match is certain exactly when there are none.
+    return notes, not notes
 
 
 def _medications(when: When, context: _Context) -> _Match | None:

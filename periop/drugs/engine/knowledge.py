@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import TypeGuard
 
 from periop.drugs.engine.timeline import Bound, hours_to_microseconds
-from periop.drugs.engine.types import DoseRange, EngineInputError, Level
+from periop.drugs.engine.types import DoseRange, EngineInputError, Finding, Level
 
 ATTRIBUTE_TYPES: tuple[str, ...] = ("choice", "boolean", "number")
 GROUP_PREFIX = "group:"
@@ -72,12 +72,17 @@ class AttributeConstraint:
     values: tuple[object, ...] | None = None
     minimum: int | float | None = None
     maximum: int | float | None = None
+    # The values paired with their types, so that True never matches 1 (and lookup is O(1)).
+    typed_values: frozenset[tuple[type, object]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        typed = frozenset((type(value), value) for value in self.values or ())
+        object.__setattr__(self, "typed_values", typed)
 
     def allows(self, value: object) -> bool:
         """Whether a known, valid attribute value satisfies the constraint."""
         if self.values is not None:
-            # Compare type as well as value, so that True never matches 1.
-            return any(type(value) is type(allowed) and value == allowed for allowed in self.values)
+            return (type(value), value) in self.typed_values
         if not is_number(value):
             return False
         if self.minimum is not None and value < self.minimum:
@@ -151,7 +156,9 @@ class When:
     present: tuple[str, ...] = ()
     also_present: tuple[str, ...] = ()
     receptor_state: tuple[str, ...] = ()
-    # The selectors above resolved to drug codes by the loader.
+    # For the evaluator: the conditions as a set, and the selectors resolved to drug codes.
+    condition_codes: frozenset[str] = frozenset()
+    needs_present: bool = False  # present or also_present is set
     medication_codes: frozenset[str] = frozenset()
     present_codes: frozenset[str] = frozenset()
     also_present_codes: frozenset[str] = frozenset()
@@ -251,6 +258,12 @@ class RuleIndex:
     conditional_by_drug: Mapping[str, Mapping[str, tuple[int, ...]]]
     rules_by_condition: Mapping[str, tuple[Rule, ...]]
     monitored_drugs: frozenset[str]
+    # Output values already built for this knowledge base, reused by later evaluations: each is
+    # immutable and a pure function of its key. evaluate.py bounds their size.
+    finding_memo: dict[tuple[object, ...], Finding] = field(default_factory=dict, repr=False)
+    candidate_memo: dict[tuple[object, ...], tuple[int, ...]] = field(
+        default_factory=dict, repr=False
+    )
 
 
 @dataclass(frozen=True, eq=False)

@@ -49,21 +49,29 @@ from periop.drugs.engine.types import (
     Level,
 )
 
-DRUG_CLASSES: tuple[str, ...] = (
+# The vocabularies of fixtures/knowledge/README.md.
+DRUG_CLASSES = (
     "depolarizing-blocker",
     "nondepolarizing-blocker",
     "antibiotic",
     "magnesium",
+    "reversal-agent",
+    "chronic-nmj-drug",
+    "anticonvulsant",
+    "calcium-channel-blocker",
 )
-DRUG_CLASSES += ("reversal-agent", "chronic-nmj-drug", "anticonvulsant", "calcium-channel-blocker")
-MECHANISM_SITES: tuple[str, ...] = (
+MECHANISM_SITES = (
     "presynaptic",
     "synaptic",
     "postsynaptic",
     "receptor-regulation",
     "muscle",
+    "nerve",
+    "cns",
+    "plasma-enzyme",
+    "mixed",
+    "none",
 )
-MECHANISM_SITES += ("nerve", "cns", "plasma-enzyme", "mixed", "none")
 RECEPTOR_EFFECTS = ("up", "down", "none")
 PHASE_STATUSES = ("any", "ongoing", "resolved")
 CONDITION_STATUSES = ("active", "any")
@@ -207,6 +215,8 @@ class _Files:
                 document = tomllib.load(handle)
         except FileNotFoundError:
             entry.fail("the file is missing.")
+        except OSError as error:
+            entry.fail(f"the file cannot be read: {error.strerror}.")
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
             entry.fail(f"not valid TOML: {error}.")
         self.documents[relative] = document
@@ -340,8 +350,15 @@ def _conditions(
     file.keys(document, ("conditions",), required=("conditions",))
     conditions: dict[str, ConditionDefinition] = {}
     required = ("code", "name", "mechanism_site", "receptor_effect", "references")
-    optional: tuple[str, ...] = ("receptor_effect_from_hours", "snomed", "icd10cm", "onset_means")
-    optional += ("resolved_means", "attributes", "receptor_effect_overrides")
+    optional = (
+        "receptor_effect_from_hours",
+        "snomed",
+        "icd10cm",
+        "onset_means",
+        "resolved_means",
+        "attributes",
+        "receptor_effect_overrides",
+    )
     for position, table in enumerate(file.tables(document["conditions"], "conditions"), 1):
         entry = file.identify(table, "condition", position, key="code")
         entry.keys(table, (*required, *optional), required=required)
@@ -485,23 +502,29 @@ class _Catalogue:
 
 
 _RULE_REQUIRED = ("id", "drugs", "summary", "rationale", "references", "evidence")
-_RULE_KEYS: tuple[str, ...] = (
+_RULE_KEYS = (
     *_RULE_REQUIRED,
     "level",
     "effects",
     "unconfirmed",
     "monitoring",
     "reversal",
+    "uses_demographics",
+    "supersedes",
+    "when",
+    "phases",
+    "doses",
 )
-_RULE_KEYS += ("uses_demographics", "supersedes", "when", "phases", "doses")
-_WHEN_KEYS: tuple[str, ...] = (
+_WHEN_KEYS = (
     "conditions",
     "attributes",
     "condition_status",
     "medications",
     "medication_hours",
+    "present",
+    "also_present",
+    "receptor_state",
 )
-_WHEN_KEYS += ("present", "also_present", "receptor_state")
 
 
 def _rule_file(document: Table, file: Entry, relative: str, catalogue: _Catalogue) -> list[Rule]:
@@ -594,6 +617,8 @@ def _when(entry: Entry, table: Table, catalogue: _Catalogue) -> When:
         present=entry.texts(table, "present"),
         also_present=entry.texts(table, "also_present"),
         receptor_state=entry.choices(table, "receptor_state", RECEPTOR_STATES),
+        condition_codes=frozenset(conditions),
+        needs_present="present" in table or "also_present" in table,
         medication_codes=catalogue.drugs(entry, table, "medications"),
         present_codes=catalogue.drugs(entry, table, "present"),
         also_present_codes=catalogue.drugs(entry, table, "also_present"),

@@ -34,7 +34,9 @@ _LATEST_DAY_END = _MICROSECONDS_PER_DAY + 12 * MICROSECONDS_PER_HOUR
 Bound = int | Fraction
 
 
-@dataclass(frozen=True, slots=True)
+# Internal working values are plain slotted dataclasses: evaluation builds many of them, and a
+# frozen dataclass costs twice as much to build.
+@dataclass(slots=True)
 class Span:
     """A non-empty interval of microseconds (instants or durations); None bounds are open-ended."""
 
@@ -165,20 +167,23 @@ def window_text(from_hours: int | float, to_hours: int | float | None) -> str:
 UNKNOWN = object()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ConditionEpisode:
     """A recorded condition as the evaluation sees it."""
 
     definition: ConditionDefinition
+    code: str
+    trigger: str  # "condition:<code>", as findings name it
     elapsed: Span  # possible microseconds from onset to the evaluation
     statuses: frozenset[str]  # possible states at the evaluation: "ongoing", "resolved"
+    possibly_active: bool  # possibly begun (always, by validation) and possibly not resolved
     certainly_active: bool  # certainly begun and certainly not resolved
     certainly_begun: bool
     notes: tuple[str, ...]  # what was assumed about its times
     values: Mapping[str, object]  # attribute values after defaults; UNKNOWN when not known
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MedicationCourse:
     """A recorded medication as the evaluation sees it."""
 
@@ -226,8 +231,11 @@ def condition_episode(
     certainly_begun = onset.certainly_at_or_before(at)
     return ConditionEpisode(
         definition=definition,
+        code=code,
+        trigger=f"condition:{code}",
         elapsed=elapsed,
         statuses=statuses,
+        possibly_active="ongoing" in statuses,
         certainly_active=certainly_begun and statuses == {"ongoing"},
         certainly_begun=certainly_begun,
         notes=tuple(notes),

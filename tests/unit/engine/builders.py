@@ -85,10 +85,18 @@ BASE_DOCUMENTS: dict[str, dict[str, Any]] = {
     },
     "references.toml": {
         "references": [
-            {"id": "R1", "citation": "Reference one.", "url": "https://example.org/1",
-             "what_read": "All of it."},
-            {"id": "R2", "citation": "Reference two.", "url": "doi:10.0/2",
-             "what_read": "The abstract."},
+            {
+                "id": "R1",
+                "citation": "Reference one.",
+                "url": "https://example.org/1",
+                "what_read": "All of it.",
+            },
+            {
+                "id": "R2",
+                "citation": "Reference two.",
+                "url": "doi:10.0/2",
+                "what_read": "The abstract.",
+            },
         ]
     },
     "drugs.toml": {
@@ -98,16 +106,38 @@ BASE_DOCUMENTS: dict[str, dict[str, Any]] = {
             {"code": "aminoglycoside", "name": "Aminoglycosides"},
         ],
         "drugs": [
-            {"code": "succinylcholine", "name": "Succinylcholine",
-             "drug_class": "depolarizing-blocker", "groups": ["nmba"], "atc": "M03AB01"},
-            {"code": "rocuronium", "name": "Rocuronium", "drug_class": "nondepolarizing-blocker",
-             "groups": ["nmba", "aminosteroid"], "atc": "M03AC09"},
-            {"code": "vecuronium", "name": "Vecuronium", "drug_class": "nondepolarizing-blocker",
-             "groups": ["nmba", "aminosteroid"]},
-            {"code": "gentamicin", "name": "Gentamicin", "drug_class": "antibiotic",
-             "groups": ["aminoglycoside"]},
-            {"code": "tobramycin", "name": "Tobramycin", "drug_class": "antibiotic",
-             "groups": ["aminoglycoside"]},
+            {
+                "code": "succinylcholine",
+                "name": "Succinylcholine",
+                "drug_class": "depolarizing-blocker",
+                "groups": ["nmba"],
+                "atc": "M03AB01",
+            },
+            {
+                "code": "rocuronium",
+                "name": "Rocuronium",
+                "drug_class": "nondepolarizing-blocker",
+                "groups": ["nmba", "aminosteroid"],
+                "atc": "M03AC09",
+            },
+            {
+                "code": "vecuronium",
+                "name": "Vecuronium",
+                "drug_class": "nondepolarizing-blocker",
+                "groups": ["nmba", "aminosteroid"],
+            },
+            {
+                "code": "gentamicin",
+                "name": "Gentamicin",
+                "drug_class": "antibiotic",
+                "groups": ["aminoglycoside"],
+            },
+            {
+                "code": "tobramycin",
+                "name": "Tobramycin",
+                "drug_class": "antibiotic",
+                "groups": ["aminoglycoside"],
+            },
             {"code": "sugammadex", "name": "Sugammadex", "drug_class": "reversal-agent"},
             {"code": "phenytoin", "name": "Phenytoin", "drug_class": "anticonvulsant"},
             {"code": "pyridostigmine", "name": "Pyridostigmine", "drug_class": "chronic-nmj-drug"},
@@ -117,42 +147,66 @@ BASE_DOCUMENTS: dict[str, dict[str, Any]] = {
     "conditions.toml": {
         "conditions": [
             {
-                "code": "burn", "name": "Burn injury", "mechanism_site": "receptor-regulation",
-                "receptor_effect": "up", "receptor_effect_from_hours": 24, "references": ["R1"],
+                "code": "burn",
+                "name": "Burn injury",
+                "mechanism_site": "receptor-regulation",
+                "receptor_effect": "up",
+                "receptor_effect_from_hours": 24,
+                "references": ["R1"],
                 "resolved_means": "wounds healed",
                 "attributes": {
-                    "tbsa_percent": {"type": "number", "min": 0, "max": 100, "unit": "%",
-                                     "label": "Total body surface area burned"},
+                    "tbsa_percent": {
+                        "type": "number",
+                        "min": 0,
+                        "max": 100,
+                        "unit": "%",
+                        "label": "Total body surface area burned",
+                    },
                 },
             },
             {
-                "code": "myasthenia-gravis", "name": "Myasthenia gravis",
-                "mechanism_site": "postsynaptic", "receptor_effect": "down",
-                "references": ["R1", "R2"], "snomed": "91637004", "icd10cm": ["G70.00"],
+                "code": "myasthenia-gravis",
+                "name": "Myasthenia gravis",
+                "mechanism_site": "postsynaptic",
+                "receptor_effect": "down",
+                "references": ["R1", "R2"],
+                "snomed": "91637004",
+                "icd10cm": ["G70.00"],
                 "attributes": {
-                    "antibody": {"type": "choice", "label": "Antibody",
-                                 "choices": ["achr", "musk", "seronegative", "unknown"],
-                                 "unknown": "unknown"},
-                    "distribution": {"type": "choice", "label": "Distribution",
-                                     "choices": ["generalized", "ocular"],
-                                     "default": "generalized"},
+                    "antibody": {
+                        "type": "choice",
+                        "label": "Antibody",
+                        "choices": ["achr", "musk", "seronegative", "unknown"],
+                        "unknown": "unknown",
+                    },
+                    "distribution": {
+                        "type": "choice",
+                        "label": "Distribution",
+                        "choices": ["generalized", "ocular"],
+                        "default": "generalized",
+                    },
                     "in_remission": {"type": "boolean", "label": "In remission"},
                 },
             },
             {
-                "code": "stroke", "name": "Stroke", "mechanism_site": "receptor-regulation",
-                "receptor_effect": "up", "receptor_effect_from_hours": 72, "references": ["R2"],
+                "code": "stroke",
+                "name": "Stroke",
+                "mechanism_site": "receptor-regulation",
+                "receptor_effect": "up",
+                "receptor_effect_from_hours": 72,
+                "references": ["R2"],
                 "attributes": {
-                    "motor_deficit": {"type": "boolean", "label": "Motor deficit",
-                                      "default": True},
+                    "motor_deficit": {"type": "boolean", "label": "Motor deficit", "default": True},
                 },
                 "receptor_effect_overrides": [
                     {"attributes": {"motor_deficit": [False]}, "effect": "none"},
                 ],
             },
             {
-                "code": "spinal-cord-injury", "name": "Spinal cord injury",
-                "mechanism_site": "receptor-regulation", "receptor_effect": "up",
+                "code": "spinal-cord-injury",
+                "name": "Spinal cord injury",
+                "mechanism_site": "receptor-regulation",
+                "receptor_effect": "up",
                 "references": ["R2"],
                 "attributes": {
                     "motor_deficit": {"type": "boolean", "label": "Motor deficit"},
@@ -162,11 +216,18 @@ BASE_DOCUMENTS: dict[str, dict[str, Any]] = {
                 ],
             },
             {
-                "code": "renal-impairment", "name": "Renal impairment", "mechanism_site": "none",
-                "receptor_effect": "none", "references": ["R2"],
+                "code": "renal-impairment",
+                "name": "Renal impairment",
+                "mechanism_site": "none",
+                "receptor_effect": "none",
+                "references": ["R2"],
                 "attributes": {
-                    "crcl_ml_min": {"type": "number", "min": 0, "label": "Creatinine clearance",
-                                    "unit": "mL/min"},
+                    "crcl_ml_min": {
+                        "type": "number",
+                        "min": 0,
+                        "label": "Creatinine clearance",
+                        "unit": "mL/min",
+                    },
                 },
             },
         ]
@@ -200,7 +261,9 @@ class KnowledgeFiles:
         self.directory = root / "knowledge"
         self.documents = copy.deepcopy(BASE_DOCUMENTS)
 
-    def add_rule(self, rule_id: str, file: str = "rules/base.toml", **fields: Any) -> dict[str, Any]:
+    def add_rule(
+        self, rule_id: str, file: str = "rules/base.toml", **fields: Any
+    ) -> dict[str, Any]:
         rule = make_rule(rule_id, **fields)
         self.documents.setdefault(file, {"rules": []})["rules"].append(rule)
         return rule

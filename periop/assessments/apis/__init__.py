@@ -1,0 +1,1 @@
+"""REST endpoints for patients and assessments: thin views over selectors and services."""

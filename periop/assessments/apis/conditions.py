@@ -1,0 +1,252 @@
+"""A patient's recorded conditions: record, list, correct (a new version), remove (kept,
+marked removed) and the history of every version.
+
+Writes need a clinical role in the patient's department; reads are audited as reads of the
+patient.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from periop.accounts.permissions import CLINICAL_ROLES
+from periop.api import StrictSerializer
+from periop.assessments.apis.common import (
+    FORBIDDEN,
+    INVALID,
+    NOT_AUTHENTICATED,
+    PATIENT_NOT_FOUND,
+    READ_ROLES,
+    RECORD_CONFLICT,
+    IncludeInactiveFilter,
+    PeriopApi,
+    ReasonInput,
+    combine_roles,
+    writable_patient,
+)
+from periop.assessments.apis.outputs import PatientConditionOutput
+from periop.assessments.selectors import (
+    patient_condition_get,
+    patient_condition_history,
+    patient_conditions,
+    patient_get,
+)
+from periop.assessments.services import (
+    patient_condition_correct,
+    patient_condition_record,
+    patient_condition_remove,
+    patient_data_read,
+)
+from periop.assessments.services.common import CATEGORY_CONDITION
+from periop.assessments.time_points import time_point_text
+from periop.audit.services import Actor
+from periop.drugs.fields import TimePointField
+from periop.drugs.serializers import ConditionInput
+
+
+class ConditionListApi(PeriopApi):
+    roles_by_method = {"GET": READ_ROLES}
+
+    @extend_schema(
+        operation_id="patients_conditions_list",
+        summary="A patient's recorded conditions",
+        parameters=[IncludeInactiveFilter],
+        responses={
+            200: PatientConditionOutput(many=True),
+            401: NOT_AUTHENTICATED,
+            403: FORBIDDEN,
+            404: PATIENT_NOT_FOUND,
+        },
+        tags=["patients"],
+    )
+    def get(self, request: Request, patient_id: int) -> Response:
+        patient = patient_get(user=request.user, patient_id=patient_id)
+        filters = IncludeInactiveFilter(data=request.query_params.dict())
+        filters.is_valid(raise_exception=True)
+        conditions = list(
+            patient_conditions(
+                patient=patient, include_inactive=filters.validated_data["include_inactive"]
+            )
+        )
+        body = PatientConditionOutput(conditions, many=True).data
+        patient_data_read(
+            actor=Actor.from_request(request),
+            patient=patient,
+            resource_type="patient-condition",
+            data_category=CATEGORY_CONDITION,
+            payload={"condition_ids": [row.pk for row in conditions]},
+        )
+        return Response(body)
+
+
+class ConditionRecordApi(PeriopApi):
+    roles_by_method = {"POST": CLINICAL_ROLES}
+
+    @extend_schema(
+        operation_id="patients_conditions_create",
+        summary="Record a condition",
+        request=ConditionInput,
+        responses={
+            201: PatientConditionOutput,
+            400: INVALID,
+            401: NOT_AUTHENTICATED,
+            403: FORBIDDEN,
+            404: PATIENT_NOT_FOUND,
+        },
+        tags=["patients"],
+    )
+    def post(self, request: Request, patient_id: int) -> Response:
+        patient = writable_patient(request, patient_id)
+        serializer = ConditionInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        condition = patient_condition_record(
+            actor=Actor.from_request(request),
+            patient=patient,
+            code=data["code"],
+            onset=data.get("onset"),
+            resolved=data.get("resolved"),
+            attributes=data.get("attributes") or {},
+        )
+        return Response(PatientConditionOutput(condition).data, status=status.HTTP_201_CREATED)
+
+
+class ConditionCollectionApi(ConditionListApi, ConditionRecordApi):
+    """`/api/v1/patients/{id}/conditions`: GET lists, POST records."""
+
+    roles_by_method = combine_roles(ConditionListApi, ConditionRecordApi)
+
+
+class ConditionCorrectApi(PeriopApi):
+    roles_by_method = {"PATCH": CLINICAL_ROLES}
+
+    class ConditionCorrectionInput(StrictSerializer):
+        """Only the fields to correct; the others keep their current values."""
+
+        code = serializers.CharField(required=False, max_length=64)
+        onset = TimePointField(required=False, allow_null=True)
+        resolved = TimePointField(required=False, allow_null=True)
+        attributes = serializers.DictField(required=False)
+        reason = serializers.CharField(
+            required=False, allow_blank=True, max_length=2000, help_text="Why it was corrected."
+        )
+
+    @extend_schema(
+        operation_id="patients_conditions_partial_update",
+        summary="Correct a condition: a new version replaces the current one",
+        request=ConditionCorrectionInput,
+        responses={
+            200: PatientConditionOutput,
+            400: INVALID,
+            401: NOT_AUTHENTICATED,
+            403: FORBIDDEN,
+            404: PATIENT_NOT_FOUND,
+            409: RECORD_CONFLICT,
+        },
+        tags=["patients"],
+    )
+    def patch(self, request: Request, patient_id: int, condition_id: int) -> Response:
+        patient = writable_patient(request, patient_id)
+        condition = patient_condition_get(patient=patient, condition_id=condition_id)
+        shape = self.ConditionCorrectionInput(data=request.data)
+        shape.is_valid(raise_exception=True)
+        changes: dict[str, Any] = dict(request.data)
+        reason = str(changes.pop("reason", "") or "")
+        if not changes:
+            raise ValidationError({"non_field_errors": ["Give at least one field to correct."]})
+        # The corrected condition is validated whole, as a new one would be, so a changed code
+        # is checked against the attributes it keeps and the same messages come back.
+        merged = {
+            "code": condition.code,
+            "onset": time_point_text(condition.onset),
+            "resolved": time_point_text(condition.resolved),
+            "attributes": condition.attributes,
+            **changes,
+        }
+        serializer = ConditionInput(data=merged)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        corrected = patient_condition_correct(
+            actor=Actor.from_request(request),
+            condition=condition,
+            code=data["code"],
+            onset=data.get("onset"),
+            resolved=data.get("resolved"),
+            attributes=data.get("attributes") or {},
+            reason=reason,
+        )
+        return Response(PatientConditionOutput(corrected).data)
+
+
+class ConditionRemoveApi(PeriopApi):
+    roles_by_method = {"DELETE": CLINICAL_ROLES}
+
+    @extend_schema(
+        operation_id="patients_conditions_destroy",
+        summary="Remove a condition (recorded, never lost)",
+        request=ReasonInput,
+        responses={
+            200: PatientConditionOutput,
+            400: INVALID,
+            401: NOT_AUTHENTICATED,
+            403: FORBIDDEN,
+            404: PATIENT_NOT_FOUND,
+            409: RECORD_CONFLICT,
+        },
+        tags=["patients"],
+    )
+    def delete(self, request: Request, patient_id: int, condition_id: int) -> Response:
+        patient = writable_patient(request, patient_id)
+        condition = patient_condition_get(patient=patient, condition_id=condition_id)
+        serializer = ReasonInput(data=request.data or {})
+        serializer.is_valid(raise_exception=True)
+        removed = patient_condition_remove(
+            actor=Actor.from_request(request),
+            condition=condition,
+            reason=serializer.validated_data["reason"],
+        )
+        return Response(PatientConditionOutput(removed).data)
+
+
+class ConditionItemApi(ConditionCorrectApi, ConditionRemoveApi):
+    """`/api/v1/patients/{id}/conditions/{cid}`: PATCH corrects, DELETE removes."""
+
+    roles_by_method = combine_roles(ConditionCorrectApi, ConditionRemoveApi)
+
+
+class ConditionHistoryApi(PeriopApi):
+    """`GET /api/v1/patients/{id}/conditions/{cid}/history`: every version, oldest first."""
+
+    roles_by_method = {"GET": READ_ROLES}
+
+    @extend_schema(
+        operation_id="patients_conditions_history",
+        summary="Every version of a condition: the original, corrections and removal",
+        responses={
+            200: PatientConditionOutput(many=True),
+            401: NOT_AUTHENTICATED,
+            403: FORBIDDEN,
+            404: PATIENT_NOT_FOUND,
+        },
+        tags=["patients"],
+    )
+    def get(self, request: Request, patient_id: int, condition_id: int) -> Response:
+        patient = patient_get(user=request.user, patient_id=patient_id)
+        condition = patient_condition_get(patient=patient, condition_id=condition_id)
+        versions = list(patient_condition_history(condition=condition))
+        body = PatientConditionOutput(versions, many=True).data
+        patient_data_read(
+            actor=Actor.from_request(request),
+            patient=patient,
+            resource_type="patient-condition",
+            resource_id=condition.pk,
+            data_category=CATEGORY_CONDITION,
+            payload={"condition_ids": [row.pk for row in versions]},
+        )
+        return Response(body)

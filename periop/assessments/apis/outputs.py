@@ -1,0 +1,200 @@
+"""Response shapes shared by several patient and assessment endpoints.
+
+Names are unique across the API: drf-spectacular names schema components after them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from periop.assessments.models import AssessmentStatus, Decision, ReasonCode, Sex
+from periop.drugs.fields import TimePointField
+from periop.drugs.schema import (
+    LEVEL_CHOICES,
+    RECEPTOR_STATE_CHOICES,
+    CautionOutput,
+    KnowledgeBaseVersionOutput,
+    ReceptorSourceOutput,
+)
+
+# The engine's own list, so the schema shows one ReceptorStateEnum.
+RECEPTOR_STATES = RECEPTOR_STATE_CHOICES
+
+
+def username(source: str) -> serializers.CharField:
+    """The username of a user foreign key, or null (for a system action)."""
+    return serializers.CharField(source=f"{source}.username", allow_null=True, read_only=True)
+
+
+class PatientOutput(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    mrn = serializers.CharField()
+    name = serializers.CharField()
+    birth_date = serializers.DateField()
+    sex = serializers.ChoiceField(choices=Sex.values)
+    department = serializers.IntegerField(source="department_id")
+    created_by = username("created_by")
+    created_at = serializers.DateTimeField()
+
+
+class PatientConditionOutput(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    onset = TimePointField(allow_null=True)
+    resolved = TimePointField(allow_null=True)
+    attributes = serializers.DictField()
+    version = serializers.IntegerField()
+    is_current = serializers.BooleanField()
+    replaces = serializers.IntegerField(source="replaces_id", allow_null=True)
+    replaced_by = serializers.IntegerField(source="replaced_by_id", allow_null=True)
+    correction_reason = serializers.CharField()
+    recorded_by = username("recorded_by")
+    recorded_at = serializers.DateTimeField()
+    removed_at = serializers.DateTimeField(allow_null=True)
+    removed_by = username("removed_by")
+    removal_reason = serializers.CharField()
+
+
+class PatientMedicationOutput(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    code = serializers.CharField()
+    started = TimePointField(allow_null=True)
+    stopped = TimePointField(allow_null=True)
+    is_current = serializers.BooleanField()
+    recorded_by = username("recorded_by")
+    recorded_at = serializers.DateTimeField()
+    removed_at = serializers.DateTimeField(allow_null=True)
+    removed_by = username("removed_by")
+    removal_reason = serializers.CharField()
+
+
+class RecordedReceptorStateOutput(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    value = serializers.ChoiceField(choices=RECEPTOR_STATES)
+    reason = serializers.CharField()
+    recorded_by = username("recorded_by")
+    recorded_at = serializers.DateTimeField()
+    cleared_at = serializers.DateTimeField(allow_null=True)
+    cleared_by = username("cleared_by")
+    clear_reason = serializers.CharField()
+
+
+class DerivedReceptorStateOutput(serializers.Serializer[Any]):
+    value = serializers.ChoiceField(choices=RECEPTOR_STATES)
+    sources = ReceptorSourceOutput(many=True)
+
+
+class PatientReceptorStateOutput(serializers.Serializer[Any]):
+    value = serializers.ChoiceField(
+        choices=RECEPTOR_STATES,
+        allow_null=True,
+        help_text="The state new assessments and checks use: the recorded one when there is one.",
+    )
+    recorded = RecordedReceptorStateOutput(allow_null=True)
+    derived = DerivedReceptorStateOutput(
+        allow_null=True, help_text="Derived from the current conditions, now."
+    )
+
+
+class PatientDetailOutput(PatientOutput):
+    conditions = PatientConditionOutput(many=True, help_text="Current conditions.")
+    medications = PatientMedicationOutput(many=True, help_text="Current medications.")
+    receptor_state = PatientReceptorStateOutput()
+
+
+class AssessmentPatientOutput(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    mrn = serializers.CharField()
+    name = serializers.CharField()
+
+
+class AssessmentSummaryOutput(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    patient = AssessmentPatientOutput()
+    department = serializers.IntegerField(source="department_id")
+    status = serializers.ChoiceField(choices=AssessmentStatus.values)
+    revision = serializers.IntegerField()
+    planned_at = serializers.DateTimeField()
+    procedure = serializers.CharField()
+    highest_level = serializers.ChoiceField(choices=LEVEL_CHOICES)
+    supersedes = serializers.IntegerField(source="supersedes_id", allow_null=True)
+    created_by = username("created_by")
+    created_at = serializers.DateTimeField()
+    signed_by = username("signed_by")
+    signed_at = serializers.DateTimeField(allow_null=True)
+
+
+class AcknowledgementOutput(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    revision = serializers.IntegerField()
+    drug = serializers.CharField()
+    level = serializers.ChoiceField(choices=LEVEL_CHOICES)
+    decision = serializers.ChoiceField(choices=Decision.values)
+    reason_code = serializers.CharField(help_text=f"One of {', '.join(ReasonCode.values)}, or ''.")
+    comment = serializers.CharField()
+    acknowledged_by = username("acknowledged_by")
+    acknowledged_at = serializers.DateTimeField()
+
+
+class RequiredAcknowledgementOutput(serializers.Serializer[Any]):
+    drug = serializers.CharField()
+    level = serializers.ChoiceField(choices=LEVEL_CHOICES)
+
+
+class AssessmentReceptorStateOutput(serializers.Serializer[Any]):
+    value = serializers.ChoiceField(choices=RECEPTOR_STATES)
+    overridden = serializers.BooleanField()
+    derived = serializers.ChoiceField(choices=RECEPTOR_STATES)
+    sources = ReceptorSourceOutput(many=True)
+    recorded = serializers.IntegerField(
+        allow_null=True, help_text="The recorded receptor state that overrode the derived one."
+    )
+
+
+class AssessmentVersionOutput(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=AssessmentStatus.values)
+    revision = serializers.IntegerField()
+    supersedes = serializers.IntegerField(source="supersedes_id", allow_null=True)
+    created_by = username("created_by")
+    created_at = serializers.DateTimeField()
+    signed_by = username("signed_by")
+    signed_at = serializers.DateTimeField(allow_null=True)
+
+
+class AssessmentDetailOutput(serializers.Serializer[Any]):
+    id = serializers.IntegerField()
+    patient = AssessmentPatientOutput()
+    department = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=AssessmentStatus.values)
+    revision = serializers.IntegerField()
+    etag = serializers.CharField(help_text="Send it back in If-Match to edit this revision.")
+    planned_at = serializers.DateTimeField()
+    procedure = serializers.CharField()
+    weight_kg = serializers.DecimalField(max_digits=6, decimal_places=2)
+    drugs = serializers.ListField(child=serializers.CharField())
+    inputs = serializers.JSONField(
+        help_text="The patient state and drugs exactly as evaluated (snapshot)."
+    )
+    knowledge_base = KnowledgeBaseVersionOutput()
+    receptor_state = AssessmentReceptorStateOutput()
+    highest_level = serializers.ChoiceField(choices=LEVEL_CHOICES)
+    cautions = CautionOutput(many=True, help_text="The cautions as shown (snapshot).")
+    assumptions = serializers.ListField(child=serializers.CharField())
+    acknowledgement_required = RequiredAcknowledgementOutput(many=True)
+    pending_acknowledgements = serializers.ListField(
+        child=serializers.CharField(), help_text="Drugs still to acknowledge before signing."
+    )
+    acknowledgements = AcknowledgementOutput(many=True, help_text="Of every revision.")
+    supersedes = serializers.IntegerField(allow_null=True)
+    superseded_by = serializers.IntegerField(allow_null=True)
+    amendment_reason = serializers.CharField()
+    versions = AssessmentVersionOutput(many=True, help_text="The original and every amendment.")
+    created_by = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    signed_by = serializers.CharField(allow_null=True)
+    signed_at = serializers.DateTimeField(allow_null=True)
+    sign_event_hash = serializers.CharField(help_text="Hash of the sign event in the audit ledger.")

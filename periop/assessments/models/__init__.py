@@ -1,0 +1,39 @@
+"""Models of patients, their recorded state, and pre-operative assessments."""
+
+from periop.assessments.models.assessments import (
+    ACKNOWLEDGED_LEVELS,
+    MAXIMUM_WEIGHT_KG,
+    MINIMUM_WEIGHT_KG,
+    REASONS_NEEDING_COMMENT,
+    Acknowledgement,
+    Assessment,
+    AssessmentStatus,
+    Decision,
+    ReasonCode,
+)
+from periop.assessments.models.patients import (
+    RECEPTOR_STATE_CHOICES,
+    Patient,
+    PatientCondition,
+    PatientMedication,
+    PatientReceptorState,
+    Sex,
+)
+
+__all__ = [
+    "ACKNOWLEDGED_LEVELS",
+    "MAXIMUM_WEIGHT_KG",
+    "MINIMUM_WEIGHT_KG",
+    "REASONS_NEEDING_COMMENT",
+    "RECEPTOR_STATE_CHOICES",
+    "Acknowledgement",
+    "Assessment",
+    "AssessmentStatus",
+    "Decision",
+    "Patient",
+    "PatientCondition",
+    "PatientMedication",
+    "PatientReceptorState",
+    "ReasonCode",
+    "Sex",
+]

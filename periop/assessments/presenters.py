@@ -1,0 +1,88 @@
+"""The assessment as the API shows it: its row, its snapshot, acknowledgements and versions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from periop.assessments.models import Acknowledgement, Assessment
+from periop.assessments.selectors import PatientRecord, acknowledgements_pending
+
+
+def _username(user: Any) -> str | None:
+    return None if user is None else str(user.get_username())
+
+
+def assessment_detail_data(
+    *,
+    assessment: Assessment,
+    acknowledgements: Sequence[Acknowledgement],
+    versions: Sequence[Assessment],
+) -> dict[str, Any]:
+    """A plain dict in the shape of `AssessmentDetailOutput`; the snapshot is shown exactly as
+    stored, never re-evaluated."""
+    evaluation = json.loads(assessment.cautions_snapshot)
+    superseded_by = next(
+        (version.pk for version in versions if version.supersedes_id == assessment.pk), None
+    )
+    return {
+        "id": assessment.pk,
+        "patient": assessment.patient,
+        "department": assessment.department_id,
+        "status": assessment.status,
+        "revision": assessment.revision,
+        "etag": assessment.etag,
+        "planned_at": assessment.planned_at,
+        "procedure": assessment.procedure,
+        "weight_kg": assessment.weight_kg,
+        "drugs": list(assessment.drugs),
+        "inputs": json.loads(assessment.inputs_snapshot),
+        "knowledge_base": {
+            "version": assessment.knowledge_base_version,
+            "digest": assessment.knowledge_base_digest,
+        },
+        "receptor_state": {
+            "value": assessment.receptor_state,
+            "overridden": assessment.receptor_state_overridden,
+            "derived": assessment.receptor_state_derived,
+            "sources": assessment.receptor_state_sources,
+            "recorded": assessment.receptor_state_record_id,
+        },
+        "highest_level": assessment.highest_level,
+        "cautions": evaluation["cautions"],
+        "assumptions": evaluation.get("assumptions", []),
+        "acknowledgement_required": assessment.acknowledgement_required,
+        "pending_acknowledgements": acknowledgements_pending(
+            assessment=assessment, acknowledgements=acknowledgements
+        ),
+        "acknowledgements": acknowledgements,
+        "supersedes": assessment.supersedes_id,
+        "superseded_by": superseded_by,
+        "amendment_reason": assessment.amendment_reason,
+        "versions": versions,
+        "created_by": _username(assessment.created_by),
+        "created_at": assessment.created_at,
+        "updated_at": assessment.updated_at,
+        "signed_by": _username(assessment.signed_by),
+        "signed_at": assessment.signed_at,
+        "sign_event_hash": assessment.sign_event_hash,
+    }
+
+
+def receptor_state_data(record: PatientRecord) -> dict[str, Any]:
+    """The recorded receptor state beside the derived one; `value` is the one in force."""
+    recorded, derived = record.receptor_state_recorded, record.receptor_state_derived
+    return {
+        "value": recorded.value if recorded else (derived.derived if derived else None),
+        "recorded": recorded,
+        "derived": None
+        if derived is None
+        else {
+            "value": derived.derived,
+            "sources": [
+                {"condition": source.condition, "effect": source.effect}
+                for source in derived.sources
+            ],
+        },
+    }

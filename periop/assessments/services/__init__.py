@@ -1,0 +1,44 @@
+"""Writes to patients, their records and assessments. Each runs in one transaction with its
+audit event: if either fails, neither is kept."""
+
+from periop.assessments.services.assessments import (
+    assessment_amend,
+    assessment_create,
+    assessment_sign,
+    assessment_update,
+    caution_acknowledge,
+)
+from periop.assessments.services.patients import (
+    patient_check_run,
+    patient_create,
+    patient_data_query,
+    patient_data_read,
+)
+from periop.assessments.services.records import (
+    patient_condition_correct,
+    patient_condition_record,
+    patient_condition_remove,
+    patient_medication_record,
+    patient_medication_remove,
+    patient_receptor_state_clear,
+    patient_receptor_state_record,
+)
+
+__all__ = [
+    "assessment_amend",
+    "assessment_create",
+    "assessment_sign",
+    "assessment_update",
+    "caution_acknowledge",
+    "patient_check_run",
+    "patient_condition_correct",
+    "patient_condition_record",
+    "patient_condition_remove",
+    "patient_create",
+    "patient_data_query",
+    "patient_data_read",
+    "patient_medication_record",
+    "patient_medication_remove",
+    "patient_receptor_state_clear",
+    "patient_receptor_state_record",
+]

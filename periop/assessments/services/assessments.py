@@ -1,0 +1,388 @@
+"""The assessment lifecycle: create, edit a draft, acknowledge cautions, sign, amend.
+
+Every create and edit re-evaluates the patient's current record and stores the snapshot. A
+signed assessment is never changed (the database enforces it); an amendment is a new draft
+that supersedes it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from periop.accounts.models import Department
+from periop.api import ConflictError, DomainError, PreconditionFailed
+from periop.assessments.models import (
+    MAXIMUM_WEIGHT_KG,
+    MINIMUM_WEIGHT_KG,
+    REASONS_NEEDING_COMMENT,
+    Acknowledgement,
+    Assessment,
+    AssessmentStatus,
+    Decision,
+    Patient,
+    ReasonCode,
+)
+from periop.assessments.selectors import patient_state_for
+from periop.assessments.services.common import (
+    CATEGORY_ACKNOWLEDGEMENT,
+    CATEGORY_ASSESSMENT,
+    evaluate_recorded,
+    join_names,
+)
+from periop.assessments.services.snapshots import (
+    acknowledgement_required,
+    canonical_json,
+    digest,
+    inputs_to_dict,
+)
+from periop.audit.models import Action, AuditEvent
+from periop.audit.services import Actor, audit_event_append
+from periop.drugs.presenters import evaluation_to_dict
+
+CENT = Decimal("0.01")
+
+
+def _checked_weight(weight_kg: Decimal) -> Decimal:
+    if not weight_kg.is_finite() or not MINIMUM_WEIGHT_KG <= weight_kg <= MAXIMUM_WEIGHT_KG:
+        raise DomainError("Weight must be between 0.3 and 400 kg.", field="weight_kg")
+    return weight_kg.quantize(CENT)
+
+
+def _checked_procedure(procedure: str) -> str:
+    procedure = procedure.strip()
+    if not procedure:
+        raise DomainError("Name the planned procedure.", field="procedure")
+    return procedure
+
+
+def _evaluate_into(assessment: Assessment) -> None:
+    """Evaluates the assessment's inputs against the patient's current record and stores the
+    snapshot on it (not saved)."""
+    at = assessment.planned_at
+    drugs = list(assessment.drugs)
+    recorded = patient_state_for(patient=assessment.patient, at=at, weight_kg=assessment.weight_kg)
+    evaluation = evaluate_recorded(recorded=recorded, drugs=drugs, at=at, time_field="planned_at")
+    receptor_state = evaluation.receptor_state
+    assessment.inputs_snapshot = canonical_json(
+        inputs_to_dict(recorded=recorded, drugs=drugs, at=at)
+    )
+    assessment.cautions_snapshot = canonical_json(evaluation_to_dict(evaluation))
+    assessment.highest_level = evaluation.highest_level.code
+    assessment.acknowledgement_required = acknowledgement_required(evaluation)
+    assessment.receptor_state = receptor_state.value
+    assessment.receptor_state_derived = receptor_state.derived
+    assessment.receptor_state_overridden = receptor_state.overridden
+    assessment.receptor_state_sources = [
+        {"condition": source.condition, "effect": source.effect}
+        for source in receptor_state.sources
+    ]
+    assessment.receptor_state_record = recorded.receptor_state
+    assessment.knowledge_base_version = evaluation.knowledge_base_version
+    assessment.knowledge_base_digest = evaluation.knowledge_base_digest
+
+
+def _snapshot_payload(assessment: Assessment) -> dict[str, Any]:
+    """What an audit event says about the evaluation: digests, levels and pointers."""
+    return {
+        "revision": assessment.revision,
+        "planned_at": assessment.planned_at,
+        "drugs": list(assessment.drugs),
+        "highest_level": assessment.highest_level,
+        "acknowledgement_required": [item["drug"] for item in assessment.acknowledgement_required],
+        "inputs_digest": digest(assessment.inputs_snapshot),
+        "cautions_digest": digest(assessment.cautions_snapshot),
+        "knowledge_base": {
+            "version": assessment.knowledge_base_version,
+            "digest": assessment.knowledge_base_digest,
+        },
+    }
+
+
+def _audit(actor: Actor, action: str, assessment: Assessment, **payload: Any) -> AuditEvent:
+    return audit_event_append(
+        actor=actor,
+        action=action,
+        resource_type="assessment",
+        resource_id=assessment.pk,
+        data_category=CATEGORY_ASSESSMENT,
+        patient_id=assessment.patient_id,
+        department_id=assessment.department_id,
+        data_time=assessment.planned_at,
+        payload={**_snapshot_payload(assessment), **payload},
+    )
+
+
+def _lock(assessment: Assessment) -> Assessment:
+    return (
+        Assessment.objects.select_for_update(of=("self",))
+        .select_related("patient")
+        .get(pk=assessment.pk)
+    )
+
+
+def _check_revision(assessment: Assessment, expected_revision: int | None) -> None:
+    if expected_revision is not None and expected_revision != assessment.revision:
+        raise PreconditionFailed(
+            f"Assessment {assessment.pk} has changed since you read it: it is at revision "
+            f"{assessment.revision}, you sent revision {expected_revision}. Reload it and "
+            "apply your change again.",
+            code="stale",
+        )
+
+
+def assessment_create(
+    *,
+    actor: Actor,
+    patient: Patient,
+    department: Department,
+    planned_at: dt.datetime,
+    procedure: str,
+    weight_kg: Decimal,
+    drugs: Sequence[str],
+) -> Assessment:
+    """Creates a draft assessment evaluated against the patient's current record."""
+    now = timezone.now()
+    assessment = Assessment(
+        patient=patient,
+        department=department,
+        planned_at=planned_at,
+        procedure=_checked_procedure(procedure),
+        weight_kg=_checked_weight(weight_kg),
+        drugs=list(drugs),
+        status=AssessmentStatus.DRAFT,
+        revision=1,
+        created_by_id=actor.user_id,
+        created_at=now,
+        updated_at=now,
+    )
+    _evaluate_into(assessment)
+    with transaction.atomic():
+        assessment.save(force_insert=True)
+        _audit(actor, Action.CREATE, assessment)
+    return assessment
+
+
+def assessment_update(
+    *,
+    actor: Actor,
+    assessment: Assessment,
+    expected_revision: int,
+    planned_at: dt.datetime | None = None,
+    procedure: str | None = None,
+    weight_kg: Decimal | None = None,
+    drugs: Sequence[str] | None = None,
+) -> Assessment:
+    """Edits a draft seen at `expected_revision`, re-evaluates it and bumps its revision.
+
+    409 for a signed assessment, 412 when someone else changed it first. Acknowledgements
+    belong to a revision, so an edit asks for them again.
+    """
+    updates: dict[str, Any] = {}
+    if planned_at is not None:
+        updates["planned_at"] = planned_at
+    if procedure is not None:
+        updates["procedure"] = _checked_procedure(procedure)
+    if weight_kg is not None:
+        updates["weight_kg"] = _checked_weight(weight_kg)
+    if drugs is not None:
+        updates["drugs"] = list(drugs)
+    with transaction.atomic():
+        locked = _lock(assessment)
+        if locked.is_signed:
+            raise ConflictError(
+                f"Assessment {locked.pk} is signed and cannot be edited; amend it instead.",
+                code="signed",
+            )
+        _check_revision(locked, expected_revision)
+        for name, value in updates.items():
+            setattr(locked, name, value)
+        _evaluate_into(locked)
+        locked.revision += 1
+        locked.updated_at = timezone.now()
+        locked.save()
+        _audit(actor, Action.UPDATE, locked, changed=sorted(updates))
+    return locked
+
+
+def caution_acknowledge(
+    *,
+    actor: Actor,
+    assessment: Assessment,
+    drug: str,
+    decision: str,
+    reason_code: str = "",
+    comment: str = "",
+    expected_revision: int | None = None,
+) -> Acknowledgement:
+    """Accepts or overrides one contraindicated or avoid caution of the current revision.
+
+    An override needs a reason code; some reason codes need a comment. Audited as `override`
+    for an override.
+    """
+    comment = comment.strip()
+    if decision not in Decision.values:
+        raise DomainError(
+            f"Unknown decision '{decision}'. Choose accepted or overridden.", field="decision"
+        )
+    if reason_code and reason_code not in ReasonCode.values:
+        raise DomainError(
+            f"Unknown reason code '{reason_code}'. Choose from {', '.join(ReasonCode.values)}.",
+            field="reason_code",
+        )
+    if decision == Decision.OVERRIDDEN and not reason_code:
+        raise DomainError("Give a reason code to override a caution.", field="reason_code")
+    if reason_code in REASONS_NEEDING_COMMENT and not comment:
+        raise DomainError(
+            f"Explain in a comment why the reason is '{reason_code}'.", field="comment"
+        )
+    with transaction.atomic():
+        locked = _lock(assessment)
+        if locked.is_signed:
+            raise ConflictError(
+                f"Assessment {locked.pk} is signed; its cautions can no longer be acknowledged.",
+                code="signed",
+            )
+        _check_revision(locked, expected_revision)
+        if drug not in locked.drugs:
+            raise DomainError(f"'{drug}' is not a planned drug of this assessment.", field="drug")
+        levels = {item["drug"]: item["level"] for item in locked.acknowledgement_required}
+        if drug not in levels:
+            level = _caution_level(locked, drug)
+            raise DomainError(
+                f"The caution for {drug} is '{level}': only contraindicated and avoid cautions "
+                "are acknowledged.",
+                field="drug",
+            )
+        if Acknowledgement.objects.filter(
+            assessment=locked, revision=locked.revision, drug=drug
+        ).exists():
+            raise ConflictError(
+                f"The caution for {drug} is already acknowledged in revision {locked.revision}.",
+                code="already-acknowledged",
+            )
+        acknowledgement = Acknowledgement.objects.create(
+            assessment=locked,
+            revision=locked.revision,
+            drug=drug,
+            level=levels[drug],
+            decision=decision,
+            reason_code=reason_code,
+            comment=comment,
+            acknowledged_by_id=actor.user_id,
+            acknowledged_at=timezone.now(),
+        )
+        audit_event_append(
+            actor=actor,
+            action=Action.OVERRIDE if decision == Decision.OVERRIDDEN else Action.CREATE,
+            resource_type="acknowledgement",
+            resource_id=acknowledgement.pk,
+            data_category=CATEGORY_ACKNOWLEDGEMENT,
+            patient_id=locked.patient_id,
+            department_id=locked.department_id,
+            payload={
+                "assessment": locked.pk,
+                "revision": locked.revision,
+                "drug": drug,
+                "level": acknowledgement.level,
+                "decision": decision,
+                "reason_code": reason_code,
+                "comment": comment,
+            },
+        )
+    return acknowledgement
+
+
+def _caution_level(assessment: Assessment, drug: str) -> str:
+    cautions = json.loads(assessment.cautions_snapshot)["cautions"]
+    return next((str(c["level"]) for c in cautions if c["drug"] == drug), "none")
+
+
+def assessment_sign(
+    *, actor: Actor, assessment: Assessment, expected_revision: int | None = None
+) -> Assessment:
+    """Signs a draft whose contraindicated and avoid cautions are all acknowledged.
+
+    The assessment becomes immutable; it keeps the hash of its sign event in the ledger.
+    """
+    if actor.user_id is None:
+        raise DomainError("Only a person can sign an assessment.", code="signer-required")
+    with transaction.atomic():
+        locked = _lock(assessment)
+        if locked.is_signed:
+            raise ConflictError(f"Assessment {locked.pk} is already signed.", code="signed")
+        _check_revision(locked, expected_revision)
+        acknowledged = set(
+            Acknowledgement.objects.filter(assessment=locked, revision=locked.revision).values_list(
+                "drug", flat=True
+            )
+        )
+        missing = [
+            item["drug"]
+            for item in locked.acknowledgement_required
+            if item["drug"] not in acknowledged
+        ]
+        if missing:
+            noun = "caution" if len(missing) == 1 else "cautions"
+            raise ConflictError(
+                f"Acknowledge the {noun} for {join_names(missing)} before signing.",
+                code="acknowledgement-required",
+            )
+        event = _audit(actor, Action.SIGN, locked, acknowledged=sorted(acknowledged))
+        # One UPDATE while the row is still a draft: the guard triggers reject any later one.
+        Assessment.objects.filter(pk=locked.pk, status=AssessmentStatus.DRAFT).update(
+            status=AssessmentStatus.SIGNED,
+            signed_by_id=actor.user_id,
+            signed_at=event.occurred_at,
+            sign_event_hash=event.hash,
+        )
+    return Assessment.objects.select_related(
+        "patient", "department", "created_by", "signed_by"
+    ).get(pk=locked.pk)
+
+
+def assessment_amend(*, actor: Actor, assessment: Assessment, reason: str = "") -> Assessment:
+    """Starts an amendment of a signed assessment: a new draft with the same inputs that
+    supersedes it, evaluated against the patient's current record. The signed one is untouched.
+    """
+    with transaction.atomic():
+        locked = _lock(assessment)
+        if not locked.is_signed:
+            raise ConflictError(
+                f"Assessment {locked.pk} is a draft: edit it instead of amending it.",
+                code="draft",
+            )
+        amendment = Assessment.objects.filter(supersedes=locked).only("pk").first()
+        if amendment is not None:
+            raise ConflictError(
+                f"Assessment {locked.pk} has already been amended by assessment "
+                f"{amendment.pk}; change that one.",
+                code="already-amended",
+            )
+        now = timezone.now()
+        draft = Assessment(
+            patient=locked.patient,
+            department_id=locked.department_id,
+            planned_at=locked.planned_at,
+            procedure=locked.procedure,
+            weight_kg=locked.weight_kg,
+            drugs=list(locked.drugs),
+            status=AssessmentStatus.DRAFT,
+            revision=1,
+            lineage=locked.lineage,
+            supersedes=locked,
+            amendment_reason=reason.strip(),
+            created_by_id=actor.user_id,
+            created_at=now,
+            updated_at=now,
+        )
+        _evaluate_into(draft)
+        draft.save(force_insert=True)
+        _audit(actor, Action.CREATE, draft, supersedes=locked.pk, reason=draft.amendment_reason)
+    return draft

@@ -1,0 +1,174 @@
+"""Registering patients, recording reads of patient data, and pharmacy checks by patient."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from periop.accounts.models import Department
+from periop.api import DomainError
+from periop.assessments.models import Patient, Sex
+from periop.assessments.selectors import patient_state_for
+from periop.assessments.services.common import (
+    CATEGORY_CHECK,
+    CATEGORY_DEMOGRAPHICS,
+    evaluate_recorded,
+)
+from periop.assessments.services.snapshots import canonical_json, digest, inputs_to_dict
+from periop.audit.models import Action
+from periop.audit.services import Actor, audit_event_append
+from periop.drugs.engine import Evaluation
+
+OLDEST_AGE_YEARS = 130
+
+
+def patient_create(
+    *,
+    actor: Actor,
+    department: Department,
+    mrn: str,
+    name: str,
+    birth_date: dt.date,
+    sex: str = Sex.UNKNOWN,
+) -> Patient:
+    """Registers a patient in `department`; the MRN must be new."""
+    mrn, name = mrn.strip(), name.strip()
+    if not mrn:
+        raise DomainError("Give the medical record number.", field="mrn")
+    if not name:
+        raise DomainError("Give the patient's name.", field="name")
+    if sex not in Sex.values:
+        raise DomainError(f"Unknown sex '{sex}'. Choose from {', '.join(Sex.values)}.", field="sex")
+    today = timezone.now().date()
+    if birth_date > today:
+        raise DomainError(
+            f"Birth date ({birth_date.isoformat()}) is in the future.", field="birth_date"
+        )
+    if today.year - birth_date.year > OLDEST_AGE_YEARS:
+        raise DomainError(
+            f"Birth date ({birth_date.isoformat()}) is more than {OLDEST_AGE_YEARS} years ago.",
+            field="birth_date",
+        )
+    duplicate = DomainError(f"A patient with MRN '{mrn}' is already registered.", field="mrn")
+    if Patient.objects.filter(mrn=mrn).exists():
+        raise duplicate
+    try:
+        with transaction.atomic():
+            patient = Patient.objects.create(
+                department=department,
+                mrn=mrn,
+                name=name,
+                birth_date=birth_date,
+                sex=sex,
+                created_by_id=actor.user_id,
+                created_at=timezone.now(),
+            )
+            audit_event_append(
+                actor=actor,
+                action=Action.CREATE,
+                resource_type="patient",
+                resource_id=patient.pk,
+                data_category=CATEGORY_DEMOGRAPHICS,
+                patient_id=patient.pk,
+                department_id=department.pk,
+                payload={"fields": ["mrn", "name", "birth_date", "sex"]},
+            )
+    except IntegrityError:
+        # Another request registered the same MRN between the check and the insert.
+        raise duplicate from None
+    return patient
+
+
+def patient_data_read(
+    *,
+    actor: Actor,
+    patient: Patient,
+    resource_type: str,
+    resource_id: str | int = "",
+    data_category: str,
+    department_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+) -> None:
+    """Records that `actor` saw this patient's data (ASTM E2147 7.1.8 access). The department
+    is the patient's unless the data belongs to another (an assessment's)."""
+    audit_event_append(
+        actor=actor,
+        action=Action.READ,
+        resource_type=resource_type,
+        resource_id=resource_id or patient.pk,
+        data_category=data_category,
+        patient_id=patient.pk,
+        department_id=department_id or patient.department_id,
+        payload=payload,
+    )
+
+
+def patient_data_query(
+    *,
+    actor: Actor,
+    resource_type: str,
+    data_category: str,
+    patient_ids: Sequence[int],
+    filters: dict[str, Any],
+    resource_ids: Sequence[int] = (),
+) -> None:
+    """Records a list read: one event naming every patient shown, whatever the page size."""
+    unique_patients = sorted(set(patient_ids))
+    audit_event_append(
+        actor=actor,
+        action=Action.QUERY,
+        resource_type=resource_type,
+        data_category=data_category,
+        patient_id=unique_patients[0] if len(unique_patients) == 1 else None,
+        payload={
+            "filters": {key: str(value) for key, value in filters.items()},
+            "patient_ids": unique_patients,
+            "resource_ids": list(resource_ids),
+        },
+    )
+
+
+def patient_check_run(
+    *,
+    actor: Actor,
+    patient: Patient,
+    drugs: Sequence[str],
+    at: dt.datetime,
+    weight_kg: Decimal | None = None,
+) -> Evaluation:
+    """The pharmacy check against the patient's record: current conditions, medications and
+    recorded receptor state. Audited as a read of that patient, with the levels shown."""
+    recorded = patient_state_for(patient=patient, at=at, weight_kg=weight_kg)
+    evaluation = evaluate_recorded(recorded=recorded, drugs=drugs, at=at, time_field="at")
+    inputs = canonical_json(inputs_to_dict(recorded=recorded, drugs=drugs, at=at))
+    with transaction.atomic():
+        audit_event_append(
+            actor=actor,
+            action=Action.READ,
+            resource_type="patient",
+            resource_id=patient.pk,
+            data_category=CATEGORY_CHECK,
+            patient_id=patient.pk,
+            department_id=patient.department_id,
+            data_time=at,
+            payload={
+                "check": "patient",
+                "inputs_digest": digest(inputs),
+                "condition_ids": [row.pk for row in recorded.conditions],
+                "medication_ids": [row.pk for row in recorded.medications],
+                "receptor_state_id": recorded.receptor_state.pk
+                if recorded.receptor_state
+                else None,
+                "knowledge_base": {
+                    "version": evaluation.knowledge_base_version,
+                    "digest": evaluation.knowledge_base_digest,
+                },
+                "cautions": {caution.drug: caution.level.code for caution in evaluation.cautions},
+            },
+        )
+    return evaluation

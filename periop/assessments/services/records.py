@@ -1,0 +1,347 @@
+"""Recording a patient's conditions, medications and receptor state.
+
+Nothing recorded is ever lost: a correction writes a new version that replaces the old row,
+a removal marks the row removed with who, when and why. Each change and its audit event
+commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from periop.api import ConflictError, DomainError
+from periop.assessments.models import (
+    RECEPTOR_STATE_CHOICES,
+    Patient,
+    PatientCondition,
+    PatientMedication,
+    PatientReceptorState,
+)
+from periop.assessments.services.common import (
+    CATEGORY_CONDITION,
+    CATEGORY_MEDICATION,
+    CATEGORY_RECEPTOR_STATE,
+    audit_safe,
+)
+from periop.assessments.time_points import (
+    TimePoint,
+    earliest_instant,
+    split_time_point,
+    time_point_start,
+    time_point_text,
+)
+from periop.audit.models import Action
+from periop.audit.services import Actor, audit_event_append
+from periop.drugs.engine import check_condition_attributes
+from periop.drugs.registry import get_knowledge_base
+
+CATALOGUE_HINT = "See GET /api/v1/knowledge-base."
+
+
+def _check_condition(code: str, onset: TimePoint | None, attributes: Mapping[str, Any]) -> None:
+    knowledge_base = get_knowledge_base()
+    if code not in knowledge_base.conditions:
+        raise DomainError(f"Unknown condition code '{code}'. {CATALOGUE_HINT}", field="code")
+    problems = check_condition_attributes(knowledge_base, code, attributes)
+    if problems:
+        name, message = sorted(problems.items())[0]
+        raise DomainError(f"{name}: {message}", field="attributes")
+    # A condition cannot have begun after now; a date counts from its earliest start anywhere.
+    if onset is not None and earliest_instant(onset) > timezone.now():
+        raise DomainError(f"Onset ({onset.isoformat()}) is in the future.", field="onset")
+
+
+def _condition_payload(condition: PatientCondition) -> dict[str, Any]:
+    return {
+        "code": condition.code,
+        "onset": time_point_text(condition.onset),
+        "resolved": time_point_text(condition.resolved),
+        "attributes": audit_safe(condition.attributes or {}),
+        "version": condition.version,
+    }
+
+
+def _lock_current_condition(condition: PatientCondition) -> PatientCondition:
+    locked = PatientCondition.objects.select_for_update().get(pk=condition.pk)
+    if locked.replaced_by_id is not None:
+        raise ConflictError(
+            f"Condition {locked.pk} was corrected by version {locked.replaced_by_id}; "
+            "change the current version.",
+            code="not-current",
+        )
+    if locked.removed_at is not None:
+        raise ConflictError(f"Condition {locked.pk} was removed.", code="removed")
+    return locked
+
+
+def patient_condition_record(
+    *,
+    actor: Actor,
+    patient: Patient,
+    code: str,
+    onset: TimePoint | None = None,
+    resolved: TimePoint | None = None,
+    attributes: Mapping[str, Any] | None = None,
+) -> PatientCondition:
+    """Records a condition for the patient (version 1 of a new lineage)."""
+    attributes = dict(attributes or {})
+    _check_condition(code, onset, attributes)
+    onset_date, onset_at = split_time_point(onset)
+    resolved_date, resolved_at = split_time_point(resolved)
+    with transaction.atomic():
+        condition = PatientCondition.objects.create(
+            patient=patient,
+            code=code,
+            onset_date=onset_date,
+            onset_at=onset_at,
+            resolved_date=resolved_date,
+            resolved_at=resolved_at,
+            attributes=attributes,
+            recorded_by_id=actor.user_id,
+            recorded_at=timezone.now(),
+        )
+        audit_event_append(
+            actor=actor,
+            action=Action.CREATE,
+            resource_type="patient-condition",
+            resource_id=condition.pk,
+            data_category=CATEGORY_CONDITION,
+            patient_id=patient.pk,
+            department_id=patient.department_id,
+            data_time=time_point_start(onset),
+            payload=_condition_payload(condition),
+        )
+    return condition
+
+
+def patient_condition_correct(
+    *,
+    actor: Actor,
+    condition: PatientCondition,
+    code: str,
+    onset: TimePoint | None,
+    resolved: TimePoint | None,
+    attributes: Mapping[str, Any],
+    reason: str = "",
+) -> PatientCondition:
+    """Corrects a current condition: a new version replaces it; the old row is kept as it was,
+    marked as replaced. Returns the new version."""
+    attributes = dict(attributes)
+    _check_condition(code, onset, attributes)
+    onset_date, onset_at = split_time_point(onset)
+    resolved_date, resolved_at = split_time_point(resolved)
+    with transaction.atomic():
+        old = _lock_current_condition(condition)
+        new = PatientCondition.objects.create(
+            patient_id=old.patient_id,
+            code=code,
+            onset_date=onset_date,
+            onset_at=onset_at,
+            resolved_date=resolved_date,
+            resolved_at=resolved_at,
+            attributes=attributes,
+            lineage=old.lineage,
+            version=old.version + 1,
+            replaces=old,
+            correction_reason=reason.strip(),
+            recorded_by_id=actor.user_id,
+            recorded_at=timezone.now(),
+        )
+        PatientCondition.objects.filter(pk=old.pk).update(replaced_by=new)
+        patient = old.patient
+        audit_event_append(
+            actor=actor,
+            action=Action.UPDATE,
+            resource_type="patient-condition",
+            resource_id=new.pk,
+            data_category=CATEGORY_CONDITION,
+            patient_id=patient.pk,
+            department_id=patient.department_id,
+            data_time=time_point_start(onset),
+            payload={
+                **_condition_payload(new),
+                "replaces": old.pk,
+                "before": _condition_payload(old),
+                "reason": new.correction_reason,
+            },
+        )
+    condition.replaced_by_id = new.pk
+    return new
+
+
+def patient_condition_remove(
+    *, actor: Actor, condition: PatientCondition, reason: str = ""
+) -> PatientCondition:
+    """Removes a current condition from the record; the row stays, marked removed."""
+    with transaction.atomic():
+        locked = _lock_current_condition(condition)
+        locked.removed_at = timezone.now()
+        locked.removed_by_id = actor.user_id
+        locked.removal_reason = reason.strip()
+        locked.save(update_fields=["removed_at", "removed_by", "removal_reason"])
+        patient = locked.patient
+        audit_event_append(
+            actor=actor,
+            action=Action.DELETE,
+            resource_type="patient-condition",
+            resource_id=locked.pk,
+            data_category=CATEGORY_CONDITION,
+            patient_id=patient.pk,
+            department_id=patient.department_id,
+            payload={**_condition_payload(locked), "reason": locked.removal_reason},
+        )
+    return locked
+
+
+def patient_medication_record(
+    *,
+    actor: Actor,
+    patient: Patient,
+    code: str,
+    started: TimePoint | None = None,
+    stopped: TimePoint | None = None,
+) -> PatientMedication:
+    """Records a current or recent medication of the patient."""
+    if code not in get_knowledge_base().drugs:
+        raise DomainError(f"Unknown drug code '{code}'. {CATALOGUE_HINT}", field="code")
+    started_date, started_at = split_time_point(started)
+    stopped_date, stopped_at = split_time_point(stopped)
+    with transaction.atomic():
+        medication = PatientMedication.objects.create(
+            patient=patient,
+            code=code,
+            started_date=started_date,
+            started_at=started_at,
+            stopped_date=stopped_date,
+            stopped_at=stopped_at,
+            recorded_by_id=actor.user_id,
+            recorded_at=timezone.now(),
+        )
+        audit_event_append(
+            actor=actor,
+            action=Action.CREATE,
+            resource_type="patient-medication",
+            resource_id=medication.pk,
+            data_category=CATEGORY_MEDICATION,
+            patient_id=patient.pk,
+            department_id=patient.department_id,
+            data_time=time_point_start(started),
+            payload={
+                "code": code,
+                "started": time_point_text(started),
+                "stopped": time_point_text(stopped),
+            },
+        )
+    return medication
+
+
+def patient_medication_remove(
+    *, actor: Actor, medication: PatientMedication, reason: str = ""
+) -> PatientMedication:
+    """Removes a medication from the record; the row stays, marked removed."""
+    with transaction.atomic():
+        locked = PatientMedication.objects.select_for_update().get(pk=medication.pk)
+        if locked.removed_at is not None:
+            raise ConflictError(f"Medication {locked.pk} was removed.", code="removed")
+        locked.removed_at = timezone.now()
+        locked.removed_by_id = actor.user_id
+        locked.removal_reason = reason.strip()
+        locked.save(update_fields=["removed_at", "removed_by", "removal_reason"])
+        patient = locked.patient
+        audit_event_append(
+            actor=actor,
+            action=Action.DELETE,
+            resource_type="patient-medication",
+            resource_id=locked.pk,
+            data_category=CATEGORY_MEDICATION,
+            patient_id=patient.pk,
+            department_id=patient.department_id,
+            payload={"code": locked.code, "reason": locked.removal_reason},
+        )
+    return locked
+
+
+def patient_receptor_state_record(
+    *, actor: Actor, patient: Patient, value: str, reason: str
+) -> PatientReceptorState:
+    """Records a clinician's receptor state for the patient, replacing the one in force.
+
+    It overrides the derived state in new assessments and patient checks until cleared.
+    """
+    if value not in {choice for choice, _label in RECEPTOR_STATE_CHOICES}:
+        raise DomainError(
+            f"Unknown receptor state '{value}'. Choose from up, down, mixed, normal.",
+            field="value",
+        )
+    reason = reason.strip()
+    if not reason:
+        raise DomainError("Give the reason for recording a receptor state.", field="reason")
+    with transaction.atomic():
+        now = timezone.now()
+        previous = (
+            PatientReceptorState.objects.select_for_update()
+            .filter(patient=patient, cleared_at__isnull=True)
+            .first()
+        )
+        if previous is not None:
+            previous.cleared_at = now
+            previous.cleared_by_id = actor.user_id
+            previous.clear_reason = "Replaced by a newly recorded receptor state."
+            previous.save(update_fields=["cleared_at", "cleared_by", "clear_reason"])
+        record = PatientReceptorState.objects.create(
+            patient=patient,
+            value=value,
+            reason=reason,
+            recorded_by_id=actor.user_id,
+            recorded_at=now,
+        )
+        audit_event_append(
+            actor=actor,
+            action=Action.CREATE if previous is None else Action.UPDATE,
+            resource_type="patient-receptor-state",
+            resource_id=record.pk,
+            data_category=CATEGORY_RECEPTOR_STATE,
+            patient_id=patient.pk,
+            department_id=patient.department_id,
+            payload={
+                "value": value,
+                "reason": reason,
+                "replaces": previous.pk if previous else None,
+            },
+        )
+    return record
+
+
+def patient_receptor_state_clear(
+    *, actor: Actor, patient: Patient, reason: str = ""
+) -> PatientReceptorState:
+    """Clears the recorded receptor state in force; the derived state applies again."""
+    with transaction.atomic():
+        record = (
+            PatientReceptorState.objects.select_for_update()
+            .filter(patient=patient, cleared_at__isnull=True)
+            .first()
+        )
+        if record is None:
+            raise ConflictError(
+                "No receptor state is recorded for this patient.", code="no-receptor-state"
+            )
+        record.cleared_at = timezone.now()
+        record.cleared_by_id = actor.user_id
+        record.clear_reason = reason.strip()
+        record.save(update_fields=["cleared_at", "cleared_by", "clear_reason"])
+        audit_event_append(
+            actor=actor,
+            action=Action.DELETE,
+            resource_type="patient-receptor-state",
+            resource_id=record.pk,
+            data_category=CATEGORY_RECEPTOR_STATE,
+            patient_id=patient.pk,
+            department_id=patient.department_id,
+            payload={"value": record.value, "reason": record.clear_reason},
+        )
+    return record

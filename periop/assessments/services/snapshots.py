@@ -1,0 +1,95 @@
+"""The immutable evaluation snapshot an assessment stores: canonical JSON text.
+
+Text, not a JSON column: PostgreSQL's jsonb reorders keys and may re-type numbers, and the
+snapshot must read back byte for byte as it was written, so its digest stays the same.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from periop.assessments.models import ACKNOWLEDGED_LEVELS
+from periop.assessments.selectors import RecordedState
+from periop.assessments.time_points import time_point_text
+from periop.drugs.engine import Evaluation
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    raise TypeError(f"Value of type {type(value).__name__} cannot go into a snapshot.")
+
+
+def canonical_json(value: Any) -> str:
+    """Deterministic JSON: sorted keys, no spaces, UTF-8 text; decimals as strings."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_default
+    )
+
+
+def digest(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def inputs_to_dict(
+    *, recorded: RecordedState, drugs: Sequence[str], at: dt.datetime
+) -> dict[str, Any]:
+    """What the engine was given, with the ids of the recorded rows it came from."""
+    state = recorded.state
+    receptor_state = recorded.receptor_state
+    return {
+        "at": at.astimezone(dt.UTC).isoformat(),
+        "drugs": list(drugs),
+        "patient": {
+            "age_years": state.age_years,
+            "sex": state.sex,
+            "weight_kg": None if state.weight_kg is None else format(state.weight_kg, "f"),
+        },
+        "conditions": [
+            {
+                "id": row.pk,
+                "version": row.version,
+                "code": row.code,
+                "onset": time_point_text(row.onset),
+                "resolved": time_point_text(row.resolved),
+                "attributes": dict(row.attributes or {}),
+            }
+            for row in recorded.conditions
+        ],
+        "medications": [
+            {
+                "id": row.pk,
+                "code": row.code,
+                "started": time_point_text(row.started),
+                "stopped": time_point_text(row.stopped),
+            }
+            for row in recorded.medications
+        ],
+        "receptor_state": None
+        if receptor_state is None
+        else {
+            "id": receptor_state.pk,
+            "value": receptor_state.value,
+            "reason": receptor_state.reason,
+        },
+    }
+
+
+def acknowledgement_required(evaluation: Evaluation) -> list[dict[str, str]]:
+    """The cautions a clinician must accept or override before signing."""
+    return [
+        {"drug": caution.drug, "level": caution.level.code}
+        for caution in evaluation.cautions
+        if caution.level.code in ACKNOWLEDGED_LEVELS
+    ]

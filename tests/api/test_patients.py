@@ -1,0 +1,269 @@
+"""/api/v1/patients and /api/v1/patients/{id}: scoping, registration, the record, auditing."""
+
+import json
+
+import pytest
+
+from periop.accounts.models import Role
+from periop.assessments.models import Patient
+from periop.audit.models import AuditEvent
+from tests.conftest import audit_append_queries, client_for
+from tests.factories import (
+    MembershipFactory,
+    PatientConditionFactory,
+    PatientFactory,
+    PatientMedicationFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+NEW_PATIENT = {
+    "mrn": "MRN-100",
+    "name": "Grace Hopper",
+    "birth_date": "1956-12-09",
+    "sex": "female",
+}
+
+
+def last_event():
+    return AuditEvent.objects.order_by("-sequence").first()
+
+
+# --- list ----------------------------------------------------------------------------------
+
+
+def test_it_answers_401_without_credentials(api_client):
+    assert api_client.get("/api/v1/patients").status_code == 401
+    assert api_client.post("/api/v1/patients", NEW_PATIENT, format="json").status_code == 401
+
+
+def test_a_user_without_any_role_gets_403(roleless_user):
+    assert client_for(roleless_user).get("/api/v1/patients").status_code == 403
+
+
+@pytest.mark.parametrize("persona", ["anesthetist", "pharmacist", "auditor", "department_admin"])
+def test_every_role_lists_the_patients_of_its_department_only(
+    request, persona, department, other_department
+):
+    mine = PatientFactory(department=department)
+    PatientFactory(department=other_department)
+
+    response = client_for(request.getfixturevalue(persona)).get("/api/v1/patients")
+
+    assert response.status_code == 200
+    assert response.json()["count"] == 1
+    assert [row["id"] for row in response.json()["results"]] == [mine.pk]
+
+
+def test_the_list_is_paginated_and_ordered_by_name(anesthetist_client, department):
+    for name in ["Carol", "Alice", "Bob"]:
+        PatientFactory(department=department, name=name)
+
+    response = anesthetist_client.get("/api/v1/patients?page_size=2")
+
+    payload = response.json()
+    assert payload["count"] == 3
+    assert [row["name"] for row in payload["results"]] == ["Alice", "Bob"]
+    assert payload["next"]
+
+
+@pytest.mark.parametrize(("query", "expected"), [("MRN-7", ["MRN-77"]), ("lovel", ["MRN-10"])])
+def test_the_list_is_searched_by_mrn_prefix_or_name(
+    anesthetist_client, department, query, expected
+):
+    PatientFactory(department=department, mrn="MRN-77", name="Alan Turing")
+    PatientFactory(department=department, mrn="MRN-10", name="Ada Lovelace")
+
+    response = anesthetist_client.get("/api/v1/patients", {"q": query})
+
+    assert [row["mrn"] for row in response.json()["results"]] == expected
+
+
+def test_an_unknown_query_parameter_is_rejected(anesthetist_client):
+    response = anesthetist_client.get("/api/v1/patients?name=Ada")
+
+    assert response.status_code == 400
+    assert response.json() == {"name": ["Unknown field. It is not part of this request."]}
+
+
+def test_listing_is_audited_as_one_query_naming_the_patients_shown(anesthetist_client, department):
+    patients = [PatientFactory(department=department) for _ in range(3)]
+
+    anesthetist_client.get("/api/v1/patients")
+
+    event = last_event()
+    assert (event.action, event.resource_type) == ("query", "patient")
+    assert json.loads(event.payload)["patient_ids"] == sorted(p.pk for p in patients)
+
+
+@pytest.mark.parametrize("rows", [1, 25])
+def test_the_list_costs_the_same_queries_for_1_and_25_patients(
+    anesthetist_client, department, django_assert_num_queries, rows
+):
+    for _ in range(rows):
+        PatientFactory(department=department)
+
+    # Token and user, role check, the caller's departments, count, the page with its
+    # creators, then the audit append.
+    with django_assert_num_queries(5 + audit_append_queries()):
+        response = anesthetist_client.get("/api/v1/patients")
+
+    assert len(response.json()["results"]) == rows
+
+
+# --- create --------------------------------------------------------------------------------
+
+
+def test_an_anesthetist_registers_a_patient_in_their_department(anesthetist_client, department):
+    response = anesthetist_client.post("/api/v1/patients", NEW_PATIENT, format="json")
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["mrn"] == "MRN-100"
+    assert body["department"] == department.pk
+    assert body["created_by"] == "dr-anesthetist"
+    assert last_event().action == "create"
+
+
+@pytest.mark.parametrize("persona", ["pharmacist", "auditor"])
+def test_pharmacists_and_auditors_cannot_register_patients(request, persona):
+    client = client_for(request.getfixturevalue(persona))
+
+    response = client.post("/api/v1/patients", NEW_PATIENT, format="json")
+
+    assert response.status_code == 403
+    assert not Patient.objects.exists()
+
+
+def test_a_user_of_several_departments_must_name_the_department(
+    anesthetist, department, other_department
+):
+    MembershipFactory(user=anesthetist, department=other_department, role=Role.ANESTHETIST)
+    client = client_for(anesthetist)
+
+    missing = client.post("/api/v1/patients", NEW_PATIENT, format="json")
+    named = client.post(
+        "/api/v1/patients", {**NEW_PATIENT, "department": other_department.pk}, format="json"
+    )
+
+    assert missing.status_code == 400
+    assert missing.json() == {
+        "department": ["You work in several departments: choose the department."]
+    }
+    assert named.status_code == 201
+    assert named.json()["department"] == other_department.pk
+
+
+def test_a_department_the_user_cannot_write_to_is_refused(anesthetist_client, other_department):
+    response = anesthetist_client.post(
+        "/api/v1/patients", {**NEW_PATIENT, "department": other_department.pk}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "department": [
+            f"You cannot record patients or assessments in department {other_department.pk}."
+        ]
+    }
+
+
+def test_a_duplicate_mrn_is_a_400_on_the_mrn(anesthetist_client, other_department):
+    PatientFactory(mrn="MRN-100", department=other_department)
+
+    response = anesthetist_client.post("/api/v1/patients", NEW_PATIENT, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"mrn": ["A patient with MRN 'MRN-100' is already registered."]}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("birth_date", "09/12/1956", "Date has wrong format."),
+        ("birth_date", "2999-01-01", "Birth date (2999-01-01) is in the future."),
+        ("sex", "f", '"f" is not a valid choice.'),
+        ("mrn", "", "This field may not be blank."),
+        ("name", "x" * 201, "Ensure this field has no more than 200 characters."),
+        ("nickname", "Amazing Grace", "Unknown field. It is not part of this request."),
+    ],
+)
+def test_each_bad_field_gets_its_own_message(anesthetist_client, field, value, message):
+    response = anesthetist_client.post(
+        "/api/v1/patients", {**NEW_PATIENT, field: value}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()) == [field]
+    assert response.json()[field][0].startswith(message)
+
+
+def test_a_body_that_is_not_an_object_is_a_400(anesthetist_client):
+    response = anesthetist_client.post("/api/v1/patients", "[]", content_type="application/json")
+
+    assert response.status_code == 400
+
+
+# --- the record ----------------------------------------------------------------------------
+
+
+def test_the_record_shows_current_conditions_medications_and_both_receptor_states(
+    anesthetist_client, department
+):
+    patient = PatientFactory(department=department)
+    PatientConditionFactory(patient=patient, code="myasthenia-gravis")
+    PatientConditionFactory(patient=patient, code="burn", removed_at="2026-01-01T00:00:00Z")
+    PatientMedicationFactory(patient=patient, code="pyridostigmine")
+    anesthetist_client.post(
+        f"/api/v1/patients/{patient.pk}/receptor-state",
+        {"value": "up", "reason": "Long immobility before admission."},
+        format="json",
+    )
+
+    response = anesthetist_client.get(f"/api/v1/patients/{patient.pk}")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert [c["code"] for c in body["conditions"]] == ["myasthenia-gravis"]
+    assert body["conditions"][0]["onset"] == "1980-05-17"
+    assert [m["code"] for m in body["medications"]] == ["pyridostigmine"]
+    receptor_state = body["receptor_state"]
+    assert receptor_state["value"] == "up"
+    assert receptor_state["recorded"]["reason"] == "Long immobility before admission."
+    assert receptor_state["derived"] == {
+        "value": "down",
+        "sources": [{"condition": "myasthenia-gravis", "effect": "down"}],
+    }
+
+
+def test_reading_the_record_is_audited_as_a_read_of_the_patient(pharmacist, department):
+    patient = PatientFactory(department=department)
+
+    client_for(pharmacist).get(f"/api/v1/patients/{patient.pk}")
+
+    event = last_event()
+    assert (event.action, event.resource_type, event.patient_id) == ("read", "patient", patient.pk)
+    assert event.actor_username == "pharmacist"
+    assert event.department_id == department.pk
+
+
+def test_a_patient_of_another_department_is_404(outsider, department):
+    patient = PatientFactory(department=department)
+
+    response = client_for(outsider).get(f"/api/v1/patients/{patient.pk}")
+
+    assert response.status_code == 404
+    assert not AuditEvent.objects.filter(patient_id=patient.pk).exists()
+
+
+def test_an_unknown_patient_is_404(anesthetist_client):
+    assert anesthetist_client.get("/api/v1/patients/999999").status_code == 404
+
+
+def test_a_superuser_sees_every_department(other_department):
+    PatientFactory(department=other_department)
+    admin = UserFactory(username="root", is_superuser=True)
+
+    response = client_for(admin).get("/api/v1/patients")
+
+    assert response.json()["count"] == 1

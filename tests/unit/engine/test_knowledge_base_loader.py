@@ -1,0 +1,593 @@
+"""Loading, validating and compiling the knowledge-base files."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from decimal import Decimal
+
+import pytest
+
+from periop.drugs.engine import KnowledgeBaseError, Level
+from tests.unit.engine.builders import KnowledgeFiles
+
+RULES = "knowledge/rules/base.toml"
+
+
+def test_it_loads_release_metadata_references_conditions_and_drugs(kb_files: KnowledgeFiles):
+    kb = kb_files.load()
+
+    assert kb.version == "2026.11.0"
+    assert kb.release.released_on == dt.date(2026, 11, 22)
+    assert kb.release.revised_on is None
+    assert kb.release.funding_source == "Test funding"
+    assert kb.references["R2"].url == "doi:10.0/2"
+    assert kb.guidance.neuromuscular_monitoring.references == ("R1",)
+    burn = kb.conditions["burn"]
+    assert burn.receptor_effect == "up"
+    assert burn.receptor_effect_from_hours == 24
+    assert burn.attributes["tbsa_percent"].maximum == 100
+    assert burn.attributes["tbsa_percent"].unit == "%"
+    assert kb.conditions["myasthenia-gravis"].attributes["antibody"].unknown == "unknown"
+    assert kb.conditions["stroke"].receptor_effect_overrides[0].effect == "none"
+    assert list(kb.drugs)[:3] == ["succinylcholine", "rocuronium", "vecuronium"]
+    assert kb.drugs["rocuronium"].atc == "M03AC09"
+    assert kb.drugs["vecuronium"].atc is None
+    assert kb.groups["aminosteroid"] == "Aminosteroids"
+
+
+def test_it_loads_every_field_of_a_rule(kb_files: KnowledgeFiles):
+    kb_files.add_rule(
+        "full-rule",
+        drugs=["group:aminosteroid"],
+        level="adjust",
+        effects=["prolonged", "increased_sensitivity"],
+        unconfirmed=True,
+        monitoring="Watch.",
+        reversal="Sugammadex.",
+        uses_demographics=["weight"],
+        when={
+            "conditions": ["myasthenia-gravis"],
+            "attributes": {"antibody": ["achr"]},
+            "condition_status": "any",
+            "medications": ["pyridostigmine"],
+            "medication_hours": {"min": 240},
+            "present": ["group:aminoglycoside"],
+            "also_present": ["magnesium-sulfate"],
+            "receptor_state": ["down"],
+        },
+        doses=[
+            {
+                "drugs": ["rocuronium"],
+                "text": "Half.",
+                "per_kg_mg": {"min": "0.3", "max": "0.5"},
+                "max_mg": "50",
+            }
+        ],
+    )
+
+    rule = kb_files.load().rule("full-rule")
+
+    assert rule.level is Level.ADJUST
+    assert rule.effects == ("increased_sensitivity", "prolonged")  # vocabulary order
+    assert rule.target_drugs == {"rocuronium", "vecuronium"}
+    assert rule.unconfirmed is True
+    assert rule.when.condition_status == "any"
+    assert rule.when.medication_hours is not None
+    assert rule.when.medication_hours.minimum == 240
+    assert rule.when.present_codes == {"gentamicin", "tobramycin"}
+    assert rule.doses[0].per_kg_mg is not None
+    assert rule.doses[0].per_kg_mg.minimum == Decimal("0.3")
+    assert rule.doses[0].max_mg == Decimal("50")
+    assert rule.source_file == "rules/base.toml"
+
+
+def test_it_resolves_drug_codes_groups_and_classes_as_selectors(kb_files: KnowledgeFiles):
+    kb = kb_files.load()
+
+    assert kb.drug_codes_for("rocuronium") == {"rocuronium"}
+    assert kb.drug_codes_for("group:aminosteroid") == {"rocuronium", "vecuronium"}
+    assert kb.drug_codes_for("group:nondepolarizing-blocker") == {"rocuronium", "vecuronium"}
+    with pytest.raises(KeyError, match="group:steroid"):
+        kb.drug_codes_for("group:steroid")
+
+
+def test_it_indexes_rules_by_target_drug_after_expanding_groups(kb_files: KnowledgeFiles):
+    kb_files.add_rule("a-general", drugs=["group:nmba"])
+    kb_files.add_rule("b-burn", drugs=["succinylcholine"], when={"conditions": ["burn"]})
+    kb = kb_files.load()
+
+    assert [kb.rules[i].id for i in kb.index.unconditional_by_drug["succinylcholine"]] == [
+        "a-general"
+    ]
+    assert kb.index.conditional_by_drug["succinylcholine"]["burn"] == (1,)
+    assert "burn" not in kb.index.conditional_by_drug["rocuronium"]
+    assert kb.index.unconditional_by_drug["gentamicin"] == ()
+    assert [rule.id for rule in kb.index.rules_by_condition["burn"]] == ["b-burn"]
+
+
+def test_it_reads_rule_files_in_sorted_order(kb_files: KnowledgeFiles):
+    kb_files.add_rule("from-zebra", file="rules/zebra.toml")
+    kb_files.add_rule("from-alpha", file="rules/alpha.toml")
+
+    kb = kb_files.load()
+
+    assert [rule.id for rule in kb.rules] == ["from-alpha", "from-zebra"]
+    assert kb.rules[0].source_file == "rules/alpha.toml"
+
+
+def test_its_digest_is_stable_and_changes_with_any_content(kb_files: KnowledgeFiles):
+    first = kb_files.load().digest
+    assert first.startswith("sha256:")
+    assert len(first) == len("sha256:") + 64
+    assert kb_files.load().digest == first
+
+    kb_files.documents["references.toml"]["references"][0]["what_read"] = "Only the abstract."
+    assert kb_files.load().digest != first
+
+
+def test_its_digest_ignores_key_order_and_layout_within_a_file(kb_files: KnowledgeFiles):
+    first = kb_files.load().digest
+    release = kb_files.documents["release.toml"]["release"]
+    kb_files.documents["release.toml"]["release"] = dict(reversed(list(release.items())))
+
+    assert kb_files.load().digest == first
+
+
+def test_it_allows_phases_with_the_same_window_for_different_statuses(kb_files: KnowledgeFiles):
+    kb_files.add_rule(
+        "by-status",
+        drugs=["succinylcholine"],
+        when={"conditions": ["burn"]},
+        phases=[
+            {"from_hours": 0, "status": "ongoing", "level": "avoid", "summary": "Open."},
+            {"from_hours": 0, "status": "resolved", "level": "monitor", "summary": "Healed."},
+        ],
+    )
+
+    assert kb_files.load().rule("by-status").phases[1].level is Level.MONITOR
+
+
+def _set(
+    document: str, path: tuple[object, ...], value: object
+) -> Callable[[KnowledgeFiles], None]:
+    def change(files: KnowledgeFiles) -> None:
+        target = files.documents[document]
+        for key in path[:-1]:
+            target = target[key]  # type: ignore[index]
+        if value is _DELETE:
+            del target[path[-1]]  # type: ignore[attr-defined]
+        else:
+            target[path[-1]] = value  # type: ignore[index]
+
+    return change
+
+
+def _rule(**fields: object) -> Callable[[KnowledgeFiles], None]:
+    def change(files: KnowledgeFiles) -> None:
+        files.add_rule("bad-rule", **fields)
+
+    return change
+
+
+_DELETE = object()
+_BURN_WINDOW = {"conditions": ["burn"]}
+
+
+def _phase(start: float, end: float | None = None, status: str = "any") -> dict[str, object]:
+    phase: dict[str, object] = {
+        "from_hours": start,
+        "status": status,
+        "level": "avoid",
+        "summary": "A phase.",
+    }
+    if end is not None:
+        phase["to_hours"] = end
+    return phase
+
+
+INVALID = {
+    "an unknown key in the release": (
+        _set("release.toml", ("release", "versoin"), "1"),
+        "knowledge/release.toml",
+        "[release]",
+        "unknown key 'versoin'",
+    ),
+    "missing release metadata": (
+        _set("release.toml", ("release", "developer"), _DELETE),
+        "knowledge/release.toml",
+        "[release]",
+        "missing required key 'developer'",
+    ),
+    "a version that is not a calendar version": (
+        _set("release.toml", ("release", "version"), "v1"),
+        "knowledge/release.toml",
+        "[release]",
+        "version 'v1'",
+    ),
+    "a release date that is not a date": (
+        _set("release.toml", ("release", "released_on"), "2026-11-22"),
+        "knowledge/release.toml",
+        "[release]",
+        "released_on must be a TOML date",
+    ),
+    "a guidance reference that does not exist": (
+        _set("release.toml", ("guidance", "neuromuscular_monitoring", "references"), ["S404"]),
+        "knowledge/release.toml",
+        "[guidance.neuromuscular_monitoring]",
+        "unknown reference id 'S404'",
+    ),
+    "a duplicate reference id": (
+        _set("references.toml", ("references", 1, "id"), "R1"),
+        "knowledge/references.toml",
+        "reference 'R1'",
+        "duplicate reference id 'R1'",
+    ),
+    "a reference without a citation": (
+        _set("references.toml", ("references", 0, "citation"), ""),
+        "knowledge/references.toml",
+        "reference 'R1'",
+        "citation must be a non-empty string",
+    ),
+    "a drug in an undeclared group": (
+        _set("drugs.toml", ("drugs", 1, "groups"), ["nmba", "steroid"]),
+        "knowledge/drugs.toml",
+        "drug 'rocuronium'",
+        "unknown group 'steroid'",
+    ),
+    "a drug class outside the vocabulary": (
+        _set("drugs.toml", ("drugs", 0, "drug_class"), "blocker"),
+        "knowledge/drugs.toml",
+        "drug 'succinylcholine'",
+        "drug_class 'blocker' is not one of",
+    ),
+    "a duplicate drug code": (
+        _set("drugs.toml", ("drugs", 2, "code"), "rocuronium"),
+        "knowledge/drugs.toml",
+        "drug 'rocuronium'",
+        "duplicate drug code 'rocuronium'",
+    ),
+    "a group named like a drug class": (
+        _set("drugs.toml", ("groups", 0, "code"), "antibiotic"),
+        "knowledge/drugs.toml",
+        "group 'antibiotic'",
+        "already a group or a drug class",
+    ),
+    "a duplicate condition code": (
+        _set("conditions.toml", ("conditions", 1, "code"), "burn"),
+        "knowledge/conditions.toml",
+        "condition 'burn'",
+        "duplicate condition code 'burn'",
+    ),
+    "a mechanism site outside the vocabulary": (
+        _set("conditions.toml", ("conditions", 0, "mechanism_site"), "elbow"),
+        "knowledge/conditions.toml",
+        "condition 'burn'",
+        "mechanism_site 'elbow'",
+    ),
+    "a receptor effect outside the vocabulary": (
+        _set("conditions.toml", ("conditions", 0, "receptor_effect"), "sideways"),
+        "knowledge/conditions.toml",
+        "condition 'burn'",
+        "receptor_effect 'sideways'",
+    ),
+    "a condition citing an unknown reference": (
+        _set("conditions.toml", ("conditions", 0, "references"), ["S404"]),
+        "knowledge/conditions.toml",
+        "condition 'burn'",
+        "unknown reference id 'S404'",
+    ),
+    "an attribute default outside its range": (
+        _set("conditions.toml", ("conditions", 0, "attributes", "tbsa_percent", "default"), 150),
+        "knowledge/conditions.toml",
+        "condition 'burn' attribute 'tbsa_percent'",
+        "default: 150 is above the maximum of 100 %",
+    ),
+    "an unknown marker that is not a choice": (
+        _set("conditions.toml", ("conditions", 1, "attributes", "antibody", "unknown"), "n/a"),
+        "knowledge/conditions.toml",
+        "condition 'myasthenia-gravis' attribute 'antibody'",
+        "unknown marker 'n/a'",
+    ),
+    "an attribute type outside the vocabulary": (
+        _set("conditions.toml", ("conditions", 0, "attributes", "tbsa_percent", "type"), "text"),
+        "knowledge/conditions.toml",
+        "condition 'burn' attribute 'tbsa_percent'",
+        "type 'text'",
+    ),
+    "a key that does not belong to the attribute type": (
+        _set("conditions.toml", ("conditions", 2, "attributes", "motor_deficit", "min"), 0),
+        "knowledge/conditions.toml",
+        "condition 'stroke' attribute 'motor_deficit'",
+        "unknown key 'min'",
+    ),
+    "a receptor override on an unknown attribute": (
+        _set(
+            "conditions.toml",
+            ("conditions", 2, "receptor_effect_overrides"),
+            [{"attributes": {"deficit": [False]}, "effect": "none"}],
+        ),
+        "knowledge/conditions.toml",
+        "condition 'stroke' receptor_effect_overrides #1",
+        "unknown attribute 'deficit'",
+    ),
+    "an unknown key in a rule": (
+        _rule(referneces=["R1"]),
+        RULES,
+        "rule 'bad-rule'",
+        "unknown key 'referneces'",
+    ),
+    "a rule id that is not a slug": (
+        _rule(id="Bad Rule"),
+        RULES,
+        "rule 'Bad Rule'",
+        "is not a lowercase slug",
+    ),
+    "an unknown target drug": (
+        _rule(drugs=["suxx"]),
+        RULES,
+        "rule 'bad-rule'",
+        "drugs: unknown drug 'suxx'",
+    ),
+    "an unknown target group": (
+        _rule(drugs=["group:steroid"]),
+        RULES,
+        "rule 'bad-rule'",
+        "drugs: unknown group 'steroid'",
+    ),
+    "an empty target list": (
+        _rule(drugs=[]),
+        RULES,
+        "rule 'bad-rule'",
+        "drugs must not be empty",
+    ),
+    "a level outside the vocabulary": (
+        _rule(level="severe"),
+        RULES,
+        "rule 'bad-rule'",
+        "level 'severe' is not one of",
+    ),
+    "an effect outside the vocabulary": (
+        _rule(effects=["sleepy"]),
+        RULES,
+        "rule 'bad-rule'",
+        "effects: 'sleepy' is not one of",
+    ),
+    "a rule with neither level nor phases": (
+        _rule(level=None),
+        RULES,
+        "rule 'bad-rule'",
+        "neither a level nor phases",
+    ),
+    "a rule with both level and phases": (
+        _rule(when=_BURN_WINDOW, phases=[_phase(0)], level="avoid"),
+        RULES,
+        "rule 'bad-rule'",
+        "takes its level and effects from the phases",
+    ),
+    "an empty rationale": (
+        _rule(rationale="  "),
+        RULES,
+        "rule 'bad-rule'",
+        "rationale must be a non-empty string",
+    ),
+    "an empty reference list": (
+        _rule(references=[]),
+        RULES,
+        "rule 'bad-rule'",
+        "references must not be empty",
+    ),
+    "a rule citing an unknown reference": (
+        _rule(references=["R1", "S404"]),
+        RULES,
+        "rule 'bad-rule'",
+        "unknown reference id 'S404'",
+    ),
+    "an unknown key in when": (
+        _rule(when={"medication": ["phenytoin"]}),
+        RULES,
+        "rule 'bad-rule'",
+        "unknown key 'medication'",
+    ),
+    "an unknown condition": (
+        _rule(when={"conditions": ["brun"]}),
+        RULES,
+        "rule 'bad-rule'",
+        "conditions: unknown condition 'brun'",
+    ),
+    "an attribute none of the rule's conditions has": (
+        _rule(when={"conditions": ["burn"], "attributes": {"antibody": ["achr"]}}),
+        RULES,
+        "rule 'bad-rule'",
+        "unknown attribute 'antibody'",
+    ),
+    "an attribute value outside the choices": (
+        _rule(when={"conditions": ["myasthenia-gravis"], "attributes": {"antibody": ["xyz"]}}),
+        RULES,
+        "rule 'bad-rule'",
+        "attribute 'antibody': 'xyz' is not one of achr",
+    ),
+    "a boolean attribute given as text": (
+        _rule(when={"conditions": ["stroke"], "attributes": {"motor_deficit": ["yes"]}}),
+        RULES,
+        "rule 'bad-rule'",
+        "'yes' is not true or false",
+    ),
+    "a number attribute given as a list": (
+        _rule(when={"conditions": ["burn"], "attributes": {"tbsa_percent": [10]}}),
+        RULES,
+        "rule 'bad-rule'",
+        "attribute 'tbsa_percent' (a number) must be a table",
+    ),
+    "a condition status outside the vocabulary": (
+        _rule(when={"conditions": ["burn"], "condition_status": "resolved"}),
+        RULES,
+        "rule 'bad-rule'",
+        "condition_status 'resolved' is not one of active, any",
+    ),
+    "an unknown medication selector": (
+        _rule(when={"medications": ["group:statin"]}),
+        RULES,
+        "rule 'bad-rule'",
+        "medications: unknown group 'statin'",
+    ),
+    "medication hours without a medication": (
+        _rule(when={"medication_hours": {"min": 1}}),
+        RULES,
+        "rule 'bad-rule'",
+        "medication_hours needs when.medications",
+    ),
+    "medication hours whose minimum is not below the maximum": (
+        _rule(when={"medications": ["phenytoin"], "medication_hours": {"min": 9, "max": 9}}),
+        RULES,
+        "rule 'bad-rule'",
+        "medication_hours min 9 is not below max 9",
+    ),
+    "an unknown present selector": (
+        _rule(when={"present": ["gentamycin"]}),
+        RULES,
+        "rule 'bad-rule'",
+        "present: unknown drug 'gentamycin'",
+    ),
+    "a receptor state outside the vocabulary": (
+        _rule(when={"receptor_state": ["sideways"]}),
+        RULES,
+        "rule 'bad-rule'",
+        "receptor_state: 'sideways' is not one of up, down, mixed, normal",
+    ),
+    "a phase whose start is not before its end": (
+        _rule(when=_BURN_WINDOW, phases=[_phase(72, 24)]),
+        "knowledge/rules/base.toml",
+        "rule 'bad-rule' phase #1",
+        "from_hours 72 is not before to_hours 24",
+    ),
+    "overlapping phases with the same status": (
+        _rule(when=_BURN_WINDOW, phases=[_phase(0, 48), _phase(24, 72)]),
+        RULES,
+        "rule 'bad-rule'",
+        "phases #1 and #2 overlap for the same status",
+    ),
+    "a phase for any status overlapping an ongoing one": (
+        _rule(when=_BURN_WINDOW, phases=[_phase(0), _phase(72, None, "ongoing")]),
+        RULES,
+        "rule 'bad-rule'",
+        "phases #1 and #2 overlap",
+    ),
+    "a phase status outside the vocabulary": (
+        _rule(when=_BURN_WINDOW, phases=[_phase(0, None, "healed")]),
+        RULES,
+        "rule 'bad-rule' phase #1",
+        "status 'healed' is not one of any, ongoing, resolved",
+    ),
+    "phases without a condition to count from": (
+        _rule(phases=[_phase(0)]),
+        RULES,
+        "rule 'bad-rule'",
+        "when.conditions is empty",
+    ),
+    "a dose written as a float": (
+        _rule(doses=[{"text": "Less.", "per_kg_mg": {"min": 0.5, "max": "0.6"}}]),
+        RULES,
+        "rule 'bad-rule' dose #1",
+        "per_kg_mg min must be a decimal written as a string",
+    ),
+    "a dose range whose minimum is above its maximum": (
+        _rule(doses=[{"text": "Less.", "fixed_mg": {"min": "10", "max": "5"}}]),
+        RULES,
+        "rule 'bad-rule' dose #1",
+        "fixed_mg min 10 is above max 5",
+    ),
+    "a dose for a drug the rule does not target": (
+        _rule(doses=[{"text": "Less.", "drugs": ["gentamicin"]}]),
+        RULES,
+        "rule 'bad-rule' dose #1",
+        "none of the rule's target drugs",
+    ),
+    "a demographic outside the vocabulary": (
+        _rule(uses_demographics=["height"]),
+        RULES,
+        "rule 'bad-rule'",
+        "uses_demographics: 'height' is not one of age, sex, weight",
+    ),
+    "supersession of an unknown rule": (
+        _rule(supersedes=["ghost-rule"]),
+        RULES,
+        "rule 'bad-rule'",
+        "supersedes unknown rule 'ghost-rule'",
+    ),
+    "supersession of itself": (
+        _rule(supersedes=["bad-rule"]),
+        RULES,
+        "rule 'bad-rule'",
+        "cannot supersede itself",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "path", "entry", "message"), INVALID.values(), ids=list(INVALID)
+)
+def test_it_rejects_with_the_file_entry_and_bad_value_named(
+    kb_files: KnowledgeFiles,
+    change: Callable[[KnowledgeFiles], None],
+    path: str,
+    entry: str,
+    message: str,
+):
+    change(kb_files)
+
+    with pytest.raises(KnowledgeBaseError) as raised:
+        kb_files.load()
+
+    assert raised.value.path == path
+    assert raised.value.entry == entry
+    assert message in raised.value.message
+    assert str(raised.value).startswith(f"{path}: {entry}: ")
+
+
+def test_it_rejects_a_duplicate_rule_id_naming_both_files(kb_files: KnowledgeFiles):
+    kb_files.add_rule("twice", file="rules/a.toml")
+    kb_files.add_rule("twice", file="rules/b.toml")
+
+    with pytest.raises(KnowledgeBaseError) as raised:
+        kb_files.load()
+
+    assert raised.value.path == "knowledge/rules/b.toml"
+    assert raised.value.message == "duplicate rule id 'twice' (also in knowledge/rules/a.toml)."
+
+
+def test_it_rejects_supersession_that_forms_a_cycle(kb_files: KnowledgeFiles):
+    kb_files.add_rule("first", supersedes=["second"])
+    kb_files.add_rule("second", supersedes=["first"])
+
+    with pytest.raises(KnowledgeBaseError, match="cycle"):
+        kb_files.load()
+
+
+def test_it_rejects_supersession_of_a_rule_for_other_drugs(kb_files: KnowledgeFiles):
+    kb_files.add_rule("for-gentamicin", drugs=["gentamicin"])
+    kb_files.add_rule("for-rocuronium", supersedes=["for-gentamicin"])
+
+    with pytest.raises(KnowledgeBaseError, match="cautions none of its drugs"):
+        kb_files.load()
+
+
+def test_it_rejects_a_file_that_is_not_toml(kb_files: KnowledgeFiles):
+    kb_files.write()
+    (kb_files.directory / "rules" / "broken.toml").write_text("[[rules]\nid = ", encoding="utf-8")
+
+    with pytest.raises(KnowledgeBaseError) as raised:
+        kb_files.load()
+
+    assert raised.value.path == "knowledge/rules/broken.toml"
+    assert "not valid TOML" in raised.value.message
+
+
+def test_it_rejects_a_missing_file(kb_files: KnowledgeFiles):
+    del kb_files.documents["references.toml"]
+
+    with pytest.raises(KnowledgeBaseError) as raised:
+        kb_files.load()
+
+    assert raised.value.path == "knowledge/references.toml"
+    assert raised.value.message == "the file is missing."

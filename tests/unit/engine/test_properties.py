@@ -1,0 +1,218 @@
+"""Properties of evaluation over the real knowledge base in fixtures/knowledge.
+
+Skipped, with the loader's message as the reason, while that knowledge base does not load.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from periop.drugs.engine import (
+    EFFECT_TAGS,
+    RECEPTOR_STATES,
+    ConditionInput,
+    Evaluation,
+    KnowledgeBase,
+    KnowledgeBaseError,
+    Level,
+    MedicationInput,
+    PatientState,
+    evaluate,
+    load_knowledge_base,
+)
+from periop.drugs.engine.knowledge import AttributeDefinition
+
+REAL_KNOWLEDGE_BASE = Path(__file__).resolve().parents[3] / "fixtures" / "knowledge"
+AT = dt.datetime(2026, 11, 22, 8, 0, tzinfo=dt.UTC)
+THREE_YEARS_IN_MINUTES = 3 * 366 * 24 * 60
+
+
+def _load() -> tuple[KnowledgeBase | None, str]:
+    try:
+        return load_knowledge_base(REAL_KNOWLEDGE_BASE), ""
+    except (KnowledgeBaseError, OSError) as error:
+        return None, str(error)
+
+
+KB, LOAD_ERROR = _load()
+pytestmark = pytest.mark.skipif(
+    KB is None, reason=f"The real knowledge base does not load yet: {LOAD_ERROR}"
+)
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def attribute_values(definition: AttributeDefinition) -> st.SearchStrategy[object]:
+    if definition.type == "boolean":
+        return st.booleans()
+    if definition.type == "choice":
+        return st.sampled_from(definition.choices)
+    low = definition.minimum if definition.minimum is not None else 0
+    high = definition.maximum if definition.maximum is not None else low + 1000
+    return st.one_of(
+        st.integers(math.ceil(low), math.floor(high)),
+        st.floats(low, high, allow_nan=False, allow_infinity=False),
+    )
+
+
+@st.composite
+def time_points(draw: st.DrawFn, latest: dt.datetime = AT) -> dt.datetime | dt.date | None:
+    minutes = draw(st.integers(0, THREE_YEARS_IN_MINUTES))
+    instant = latest - dt.timedelta(minutes=minutes)
+    return draw(st.sampled_from([None, instant, instant.date()]))
+
+
+@st.composite
+def ends(draw: st.DrawFn, start: dt.datetime | dt.date | None) -> dt.datetime | dt.date | None:
+    """A resolution or stop time that is never before `start`, or None."""
+    if draw(st.booleans()):
+        return None
+    minutes = dt.timedelta(minutes=draw(st.integers(0, THREE_YEARS_IN_MINUTES)))
+    if isinstance(start, dt.datetime):
+        return start + minutes
+    if isinstance(start, dt.date):
+        return start + dt.timedelta(days=minutes.days)
+    return AT - dt.timedelta(days=500) + minutes
+
+
+@st.composite
+def conditions(draw: st.DrawFn) -> ConditionInput:
+    assert KB is not None
+    definition = KB.conditions[draw(st.sampled_from(sorted(KB.conditions)))]
+    attributes = draw(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                name: attribute_values(attribute)
+                for name, attribute in definition.attributes.items()
+            },
+        )
+    )
+    onset = draw(time_points())
+    return ConditionInput(definition.code, onset, draw(ends(onset)), attributes)
+
+
+@st.composite
+def medications(draw: st.DrawFn) -> MedicationInput:
+    assert KB is not None
+    started = draw(time_points())
+    return MedicationInput(draw(st.sampled_from(sorted(KB.drugs))), started, draw(ends(started)))
+
+
+@st.composite
+def patients(draw: st.DrawFn) -> PatientState:
+    return PatientState(
+        conditions=tuple(draw(st.lists(conditions(), max_size=4))),
+        medications=tuple(draw(st.lists(medications(), max_size=3))),
+        weight_kg=draw(st.none() | st.decimals("2", "250", places=1)),
+        receptor_state_override=draw(st.none() | st.sampled_from(RECEPTOR_STATES)),
+    )
+
+
+def planned_drugs() -> st.SearchStrategy[list[str]]:
+    assert KB is not None
+    return st.lists(st.sampled_from(sorted(KB.drugs)), min_size=1, max_size=8, unique=True)
+
+
+def by_drug(evaluation: Evaluation) -> dict[str, object]:
+    return {caution.drug: caution for caution in evaluation.cautions}
+
+
+@SETTINGS
+@given(patient=patients(), drugs=planned_drugs(), data=st.data())
+def test_the_order_of_planned_drugs_changes_no_caution(
+    patient: PatientState, drugs: list[str], data: st.DataObject
+):
+    assert KB is not None
+    reordered = data.draw(st.permutations(drugs))
+
+    first = evaluate(patient, drugs, AT, KB)
+    second = evaluate(patient, reordered, AT, KB)
+
+    assert by_drug(first) == by_drug(second)
+    assert [caution.drug for caution in second.cautions] == reordered
+    assert first.highest_level == second.highest_level
+
+
+@SETTINGS
+@given(patient=patients(), extra=conditions(), drugs=planned_drugs())
+def test_adding_a_condition_never_lowers_a_level_unless_a_rule_supersedes(
+    patient: PatientState, extra: ConditionInput, drugs: list[str]
+):
+    assert KB is not None
+    with_extra = dataclasses.replace(patient, conditions=(*patient.conditions, extra))
+
+    before = evaluate(patient, drugs, AT, KB)
+    after = evaluate(with_extra, drugs, AT, KB)
+
+    for old, new in zip(before.cautions, after.cautions, strict=True):
+        if new.level >= old.level:
+            continue
+        old_rules = {finding.rule for finding in old.findings}
+        explained = any(
+            old.drug in rule.target_drugs and old_rules & set(rule.supersedes) for rule in KB.rules
+        )
+        assert explained, f"{old.drug}: {old.level.code} -> {new.level.code} unexplained"
+
+
+@SETTINGS
+@given(patient=patients(), drugs=planned_drugs())
+def test_every_finding_names_a_rule_for_its_drug_with_resolvable_references(
+    patient: PatientState, drugs: list[str]
+):
+    assert KB is not None
+    evaluation = evaluate(patient, drugs, AT, KB)
+
+    for caution in evaluation.cautions:
+        for finding in caution.findings:
+            rule = KB.rule(finding.rule)
+            assert caution.drug in rule.target_drugs
+            assert finding.references == rule.references
+            assert set(finding.references) <= set(KB.references)
+            assert finding.level > Level.NONE
+            assert all(
+                trigger.split(":", 1)[0] in {"condition", "medication", "drug", "receptor-state"}
+                for trigger in finding.triggered_by
+            )
+
+
+@SETTINGS
+@given(patient=patients(), drugs=planned_drugs())
+def test_each_caution_is_consistent_with_its_findings(patient: PatientState, drugs: list[str]):
+    assert KB is not None
+    evaluation = evaluate(patient, drugs, AT, KB)
+
+    for caution in evaluation.cautions:
+        levels = [finding.level for finding in caution.findings]
+        assert caution.level == max(levels, default=Level.NONE)
+        assert levels == sorted(levels, reverse=True)
+        assert list(caution.effects) == [tag for tag in EFFECT_TAGS if tag in caution.effects]
+        opposing = {"increased_sensitivity", "resistance"} <= set(caution.effects)
+        assert caution.conflict is opposing
+        assert set(caution.assumptions) <= set(evaluation.assumptions)
+    assert evaluation.highest_level == max(caution.level for caution in evaluation.cautions)
+
+
+@SETTINGS
+@given(patient=patients(), drugs=planned_drugs())
+def test_a_dose_in_milligrams_never_exceeds_its_cap_and_is_given_to_a_tenth(
+    patient: PatientState, drugs: list[str]
+):
+    assert KB is not None
+    for caution in evaluate(patient, drugs, AT, KB).cautions:
+        dose = caution.dose
+        if dose is None or dose.total_mg is None:
+            continue
+        assert dose.total_mg.minimum <= dose.total_mg.maximum
+        if dose.per_kg_mg is not None and patient.weight_kg is not None:
+            assert dose.total_mg.maximum.as_tuple().exponent == -1
+            if dose.max_mg is not None:
+                assert dose.total_mg.maximum <= dose.max_mg
+        assert isinstance(dose.total_mg.maximum, Decimal)
