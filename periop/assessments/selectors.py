@@ -27,8 +27,7 @@ from periop.assessments.models import (
     PatientReceptorState,
 )
 from periop.drugs.engine import ConditionInput, MedicationInput, PatientState, ReceptorState
-from periop.drugs.registry import get_knowledge_base
-from periop.drugs.services import cautions_evaluate
+from periop.drugs.services import receptor_state_derive
 
 # --- access ----------------------------------------------------------------------------------
 
@@ -236,18 +235,12 @@ def recorded_state_build(
 def patient_receptor_state_derive(
     *, recorded: RecordedState, at: dt.datetime
 ) -> ReceptorState | None:
-    """The receptor state the engine derives from the recorded conditions at `at`.
-
-    The engine answers for planned drugs only, and the receptor state does not depend on them,
-    so one drug of the knowledge base stands in. None when the record cannot be evaluated
-    (for example a condition whose onset is after `at`).
-    """
-    probe_drug = next(iter(get_knowledge_base().drugs))
+    """The receptor state the engine derives from the recorded conditions at `at`; None when
+    the record cannot be evaluated (for example a condition whose onset is after `at`)."""
     try:
-        evaluation = cautions_evaluate(state=recorded.state, drugs=[probe_drug], at=at)
+        return receptor_state_derive(state=recorded.state, at=at)
     except DomainError:
         return None
-    return evaluation.receptor_state
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,8 @@ from periop.drugs.engine import (
     Evaluation,
     MedicationInput,
     PatientState,
+    ReceptorState,
+    derive_receptor_state,
     evaluate,
 )
 from periop.drugs.registry import get_knowledge_base
@@ -54,6 +56,14 @@ def cautions_evaluate(*, state: PatientState, drugs: Sequence[str], at: dt.datet
     """Evaluates planned drugs against the active knowledge base; bad input is a field error."""
     try:
         return evaluate(state, tuple(drugs), at, get_knowledge_base())
+    except EngineInputError as error:
+        raise DomainError(error.message, field=error.field_name) from error
+
+
+def receptor_state_derive(*, state: PatientState, at: dt.datetime) -> ReceptorState:
+    """The receptor state the active knowledge base derives for `state` at `at`."""
+    try:
+        return derive_receptor_state(state, at, get_knowledge_base())
     except EngineInputError as error:
         raise DomainError(error.message, field=error.field_name) from error
 

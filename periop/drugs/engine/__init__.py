@@ -1,6 +1,6 @@
 """The pure caution engine: knowledge-base loading and evaluation, standard library only."""
 
-from periop.drugs.engine.evaluate import evaluate
+from periop.drugs.engine.evaluate import derive_receptor_state, evaluate
 from periop.drugs.engine.knowledge import (
     AttributeConstraint,
     AttributeDefinition,
@@ -72,6 +72,7 @@ __all__ = [
     "TimePoint",
     "When",
     "check_condition_attributes",
+    "derive_receptor_state",
     "evaluate",
     "load_knowledge_base",
 ]

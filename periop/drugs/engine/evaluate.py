@@ -197,6 +197,22 @@ def evaluate(
     )
 
 
+def derive_receptor_state(state: PatientState, at: dt.datetime, kb: KnowledgeBase) -> ReceptorState:
+    """The receptor state at `at` from the conditions (and override), without planned drugs."""
+    if not isinstance(at, dt.datetime) or at.utcoffset() is None:
+        raise EngineInputError("at", f"The evaluation time {at} must include a time-zone offset.")
+    override = state.receptor_state_override
+    if override is not None and override not in RECEPTOR_STATES:
+        raise EngineInputError(
+            "receptor_state",
+            f"Unknown receptor state {show(override)}; expected one of "
+            f"{', '.join(RECEPTOR_STATES)}.",
+        )
+    at_us = instant(at)
+    episodes = tuple(_episode(condition, at_us, kb) for condition in state.conditions)
+    return _receptor_state(episodes, override)[0]
+
+
 def _planned_drugs(drugs: Sequence[str], kb: KnowledgeBase) -> tuple[str, ...]:
     if isinstance(drugs, str):
         raise EngineInputError("drugs", f"Drugs must be a list of codes, not {show(drugs)}.")

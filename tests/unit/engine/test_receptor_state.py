@@ -98,3 +98,30 @@ def test_it_shows_the_override_but_keeps_what_the_conditions_say(kb: KnowledgeBa
 
     assert (result.value, result.overridden, result.derived) == ("up", True, "down")
     assert result.sources == (ReceptorSource("myasthenia-gravis", "down"),)
+
+
+def test_the_receptor_state_can_be_derived_without_planned_drugs():
+    import datetime as dt
+    from pathlib import Path
+
+    from periop.drugs.engine import (
+        ConditionInput,
+        PatientState,
+        derive_receptor_state,
+        evaluate,
+        load_knowledge_base,
+    )
+
+    kb = load_knowledge_base(Path(__file__).resolve().parents[3] / "fixtures" / "knowledge")
+    at = dt.datetime(2026, 11, 22, 8, tzinfo=dt.UTC)
+    state = PatientState(
+        conditions=(
+            ConditionInput("myasthenia-gravis", dt.date(2020, 1, 1)),
+            ConditionInput("stroke", at - dt.timedelta(days=10)),
+        )
+    )
+
+    derived = derive_receptor_state(state, at, kb)
+
+    assert derived.value == "mixed"
+    assert derived == evaluate(state, ("rocuronium",), at, kb).receptor_state
