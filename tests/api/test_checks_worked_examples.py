@@ -302,3 +302,22 @@ def test_v30_an_acute_phenytoin_load_yesterday_potentiates(pharmacist_client):
     assert_caution(cautions["vecuronium"], "adjust", ["increased_sensitivity"])
     assert_caution(cautions["rocuronium"], "adjust", ["increased_sensitivity"])
     assert cautions["vecuronium"]["conflict"] is False
+
+
+@pytest.mark.django_db
+def test_a_contraindicated_caution_never_carries_a_milder_findings_dose(pharmacist_client):
+    # Myasthenia alone gives succinylcholine a raised-dose caution; the stroke contraindicates
+    # it. The card must not offer the myasthenic dose.
+    _, alone = check(
+        pharmacist_client, conditions=[MYASTHENIA], drugs=["succinylcholine"], weight=70
+    )
+    _, both = check(
+        pharmacist_client,
+        conditions=[MYASTHENIA, {"code": "stroke", "onset": before(days=10)}],
+        drugs=["succinylcholine"],
+        weight=70,
+    )
+
+    assert alone["succinylcholine"]["dose"] is not None
+    assert both["succinylcholine"]["level"] == "contraindicated"
+    assert both["succinylcholine"]["dose"] is None

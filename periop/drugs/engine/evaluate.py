@@ -444,7 +444,12 @@ def _could_fire(when: When, context: _Context) -> bool:
 
 
 def _dose(drug: str, kept: list[_Fired], weight: Decimal | None) -> DoseGuidance | None:
+    """Dose guidance from a finding at the caution's own level only: a dose that belongs to a
+    milder finding must never sit beside a more restrictive verdict (a succinylcholine dose for
+    myasthenic resistance on a card that contraindicates it after a stroke)."""
     for fired in kept:
+        if fired.level != kept[0].level:
+            break
         spec = fired.rule.dose_for(drug)
         if spec is not None:
             return dose_guidance(spec, fired.rule.id, weight)

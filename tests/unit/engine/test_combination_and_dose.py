@@ -171,7 +171,11 @@ def test_it_gives_the_per_kg_dose_in_mg_from_the_weight_capped_at_max_mg(
 
 
 def test_it_uses_the_first_dose_entry_that_names_the_drug(kb: KnowledgeBase):
-    dose = caution_for(kb, state(MG, weight_kg=Decimal(70)), "vecuronium").dose
+    # Seronegative: the ocular rule supersedes the general avoid, so the adjust finding with
+    # its dose entries is the most restrictive one.
+    seronegative = ConditionInput("myasthenia-gravis", attributes={"antibody": "seronegative"})
+
+    dose = caution_for(kb, state(seronegative, weight_kg=Decimal(70)), "vecuronium").dose
 
     assert dose is not None
     assert dose.text == "Vecuronium: a tenth."
@@ -184,6 +188,13 @@ def test_it_takes_the_dose_of_the_most_restrictive_finding_that_has_one(kb: Know
 
     assert caution_for(kb, state(renal), "rocuronium").dose.rule == "roc-renal"  # type: ignore[union-attr]
     assert caution_for(kb, state(renal, MG), "rocuronium").dose.rule == "roc-mg-sensitivity"  # type: ignore[union-attr]
+
+
+def test_a_milder_findings_dose_is_never_shown_with_a_more_restrictive_level(kb: KnowledgeBase):
+    caution = caution_for(kb, state(MG, weight_kg=Decimal(70)), "vecuronium")
+
+    assert caution.level == Level.AVOID
+    assert caution.dose is None
 
 
 def test_it_has_no_dose_when_no_finding_gives_one(kb: KnowledgeBase):
