@@ -1,4 +1,4 @@
-"""Root URLs: the health probe, the admin, and version 1 of the API."""
+"""Root URLs: the health probe, the admin, version 1 of the API and the pre-op pages."""
 
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
@@ -11,6 +11,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("", include("periop.drugs.urls")),
     path("", include("periop.audit.urls")),
     path("", include("periop.assessments.urls")),
+    path("", include("periop.reports.api_urls")),
     path("me", MeApi.as_view(), name="me"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-v1:schema"), name="docs"),
@@ -20,6 +21,8 @@ urlpatterns = [
     path("health", health, name="health"),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api-v1"))),
+    path("reports/", include("periop.reports.urls")),
+    path("", include("periop.web.urls")),
 ]
 
 handler404 = "periop.views.not_found"

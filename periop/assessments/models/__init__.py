@@ -11,6 +11,7 @@ from periop.assessments.models.assessments import (
     Decision,
     ReasonCode,
 )
+from periop.assessments.models.cautions import AssessmentCaution, AssessmentConditionCode
 from periop.assessments.models.patients import (
     RECEPTOR_STATE_CHOICES,
     Patient,
@@ -28,6 +29,8 @@ __all__ = [
     "RECEPTOR_STATE_CHOICES",
     "Acknowledgement",
     "Assessment",
+    "AssessmentCaution",
+    "AssessmentConditionCode",
     "AssessmentStatus",
     "Decision",
     "Patient",

@@ -41,6 +41,7 @@ from periop.assessments.services.snapshots import (
     canonical_json,
     digest,
     inputs_to_dict,
+    snapshot_rows_store,
 )
 from periop.audit.models import Action, AuditEvent
 from periop.audit.services import Actor, audit_event_append
@@ -165,6 +166,7 @@ def assessment_create(
     _evaluate_into(assessment)
     with transaction.atomic():
         assessment.save(force_insert=True)
+        snapshot_rows_store(assessment, replace=False)
         _audit(actor, Action.CREATE, assessment)
     return assessment
 
@@ -207,6 +209,7 @@ def assessment_update(
         locked.revision += 1
         locked.updated_at = timezone.now()
         locked.save()
+        snapshot_rows_store(locked, replace=True)
         _audit(actor, Action.UPDATE, locked, changed=sorted(updates))
     return locked
 
@@ -384,5 +387,6 @@ def assessment_amend(*, actor: Actor, assessment: Assessment, reason: str = "") 
         )
         _evaluate_into(draft)
         draft.save(force_insert=True)
+        snapshot_rows_store(draft, replace=False)
         _audit(actor, Action.CREATE, draft, supersedes=locked.pk, reason=draft.amendment_reason)
     return draft

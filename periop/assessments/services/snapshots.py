@@ -1,4 +1,5 @@
-"""The immutable evaluation snapshot an assessment stores: canonical JSON text.
+"""The immutable evaluation snapshot an assessment stores: canonical JSON text, and the rows
+that index it for reports.
 
 Text, not a JSON column: PostgreSQL's jsonb reorders keys and may re-type numbers, and the
 snapshot must read back byte for byte as it was written, so its digest stays the same.
@@ -13,7 +14,12 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from periop.assessments.models import ACKNOWLEDGED_LEVELS
+from periop.assessments.models import (
+    ACKNOWLEDGED_LEVELS,
+    Assessment,
+    AssessmentCaution,
+    AssessmentConditionCode,
+)
 from periop.assessments.selectors import RecordedState
 from periop.assessments.time_points import time_point_text
 from periop.drugs.engine import Evaluation
@@ -93,3 +99,39 @@ def acknowledgement_required(evaluation: Evaluation) -> list[dict[str, str]]:
         for caution in evaluation.cautions
         if caution.level.code in ACKNOWLEDGED_LEVELS
     ]
+
+
+def snapshot_rows(
+    assessment: Assessment,
+) -> tuple[list[AssessmentCaution], list[AssessmentConditionCode]]:
+    """The caution and condition-code rows that index an assessment's stored snapshot text."""
+    cautions: dict[str, AssessmentCaution] = {}
+    for caution in json.loads(assessment.cautions_snapshot).get("cautions", []):
+        cautions.setdefault(
+            caution["drug"],
+            AssessmentCaution(
+                assessment_id=assessment.pk,
+                drug=caution["drug"],
+                drug_class=caution.get("drug_class") or "",
+                level=caution["level"],
+                conflict=bool(caution.get("conflict")),
+            ),
+        )
+    codes = sorted(
+        {condition["code"] for condition in json.loads(assessment.inputs_snapshot)["conditions"]}
+    )
+    return list(cautions.values()), [
+        AssessmentConditionCode(assessment_id=assessment.pk, code=code) for code in codes
+    ]
+
+
+def snapshot_rows_store(assessment: Assessment, *, replace: bool) -> None:
+    """Writes the rows that index the assessment's snapshot (replacing the previous ones after
+    an edit); call it in the transaction that saves the snapshot, after the save, so reports
+    never count a stale evaluation."""
+    cautions, codes = snapshot_rows(assessment)
+    if replace:
+        AssessmentCaution.objects.filter(assessment_id=assessment.pk).delete()
+        AssessmentConditionCode.objects.filter(assessment_id=assessment.pk).delete()
+    AssessmentCaution.objects.bulk_create(cautions)
+    AssessmentConditionCode.objects.bulk_create(codes)

@@ -1,0 +1,54 @@
+"""The cautions and condition codes of an assessment's current snapshot, one row each.
+
+The snapshot text is the record; these rows are a derived index of it, so department reports
+can count cautions by drug, level and condition in the database instead of parsing JSON text
+row by row. They are rewritten whenever the snapshot is (drafts only: a signed assessment's
+snapshot, and so its rows, never change).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from periop.assessments.models.assessments import LEVEL_CHOICES, Assessment
+
+# No separate index on `assessment`: each unique constraint below starts with it.
+
+
+class AssessmentCaution(models.Model):
+    assessment = models.ForeignKey(
+        Assessment, on_delete=models.CASCADE, related_name="cautions", db_index=False
+    )
+    drug = models.CharField(max_length=64)
+    drug_class = models.CharField(max_length=64)
+    level = models.CharField(max_length=16, choices=LEVEL_CHOICES)
+    conflict = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["assessment", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["assessment", "drug"], name="assessment_caution_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Caution {self.drug} ({self.level}) of assessment {self.assessment_id}"
+
+
+class AssessmentConditionCode(models.Model):
+    """A condition code the assessment was evaluated with (once per code)."""
+
+    assessment = models.ForeignKey(
+        Assessment, on_delete=models.CASCADE, related_name="condition_codes", db_index=False
+    )
+    code = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["assessment", "code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["assessment", "code"], name="assessment_condition_code_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Condition {self.code} of assessment {self.assessment_id}"

@@ -1,0 +1,101 @@
+"""`GET /api/v1/reports/departments/{id}?from=&to=`: the department report as JSON or CSV."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.http import Http404, HttpResponseBase
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from periop.audit.services import Actor
+from periop.reports.access import report_department_get
+from periop.reports.exports import csv_response, department_report_rows
+from periop.reports.periods import PeriodError, report_period_parse
+from periop.reports.selectors import department_report
+from periop.reports.services import report_access_record
+
+
+class CsvRenderer(BaseRenderer):
+    """Lets DRF accept `?format=csv`; the view streams the CSV itself."""
+
+    media_type = "text/csv"
+    format = "csv"
+
+    def render(
+        self,
+        data: Any,
+        accepted_media_type: str | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
+    ) -> bytes:
+        # Only errors reach this renderer (the report itself is streamed): send them as text.
+        return str(data).encode()
+
+
+class DepartmentReportApi(APIView):
+    """Auditors and admins of the department; 404 for a department they do not audit."""
+
+    # The role and department checks are one call in the view (`report_department_get`):
+    # 403 without an audit role, 404 for a department the caller does not audit.
+    permission_classes = [IsAuthenticated]
+    renderer_classes = [JSONRenderer, CsvRenderer]
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # An unknown `?format=` is bad input (400), not a missing page (DRF's 404).
+        try:
+            return super().perform_content_negotiation(request, force=force)
+        except (exceptions.NotFound, Http404):
+            raise exceptions.ValidationError(
+                {"format": ["Unknown format. Use json or csv."]}
+            ) from None
+
+    @extend_schema(
+        operation_id="department_report",
+        summary="Department audit report for a period (JSON, or CSV with ?format=csv)",
+        parameters=[
+            OpenApiParameter("from", OpenApiTypes.DATE, description="First day, local time."),
+            OpenApiParameter("to", OpenApiTypes.DATE, description="Last day (inclusive)."),
+            OpenApiParameter("format", OpenApiTypes.STR, enum=["json", "csv"]),
+        ],
+        responses={200: OpenApiResponse(description="The report's figures.")},
+        tags=["reports"],
+    )
+    def get(self, request: Request, department_id: int) -> HttpResponseBase:
+        department = report_department_get(user=request.user, department_id=department_id)
+        today = timezone.now().astimezone(_zone(department.time_zone)).date()
+        try:
+            period = report_period_parse(
+                first=request.query_params.get("from"),
+                last=request.query_params.get("to"),
+                time_zone=department.time_zone,
+                today=today,
+            )
+        except PeriodError as error:
+            raise exceptions.ValidationError({error.field: [error.message]}) from None
+        output_format = "csv" if request.accepted_renderer.format == "csv" else "json"
+        report = department_report(department=department, period=period)
+        report_access_record(
+            actor=Actor.from_request(request),
+            department=department,
+            period=period,
+            report="department-report",
+            output_format=output_format,
+        )
+        if output_format == "csv":
+            name = f"periop-{department.code}-{period.first_day}-{period.last_day}.csv"
+            return csv_response(department_report_rows(report), name)
+        return Response(report)
+
+
+def _zone(name: str) -> Any:
+    import zoneinfo
+
+    return zoneinfo.ZoneInfo(name)

@@ -1,0 +1,179 @@
+"""CSV and PDF output of the reports. CSV is streamed row by row, so an export of any size
+runs in constant memory; PDF is rendered by WeasyPrint from the same HTML as the page."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import StreamingHttpResponse
+
+from periop.audit.models import AuditEvent
+from periop.reports.periods import ReportPeriod
+
+CHUNK_SIZE = 2000
+# WeasyPrint narrates every rendering step at INFO; the application log needs none of it.
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
+STYLESHEET = Path(__file__).resolve().parent / "static" / "reports" / "report.css"
+
+
+class _Echo:
+    """A file-like object whose write returns the line, for csv.writer in a generator."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _cell(value: Any) -> Any:
+    """Neutralises spreadsheet formulas: a text cell starting with =, +, - or @ is prefixed
+    with an apostrophe, so opening an export never runs what someone typed."""
+    if isinstance(value, str) and value[:1] in {"=", "+", "-", "@", "\t", "\r"}:
+        return "'" + value
+    return value
+
+
+def csv_response(rows: Iterable[Iterable[Any]], filename: str) -> StreamingHttpResponse:
+    writer = csv.writer(_Echo())
+    stream = (writer.writerow([_cell(value) for value in row]) for row in rows)
+    response = StreamingHttpResponse(stream, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def department_report_rows(report: dict[str, Any]) -> Iterator[list[Any]]:
+    """The report's figures in long form: section, group, item, measure, value."""
+    yield ["section", "group", "item", "measure", "value"]
+    department, period, head = report["department"], report["period"], report["audit_chain_head"]
+    yield ["report", "department", department["code"], "name", department["name"]]
+    yield ["report", "period", "", "from", period["from"]]
+    yield ["report", "period", "", "to", period["to"]]
+    yield ["report", "period", "", "time_zone", period["time_zone"]]
+    yield ["report", "generated", "", "at", report["generated_at"]]
+    yield ["report", "audit_chain_head", "", "sequence", head["sequence"]]
+    yield ["report", "audit_chain_head", "", "hash", head["hash"]]
+    assessments = report["assessments"]
+    yield ["assessments", "total", "", "count", assessments["total"]]
+    for status, count in assessments["by_status"].items():
+        yield ["assessments", "status", status, "count", count]
+    yield ["assessments", "amendments", "", "count", assessments["amendments"]]
+    for level, count in assessments["by_highest_level"].items():
+        yield ["assessments", "highest_level", level, "count", count]
+    for point in assessments["series"]:
+        for measure in ("total", "signed", "needing_acknowledgement"):
+            yield [
+                "assessments",
+                assessments["series_unit"],
+                point["date"],
+                measure,
+                point[measure],
+            ]
+    cautions = report["cautions"]
+    yield ["cautions", "total", "", "count", cautions["total"]]
+    yield ["cautions", "conflicts", "", "count", cautions["conflicts"]]
+    for level, count in cautions["by_level"].items():
+        yield ["cautions", "level", level, "count", count]
+    for kind, key in (("drug", "drug"), ("drug_class", "drug_class"), ("condition", "code")):
+        source = {"drug": "by_drug", "drug_class": "by_drug_class", "condition": "by_condition"}
+        for entry in cautions[source[kind]]:
+            for level, count in entry["by_level"].items():
+                yield ["cautions", kind, entry[key], level, count]
+    overrides = report["overrides"]
+    yield ["overrides", "total", "", "count", overrides["total"]]
+    for entry in overrides["by_reason"]:
+        yield ["overrides", "reason", entry["reason_code"], "count", entry["count"]]
+    for entry in overrides["by_level"]:
+        for measure in ("cautions", "accepted", "overridden", "override_rate"):
+            value = entry[measure]
+            yield ["overrides", "level", entry["level"], measure, "" if value is None else value]
+    for entry in overrides["by_drug"]:
+        yield ["overrides", "drug", entry["drug"], "count", entry["count"]]
+    for person in report["clinicians"]:
+        for measure, value in person.items():
+            if measure not in {"user_id", "username"}:
+                yield ["clinicians", "user", person["username"], measure, value]
+    stale = report["stale_drafts"]
+    yield ["stale_drafts", "total", "", f"older_than_{stale['threshold_hours']}h", stale["count"]]
+    for draft in stale["oldest"]:
+        yield ["stale_drafts", "assessment", draft["assessment"], "created_at", draft["created_at"]]
+    for version in report["knowledge_base_versions"]:
+        yield [
+            "knowledge_base",
+            "version",
+            version["version"],
+            "assessments",
+            version["assessments"],
+        ]
+        yield ["knowledge_base", "version", version["version"], "digest", version["digest"]]
+
+
+AUDIT_LOG_COLUMNS = (
+    "sequence",
+    "occurred_at",
+    "data_time",
+    "patient_id",
+    "actor_user_id",
+    "actor_username",
+    "actor_kind",
+    "action",
+    "resource_type",
+    "resource_id",
+    "data_category",
+    "outcome",
+    "request_id",
+    "department_id",
+    "payload",
+    "hash",
+)
+
+
+def audit_log_rows(events: QuerySet[AuditEvent], period: ReportPeriod) -> Iterator[list[Any]]:
+    """The audit log, one row per event, times in the department's zone, read in chunks."""
+    zone = period.zone
+    yield [*AUDIT_LOG_COLUMNS, "override_reason", "override_comment"]
+    for row in events.values_list(*AUDIT_LOG_COLUMNS).iterator(chunk_size=CHUNK_SIZE):
+        values = list(row)
+        for index in (1, 2):
+            if values[index] is not None:
+                values[index] = values[index].astimezone(zone).isoformat()
+        reason, comment = override_details(values[7], values[14])
+        yield [*("" if value is None else value for value in values), reason, comment]
+
+
+def override_details(action: str, payload: str) -> tuple[str, str]:
+    """The reason code and comment of an override event (ONC: overrides come with both)."""
+    if action != "override":
+        return "", ""
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        return "", ""
+    return str(data.get("reason_code", "")), str(data.get("comment", ""))
+
+
+@lru_cache(maxsize=1)
+def _stylesheet_text() -> str:
+    return STYLESHEET.read_text(encoding="utf-8")
+
+
+class _NoFetching:
+    """WeasyPrint URL fetcher that fetches nothing: the report embeds everything it shows,
+    and a PDF renderer must never be made to reach the network or the file system."""
+
+    def fetch(self, url: str, headers: Any = None) -> Any:
+        raise ValueError("Reports load no external resources.")
+
+
+def pdf_bytes(html: str) -> bytes:
+    """The PDF of a report page's HTML."""
+    # Imported here: WeasyPrint loads Pango and fonts, which only PDF requests need.
+    from weasyprint import CSS, HTML  # type: ignore[import-untyped]
+
+    document = HTML(string=html, url_fetcher=_NoFetching())
+    result = document.write_pdf(stylesheets=[CSS(string=_stylesheet_text())])
+    return bytes(result or b"")

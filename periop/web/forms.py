@@ -1,0 +1,350 @@
+"""Forms of the pre-op pages: shape and plain-language messages; services decide meaning."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+
+from periop.api import DomainError
+from periop.assessments.models import (
+    MAXIMUM_WEIGHT_KG,
+    MINIMUM_WEIGHT_KG,
+    REASONS_NEEDING_COMMENT,
+    Decision,
+    ReasonCode,
+    Sex,
+)
+from periop.drugs.engine import KnowledgeBase
+from periop.drugs.engine.knowledge import AttributeDefinition
+from periop.web.presenters import choice_label, drug_choices
+
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+TIME_WIDGET = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
+ATTRIBUTE_PREFIX = "attribute_"
+
+
+class LoginForm(AuthenticationForm):
+    error_messages = {
+        "invalid_login": (
+            "That username and password do not match. Check them and try again; after five "
+            "failed attempts the account is locked for a while."
+        ),
+        "inactive": "This account is inactive. Ask your department administrator.",
+    }
+
+
+class DepartmentForm(forms.Form):
+    department = forms.TypedChoiceField(coerce=int, label="Department", widget=forms.RadioSelect)
+
+    def __init__(self, *args: Any, choices: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["department"]
+        assert isinstance(field, forms.TypedChoiceField)  # noqa: S101 - narrows the type
+        field.choices = choices
+
+
+class PatientSearchForm(forms.Form):
+    q = forms.CharField(
+        label="MRN or name",
+        max_length=200,
+        required=False,
+        help_text="The medical record number, its beginning, or part of the name.",
+    )
+
+
+class PatientForm(forms.Form):
+    mrn = forms.CharField(label="Medical record number (MRN)", max_length=64)
+    name = forms.CharField(label="Full name", max_length=200)
+    birth_date = forms.DateField(label="Date of birth", widget=DATE_WIDGET)
+    sex = forms.ChoiceField(label="Sex", choices=Sex.choices, initial=Sex.UNKNOWN)
+
+
+def add_domain_error(form: forms.Form, error: DomainError, fields: Mapping[str, str]) -> None:
+    """Shows a service's message next to the field it concerns (else at the top of the form)."""
+    name = fields.get(error.field or "", error.field)
+    form.add_error(name if name in form.fields else None, error.message)
+
+
+class TimePointMixin:
+    """Pairs of date and optional time fields read as a date or an instant.
+
+    A date alone means "that day, time unknown" and stays a date, so the engine sees its
+    uncertainty; with a time it is an instant in the department's time zone.
+    """
+
+    time_zone: zoneinfo.ZoneInfo
+    fields: dict[str, forms.Field]
+    cleaned_data: dict[str, Any]
+
+    def add_time_point(self, name: str, label: str, *, required: bool = False) -> None:
+        self.fields[f"{name}_date"] = forms.DateField(
+            label=f"{label}: date", required=required, widget=DATE_WIDGET
+        )
+        self.fields[f"{name}_time"] = forms.TimeField(
+            label=f"{label}: time (if known)" if not required else f"{label}: time",
+            required=required,
+            widget=TIME_WIDGET,
+        )
+
+    def time_point(self, name: str) -> dt.date | dt.datetime | None:
+        day: dt.date | None = self.cleaned_data.get(f"{name}_date")
+        time: dt.time | None = self.cleaned_data.get(f"{name}_time")
+        if day is None:
+            if time is not None:
+                self.add_error(f"{name}_date", "Give the date as well as the time.")  # type: ignore[attr-defined]
+            return None
+        if time is None:
+            return day
+        local = dt.datetime.combine(day, time, tzinfo=self.time_zone)
+        return local.astimezone(dt.UTC)
+
+
+def time_point_initial(
+    name: str, point: dt.date | dt.datetime | None, time_zone: zoneinfo.ZoneInfo
+) -> dict[str, Any]:
+    if point is None:
+        return {}
+    if isinstance(point, dt.datetime):
+        local = point.astimezone(time_zone)
+        return {f"{name}_date": local.date(), f"{name}_time": local.time().replace(second=0)}
+    return {f"{name}_date": point}
+
+
+def attribute_field(definition: AttributeDefinition) -> forms.Field:
+    help_parts = []
+    if definition.default is not None:
+        shown = (
+            "yes"
+            if definition.default is True
+            else "no"
+            if definition.default is False
+            else definition.default
+        )
+        help_parts.append(f"If not recorded: {shown}.")
+    if definition.type == "choice":
+        return forms.ChoiceField(
+            label=definition.label,
+            required=False,
+            choices=[("", "Not recorded"), *((c, choice_label(c)) for c in definition.choices)],
+            help_text=" ".join(help_parts),
+        )
+    if definition.type == "boolean":
+        return forms.TypedChoiceField(
+            label=definition.label,
+            required=False,
+            choices=[("", "Not recorded"), ("true", "Yes"), ("false", "No")],
+            coerce=lambda value: value == "true",
+            empty_value=None,
+            help_text=" ".join(help_parts),
+        )
+    if definition.minimum is not None or definition.maximum is not None:
+        low = "" if definition.minimum is None else f"from {definition.minimum}"
+        high = "" if definition.maximum is None else f"to {definition.maximum}"
+        help_parts.append(f"A number {low} {high}".replace("  ", " ").strip() + ".")
+    label = f"{definition.label} ({definition.unit})" if definition.unit else definition.label
+    return forms.DecimalField(
+        label=label,
+        required=False,
+        max_digits=12,
+        decimal_places=4,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+        error_messages={"invalid": "Enter a number, for example 12 or 12.5."},
+        help_text=" ".join(help_parts),
+    )
+
+
+class ConditionForm(TimePointMixin, forms.Form):
+    """A condition with the attribute fields the knowledge base defines for its code only."""
+
+    code = forms.CharField(widget=forms.HiddenInput)
+    reason = forms.CharField(
+        label="Reason for the correction",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        knowledge_base: KnowledgeBase,
+        code: str,
+        time_zone: zoneinfo.ZoneInfo,
+        correcting: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.time_zone = time_zone
+        self.definition = knowledge_base.conditions[code]
+        self.fields["code"].initial = code
+        self.add_time_point("onset", "Onset")
+        self.add_time_point("resolved", "Resolved")
+        for name, definition in self.definition.attributes.items():
+            self.fields[ATTRIBUTE_PREFIX + name] = attribute_field(definition)
+        if not correcting:
+            del self.fields["reason"]
+
+    def attribute_fields(self) -> list[forms.BoundField]:
+        return [self[ATTRIBUTE_PREFIX + name] for name in self.definition.attributes]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("code") != self.definition.code:
+            raise forms.ValidationError("The condition changed while you typed: choose it again.")
+        self.onset = self.time_point("onset")
+        self.resolved = self.time_point("resolved")
+        attributes: dict[str, Any] = {}
+        for name, definition in self.definition.attributes.items():
+            value = cleaned.get(ATTRIBUTE_PREFIX + name)
+            if value is None or value == "":
+                continue
+            if isinstance(value, Decimal):
+                value = int(value) if value == value.to_integral_value() else float(value)
+            problem = definition.check(value)
+            if problem:
+                self.add_error(ATTRIBUTE_PREFIX + name, problem)
+            attributes[name] = value
+        self.attributes = attributes
+        return cleaned
+
+
+# Where a records service's field errors belong on the condition and medication forms.
+CONDITION_ERROR_FIELDS = {"onset": "onset_date", "resolved": "resolved_date", "code": "code"}
+MEDICATION_ERROR_FIELDS = {"code": "code", "started": "started_date", "stopped": "stopped_date"}
+
+
+class MedicationForm(TimePointMixin, forms.Form):
+    code = forms.ChoiceField(label="Medication")
+
+    def __init__(
+        self, *args: Any, knowledge_base: KnowledgeBase, time_zone: zoneinfo.ZoneInfo, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.time_zone = time_zone
+        field = self.fields["code"]
+        assert isinstance(field, forms.ChoiceField)  # noqa: S101 - narrows the type
+        field.choices = [("", "Choose a medication"), *drug_choices(knowledge_base)]
+        self.add_time_point("started", "Started")
+        self.add_time_point("stopped", "Stopped")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        self.started = self.time_point("started")
+        self.stopped = self.time_point("stopped")
+        return cleaned
+
+
+class RemoveForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason", required=False, max_length=2000, widget=forms.TextInput()
+    )
+
+
+WEIGHT_MESSAGE = "Enter the weight in kg, between 0.3 and 400."
+
+
+class AssessmentForm(TimePointMixin, forms.Form):
+    procedure = forms.CharField(label="Planned procedure", max_length=200)
+    weight_kg = forms.DecimalField(
+        label="Weight (kg)",
+        max_digits=6,
+        decimal_places=2,
+        min_value=MINIMUM_WEIGHT_KG,
+        max_value=MAXIMUM_WEIGHT_KG,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+        error_messages={
+            "invalid": WEIGHT_MESSAGE,
+            "min_value": WEIGHT_MESSAGE,
+            "max_value": WEIGHT_MESSAGE,
+            "max_digits": WEIGHT_MESSAGE,
+            "max_decimal_places": "Give the weight to at most two decimal places.",
+        },
+    )
+    drugs = forms.MultipleChoiceField(
+        label="Planned drugs",
+        error_messages={"required": "Choose at least one planned drug."},
+    )
+    revision = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(
+        self, *args: Any, knowledge_base: KnowledgeBase, time_zone: zoneinfo.ZoneInfo, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.time_zone = time_zone
+        field = self.fields["drugs"]
+        assert isinstance(field, forms.MultipleChoiceField)  # noqa: S101 - narrows the type
+        field.choices = [(code, drug.name) for code, drug in knowledge_base.drugs.items()]
+        self.add_time_point("planned", "Planned", required=True)
+        self.fields["planned_date"].error_messages["required"] = "Give the planned date."
+        self.fields["planned_time"].error_messages["required"] = "Give the planned time."
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        planned = self.time_point("planned")
+        self.planned_at = planned if isinstance(planned, dt.datetime) else None
+        return cleaned
+
+
+class PreviewForm(AssessmentForm):
+    """The assessment form as the live panel reads it: only time and drugs are needed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["procedure"].required = False
+        self.fields["weight_kg"].required = False
+
+
+ASSESSMENT_ERROR_FIELDS = {
+    "planned_at": "planned_date",
+    "procedure": "procedure",
+    "weight_kg": "weight_kg",
+    "drugs": "drugs",
+}
+
+
+class AcknowledgeForm(forms.Form):
+    decision = forms.ChoiceField(
+        label="Decision",
+        choices=[
+            (Decision.ACCEPTED, "Accept the caution (the drug will not be given as planned)"),
+            (Decision.OVERRIDDEN, "Override: give the drug despite the caution"),
+        ],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose whether you accept or override the caution."},
+    )
+    reason_code = forms.ChoiceField(
+        label="Reason",
+        required=False,
+        choices=[("", "Choose a reason (needed to override)"), *ReasonCode.choices],
+    )
+    comment = forms.CharField(
+        label="Comment",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("decision") == Decision.OVERRIDDEN and not cleaned.get("reason_code"):
+            self.add_error("reason_code", "Choose the reason for overriding this caution.")
+        if cleaned.get("reason_code") in REASONS_NEEDING_COMMENT and not cleaned.get("comment"):
+            self.add_error("comment", "Explain the reason in a comment.")
+        return cleaned
+
+
+ACKNOWLEDGE_ERROR_FIELDS = {"reason_code": "reason_code", "comment": "comment"}
+
+
+class AmendForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason for amending",
+        max_length=2000,
+        error_messages={"required": "Say why the signed assessment is being amended."},
+    )

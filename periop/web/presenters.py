@@ -1,0 +1,307 @@
+"""What the pages show: knowledge-base codes turned into names, citations and plain words."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from periop.drugs.engine import KnowledgeBase
+
+LEVEL_LABELS = {
+    "contraindicated": "Contraindicated",
+    "avoid": "Avoid",
+    "adjust": "Adjust dose",
+    "monitor": "Monitor",
+    "none": "No specific caution",
+}
+LEVEL_MEANINGS = {
+    "contraindicated": "Do not give.",
+    "avoid": "Avoid unless there is no reasonable alternative; an override needs a reason.",
+    "adjust": "Usable with the dose change below; quantitative monitoring is mandatory.",
+    "monitor": "Standard dosing; enhanced monitoring needed.",
+    "none": "Nothing specific to this patient's record.",
+}
+EFFECT_LABELS = {
+    "increased_sensitivity": "increased sensitivity",
+    "resistance": "resistance",
+    "prolonged": "prolonged block",
+    "hyperkalemia": "hyperkalaemia",
+    "malignant_hyperthermia": "malignant hyperthermia",
+    "myotonia": "myotonia",
+    "cholinergic": "cholinergic effects",
+    "reduced_reversal": "reduced reversal",
+    "unpredictable": "unpredictable response",
+    "worsens_disease": "worsens the disease",
+}
+RECEPTOR_STATE_LABELS = {
+    "up": "Up-regulated acetylcholine receptors",
+    "down": "Down-regulated (fewer functional) acetylcholine receptors",
+    "mixed": "Mixed: up- and down-regulating conditions together",
+    "normal": "Normal",
+}
+# Planned drugs are offered in the order an anaesthetist thinks of them.
+CLASS_ORDER = (
+    ("depolarizing-blocker", "Depolarising neuromuscular blockers"),
+    ("nondepolarizing-blocker", "Non-depolarising neuromuscular blockers"),
+    ("antibiotic", "Antibiotics"),
+    ("magnesium", "Magnesium"),
+    ("reversal-agent", "Reversal agents"),
+    ("chronic-nmj-drug", "Chronic neuromuscular-junction drugs"),
+    ("anticonvulsant", "Anticonvulsants"),
+    ("calcium-channel-blocker", "Calcium-channel blockers"),
+)
+CHOICE_LABELS = {"achr": "AChR", "musk": "MuSK", "lrp4": "LRP4", "colq": "COLQ", "dok7": "DOK7"}
+
+
+def choice_label(value: str) -> str:
+    return CHOICE_LABELS.get(value, value.replace("-", " ").capitalize())
+
+
+def class_label(drug_class: str) -> str:
+    return dict(CLASS_ORDER).get(drug_class, drug_class.replace("-", " ").capitalize())
+
+
+def _class_rank(drug_class: str) -> int:
+    codes = [code for code, _label in CLASS_ORDER]
+    return codes.index(drug_class) if drug_class in codes else len(codes)
+
+
+@dataclass(frozen=True, slots=True)
+class DrugOption:
+    code: str
+    name: str
+    checked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DrugGroup:
+    drug_class: str
+    label: str
+    drugs: tuple[DrugOption, ...]
+
+
+def drug_groups(knowledge_base: KnowledgeBase, chosen: Iterable[str]) -> list[DrugGroup]:
+    """Every drug, grouped by class in clinical order, marked when chosen."""
+    chosen_codes = set(chosen)
+    by_class: dict[str, list[DrugOption]] = {}
+    for code, drug in knowledge_base.drugs.items():
+        by_class.setdefault(drug.drug_class, []).append(
+            DrugOption(code=code, name=drug.name, checked=code in chosen_codes)
+        )
+    return [
+        DrugGroup(drug_class=name, label=class_label(name), drugs=tuple(options))
+        for name, options in sorted(by_class.items(), key=lambda item: _class_rank(item[0]))
+    ]
+
+
+def drug_choices(knowledge_base: KnowledgeBase) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Drug choices in option groups by class, for a select."""
+    return [
+        (group.label, [(option.code, option.name) for option in group.drugs])
+        for group in drug_groups(knowledge_base, ())
+    ]
+
+
+def condition_choices(knowledge_base: KnowledgeBase) -> list[tuple[str, str]]:
+    return sorted(
+        ((code, condition.name) for code, condition in knowledge_base.conditions.items()),
+        key=lambda item: item[1].lower(),
+    )
+
+
+def time_point_display(point: dt.date | dt.datetime | None, time_zone: zoneinfo.ZoneInfo) -> str:
+    """A date as '12 Nov 2026'; an instant in the department's time zone with its zone."""
+    if point is None:
+        return "Unknown"
+    if isinstance(point, dt.datetime):
+        local = point.astimezone(time_zone)
+        return local.strftime("%d %b %Y %H:%M ") + (local.tzname() or "")
+    return point.strftime("%d %b %Y")
+
+
+def attributes_display(
+    knowledge_base: KnowledgeBase, code: str, attributes: Mapping[str, Any]
+) -> list[str]:
+    definitions = (
+        knowledge_base.conditions[code].attributes if code in knowledge_base.conditions else {}
+    )
+    shown = []
+    for name, value in attributes.items():
+        definition = definitions.get(name)
+        label = definition.label if definition else name
+        if isinstance(value, bool):
+            text = "yes" if value else "no"
+        elif isinstance(value, str):
+            text = choice_label(value)
+        else:
+            text = f"{value} {definition.unit}" if definition and definition.unit else str(value)
+        shown.append(f"{label}: {text}")
+    return shown
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceView:
+    id: str
+    citation: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class FindingView:
+    level: str
+    level_label: str
+    summary: str
+    rationale: str
+    triggered_by: tuple[str, ...]
+    effects: tuple[str, ...]
+    references: tuple[ReferenceView, ...]
+    unconfirmed: bool
+
+
+@dataclass(slots=True)
+class CautionCard:
+    drug: str
+    drug_name: str
+    class_label: str
+    level: str
+    level_label: str
+    level_meaning: str
+    summary: str
+    effects: tuple[str, ...]
+    conflict: bool
+    findings: tuple[FindingView, ...]
+    dose_text: str
+    dose_per_kg: str
+    dose_total: str
+    dose_max: str
+    monitoring: str
+    reversal: str
+    assumptions: tuple[str, ...]
+    needs_acknowledgement: bool
+    acknowledgement: Any = None
+    form: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CautionPanel:
+    highest_level: str
+    highest_label: str
+    receptor_state: str
+    receptor_state_label: str
+    receptor_state_overridden: bool
+    receptor_sources: tuple[str, ...]
+    assumptions: tuple[str, ...]
+    cards: tuple[CautionCard, ...]
+    knowledge_base_version: str
+    knowledge_base_digest: str
+
+
+def _trigger_text(knowledge_base: KnowledgeBase, trigger: str) -> str:
+    kind, _, code = trigger.partition(":")
+    if kind == "condition" and code in knowledge_base.conditions:
+        return f"Condition: {knowledge_base.conditions[code].name}"
+    if kind in {"medication", "drug"} and code in knowledge_base.drugs:
+        prefix = "Current medication" if kind == "medication" else "Planned drug"
+        return f"{prefix}: {knowledge_base.drugs[code].name}"
+    if kind == "receptor-state":
+        return f"Receptor state: {RECEPTOR_STATE_LABELS.get(code, code)}"
+    return trigger
+
+
+def _dose_range(value: Mapping[str, str] | None, unit: str) -> str:
+    if not value:
+        return ""
+    low, high = value["min"], value["max"]
+    return f"{low} {unit}" if low == high else f"{low} to {high} {unit}"
+
+
+def _reference(knowledge_base: KnowledgeBase, reference_id: str) -> ReferenceView:
+    reference = knowledge_base.references.get(reference_id)
+    if reference is None:
+        return ReferenceView(id=reference_id, citation=f"Reference {reference_id}", url="")
+    return ReferenceView(id=reference_id, citation=reference.citation, url=reference.url)
+
+
+def caution_panel(
+    knowledge_base: KnowledgeBase,
+    evaluation: Mapping[str, Any],
+    required: Sequence[str] = (),
+) -> CautionPanel:
+    """The caution panel of an evaluation in the REST contract's shape (a live check or a
+    stored snapshot). `required` names the drugs whose caution needs an acknowledgement."""
+    cards = []
+    for caution in evaluation["cautions"]:
+        drug = knowledge_base.drugs.get(caution["drug"])
+        dose = caution.get("dose") or {}
+        findings = tuple(
+            FindingView(
+                level=finding["level"],
+                level_label=LEVEL_LABELS.get(finding["level"], finding["level"]),
+                summary=finding.get("summary", ""),
+                rationale=finding.get("rationale", ""),
+                triggered_by=tuple(
+                    _trigger_text(knowledge_base, trigger) for trigger in finding["triggered_by"]
+                ),
+                effects=tuple(EFFECT_LABELS.get(e, e) for e in finding.get("effects", ())),
+                references=tuple(
+                    _reference(knowledge_base, ref) for ref in finding.get("references", ())
+                ),
+                unconfirmed=bool(finding.get("unconfirmed")),
+            )
+            for finding in caution["findings"]
+        )
+        cards.append(
+            CautionCard(
+                drug=caution["drug"],
+                drug_name=drug.name if drug else caution["drug"],
+                class_label=class_label(caution.get("drug_class", "")),
+                level=caution["level"],
+                level_label=LEVEL_LABELS.get(caution["level"], caution["level"]),
+                level_meaning=LEVEL_MEANINGS.get(caution["level"], ""),
+                summary=caution.get("summary", ""),
+                effects=tuple(EFFECT_LABELS.get(e, e) for e in caution.get("effects", ())),
+                conflict=bool(caution.get("conflict")),
+                findings=findings,
+                dose_text=dose.get("text", "") if dose else "",
+                dose_per_kg=_dose_range(dose.get("per_kg_mg"), "mg/kg") if dose else "",
+                dose_total=_dose_range(dose.get("total_mg"), "mg") if dose else "",
+                dose_max=f"{dose['max_mg']} mg" if dose and dose.get("max_mg") else "",
+                monitoring=caution.get("monitoring", "") or "",
+                reversal=caution.get("reversal", "") or "",
+                assumptions=tuple(caution.get("assumptions", ())),
+                needs_acknowledgement=caution["drug"] in required,
+            )
+        )
+    receptor = evaluation.get("receptor_state") or {}
+    value = receptor.get("value", "normal")
+    sources = tuple(
+        f"{_trigger_text(knowledge_base, 'condition:' + source['condition'])[11:]} "
+        f"({'up' if source['effect'] == 'up' else 'down'})"
+        for source in receptor.get("sources", ())
+    )
+    return CautionPanel(
+        highest_level=evaluation["highest_level"],
+        highest_label=LEVEL_LABELS.get(evaluation["highest_level"], evaluation["highest_level"]),
+        receptor_state=value,
+        receptor_state_label=RECEPTOR_STATE_LABELS.get(value, value),
+        receptor_state_overridden=bool(receptor.get("overridden")),
+        receptor_sources=sources,
+        assumptions=tuple(evaluation.get("assumptions", ())),
+        cards=tuple(cards),
+        knowledge_base_version=evaluation["knowledge_base"]["version"],
+        knowledge_base_digest=evaluation["knowledge_base"]["digest"],
+    )
+
+
+def panel_references(panel: CautionPanel) -> list[ReferenceView]:
+    """Every reference the panel cites, once each, in order of first citation."""
+    seen: dict[str, ReferenceView] = {}
+    for card in panel.cards:
+        for finding in card.findings:
+            for reference in finding.references:
+                seen.setdefault(reference.id, reference)
+    return list(seen.values())

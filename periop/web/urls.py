@@ -1,0 +1,74 @@
+"""The anaesthetists' pages."""
+
+from django.urls import path
+
+from periop.web.views import assessments, auth, patients, records
+
+app_name = "web"
+
+urlpatterns = [
+    path("", patients.home, name="home"),
+    path("login", auth.login_view, name="login"),
+    path("logout", auth.logout_view, name="logout"),
+    path("department", auth.department_view, name="department"),
+    path("patients/", patients.patient_search, name="patients"),
+    path("patients/new", patients.patient_new, name="patient-new"),
+    path("patients/<int:patient_id>/", patients.patient_detail, name="patient"),
+    path("patients/<int:patient_id>/conditions/new", records.condition_new, name="condition-new"),
+    path(
+        "patients/<int:patient_id>/conditions/<int:condition_id>/correct",
+        records.condition_correct,
+        name="condition-correct",
+    ),
+    path(
+        "patients/<int:patient_id>/conditions/<int:condition_id>/remove",
+        records.condition_remove,
+        name="condition-remove",
+    ),
+    path(
+        "patients/<int:patient_id>/medications/new",
+        records.medication_new,
+        name="medication-new",
+    ),
+    path(
+        "patients/<int:patient_id>/medications/<int:medication_id>/remove",
+        records.medication_remove,
+        name="medication-remove",
+    ),
+    path(
+        "patients/<int:patient_id>/assessments/new",
+        assessments.assessment_new,
+        name="assessment-new",
+    ),
+    path(
+        "patients/<int:patient_id>/assessments/preview",
+        assessments.assessment_preview,
+        name="assessment-preview",
+    ),
+    path("assessments/<int:assessment_id>/", assessments.assessment_detail, name="assessment"),
+    path(
+        "assessments/<int:assessment_id>/edit",
+        assessments.assessment_edit,
+        name="assessment-edit",
+    ),
+    path(
+        "assessments/<int:assessment_id>/acknowledge",
+        assessments.assessment_acknowledge,
+        name="assessment-acknowledge",
+    ),
+    path(
+        "assessments/<int:assessment_id>/sign",
+        assessments.assessment_sign_view,
+        name="assessment-sign",
+    ),
+    path(
+        "assessments/<int:assessment_id>/amend",
+        assessments.assessment_amend_view,
+        name="assessment-amend",
+    ),
+    path(
+        "assessments/<int:assessment_id>/print",
+        assessments.assessment_print,
+        name="assessment-print",
+    ),
+]

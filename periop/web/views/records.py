@@ -1,0 +1,230 @@
+"""Recording a patient's conditions and medications: add, correct or resolve, remove."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.http import require_http_methods, require_POST
+
+from periop.api import DomainError
+from periop.assessments.models import Patient
+from periop.assessments.selectors import patient_condition_get, patient_medication_get
+from periop.assessments.services import (
+    patient_condition_correct,
+    patient_condition_record,
+    patient_condition_remove,
+    patient_data_read,
+    patient_medication_record,
+    patient_medication_remove,
+)
+from periop.assessments.services.common import CATEGORY_DEMOGRAPHICS
+from periop.audit.services import Actor
+from periop.drugs.registry import get_knowledge_base
+from periop.web.forms import (
+    CONDITION_ERROR_FIELDS,
+    MEDICATION_ERROR_FIELDS,
+    ConditionForm,
+    MedicationForm,
+    RemoveForm,
+    add_domain_error,
+    time_point_initial,
+)
+from periop.web.presenters import condition_choices
+from periop.web.views.common import page, patient_here, time_zone
+from periop.web.workplace import clinical_page
+
+
+def _seen(request: HttpRequest, patient: Patient) -> None:
+    """A form page names the patient: that is a read of their demographics."""
+    patient_data_read(
+        actor=Actor.from_request(request),
+        patient=patient,
+        resource_type="patient",
+        data_category=CATEGORY_DEMOGRAPHICS,
+    )
+
+
+@clinical_page
+@require_http_methods(["GET", "POST"])
+def condition_new(request: HttpRequest, patient_id: int) -> HttpResponse:
+    """Step 1 picks the condition; step 2 shows only that condition's attribute fields.
+    With htmx the picker loads step 2 in place; without JavaScript it is a plain GET."""
+    patient = patient_here(request, patient_id)
+    knowledge_base = get_knowledge_base()
+    data = request.POST if request.method == "POST" else None
+    code = (request.POST.get("code") if data else request.GET.get("code")) or ""
+    if code not in knowledge_base.conditions:
+        if request.htmx:  # type: ignore[attr-defined]
+            return page(request, "web/partials/condition_fields.html", {"form": None})
+        if code or data:
+            messages.error(request, "Choose a condition from the list.")
+        _seen(request, patient)
+        return page(
+            request,
+            "web/condition_pick.html",
+            {"patient": patient, "condition_choices": condition_choices(knowledge_base)},
+            status=400 if (code or data) else 200,
+        )
+    form = ConditionForm(
+        data, knowledge_base=knowledge_base, code=code, time_zone=time_zone(request)
+    )
+    if request.htmx and data is None:  # type: ignore[attr-defined]
+        return page(
+            request, "web/partials/condition_fields.html", {"form": form, "patient": patient}
+        )
+    if data is not None and form.is_valid():
+        try:
+            patient_condition_record(
+                actor=Actor.from_request(request),
+                patient=patient,
+                code=code,
+                onset=form.onset,
+                resolved=form.resolved,
+                attributes=form.attributes,
+            )
+        except DomainError as error:
+            add_domain_error(form, error, CONDITION_ERROR_FIELDS)
+        else:
+            messages.success(request, f"{form.definition.name} recorded.")
+            return redirect("web:patient", patient_id=patient.pk)
+    _seen(request, patient)
+    return page(
+        request,
+        "web/condition_form.html",
+        {"patient": patient, "form": form, "correcting": None},
+        status=400 if form.errors else 200,
+    )
+
+
+@clinical_page
+@require_http_methods(["GET", "POST"])
+def condition_correct(request: HttpRequest, patient_id: int, condition_id: int) -> HttpResponse:
+    """Correct or resolve a current condition: a new version replaces it."""
+    patient = patient_here(request, patient_id)
+    condition = patient_condition_get(patient=patient, condition_id=condition_id)
+    zone = time_zone(request)
+    initial = {
+        "code": condition.code,
+        **time_point_initial("onset", condition.onset, zone),
+        **time_point_initial("resolved", condition.resolved, zone),
+        **{
+            f"attribute_{name}": ("true" if value else "false")
+            if isinstance(value, bool)
+            else value
+            for name, value in (condition.attributes or {}).items()
+        },
+    }
+    data = request.POST if request.method == "POST" else None
+    form = ConditionForm(
+        data,
+        initial=initial,
+        knowledge_base=get_knowledge_base(),
+        code=condition.code,
+        time_zone=zone,
+        correcting=True,
+    )
+    status = 200
+    if not condition.is_current:
+        form.add_error(None, "This entry was already corrected or removed; open the current one.")
+        status = 409
+    elif data is not None and form.is_valid():
+        try:
+            patient_condition_correct(
+                actor=Actor.from_request(request),
+                condition=condition,
+                code=condition.code,
+                onset=form.onset,
+                resolved=form.resolved,
+                attributes=form.attributes,
+                reason=form.cleaned_data.get("reason", ""),
+            )
+        except DomainError as error:
+            add_domain_error(form, error, CONDITION_ERROR_FIELDS)
+            status = error.status_code
+        else:
+            messages.success(request, f"{form.definition.name} corrected.")
+            return redirect("web:patient", patient_id=patient.pk)
+    if form.errors and status == 200:
+        status = 400
+    _seen(request, patient)
+    return page(
+        request,
+        "web/condition_form.html",
+        {"patient": patient, "form": form, "correcting": condition},
+        status=status,
+    )
+
+
+@clinical_page
+@require_POST
+def condition_remove(request: HttpRequest, patient_id: int, condition_id: int) -> HttpResponse:
+    patient = patient_here(request, patient_id)
+    condition = patient_condition_get(patient=patient, condition_id=condition_id)
+    form = RemoveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "The reason is too long: keep it under 2,000 characters.")
+        return redirect("web:patient", patient_id=patient.pk)
+    try:
+        patient_condition_remove(
+            actor=Actor.from_request(request),
+            condition=condition,
+            reason=form.cleaned_data["reason"],
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Condition removed from the record.")
+    return redirect("web:patient", patient_id=patient.pk)
+
+
+@clinical_page
+@require_http_methods(["GET", "POST"])
+def medication_new(request: HttpRequest, patient_id: int) -> HttpResponse:
+    patient = patient_here(request, patient_id)
+    knowledge_base = get_knowledge_base()
+    data = request.POST if request.method == "POST" else None
+    form = MedicationForm(data, knowledge_base=knowledge_base, time_zone=time_zone(request))
+    if data is not None and form.is_valid():
+        try:
+            patient_medication_record(
+                actor=Actor.from_request(request),
+                patient=patient,
+                code=form.cleaned_data["code"],
+                started=form.started,
+                stopped=form.stopped,
+            )
+        except DomainError as error:
+            add_domain_error(form, error, MEDICATION_ERROR_FIELDS)
+        else:
+            messages.success(request, "Medication recorded.")
+            return redirect("web:patient", patient_id=patient.pk)
+    _seen(request, patient)
+    return page(
+        request,
+        "web/medication_form.html",
+        {"patient": patient, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@clinical_page
+@require_POST
+def medication_remove(request: HttpRequest, patient_id: int, medication_id: int) -> HttpResponse:
+    patient = patient_here(request, patient_id)
+    medication = patient_medication_get(patient=patient, medication_id=medication_id)
+    form = RemoveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "The reason is too long: keep it under 2,000 characters.")
+        return redirect("web:patient", patient_id=patient.pk)
+    try:
+        patient_medication_remove(
+            actor=Actor.from_request(request),
+            medication=medication,
+            reason=form.cleaned_data["reason"],
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Medication removed from the record.")
+    return redirect("web:patient", patient_id=patient.pk)

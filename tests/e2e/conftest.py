@@ -1,0 +1,76 @@
+"""Browser tests: pytest-playwright driving Debian's Chromium against Django's live server.
+
+Browsers cannot be downloaded here, so Playwright launches the system Chromium. Without it the
+tests skip on a developer's machine, but fail in CI (`CI=true`), which always installs it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# Playwright's sync API runs an event loop in this thread; Django's ORM would otherwise refuse
+# to run in the test's own code ("SynchronousOnlyOperation").
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    # Without these Chromium floods a closed network with refused connections.
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+MISSING_REASON = (
+    "Chromium is not installed at /usr/bin/chromium (install it with `apt-get install chromium`)"
+)
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() == "true"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if CHROMIUM.exists() or in_ci():
+        return
+    skip = pytest.mark.skip(reason=f"{MISSING_REASON}; CI runs these tests.")
+    for item in items:
+        if item.get_closest_marker("e2e"):
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{MISSING_REASON}: CI must install it, browser tests cannot be skipped there.")
+    return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
+    # A common theatre workstation screen: the form and the caution panel side by side.
+    return {**browser_context_args, "viewport": {"width": 1366, "height": 900}}
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    """Where tests leave screenshots for a person to look at (ignored by git)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture
+def transactional_db(
+    django_db_setup: None, audit_guard_lifted: None, transactional_db: None
+) -> None:
+    """Every browser test is transactional (live server): its teardown flush would hit the
+    append-only guards. pytest-django's autouse live-server helper requests this fixture
+    before any a test lists, so the guards are lifted here, inside it: set up after the test
+    database exists, torn down only after the flush."""
+    return transactional_db

@@ -1,0 +1,279 @@
+"""The report pages: HTML with SVG charts, CSV and PDF downloads, and the audit-log report."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zlib
+
+import pytest
+from django.test import Client
+
+from periop.accounts.models import Role
+from periop.audit.models import AuditChainHead, AuditEvent
+from tests.factories import MembershipFactory, UserFactory
+from tests.integration.test_reports_figures import build_october
+
+pytestmark = pytest.mark.django_db
+
+OCTOBER = {"from": "2026-10-01", "to": "2026-10-31"}
+
+
+def browser(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def page(department) -> str:
+    return f"/reports/departments/{department.pk}/"
+
+
+def log(department) -> str:
+    return f"/reports/departments/{department.pk}/audit-log/"
+
+
+@pytest.fixture
+def october(department, anesthetist):
+    return build_october(department, anesthetist)
+
+
+def pdf_text(data: bytes) -> str:
+    """The text of a PDF made by WeasyPrint: enough of a reader to check what a page says
+    (object streams, Flate, Type0 fonts with ToUnicode maps, Tj and TJ)."""
+    objects: dict[int, tuple[bytes, bytes | None]] = {}
+    for match in re.finditer(rb"(\d+) 0 obj\s*(<<.*?>>)\s*stream\r?\n", data, re.S):
+        head = match[2]
+        length = int(re.search(rb"/Length (\d+)", head)[1])
+        raw = data[match.end() : match.end() + length]
+        stream = zlib.decompress(raw) if b"/FlateDecode" in head else raw
+        objects[int(match[1])] = (head, stream)
+    for head, stream in list(objects.values()):
+        if b"/ObjStm" not in head or stream is None:
+            continue
+        count = int(re.search(rb"/N (\d+)", head)[1])
+        first = int(re.search(rb"/First (\d+)", head)[1])
+        numbers = [int(value) for value in stream[:first].split()]
+        pairs = [(numbers[2 * i], numbers[2 * i + 1]) for i in range(count)]
+        for index, (number, offset) in enumerate(pairs):
+            end = pairs[index + 1][1] if index + 1 < count else len(stream) - first
+            objects.setdefault(number, (stream[first + offset : first + end], None))
+    for match in re.finditer(rb"(?<![\d])(\d+) 0 obj\s*(<<.*?>>)\s*endobj", data, re.S):
+        objects.setdefault(int(match[1]), (match[2], None))
+
+    def cmap_of(number: int) -> dict[bytes, str]:
+        stream = objects[number][1] or b""
+        mapping: dict[bytes, str] = {}
+        for block in re.findall(rb"beginbfchar(.*?)endbfchar", stream, re.S):
+            for source, target in re.findall(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block):
+                mapping[bytes.fromhex(source.decode())] = bytes.fromhex(target.decode()).decode(
+                    "utf-16-be"
+                )
+        for block in re.findall(rb"beginbfrange(.*?)endbfrange", stream, re.S):
+            for low, high, target in re.findall(
+                rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block
+            ):
+                width = len(low) // 2
+                start = int(target, 16)
+                for offset, code in enumerate(range(int(low, 16), int(high, 16) + 1)):
+                    mapping[code.to_bytes(width, "big")] = chr(start + offset)
+        return mapping
+
+    cmaps = {}
+    for number, (head, _stream) in objects.items():
+        found = re.search(rb"/ToUnicode (\d+) 0 R", head)
+        if found:
+            cmaps[number] = cmap_of(int(found[1]))
+    names: dict[bytes, dict[bytes, str]] = {}
+    # Font resources name their fonts "/Name N 0 R"; WeasyPrint's names are unique per file.
+    for head, _stream in objects.values():
+        for name, number in re.findall(rb"/([^\s/<>\[\]()]+)\s*(\d+) 0 R", head):
+            if int(number) in cmaps:
+                names[name] = cmaps[int(number)]
+
+    def decode(hex_text: bytes, mapping: dict[bytes, str]) -> str:
+        raw = bytes.fromhex(hex_text.decode())
+        width = len(next(iter(mapping), b"\0\0")) or 2
+        return "".join(mapping.get(raw[i : i + width], "") for i in range(0, len(raw), width))
+
+    text = []
+    for head, stream in objects.values():
+        if stream is None or b"BT" not in stream or b"/ObjStm" in head:
+            continue
+        mapping: dict[bytes, str] = {}
+        for token in re.finditer(
+            rb"/([^\s/<>\[\]]+)\s+[\d.]+\s+Tf|\[(.*?)\]\s*TJ|<([0-9A-Fa-f]*)>\s*Tj|(ET)",
+            stream,
+            re.S,
+        ):
+            if token[1]:
+                mapping = names.get(token[1], {})
+            elif token[2] is not None:
+                text.extend(
+                    decode(part, mapping) for part in re.findall(rb"<([0-9A-Fa-f]*)>", token[2])
+                )
+            elif token[3] is not None:
+                text.append(decode(token[3], mapping))
+            else:
+                text.append("\n")
+    return "".join(text)
+
+
+def test_the_page_states_the_period_and_draws_labelled_charts(auditor, october):
+    response = browser(auditor).get(page(october.department), OCTOBER)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "in the department's time zone <strong>America/New_York</strong>" in html
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg" role="img"') == 4
+    assert '<title id="chart-levels-title">Cautions by level</title>' in html
+    assert "contraindicated: 2" in html  # the chart's text description
+    assert "<script" not in html
+    head = AuditEvent.objects.order_by("-sequence").first()
+    # The page quotes the head it was made from: the event just before its own view event.
+    assert f"sequence <strong>{head.sequence - 1}</strong>" in html
+
+
+def test_the_pages_are_for_the_departments_auditors_only(
+    auditor, anesthetist, department, other_department
+):
+    assert browser(anesthetist).get(page(department)).status_code == 403
+    assert browser(auditor).get(page(other_department)).status_code == 404
+    assert browser(auditor).get(log(other_department)).status_code == 404
+    two_hats = UserFactory(username="two-hats")
+    MembershipFactory(user=two_hats, department=other_department, role=Role.ADMIN)
+    assert browser(two_hats).get(page(department)).status_code == 404
+
+
+def test_anonymous_visitors_are_sent_to_log_in(department):
+    response = Client().get(page(department))
+    assert response.status_code == 302
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"from": "2026-02-30"},
+        {"from": "2026-10-31", "to": "2026-10-01"},
+        {"format": "docx"},
+        {"from": "x" * 500},
+    ],
+)
+def test_bad_input_shows_the_form_again_with_a_400(auditor, department, params):
+    response = browser(auditor).get(page(department), params)
+    assert response.status_code == 400
+    assert 'role="alert"' in response.content.decode()
+
+
+def test_the_csv_download_is_parseable(auditor, october):
+    response = browser(auditor).get(page(october.department), {**OCTOBER, "format": "csv"})
+
+    assert response.status_code == 200
+    assert response["Content-Disposition"].endswith('.csv"')
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert ["assessments", "total", "", "count", "4"] in rows
+
+
+def test_the_pdf_contains_the_chain_head(auditor, october):
+    client = browser(auditor)
+    head = AuditChainHead.objects.get(id=1)
+
+    response = client.get(page(october.department), {**OCTOBER, "format": "pdf"})
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF-")
+    text = pdf_text(response.content)
+    squeezed = re.sub(r"\s+", "", text)
+    assert "departmentreport" in squeezed
+    assert head.hash in squeezed
+    assert f"uptoevent{head.sequence}" in squeezed
+
+
+def test_viewing_exporting_and_printing_are_audited(auditor, october):
+    client = browser(auditor)
+    for output in ("html", "csv", "pdf"):
+        client.get(page(october.department), {**OCTOBER, "format": output})
+    client.get(log(october.department), OCTOBER)
+    client.get(log(october.department), {**OCTOBER, "format": "csv"})
+
+    events = AuditEvent.objects.filter(
+        actor_user_id=auditor.pk, resource_type__in=["department-report", "audit-log"]
+    ).order_by("sequence")
+    assert [(event.action, event.resource_type) for event in events] == [
+        ("query", "department-report"),
+        ("export", "department-report"),
+        ("print", "department-report"),
+        ("query", "audit-log"),
+        ("export", "audit-log"),
+    ]
+
+
+def test_the_audit_log_filters_by_patient_user_and_action(auditor, october):
+    a3 = october.assessments["a3"]
+    client = browser(auditor)
+    everything = AuditEvent.objects.filter(department_id=october.department.pk).count()
+
+    html = client.get(
+        log(october.department), {"from": "2026-01-01", "to": "2026-12-31"}
+    ).content.decode()
+    assert f"{everything} events" in html
+    overrides = client.get(
+        log(october.department), {"from": "2026-01-01", "to": "2026-12-31", "action": "override"}
+    ).content.decode()
+    # Only the two overrides, each with its reason (ONC: overrides come with their reason).
+    assert "2 events" in overrides
+    assert "no-alternative" in overrides
+    assert "benefit-outweighs-risk" in overrides
+    mine = client.get(
+        log(october.department),
+        {
+            "from": "2026-01-01",
+            "to": "2026-12-31",
+            "user": "dr-colleague",
+            "patient": a3.patient_id,
+        },
+    ).content.decode()
+    assert "dr-colleague" in mine
+    assert "dr-anesthetist (" not in mine
+
+
+@pytest.mark.parametrize(
+    "ordering", ["occurred_at", "-occurred_at", "patient", "-user", "action", "data_accessed"]
+)
+def test_the_audit_log_sorts_by_each_astm_field(auditor, october, ordering):
+    response = browser(auditor).get(
+        log(october.department),
+        {"from": "2026-01-01", "to": "2026-12-31", "ordering": ordering, "format": "csv"},
+    )
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    column = {
+        "occurred_at": "sequence",
+        "patient": "patient_id",
+        "user": "actor_username",
+        "action": "action",
+        "data_accessed": "resource_type",
+    }[ordering.lstrip("-")]
+    values = [row[column] for row in rows]
+    if column in {"sequence", "patient_id"}:
+        # Events without a patient sort first on SQLite and last on PostgreSQL (NULLs).
+        values = [int(value) for value in values if value]
+    assert len(values) > 5
+    assert values == sorted(values, reverse=ordering.startswith("-"))
+
+
+def test_the_audit_log_shows_local_times_and_rejects_bad_filters(auditor, october):
+    client = browser(auditor)
+    html = client.get(log(october.department), OCTOBER).content.decode()
+    assert "times in <strong>America/New_York</strong>" in html
+    assert client.get(log(october.department), {"patient": "abc"}).status_code == 400
+    assert client.get(log(october.department), {"action": "explode"}).status_code == 400
+    assert client.get(log(october.department), {"ordering": "password"}).status_code == 400
+    assert client.get(log(october.department), {"format": "pdf"}).status_code == 400
+
+
+def test_the_index_lists_the_departments_the_user_audits(auditor, department, other_department):
+    html = browser(auditor).get("/reports/").content.decode()
+    assert department.name in html
+    assert other_department.name not in html
