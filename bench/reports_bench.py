@@ -35,7 +35,8 @@ WITH a AS MATERIALIZED (
 ),
 c AS MATERIALIZED (
     SELECT c.assessment_id, c.drug, c.drug_class, c.level, c.conflict
-    FROM assessments_assessmentcaution c JOIN a ON a.id = c.assessment_id
+    FROM assessments_assessmentcaution c
+    WHERE department_id = %(department)s AND created_at >= %(start)s AND created_at < %(end)s
 ),
 k AS MATERIALIZED (
     SELECT ack.level, ack.decision, ack.reason_code, ack.drug, ack.acknowledged_by_id
@@ -76,8 +77,9 @@ SELECT json_build_object(
                count(c.level) FILTER (WHERE c.level = 'monitor') AS monitor,
                count(c.level) FILTER (WHERE c.level = 'none') AS none
         FROM assessments_assessmentconditioncode cc
-        JOIN a ON a.id = cc.assessment_id
         LEFT JOIN c ON c.assessment_id = cc.assessment_id
+        WHERE cc.department_id = %(department)s
+          AND cc.created_at >= %(start)s AND cc.created_at < %(end)s
         GROUP BY cc.code) x),
   'acknowledgements', (SELECT json_agg(o) FROM (
         SELECT level, decision, reason_code, drug, count(*) AS n FROM k GROUP BY 1, 2, 3, 4) o),

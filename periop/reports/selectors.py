@@ -133,7 +133,8 @@ def _buckets(period: ReportPeriod) -> Iterable[dt.date]:
 
 
 def _cautions(department: Department, period: ReportPeriod) -> dict[str, Any]:
-    cautions = AssessmentCaution.objects.filter(_in_period(department, period, "assessment__"))
+    # The caution rows carry their assessment's department and creation time: no join.
+    cautions = AssessmentCaution.objects.filter(_in_period(department, period))
     totals = cautions.order_by().aggregate(
         rows=Count("id"), conflicts=Count("id", filter=Q(conflict=True)), **_level_counts()
     )
@@ -184,7 +185,7 @@ def _cautions(department: Department, period: ReportPeriod) -> dict[str, Any]:
 def _cautions_by_condition(department: Department, period: ReportPeriod) -> list[dict[str, Any]]:
     """For each recorded condition: how many assessments had it, and the cautions they got."""
     rows = (
-        AssessmentConditionCode.objects.filter(_in_period(department, period, "assessment__"))
+        AssessmentConditionCode.objects.filter(_in_period(department, period))
         .values("code")
         .annotate(
             assessments=Count("assessment", distinct=True),

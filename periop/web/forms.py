@@ -32,8 +32,8 @@ ATTRIBUTE_PREFIX = "attribute_"
 class LoginForm(AuthenticationForm):
     error_messages = {
         "invalid_login": (
-            "That username and password do not match. Check them and try again; after five "
-            "failed attempts the account is locked for a while."
+            "That username and password do not match. Check them and try again; after "
+            "repeated failures the account is locked for a while."
         ),
         "inactive": "This account is inactive. Ask your department administrator.",
     }

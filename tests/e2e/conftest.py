@@ -7,14 +7,11 @@ tests skip on a developer's machine, but fail in CI (`CI=true`), which always in
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-# Playwright's sync API runs an event loop in this thread; Django's ORM would otherwise refuse
-# to run in the test's own code ("SynchronousOnlyOperation").
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -37,12 +34,25 @@ def in_ci() -> bool:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Browser tests run last: Playwright's event loop stays registered in the main thread until
+    # the session ends, and so does the async-safety switch below; no other test may see either.
+    browser_tests = [item for item in items if item.get_closest_marker("e2e")]
+    items[:] = [item for item in items if not item.get_closest_marker("e2e")] + browser_tests
     if CHROMIUM.exists() or in_ci():
         return
     skip = pytest.mark.skip(reason=f"{MISSING_REASON}; CI runs these tests.")
-    for item in items:
-        if item.get_closest_marker("e2e"):
-            item.add_marker(skip)
+    for item in browser_tests:
+        item.add_marker(skip)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def django_allow_async_unsafe() -> Iterator[None]:
+    """Playwright's sync API runs an event loop in the test's thread, so Django would refuse
+    the ORM calls of the test and its fixtures ("SynchronousOnlyOperation"). Set only once the
+    browser tests start, so that no earlier test (nor a subprocess it starts) inherits it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -43,6 +43,9 @@ def local(*parts: int) -> dt.datetime:
 def move(assessment: Assessment, created_at: dt.datetime) -> None:
     """Puts a draft at a chosen creation time (drafts may be updated; signed rows may not)."""
     Assessment.objects.filter(pk=assessment.pk).update(created_at=created_at)
+    # The caution and condition rows repeat the creation time (it never changes in service).
+    AssessmentCaution.objects.filter(assessment=assessment).update(created_at=created_at)
+    AssessmentConditionCode.objects.filter(assessment=assessment).update(created_at=created_at)
 
 
 @dataclass
@@ -348,3 +351,39 @@ def test_the_report_costs_the_same_queries_for_1_and_25_assessments(
         report = department_report(department=department, period=period)
     assert report["assessments"]["total"] == rows
     assert report["overrides"]["total"] == rows
+
+
+def test_the_backfill_indexes_assessments_stored_before_the_rows_existed(october):
+    import importlib
+
+    from django.apps import apps
+    from django.db import connection
+
+    migration = importlib.import_module(
+        "periop.assessments.migrations.0004_backfill_assessment_cautions"
+    )
+    expected = sorted(
+        AssessmentCaution.objects.values_list("assessment_id", "drug", "level", "department_id")
+    )
+    codes = sorted(AssessmentConditionCode.objects.values_list("assessment_id", "code"))
+    AssessmentCaution.objects.all().delete()
+    AssessmentConditionCode.objects.all().delete()
+
+    class SchemaEditor:
+        pass
+
+    editor = SchemaEditor()
+    editor.connection = connection
+    migration.backfill(apps, editor)
+
+    assert (
+        sorted(
+            AssessmentCaution.objects.values_list("assessment_id", "drug", "level", "department_id")
+        )
+        == expected
+    )
+    assert sorted(AssessmentConditionCode.objects.values_list("assessment_id", "code")) == codes
+    a1 = october.assessments["a1"]
+    assert {row.created_at for row in AssessmentCaution.objects.filter(assessment=a1)} == {
+        Assessment.objects.get(pk=a1.pk).created_at
+    }

@@ -28,6 +28,8 @@ def run_manage(*arguments: str, environment: dict[str, str]) -> subprocess.Compl
             "DATABASE_URL",
             "AUDIT_HMAC_KEY",
             "AUDIT_HMAC_KEY_FILE",
+            # Set by the browser tests' harness; it must never reach a production check.
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
         }
     }
     return subprocess.run(

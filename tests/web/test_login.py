@@ -64,7 +64,9 @@ def test_five_failures_lock_the_account_and_the_lockout_is_audited(client, anest
     after = client.post("/login", {"username": "dr-anesthetist", "password": TEST_PASSWORD})
 
     assert locked.status_code == 429
-    assert "Too many failed logins" in locked.content.decode()
+    assert "locked on this workstation after 5 failed logins; try again in 15 minutes" in (
+        locked.content.decode()
+    )
     assert after.status_code == 429
     assert not events("login")
     lockouts = [event for event in events("login-failed") if '"lockout":true' in event.payload]

@@ -11,7 +11,7 @@ from django.db import migrations
 BATCH = 2000
 
 
-def rows_for(assessment_id, cautions_snapshot, inputs_snapshot):
+def rows_for(assessment_id, department_id, created_at, cautions_snapshot, inputs_snapshot):
     cautions = []
     seen = set()
     for caution in json.loads(cautions_snapshot or "{}").get("cautions", []):
@@ -25,12 +25,22 @@ def rows_for(assessment_id, cautions_snapshot, inputs_snapshot):
                 "drug_class": caution.get("drug_class") or "",
                 "level": caution["level"],
                 "conflict": bool(caution.get("conflict")),
+                "department_id": department_id,
+                "created_at": created_at,
             }
         )
     codes = sorted(
         {condition["code"] for condition in json.loads(inputs_snapshot or "{}").get("conditions", [])}
     )
-    return cautions, [{"assessment_id": assessment_id, "code": code} for code in codes]
+    return cautions, [
+        {
+            "assessment_id": assessment_id,
+            "code": code,
+            "department_id": department_id,
+            "created_at": created_at,
+        }
+        for code in codes
+    ]
 
 
 def backfill(apps, schema_editor):
@@ -41,11 +51,11 @@ def backfill(apps, schema_editor):
     rows = (
         assessment_model.objects.using(alias)
         .order_by("pk")
-        .values_list("pk", "cautions_snapshot", "inputs_snapshot")
+        .values_list("pk", "department_id", "created_at", "cautions_snapshot", "inputs_snapshot")
     )
     cautions, codes = [], []
-    for pk, cautions_snapshot, inputs_snapshot in rows.iterator(chunk_size=BATCH):
-        more_cautions, more_codes = rows_for(pk, cautions_snapshot, inputs_snapshot)
+    for row in rows.iterator(chunk_size=BATCH):
+        more_cautions, more_codes = rows_for(*row)
         cautions += [caution_model(**row) for row in more_cautions]
         codes += [code_model(**row) for row in more_codes]
         if len(cautions) >= BATCH:

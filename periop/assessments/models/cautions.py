@@ -4,12 +4,17 @@ The snapshot text is the record; these rows are a derived index of it, so depart
 can count cautions by drug, level and condition in the database instead of parsing JSON text
 row by row. They are rewritten whenever the snapshot is (drafts only: a signed assessment's
 snapshot, and so its rows, never change).
+
+Each row repeats its assessment's department and creation time, which never change: a report
+then reads one department's month of rows through an index on those two columns, instead of
+joining millions of rows back to their assessments.
 """
 
 from __future__ import annotations
 
 from django.db import models
 
+from periop.accounts.models import Department
 from periop.assessments.models.assessments import LEVEL_CHOICES, Assessment
 
 # No separate index on `assessment`: each unique constraint below starts with it.
@@ -23,9 +28,16 @@ class AssessmentCaution(models.Model):
     drug_class = models.CharField(max_length=64)
     level = models.CharField(max_length=16, choices=LEVEL_CHOICES)
     conflict = models.BooleanField(default=False)
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    created_at = models.DateTimeField(help_text="The assessment's creation time.")
 
     class Meta:
         ordering = ["assessment", "id"]
+        indexes = [
+            models.Index(fields=["department", "created_at"], name="caution_dept_created"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["assessment", "drug"], name="assessment_caution_once"),
         ]
@@ -41,9 +53,16 @@ class AssessmentConditionCode(models.Model):
         Assessment, on_delete=models.CASCADE, related_name="condition_codes", db_index=False
     )
     code = models.CharField(max_length=64)
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    created_at = models.DateTimeField(help_text="The assessment's creation time.")
 
     class Meta:
         ordering = ["assessment", "code"]
+        indexes = [
+            models.Index(fields=["department", "created_at"], name="condition_code_dept_created"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["assessment", "code"], name="assessment_condition_code_once"

@@ -115,13 +115,21 @@ def snapshot_rows(
                 drug_class=caution.get("drug_class") or "",
                 level=caution["level"],
                 conflict=bool(caution.get("conflict")),
+                department_id=assessment.department_id,
+                created_at=assessment.created_at,
             ),
         )
     codes = sorted(
         {condition["code"] for condition in json.loads(assessment.inputs_snapshot)["conditions"]}
     )
     return list(cautions.values()), [
-        AssessmentConditionCode(assessment_id=assessment.pk, code=code) for code in codes
+        AssessmentConditionCode(
+            assessment_id=assessment.pk,
+            code=code,
+            department_id=assessment.department_id,
+            created_at=assessment.created_at,
+        )
+        for code in codes
     ]
 
 

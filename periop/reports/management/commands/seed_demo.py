@@ -503,12 +503,14 @@ class Command(BaseCommand):
                     caution["drug_class"],
                     caution["level"],
                     caution["conflict"],
+                    department.pk,
+                    created_at,
                 )
             )
             ids[AssessmentCaution] += 1
         for code in conditions:
             rows[AssessmentConditionCode].append(
-                (ids[AssessmentConditionCode], assessment_id, code)
+                (ids[AssessmentConditionCode], assessment_id, code, department.pk, created_at)
             )
             ids[AssessmentConditionCode] += 1
         acknowledged = signed or self.random.random() < 0.5
@@ -705,8 +707,17 @@ COLUMNS: dict[Any, tuple[str, ...]] = {
         "signed_at",
         "sign_event_hash",
     ),
-    AssessmentCaution: ("id", "assessment_id", "drug", "drug_class", "level", "conflict"),
-    AssessmentConditionCode: ("id", "assessment_id", "code"),
+    AssessmentCaution: (
+        "id",
+        "assessment_id",
+        "drug",
+        "drug_class",
+        "level",
+        "conflict",
+        "department_id",
+        "created_at",
+    ),
+    AssessmentConditionCode: ("id", "assessment_id", "code", "department_id", "created_at"),
     Acknowledgement: (
         "id",
         "assessment_id",
