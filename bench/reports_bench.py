@@ -42,6 +42,7 @@ k AS MATERIALIZED (
     SELECT ack.level, ack.decision, ack.reason_code, ack.drug, ack.acknowledged_by_id
     FROM assessments_acknowledgement ack
     JOIN a ON a.id = ack.assessment_id AND ack.revision = a.revision
+    WHERE ack.acknowledged_at >= %(start)s
 )
 SELECT json_build_object(
   'head', (SELECT json_build_object('sequence', sequence, 'hash', hash)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Mapping
 from typing import Any
 
@@ -70,7 +71,7 @@ class DepartmentReportApi(APIView):
     )
     def get(self, request: Request, department_id: int) -> HttpResponseBase:
         department = report_department_get(user=request.user, department_id=department_id)
-        today = timezone.now().astimezone(_zone(department.time_zone)).date()
+        today = timezone.now().astimezone(zoneinfo.ZoneInfo(department.time_zone)).date()
         try:
             period = report_period_parse(
                 first=request.query_params.get("from"),
@@ -93,9 +94,3 @@ class DepartmentReportApi(APIView):
             name = f"periop-{department.code}-{period.first_day}-{period.last_day}.csv"
             return csv_response(department_report_rows(report), name)
         return Response(report)
-
-
-def _zone(name: str) -> Any:
-    import zoneinfo
-
-    return zoneinfo.ZoneInfo(name)

@@ -64,62 +64,72 @@ def _assessments(department: Department, period: ReportPeriod) -> QuerySet[Asses
     return Assessment.objects.filter(_in_period(department, period)).order_by()
 
 
-def _assessment_totals(
+def _assessment_groups(
     department: Department, period: ReportPeriod, stale_before: dt.datetime
-) -> dict[str, Any]:
-    draft = Q(status=AssessmentStatus.DRAFT)
-    row = _assessments(department, period).aggregate(
-        total=Count("id"),
-        draft=Count("id", filter=draft),
-        signed=Count("id", filter=Q(status=AssessmentStatus.SIGNED)),
-        amendments=Count("id", filter=Q(supersedes__isnull=False)),
-        stale_drafts=Count("id", filter=draft & Q(created_at__lt=stale_before)),
-        **{f"highest_{level}": Count("id", filter=Q(highest_level=level)) for level in LEVELS},
-    )
-    return {
-        "total": row["total"],
-        "by_status": {"draft": row["draft"], "signed": row["signed"]},
-        "amendments": row["amendments"],
-        "stale_drafts": row["stale_drafts"],
-        "by_highest_level": {level: row[f"highest_{level}"] for level in LEVELS},
-    }
-
-
-def _assessment_series(department: Department, period: ReportPeriod) -> list[dict[str, Any]]:
-    """Assessments per local day (per month for long periods), with the empty days filled in."""
+) -> list[dict[str, Any]]:
+    """The period's assessments counted by local day (or month), status, highest level,
+    author, signer and knowledge-base version, in one query: the totals, the series, the
+    clinicians and the knowledge-base versions all fold these groups (a few thousand at
+    most, bounded by days x clinicians x levels), so the assessments are read once."""
     bucket = (
         TruncMonth("created_at", tzinfo=period.zone)
         if period.by_month
         else TruncDate("created_at", tzinfo=period.zone)
     )
-    rows = (
+    return list(
         _assessments(department, period)
         .annotate(bucket=bucket)
-        .values("bucket")
+        .values(
+            "bucket",
+            "status",
+            "highest_level",
+            "created_by_id",
+            "created_by__username",
+            "signed_by_id",
+            "signed_by__username",
+            "knowledge_base_version",
+            "knowledge_base_digest",
+        )
         .annotate(
-            total=Count("id"),
-            signed=Count("id", filter=Q(status=AssessmentStatus.SIGNED)),
-            needing_acknowledgement=Count("id", filter=Q(highest_level__in=ACKNOWLEDGED_LEVELS)),
+            count=Count("id"),
+            amendments=Count("id", filter=Q(supersedes__isnull=False)),
+            stale=Count("id", filter=Q(status=AssessmentStatus.DRAFT, created_at__lt=stale_before)),
+            first=Min("created_at"),
+            last=Max("created_at"),
         )
-        .order_by("bucket")
+        .order_by()
     )
-    found: dict[dt.date, dict[str, Any]] = {}
-    for row in rows:
-        value = row["bucket"]
+
+
+def _assessment_totals(groups: list[dict[str, Any]]) -> dict[str, Any]:
+    by_status = {"draft": 0, "signed": 0}
+    by_level = dict.fromkeys(LEVELS, 0)
+    for group in groups:
+        by_status[group["status"]] = by_status.get(group["status"], 0) + group["count"]
+        by_level[group["highest_level"]] = by_level.get(group["highest_level"], 0) + group["count"]
+    return {
+        "total": sum(group["count"] for group in groups),
+        "by_status": by_status,
+        "amendments": sum(group["amendments"] for group in groups),
+        "stale_drafts": sum(group["stale"] for group in groups),
+        "by_highest_level": by_level,
+    }
+
+
+def _assessment_series(groups: list[dict[str, Any]], period: ReportPeriod) -> list[dict[str, Any]]:
+    """Assessments per local day (per month for long periods), with the empty days filled in."""
+    found: dict[dt.date, dict[str, int]] = {}
+    for group in groups:
+        value = group["bucket"]
         day = value.astimezone(period.zone).date() if isinstance(value, dt.datetime) else value
-        found[day] = row
-    series = []
-    for day in _buckets(period):
-        row = found.get(day, {})
-        series.append(
-            {
-                "date": day.isoformat(),
-                "total": int(row.get("total", 0)),
-                "signed": int(row.get("signed", 0)),
-                "needing_acknowledgement": int(row.get("needing_acknowledgement", 0)),
-            }
-        )
-    return series
+        counts = found.setdefault(day, {"total": 0, "signed": 0, "needing_acknowledgement": 0})
+        counts["total"] += group["count"]
+        if group["status"] == AssessmentStatus.SIGNED:
+            counts["signed"] += group["count"]
+        if group["highest_level"] in ACKNOWLEDGED_LEVELS:
+            counts["needing_acknowledgement"] += group["count"]
+    empty = {"total": 0, "signed": 0, "needing_acknowledgement": 0}
+    return [{"date": day.isoformat(), **found.get(day, empty)} for day in _buckets(period)]
 
 
 def _buckets(period: ReportPeriod) -> Iterable[dt.date]:
@@ -134,10 +144,8 @@ def _buckets(period: ReportPeriod) -> Iterable[dt.date]:
 
 def _cautions(department: Department, period: ReportPeriod) -> dict[str, Any]:
     # The caution rows carry their assessment's department and creation time: no join.
+    # One row per drug and class; the totals are their sums.
     cautions = AssessmentCaution.objects.filter(_in_period(department, period))
-    totals = cautions.order_by().aggregate(
-        rows=Count("id"), conflicts=Count("id", filter=Q(conflict=True)), **_level_counts()
-    )
     by_drug_rows = (
         cautions.values("drug", "drug_class")
         .annotate(rows=Count("id"), conflicts=Count("id", filter=Q(conflict=True)))
@@ -146,7 +154,10 @@ def _cautions(department: Department, period: ReportPeriod) -> dict[str, Any]:
     )
     by_drug = []
     classes: dict[str, dict[str, Any]] = {}
+    totals = {"rows": 0, "conflicts": 0, **{f"level_{level}": 0 for level in LEVELS}}
     for row in by_drug_rows:
+        for key in totals:
+            totals[key] += row[key]
         levels = _levels(row)
         by_drug.append(
             {
@@ -184,8 +195,13 @@ def _cautions(department: Department, period: ReportPeriod) -> dict[str, Any]:
 
 def _cautions_by_condition(department: Department, period: ReportPeriod) -> list[dict[str, Any]]:
     """For each recorded condition: how many assessments had it, and the cautions they got."""
+    # Every assessment has a caution row per planned drug, so restricting the joined caution
+    # rows to the same department and period loses nothing and lets the database read both
+    # sides through their (department, created_at) indexes instead of scanning all cautions.
     rows = (
-        AssessmentConditionCode.objects.filter(_in_period(department, period))
+        AssessmentConditionCode.objects.filter(
+            _in_period(department, period), _in_period(department, period, "assessment__cautions__")
+        )
         .values("code")
         .annotate(
             assessments=Count("assessment", distinct=True),
@@ -212,18 +228,32 @@ def _cautions_by_condition(department: Department, period: ReportPeriod) -> list
     return result
 
 
-def _overrides(
-    department: Department, period: ReportPeriod, cautions_by_level: dict[str, int]
-) -> dict[str, Any]:
-    """Acknowledgements of the current revision only: an edit voids earlier ones."""
-    rows = (
+def _acknowledgements(department: Department, period: ReportPeriod) -> list[dict[str, Any]]:
+    """Acknowledgements counted by level, decision, reason, drug and clinician: one query for
+    both the override section and the clinicians' section (a few hundred groups at most).
+    Only those of the current revision count: an edit voids earlier ones."""
+    return list(
         Acknowledgement.objects.filter(
-            _in_period(department, period, "assessment__"), revision=F("assessment__revision")
+            _in_period(department, period, "assessment__"),
+            revision=F("assessment__revision"),
+            # Redundant but cheap: nothing is acknowledged before its assessment exists, and
+            # this bound lets PostgreSQL skip older rows through a BRIN index.
+            acknowledged_at__gte=period.start,
         )
-        .values("level", "decision", "reason_code", "drug")
+        .values(
+            "level",
+            "decision",
+            "reason_code",
+            "drug",
+            "acknowledged_by_id",
+            "acknowledged_by__username",
+        )
         .annotate(count=Count("id"))
         .order_by()
     )
+
+
+def _overrides(rows: list[dict[str, Any]], cautions_by_level: dict[str, int]) -> dict[str, Any]:
     by_reason = dict.fromkeys(ReasonCode.values, 0)
     by_level = {level: {"accepted": 0, "overridden": 0} for level in ACKNOWLEDGED_LEVELS}
     by_drug: dict[str, int] = {}
@@ -265,9 +295,11 @@ def _rate(part: int, whole: int) -> float | None:
     return None if whole == 0 else round(part / whole, 4)
 
 
-def _clinicians(department: Department, period: ReportPeriod) -> list[dict[str, Any]]:
-    """Per clinician: assessments created and signed, cautions accepted and overridden. Three
-    grouped queries (by creator, by signer, by acknowledger), each one row per clinician."""
+def _clinicians(
+    groups: list[dict[str, Any]], acknowledgements: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Per clinician: assessments created and signed, drafts still open, cautions accepted
+    and overridden, folded from the grouped assessments and acknowledgements."""
     people: dict[int | None, dict[str, Any]] = {}
 
     def person(user_id: int | None, username: str | None) -> dict[str, Any]:
@@ -284,43 +316,20 @@ def _clinicians(department: Department, period: ReportPeriod) -> list[dict[str, 
             },
         )
 
-    created = (
-        _assessments(department, period)
-        .values("created_by_id", "created_by__username")
-        .annotate(
-            created=Count("id"),
-            drafts=Count("id", filter=Q(status=AssessmentStatus.DRAFT)),
-        )
-    )
-    for row in created:
-        entry = person(row["created_by_id"], row["created_by__username"])
-        entry["assessments_created"] = row["created"]
-        entry["drafts_open"] = row["drafts"]
-    signed = (
-        _assessments(department, period)
-        .filter(status=AssessmentStatus.SIGNED)
-        .values("signed_by_id", "signed_by__username")
-        .annotate(signed=Count("id"))
-    )
-    for row in signed:
-        person(row["signed_by_id"], row["signed_by__username"])["assessments_signed"] = row[
-            "signed"
-        ]
-    acknowledged = (
-        Acknowledgement.objects.filter(
-            _in_period(department, period, "assessment__"), revision=F("assessment__revision")
-        )
-        .values("acknowledged_by_id", "acknowledged_by__username")
-        .annotate(
-            accepted=Count("id", filter=Q(decision=Decision.ACCEPTED)),
-            overridden=Count("id", filter=Q(decision=Decision.OVERRIDDEN)),
-        )
-        .order_by()
-    )
-    for row in acknowledged:
+    for group in groups:
+        author = person(group["created_by_id"], group["created_by__username"])
+        author["assessments_created"] += group["count"]
+        if group["status"] == AssessmentStatus.SIGNED:
+            signer = person(group["signed_by_id"], group["signed_by__username"])
+            signer["assessments_signed"] += group["count"]
+        else:
+            author["drafts_open"] += group["count"]
+    for row in acknowledgements:
         entry = person(row["acknowledged_by_id"], row["acknowledged_by__username"])
-        entry["cautions_accepted"] = row["accepted"]
-        entry["cautions_overridden"] = row["overridden"]
+        if row["decision"] == Decision.OVERRIDDEN:
+            entry["cautions_overridden"] += row["count"]
+        else:
+            entry["cautions_accepted"] += row["count"]
     return sorted(
         people.values(), key=lambda entry: (-entry["cautions_overridden"], entry["username"])
     )
@@ -350,22 +359,27 @@ def _stale_drafts(
     ]
 
 
-def _knowledge_base_versions(department: Department, period: ReportPeriod) -> list[dict[str, Any]]:
-    rows = (
-        _assessments(department, period)
-        .values("knowledge_base_version", "knowledge_base_digest")
-        .annotate(assessments=Count("id"), first=Min("created_at"), last=Max("created_at"))
-        .order_by("first")
-    )
+def _knowledge_base_versions(
+    groups: list[dict[str, Any]], period: ReportPeriod
+) -> list[dict[str, Any]]:
+    versions: dict[tuple[str, str], dict[str, Any]] = {}
+    for group in groups:
+        key = (group["knowledge_base_version"], group["knowledge_base_digest"])
+        entry = versions.setdefault(
+            key, {"assessments": 0, "first": group["first"], "last": group["last"]}
+        )
+        entry["assessments"] += group["count"]
+        entry["first"] = min(entry["first"], group["first"])
+        entry["last"] = max(entry["last"], group["last"])
     return [
         {
-            "version": row["knowledge_base_version"],
-            "digest": row["knowledge_base_digest"],
-            "assessments": row["assessments"],
-            "first_used": row["first"].astimezone(period.zone).isoformat(),
-            "last_used": row["last"].astimezone(period.zone).isoformat(),
+            "version": version,
+            "digest": digest,
+            "assessments": entry["assessments"],
+            "first_used": entry["first"].astimezone(period.zone).isoformat(),
+            "last_used": entry["last"].astimezone(period.zone).isoformat(),
         }
-        for row in rows
+        for (version, digest), entry in sorted(versions.items(), key=lambda item: item[1]["first"])
     ]
 
 
@@ -383,11 +397,13 @@ def department_report(
     now = now or timezone.now()
     stale_before = now - dt.timedelta(hours=STALE_DRAFT_HOURS)
     head = audit_chain_head()
-    assessments = _assessment_totals(department, period, stale_before)
-    assessments["series"] = _assessment_series(department, period)
+    groups = _assessment_groups(department, period, stale_before)
+    assessments = _assessment_totals(groups)
+    assessments["series"] = _assessment_series(groups, period)
     assessments["series_unit"] = "month" if period.by_month else "day"
     cautions = _cautions(department, period)
     cautions["by_condition"] = _cautions_by_condition(department, period)
+    acknowledgements = _acknowledgements(department, period)
     return {
         "department": {
             "id": department.pk,
@@ -400,12 +416,12 @@ def department_report(
         "audit_chain_head": {"sequence": head["sequence"], "hash": head["hash"]},
         "assessments": assessments,
         "cautions": cautions,
-        "overrides": _overrides(department, period, cautions["by_level"]),
-        "clinicians": _clinicians(department, period),
+        "overrides": _overrides(acknowledgements, cautions["by_level"]),
+        "clinicians": _clinicians(groups, acknowledgements),
         "stale_drafts": {
             "threshold_hours": STALE_DRAFT_HOURS,
             "count": assessments.pop("stale_drafts"),
             "oldest": _stale_drafts(department, period, stale_before),
         },
-        "knowledge_base_versions": _knowledge_base_versions(department, period),
+        "knowledge_base_versions": _knowledge_base_versions(groups, period),
     }

@@ -4,6 +4,7 @@ the audit-log report (HTML, streamed CSV). Viewing, exporting and printing are a
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -40,19 +41,13 @@ def reports_index(request: HttpRequest) -> HttpResponse:
 
 
 def _period(request: HttpRequest, department: Department) -> ReportPeriod:
-    today = timezone.now().astimezone(_zone(department)).date()
+    today = timezone.now().astimezone(zoneinfo.ZoneInfo(department.time_zone)).date()
     return report_period_parse(
         first=request.GET.get("from"),
         last=request.GET.get("to"),
         time_zone=department.time_zone,
         today=today,
     )
-
-
-def _zone(department: Department) -> dt.tzinfo:
-    import zoneinfo
-
-    return zoneinfo.ZoneInfo(department.time_zone)
 
 
 def _error_page(

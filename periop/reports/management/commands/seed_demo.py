@@ -212,6 +212,14 @@ class Command(BaseCommand):
                 sequence=self.sequence, hash=self.previous_hash
             )
             self._reset_sequences()
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql" and not connection.in_atomic_block:
+                # Outside the transaction (VACUUM cannot run in one): fresh statistics, and a
+                # visibility map so index-only scans work at once, as after autovacuum.
+                cursor.execute("VACUUM ANALYZE")
+            elif connection.vendor == "postgresql":
+                # Called inside someone's transaction (a test, a script): statistics only.
+                cursor.execute("ANALYZE")
         elapsed = time.perf_counter() - began
         for table, count in sorted(self.writer.written.items()):
             self.stdout.write(f"  {table}: {count:,} rows")
@@ -674,7 +682,6 @@ class Command(BaseCommand):
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
                     f"GREATEST((SELECT MAX(id) FROM {table}), 1))"
                 )
-            cursor.execute("ANALYZE")
 
 
 COLUMNS: dict[Any, tuple[str, ...]] = {
