@@ -259,7 +259,7 @@ class RuleIndex:
     rules_by_condition: Mapping[str, tuple[Rule, ...]]
     monitored_drugs: frozenset[str]
     # Output values already built for this knowledge base, reused by later evaluations: each is
-    # immutable and a pure function of its key. evaluate.py bounds their size.
+    # immutable and a pure function of its key. matching.py bounds their size.
     finding_memo: dict[tuple[object, ...], Finding] = field(default_factory=dict, repr=False)
     candidate_memo: dict[tuple[object, ...], tuple[int, ...]] = field(
         default_factory=dict, repr=False

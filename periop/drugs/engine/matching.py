@@ -1,0 +1,403 @@
+"""Rule matching: which rules fire for a planned drug, given the patient's conditions,
+medications, other planned drugs and receptor-state override, and which survive supersession.
+
+Uncertain inputs are ranges, and a rule fires when it can hold under some reading of them; only a
+rule that holds under every reading may supersede another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypeVar
+
+from periop.drugs.engine.knowledge import ConditionDefinition, KnowledgeBase, Phase, Rule, When
+from periop.drugs.engine.receptor_state import attribute_label
+from periop.drugs.engine.timeline import UNKNOWN, ConditionEpisode, MedicationCourse, window_text
+from periop.drugs.engine.types import Finding, Level
+
+NO_NOTES: tuple[str, ...] = ()
+_T = TypeVar("_T")
+
+
+class _Match:
+    """What part of a rule's `when` found in the patient; `level` set only by a phased rule."""
+
+    # A plain slotted class: evaluation builds many of these, and frozen dataclasses are slower.
+    __slots__ = ("certain", "effects", "level", "notes", "summary", "triggers")
+
+    def __init__(
+        self,
+        triggers: frozenset[str],
+        notes: tuple[str, ...],
+        certain: bool,
+        level: Level | None = None,
+        effects: tuple[str, ...] = (),
+        summary: str = "",
+    ) -> None:
+        self.triggers = triggers
+        self.notes = notes
+        self.certain = certain  # holds under every reading of the inputs
+        self.level = level
+        self.effects = effects
+        self.summary = summary
+
+
+class Fired:
+    """A rule whose `when` holds under some reading of the inputs, for one or more drugs."""
+
+    __slots__ = ("_finding", "certain", "effects", "level", "notes", "rule", "summary", "triggers")
+
+    def __init__(
+        self,
+        rule: Rule,
+        level: Level,
+        effects: tuple[str, ...],
+        summary: str,
+        triggers: frozenset[str],
+        notes: tuple[str, ...],
+        certain: bool,
+    ) -> None:
+        self.rule = rule
+        self.level = level
+        self.effects = effects
+        self.summary = summary
+        self.triggers = triggers
+        self.notes = notes
+        self.certain = certain  # holds under every reading of the inputs
+        self._finding: Finding | None = None
+
+    def finding(self, memo: dict[tuple[object, ...], Finding]) -> Finding:
+        # Built once per evaluation and shared by every planned drug the rule fired for; and
+        # reused from earlier evaluations, since a finding is a pure function of this key.
+        if self._finding is None:
+            rule = self.rule
+            key = (rule.id, self.level, self.effects, self.summary, self.triggers)
+            finding = memo.get(key)
+            if finding is None:
+                finding = Finding(
+                    rule=rule.id,
+                    level=self.level,
+                    effects=self.effects,
+                    triggered_by=tuple(sorted(self.triggers)),
+                    summary=self.summary,
+                    rationale=rule.rationale,
+                    references=rule.references,
+                    unconfirmed=rule.unconfirmed,
+                )
+                _remember(memo, key, finding)
+            self._finding = finding
+        return self._finding
+
+
+_MEMO_LIMIT = 4096
+
+
+def _remember(memo: dict[tuple[object, ...], _T], key: tuple[object, ...], value: _T) -> None:
+    # Clearing keeps a long-running server's memory bounded whatever patients it sees.
+    if len(memo) >= _MEMO_LIMIT:
+        memo.clear()
+    memo[key] = value
+
+
+class Context:
+    """The patient's state resolved for one evaluation, shared by every planned drug."""
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        episodes: tuple[ConditionEpisode, ...],
+        medications: tuple[MedicationCourse, ...],
+        planned: tuple[str, ...],
+        override: str | None,
+    ) -> None:
+        self.kb = kb
+        self.episodes = episodes
+        self.condition_codes = frozenset(episode.definition.code for episode in episodes)
+        self.medications = medications
+        self.medication_codes = frozenset(
+            medication.definition.code for medication in medications if medication.possibly_active
+        )
+        self.planned = planned
+        # Everything that can be "present": a rule needing anything else cannot fire.
+        self.present_pool = self.medication_codes | frozenset(planned)
+        self.override = override
+        # The target-independent part of each rule, computed at most once per evaluation.
+        self.base: dict[int, Fired | None] = {}
+
+
+def kept_rules(drug: str, context: Context) -> list[Fired]:
+    """The rules that fire for `drug` and survive supersession, most restrictive first."""
+    kb = context.kb
+    fired = []
+    cache = context.base
+    for position in _candidates(drug, context):
+        if position in cache:
+            base = cache[position]
+        else:
+            base = cache[position] = _base(kb.rules[position], context)
+        if base is not None:
+            if base.rule.when.needs_present:
+                base = _with_present(base, drug, context)
+            if base is not None:
+                fired.append(base)
+    # Only a rule that holds under every reading of the inputs may lower another one.
+    superseded = {rule_id for rule in fired if rule.certain for rule_id in rule.rule.supersedes}
+    kept = [rule for rule in fired if rule.level and rule.rule.id not in superseded]
+    if len(kept) > 1:
+        kept.sort(key=lambda rule: (-rule.level, rule.rule.id))
+    return kept
+
+
+def _candidates(drug: str, context: Context) -> tuple[int, ...]:
+    """Positions of the rules for `drug` that this patient can fire, in knowledge-base order.
+
+    A rule is left out when a condition, medication, drug or receptor-state override it needs is
+    simply absent; patients alike in those respects share the list.
+    """
+    index = context.kb.index
+    key = (
+        drug,
+        context.condition_codes,
+        context.medication_codes,
+        context.present_pool,
+        context.override,
+    )
+    candidates = index.candidate_memo.get(key)
+    if candidates is None:
+        positions = set(index.unconditional_by_drug[drug])
+        by_condition = index.conditional_by_drug[drug]
+        for code in context.condition_codes:
+            positions.update(by_condition.get(code, ()))
+        candidates = tuple(
+            position
+            for position in sorted(positions)
+            if _could_fire(context.kb.rules[position].when, context)
+        )
+        _remember(index.candidate_memo, key, candidates)
+    return candidates
+
+
+def _could_fire(when: When, context: Context) -> bool:
+    return not (
+        (when.receptor_state and context.override not in when.receptor_state)
+        or (when.medication_codes and when.medication_codes.isdisjoint(context.medication_codes))
+        or (when.present_codes and when.present_codes.isdisjoint(context.present_pool))
+        or (when.also_present_codes and when.also_present_codes.isdisjoint(context.present_pool))
+    )
+
+
+def _with_present(base: Fired, target: str, context: Context) -> Fired | None:
+    """The rule's result for one planned drug, once its present requirements are checked."""
+    when = base.rule.when
+    triggers, notes, certain = set(base.triggers), list(base.notes), base.certain
+    for codes in (when.present_codes, when.also_present_codes):
+        if not codes:
+            continue
+        found = _present(codes, target, context)
+        if found is None:
+            return None
+        triggers |= found[0]
+        notes += found[1]
+        certain = certain and found[2]
+    return Fired(
+        base.rule,
+        base.level,
+        base.effects,
+        base.summary,
+        frozenset(triggers),
+        tuple(notes),
+        certain,
+    )
+
+
+def _present(
+    codes: frozenset[str], target: str, context: Context
+) -> tuple[set[str], list[str], bool] | None:
+    triggers: set[str] = set()
+    notes: list[str] = []
+    certain = False
+    for medication in context.medications:
+        if medication.definition.code in codes and medication.possibly_active:
+            triggers.add(f"medication:{medication.definition.code}")
+            certain = certain or medication.certainly_active
+            if not medication.certainly_active:
+                notes += medication.notes
+    for drug in context.planned:
+        # A planned drug never satisfies its own rule: "present" means something else is.
+        if drug != target and drug in codes:
+            triggers.add(f"drug:{drug}")
+            certain = True
+    return (triggers, notes, certain) if triggers else None
+
+
+def _base(rule: Rule, context: Context) -> Fired | None:
+    """The target-independent part of a rule: receptor state, conditions and medications."""
+    when = rule.when
+    level, effects, summary = rule.level or Level.NONE, rule.effects, rule.summary
+    parts: list[_Match] = []
+    if when.receptor_state:
+        parts.append(_Match(frozenset((f"receptor-state:{context.override}",)), (), True))
+    if when.conditions:
+        found = _phased(rule, context) if rule.phases else _conditions(when, context)
+        if found is None:
+            return None
+        if found.level is not None:
+            level, effects, summary = found.level, found.effects, found.summary
+        parts.append(found)
+    if when.medications:
+        found = _medications(when, context)
+        if found is None:
+            return None
+        parts.append(found)
+    if len(parts) == 1:  # the usual case, with nothing to merge
+        only = parts[0]
+        return Fired(rule, level, effects, summary, only.triggers, only.notes, only.certain)
+    return Fired(
+        rule,
+        level,
+        effects,
+        summary,
+        frozenset(trigger for part in parts for trigger in part.triggers),
+        tuple(note for part in parts for note in part.notes),
+        all(part.certain for part in parts),
+    )
+
+
+def _conditions(when: When, context: Context) -> _Match | None:
+    """Any listed condition, in the required status, whose known attributes fit."""
+    codes = when.condition_codes
+    needs_active = when.condition_status == "active"
+    triggers: list[str] = []
+    notes: list[str] = []
+    certain = False
+    for episode in context.episodes:
+        if episode.code not in codes or (needs_active and not episode.possibly_active):
+            continue
+        attributes = _attributes(when, episode)
+        if attributes is None:
+            continue
+        triggers.append(episode.trigger)
+        notes += attributes[0]
+        timely = episode.certainly_active if needs_active else episode.certainly_begun
+        if not timely:
+            notes += episode.notes
+            notes.append(
+                f"{episode.definition.name}: may not be active at the planned time; counted."
+            )
+        certain = certain or (timely and attributes[1])
+    if not triggers:
+        return None
+    return _Match(frozenset(triggers), tuple(notes) if notes else NO_NOTES, certain)
+
+
+def _phased(rule: Rule, context: Context) -> _Match | None:
+    """The most restrictive phase possible for any listed condition whose attributes fit."""
+    candidates: list[tuple[Phase, str, list[str], bool]] = []
+    for episode in context.episodes:
+        definition = episode.definition
+        if episode.code not in rule.when.condition_codes:
+            continue
+        attributes = _attributes(rule.when, episode)
+        if attributes is None:
+            continue
+        possible = [
+            phase
+            for phase in rule.phases
+            if (phase.status == "any" or phase.status in episode.statuses)
+            and episode.elapsed.meets(phase.start, phase.end)
+        ]
+        if not possible:
+            continue
+        top = possible[0]
+        for phase in possible[1:]:
+            if phase.level > top.level:
+                top = phase
+        exact = (
+            len(possible) == 1
+            and episode.elapsed.within(top.start, top.end)
+            and (top.status == "any" or episode.statuses == {top.status})
+        )
+        notes = list(attributes[0])
+        if not exact:
+            notes += episode.notes
+        if len(possible) > 1:
+            notes.append(_phases_note(definition, episode, possible))
+        candidates.append((top, episode.trigger, notes, exact and attributes[1]))
+    if not candidates:
+        return None
+    level = max(candidate[0].level for candidate in candidates)
+    chosen = [candidate for candidate in candidates if candidate[0].level == level]
+    phase = chosen[0][0]
+    return _Match(
+        triggers=frozenset(candidate[1] for candidate in chosen),
+        notes=tuple(note for candidate in chosen for note in candidate[2]),
+        certain=any(candidate[3] for candidate in candidates),
+        level=phase.level,
+        effects=phase.effects,
+        summary=phase.summary,
+    )
+
+
+def _phases_note(
+    definition: ConditionDefinition, episode: ConditionEpisode, possible: list[Phase]
+) -> str:
+    reasons = []
+    if episode.elapsed.lo != episode.elapsed.hi:
+        reasons.append("time since onset uncertain")
+    if len(episode.statuses) > 1:
+        reasons.append("may or may not be resolved")
+    windows = ", ".join(
+        window_text(phase.from_hours, phase.to_hours)
+        + ("" if phase.status == "any" else f" ({phase.status})")
+        for phase in possible
+    )
+    return (
+        f"{definition.name}: {' and '.join(reasons)}; phases {windows} are possible; "
+        "the most restrictive applies."
+    )
+
+
+def _attributes(when: When, episode: ConditionEpisode) -> tuple[Sequence[str], bool] | None:
+    """None when a known attribute value fails a constraint; else the notes and certainty.
+
+    Constraints bind only conditions whose schema defines the attribute, and an unknown value
+    fits every constraint: the cautious reading.
+    """
+    if not when.attributes:
+        return NO_NOTES, True
+    definition = episode.definition
+    notes: list[str] = []
+    for name, constraint in when.attributes.items():
+        if name not in definition.attributes:
+            continue
+        value = episode.values[name]
+        if value is UNKNOWN:
+            label = attribute_label(definition, name)
+            notes.append(f"{definition.name}: {label} unknown; treated the most cautious way.")
+        elif not constraint.allows(value):
+            return None
+    # Every note records an unknown value, so the match is certain exactly when there are none.
+    return notes, not notes
+
+
+def _medications(when: When, context: Context) -> _Match | None:
+    """Any active medication matching a selector, within the medication_hours window if set."""
+    triggers: set[str] = set()
+    notes: list[str] = []
+    certain = False
+    hours = when.medication_hours
+    for medication in context.medications:
+        code = medication.definition.code
+        elapsed = medication.elapsed
+        if code not in when.medication_codes or not medication.possibly_active or elapsed is None:
+            continue
+        timely = medication.certainly_active
+        if hours is not None:
+            if not elapsed.meets(hours.minimum_us, hours.maximum_us):
+                continue
+            timely = timely and elapsed.within(hours.minimum_us, hours.maximum_us)
+        triggers.add(f"medication:{code}")
+        if not timely:
+            notes += medication.notes
+        certain = certain or timely
+    return _Match(frozenset(triggers), tuple(notes), certain) if triggers else None
