@@ -6,7 +6,7 @@ guard for a transactional test's teardown all use the same definitions.
 
 from __future__ import annotations
 
-from django.db.backends.base.base import BaseDatabaseWrapper
+from periop.audit.triggers import TriggerGuard
 
 TABLE = "audit_auditevent"
 MESSAGE = "audit events are append-only"
@@ -41,51 +41,9 @@ POSTGRES_TRIGGERS = {
     ),
 }
 
-
-def install(connection: BaseDatabaseWrapper) -> None:
-    """Creates the guard triggers (idempotent)."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            for statement in SQLITE_TRIGGERS.values():
-                cursor.execute(statement)
-        elif connection.vendor == "postgresql":
-            cursor.execute(POSTGRES_FUNCTION)
-            for name, statement in POSTGRES_TRIGGERS.items():
-                cursor.execute(f"DROP TRIGGER IF EXISTS {name} ON {TABLE};")
-                cursor.execute(statement)
-
-
-def remove(connection: BaseDatabaseWrapper) -> None:
-    """Drops the guard triggers. Only for migrations and test teardown, never in production."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            for name in SQLITE_TRIGGERS:
-                cursor.execute(f"DROP TRIGGER IF EXISTS {name};")
-        elif connection.vendor == "postgresql":
-            for name in POSTGRES_TRIGGERS:
-                cursor.execute(f"DROP TRIGGER IF EXISTS {name} ON {TABLE};")
-
-
-def expected_triggers(connection: BaseDatabaseWrapper) -> set[str]:
-    if connection.vendor == "sqlite":
-        return set(SQLITE_TRIGGERS)
-    if connection.vendor == "postgresql":
-        return set(POSTGRES_TRIGGERS)
-    return set()
-
-
-def installed_triggers(connection: BaseDatabaseWrapper) -> set[str]:
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s", [TABLE]
-            )
-        elif connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT tgname FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal "
-                "AND tgenabled <> 'D'",
-                [TABLE],
-            )
-        else:
-            return set()
-        return {row[0] for row in cursor.fetchall()}
+# The functions the migration, the system check and the tests call.
+GUARD = TriggerGuard(TABLE, SQLITE_TRIGGERS, POSTGRES_FUNCTION, POSTGRES_TRIGGERS)
+install = GUARD.install
+remove = GUARD.remove
+expected_triggers = GUARD.expected_triggers
+installed_triggers = GUARD.installed_triggers
