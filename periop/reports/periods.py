@@ -61,6 +61,18 @@ class ReportPeriod:
         }
 
 
+def report_period_shortcuts(*, today: dt.date) -> list[tuple[str, dt.date, dt.date]]:
+    """Ready-made periods for routine activity review (HIPAA 164.308(a)(1)(ii)(D)), as
+    (label, first day, last day), ending today in the department's time zone."""
+    last_month_end = today.replace(day=1) - dt.timedelta(days=1)
+    return [
+        ("Last 7 days", today - dt.timedelta(days=6), today),
+        ("Last 30 days", today - dt.timedelta(days=29), today),
+        ("This month", today.replace(day=1), today),
+        ("Last month", last_month_end.replace(day=1), last_month_end),
+    ]
+
+
 def _parse_day(value: str | None, field: str) -> dt.date | None:
     if value is None or not value.strip():
         return None

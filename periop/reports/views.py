@@ -27,7 +27,12 @@ from periop.reports.exports import (
     pdf_bytes,
 )
 from periop.reports.forms import AUDIT_LOG_FORMATS, FORMATS, AuditLogFilterForm
-from periop.reports.periods import PeriodError, ReportPeriod, report_period_parse
+from periop.reports.periods import (
+    PeriodError,
+    ReportPeriod,
+    report_period_parse,
+    report_period_shortcuts,
+)
 from periop.reports.selectors import audit_chain_head, department_report
 from periop.reports.services import report_access_record
 
@@ -40,14 +45,29 @@ def reports_index(request: HttpRequest) -> HttpResponse:
     return render(request, "reports/index.html", {"departments": departments})
 
 
+def _today(department: Department) -> dt.date:
+    return timezone.now().astimezone(zoneinfo.ZoneInfo(department.time_zone)).date()
+
+
 def _period(request: HttpRequest, department: Department) -> ReportPeriod:
-    today = timezone.now().astimezone(zoneinfo.ZoneInfo(department.time_zone)).date()
     return report_period_parse(
         first=request.GET.get("from"),
         last=request.GET.get("to"),
         time_zone=department.time_zone,
-        today=today,
+        today=_today(department),
     )
+
+
+def _shortcuts(department: Department, request: HttpRequest) -> list[dict[str, str]]:
+    """Links to the ready-made review periods, keeping the page's other filters."""
+    links = []
+    for label, first_day, last_day in report_period_shortcuts(today=_today(department)):
+        query = request.GET.copy()
+        for key in ("from", "to", "page", "format"):
+            query.pop(key, None)
+        query["from"], query["to"] = first_day.isoformat(), last_day.isoformat()
+        links.append({"label": label, "query": query.urlencode()})
+    return links
 
 
 def _error_page(
@@ -80,6 +100,7 @@ def department_report_page(request: HttpRequest, department_id: int) -> HttpResp
     if output_format == "csv":
         return csv_response(department_report_rows(report), f"{stem}.csv")
     context = _report_context(department, period, report)
+    context["shortcuts"] = _shortcuts(department, request)
     if output_format == "pdf":
         html = render_to_string("reports/department_report.html", {**context, "printing": True})
         response = HttpResponse(pdf_bytes(html), content_type="application/pdf")
@@ -191,6 +212,7 @@ def audit_log_page(request: HttpRequest, department_id: int) -> HttpResponseBase
         "ordering": ordering,
         "head": head,
         "query": query.urlencode(),
+        "shortcuts": _shortcuts(department, request),
         "sort_columns": [
             ("occurred_at", "Time"),
             ("patient", "Patient"),

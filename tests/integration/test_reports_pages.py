@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 import zlib
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from periop.accounts.models import Role
+from periop.assessments.services import caution_acknowledge
 from periop.audit.models import AuditChainHead, AuditEvent
-from tests.factories import MembershipFactory, UserFactory
+from periop.audit.services import Actor
+from tests.factories import (
+    AssessmentFactory,
+    MembershipFactory,
+    PatientConditionFactory,
+    PatientFactory,
+    UserFactory,
+)
 from tests.integration.test_reports_figures import build_october
 
 pytestmark = pytest.mark.django_db
@@ -277,3 +288,58 @@ def test_the_index_lists_the_departments_the_user_audits(auditor, department, ot
     html = browser(auditor).get("/reports/").content.decode()
     assert department.name in html
     assert other_department.name not in html
+
+
+def test_both_pages_offer_the_routine_review_periods(auditor, department):
+    client = browser(auditor)
+    for url in (page(department), log(department)):
+        html = client.get(url, {"action": "override"} if url == log(department) else {}).content
+        text = html.decode()
+        for label in ("Last 7 days", "Last 30 days", "This month", "Last month"):
+            assert f">{label}</a>" in text
+    # The audit log's shortcuts keep its filters.
+    assert "action=override" in client.get(log(department), {"action": "override"}).content.decode()
+
+
+def _page_queries(client: Client, url: str, params: dict[str, str]) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url, params)
+    assert response.status_code == 200
+    return len(captured.captured_queries)
+
+
+def _add_assessments(department, anesthetist, count: int) -> None:
+    person = PatientFactory(department=department)
+    # A burn makes succinylcholine a caution that must be acknowledged (as in the figures).
+    PatientConditionFactory(patient=person, code="burn", onset_date=dt.date(2020, 1, 1))
+    for _ in range(count):
+        created = AssessmentFactory(
+            patient=person, drugs=["succinylcholine", "rocuronium"], created_by=anesthetist
+        )
+        caution_acknowledge(
+            actor=Actor.from_user(anesthetist),
+            assessment=created,
+            drug="succinylcholine",
+            decision="overridden",
+            reason_code="no-alternative",
+        )
+
+
+def test_the_report_pages_cost_the_same_queries_for_1_and_25_assessments(
+    auditor, department, anesthetist
+):
+    """The department page and the audit log (one page of 50 of the events) each cost the same
+    number of queries whatever the number of assessments and events behind them: the session,
+    the access checks, the report's six section queries (or the log's count and page), and the
+    page's own audit event."""
+    client = browser(auditor)
+    today = dt.datetime.now(dt.UTC).date()
+    period = {
+        "from": (today - dt.timedelta(days=3)).isoformat(),
+        "to": (today + dt.timedelta(days=1)).isoformat(),
+    }
+    _add_assessments(department, anesthetist, 1)
+    few = [_page_queries(client, url, period) for url in (page(department), log(department))]
+    _add_assessments(department, anesthetist, 24)
+    many = [_page_queries(client, url, period) for url in (page(department), log(department))]
+    assert many == few

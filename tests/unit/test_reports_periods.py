@@ -6,7 +6,12 @@ import datetime as dt
 
 import pytest
 
-from periop.reports.periods import PeriodError, ReportPeriod, report_period_parse
+from periop.reports.periods import (
+    PeriodError,
+    ReportPeriod,
+    report_period_parse,
+    report_period_shortcuts,
+)
 
 TODAY = dt.date(2026, 11, 22)
 
@@ -60,3 +65,23 @@ def test_bad_periods_name_the_field(first, last, field):
 def test_long_periods_are_charted_by_month():
     assert not parse("2026-01-01", "2026-03-03").by_month
     assert parse("2026-01-01", "2026-12-31").by_month
+
+
+def test_the_review_shortcuts_end_today_and_cover_whole_months():
+    shortcuts = {
+        label: (first, last) for label, first, last in report_period_shortcuts(today=TODAY)
+    }
+
+    assert shortcuts["Last 7 days"] == (dt.date(2026, 11, 16), TODAY)
+    assert shortcuts["Last 30 days"] == (dt.date(2026, 10, 24), TODAY)
+    assert shortcuts["This month"] == (dt.date(2026, 11, 1), TODAY)
+    assert shortcuts["Last month"] == (dt.date(2026, 10, 1), dt.date(2026, 10, 31))
+
+
+def test_last_month_in_january_is_the_previous_december():
+    shortcuts = {
+        label: (first, last)
+        for label, first, last in report_period_shortcuts(today=dt.date(2027, 1, 3))
+    }
+
+    assert shortcuts["Last month"] == (dt.date(2026, 12, 1), dt.date(2026, 12, 31))
