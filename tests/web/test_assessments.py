@@ -7,7 +7,6 @@ from django.utils import timezone
 
 from periop.assessments.models import Acknowledgement, Assessment
 from periop.audit.services import Actor
-from tests.conftest import audit_append_queries
 from tests.factories import AssessmentFactory, PatientConditionFactory, PatientFactory
 from tests.web.conftest import events, tomorrow_form
 
@@ -292,44 +291,3 @@ def test_reading_an_assessment_is_audited(anesthetist_browser, draft):
 
     (event,) = events("read", resource_type="assessment")
     assert event.resource_id == str(draft.pk)
-
-
-ALL_BLOCKERS = [
-    "succinylcholine",
-    "rocuronium",
-    "vecuronium",
-    "atracurium",
-    "cisatracurium",
-    "gentamicin",
-    "magnesium-sulfate",
-    "sugammadex",
-    "neostigmine",
-]
-
-
-@pytest.mark.parametrize(("conditions", "drugs"), [(1, ALL_BLOCKERS[:1]), (6, ALL_BLOCKERS)])
-def test_the_assessment_page_costs_the_same_queries_for_1_and_many(
-    anesthetist_browser, patient, anesthetist, django_assert_num_queries, conditions, drugs
-):
-    for _ in range(conditions):
-        PatientConditionFactory(patient=patient, code="myasthenia-gravis", attributes={})
-    assessment = AssessmentFactory(patient=patient, drugs=drugs, created_by=anesthetist)
-    # session, user, memberships, the assessment with patient and people,
-    # acknowledgements, versions, then the audit append
-    with django_assert_num_queries(6 + audit_append_queries()):
-        response = anesthetist_browser.get(f"/assessments/{assessment.pk}/")
-    assert response.status_code == 200
-
-
-@pytest.mark.parametrize(("conditions", "drugs"), [(1, ALL_BLOCKERS[:1]), (6, ALL_BLOCKERS)])
-def test_the_preview_costs_the_same_queries_for_1_and_many(
-    anesthetist_browser, patient, django_assert_num_queries, conditions, drugs
-):
-    for _ in range(conditions):
-        PatientConditionFactory(patient=patient, code="myasthenia-gravis", attributes={})
-    # session, user, memberships, patient, conditions, medications, recorded receptor state,
-    # then the audit append inside its savepoint (two statements)
-    with django_assert_num_queries(9 + audit_append_queries()):
-        anesthetist_browser.post(
-            f"/patients/{patient.pk}/assessments/preview", tomorrow_form(drugs=drugs)
-        )

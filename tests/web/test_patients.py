@@ -3,9 +3,7 @@
 import pytest
 
 from periop.assessments.models import Patient
-from tests.conftest import audit_append_queries
 from tests.factories import (
-    AssessmentFactory,
     PatientConditionFactory,
     PatientFactory,
     PatientMedicationFactory,
@@ -38,19 +36,6 @@ def test_the_search_page_without_a_query_reads_no_patient(anesthetist_browser, p
     assert response.status_code == 200
     assert "Ada Lovelace" not in response.content.decode()
     assert not events("query")
-
-
-def test_the_search_costs_the_same_queries_for_1_and_25_patients(
-    anesthetist_browser, department, django_assert_num_queries
-):
-    PatientFactory(department=department, name="Searched 0")
-    # session, user, memberships (workplace), the departments the user may see, the patients,
-    # then the audit append
-    with django_assert_num_queries(5 + audit_append_queries()):
-        anesthetist_browser.get("/patients/?q=Searched")
-    PatientFactory.create_batch(24, department=department, name="Searched")
-    with django_assert_num_queries(5 + audit_append_queries()):
-        anesthetist_browser.get("/patients/?q=Searched")
 
 
 def test_registering_a_patient_opens_their_page(anesthetist_browser, department):
@@ -130,18 +115,3 @@ def test_a_patient_of_another_department_is_not_found(anesthetist_browser, other
 
     assert anesthetist_browser.get(f"/patients/{elsewhere.pk}/").status_code == 404
     assert anesthetist_browser.get("/patients/999999/").status_code == 404
-
-
-@pytest.mark.parametrize("rows", [1, 12])
-def test_the_patient_page_costs_the_same_queries_for_1_and_many_entries(
-    anesthetist_browser, patient, django_assert_num_queries, rows
-):
-    for _ in range(rows):
-        PatientConditionFactory(patient=patient, code="stroke", attributes={})
-        PatientMedicationFactory(patient=patient, code="pyridostigmine")
-        AssessmentFactory(patient=patient)
-    # session, user, memberships, patient, recorded receptor state, conditions, medications,
-    # assessments, then the audit append
-    with django_assert_num_queries(8 + audit_append_queries()):
-        response = anesthetist_browser.get(f"/patients/{patient.pk}/")
-    assert response.status_code == 200
