@@ -84,3 +84,22 @@ def transactional_db(
     before any a test lists, so the guards are lifted here, inside it: set up after the test
     database exists, torn down only after the flush."""
     return transactional_db
+
+
+@pytest.fixture
+def signed_in(live_server: Any, page: Any) -> Any:
+    """Signs a user in by giving the browser a session cookie (the login page has its own
+    test), and returns the page."""
+    from django.conf import settings
+    from django.test import Client
+
+    def sign_in(user: Any) -> Any:
+        client = Client()
+        client.force_login(user)
+        cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+        page.context.add_cookies(
+            [{"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": live_server.url}]
+        )
+        return page
+
+    return sign_in

@@ -13,6 +13,46 @@
     }
   });
 
+  // After htmx swaps new content in (a condition's fields, the caution panel), keyboard focus
+  // stays where the user was: choosing from a list must not move them away from it (WCAG
+  // 3.2.2), and the new content follows in tab order. Should the swap have removed the
+  // focused element, focus goes back to the control that asked for the content, or else to
+  // the first field of the new content, never to the top of the page.
+  var FIELDS = 'input:not([type="hidden"]), select, textarea, button, a[href]';
+
+  function focusLost() {
+    var active = document.activeElement;
+    return !active || active === document.body || !document.contains(active);
+  }
+
+  // A swap target names its status region (data-status); the new content says in one line
+  // what appeared (data-announce). Screen readers read that line, not the whole content.
+  function announce(target) {
+    var regionId = target.getAttribute("data-status");
+    var region = regionId ? document.getElementById(regionId) : null;
+    if (!region) {
+      return;
+    }
+    var source = target.querySelector("[data-announce]");
+    region.textContent = source ? source.getAttribute("data-announce") : "";
+  }
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var target = event.detail.target;
+    if (!target) {
+      return;
+    }
+    if (focusLost()) {
+      var trigger = event.detail.requestConfig ? event.detail.requestConfig.elt : null;
+      var next =
+        trigger && document.contains(trigger) ? trigger : target.querySelector(FIELDS);
+      if (next) {
+        next.focus();
+      }
+    }
+    announce(target);
+  });
+
   // The print view's button (no inline handlers: the content security policy forbids them).
   document.addEventListener("click", function (event) {
     var button = event.target.closest ? event.target.closest("[data-print]") : null;
