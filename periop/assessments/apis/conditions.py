@@ -7,10 +7,11 @@ patient.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -31,6 +32,8 @@ from periop.assessments.apis.common import (
     writable_patient,
 )
 from periop.assessments.apis.outputs import PatientConditionOutput
+from periop.assessments.apis.records import RecordCreateApi, RecordListApi, RecordRemoveApi
+from periop.assessments.models import Patient, PatientCondition
 from periop.assessments.selectors import (
     patient_condition_get,
     patient_condition_history,
@@ -50,10 +53,8 @@ from periop.drugs.fields import TimePointField
 from periop.drugs.serializers import ConditionInput
 
 
-class ConditionListApi(PeriopApi):
-    roles_by_method = {"GET": READ_ROLES}
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="patients_conditions_list",
         summary="A patient's recorded conditions",
         parameters=[IncludeInactiveFilter],
@@ -65,30 +66,19 @@ class ConditionListApi(PeriopApi):
         },
         tags=["patients"],
     )
-    def get(self, request: Request, patient_id: int) -> Response:
-        patient = patient_get(user=request.user, patient_id=patient_id)
-        filters = IncludeInactiveFilter(data=request.query_params.dict())
-        filters.is_valid(raise_exception=True)
-        conditions = list(
-            patient_conditions(
-                patient=patient, include_inactive=filters.validated_data["include_inactive"]
-            )
-        )
-        body = PatientConditionOutput(conditions, many=True).data
-        patient_data_read(
-            actor=Actor.from_request(request),
-            patient=patient,
-            resource_type="patient-condition",
-            data_category=CATEGORY_CONDITION,
-            payload={"condition_ids": [row.pk for row in conditions]},
-        )
-        return Response(body)
+)
+class ConditionListApi(RecordListApi[PatientCondition]):
+    output = PatientConditionOutput
+    resource_type = "patient-condition"
+    data_category = CATEGORY_CONDITION
+    ids_key = "condition_ids"
+
+    def records(self, *, patient: Patient, include_inactive: bool) -> Iterable[PatientCondition]:
+        return patient_conditions(patient=patient, include_inactive=include_inactive)
 
 
-class ConditionRecordApi(PeriopApi):
-    roles_by_method = {"POST": CLINICAL_ROLES}
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         operation_id="patients_conditions_create",
         summary="Record a condition",
         request=ConditionInput,
@@ -101,20 +91,22 @@ class ConditionRecordApi(PeriopApi):
         },
         tags=["patients"],
     )
-    def post(self, request: Request, patient_id: int) -> Response:
-        patient = writable_patient(request, patient_id)
-        serializer = ConditionInput(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        condition = patient_condition_record(
-            actor=Actor.from_request(request),
+)
+class ConditionRecordApi(RecordCreateApi[PatientCondition]):
+    input = ConditionInput
+    output = PatientConditionOutput
+
+    def record(
+        self, *, actor: Actor, patient: Patient, data: Mapping[str, Any]
+    ) -> PatientCondition:
+        return patient_condition_record(
+            actor=actor,
             patient=patient,
             code=data["code"],
             onset=data.get("onset"),
             resolved=data.get("resolved"),
             attributes=data.get("attributes") or {},
         )
-        return Response(PatientConditionOutput(condition).data, status=status.HTTP_201_CREATED)
 
 
 class ConditionCollectionApi(ConditionListApi, ConditionRecordApi):
@@ -184,10 +176,8 @@ class ConditionCorrectApi(PeriopApi):
         return Response(PatientConditionOutput(corrected).data)
 
 
-class ConditionRemoveApi(PeriopApi):
-    roles_by_method = {"DELETE": CLINICAL_ROLES}
-
-    @extend_schema(
+@extend_schema_view(
+    delete=extend_schema(
         operation_id="patients_conditions_destroy",
         summary="Remove a condition (recorded, never lost)",
         request=ReasonInput,
@@ -201,17 +191,18 @@ class ConditionRemoveApi(PeriopApi):
         },
         tags=["patients"],
     )
-    def delete(self, request: Request, patient_id: int, condition_id: int) -> Response:
-        patient = writable_patient(request, patient_id)
-        condition = patient_condition_get(patient=patient, condition_id=condition_id)
-        serializer = ReasonInput(data=request.data or {})
-        serializer.is_valid(raise_exception=True)
-        removed = patient_condition_remove(
-            actor=Actor.from_request(request),
-            condition=condition,
-            reason=serializer.validated_data["reason"],
-        )
-        return Response(PatientConditionOutput(removed).data)
+)
+class ConditionRemoveApi(RecordRemoveApi[PatientCondition]):
+    output = PatientConditionOutput
+    record_id_kwarg = "condition_id"
+
+    def record_get(self, *, patient: Patient, record_id: int) -> PatientCondition:
+        return patient_condition_get(patient=patient, condition_id=record_id)
+
+    def record_remove(
+        self, *, actor: Actor, record: PatientCondition, reason: str
+    ) -> PatientCondition:
+        return patient_condition_remove(actor=actor, condition=record, reason=reason)
 
 
 class ConditionItemApi(ConditionCorrectApi, ConditionRemoveApi):

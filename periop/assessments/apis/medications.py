@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
-from rest_framework import status
-from rest_framework.request import Request
-from rest_framework.response import Response
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-from periop.accounts.permissions import CLINICAL_ROLES
+from drf_spectacular.utils import extend_schema, extend_schema_view
+
 from periop.assessments.apis.common import (
     FORBIDDEN,
     INVALID,
     NOT_AUTHENTICATED,
     PATIENT_NOT_FOUND,
-    READ_ROLES,
     RECORD_CONFLICT,
     IncludeInactiveFilter,
-    PeriopApi,
     ReasonInput,
     combine_roles,
-    writable_patient,
 )
 from periop.assessments.apis.outputs import PatientMedicationOutput
-from periop.assessments.selectors import patient_get, patient_medication_get, patient_medications
+from periop.assessments.apis.records import RecordCreateApi, RecordListApi, RecordRemoveApi
+from periop.assessments.models import Patient, PatientMedication
+from periop.assessments.selectors import patient_medication_get, patient_medications
 from periop.assessments.services import (
-    patient_data_read,
     patient_medication_record,
     patient_medication_remove,
 )
@@ -33,10 +30,8 @@ from periop.audit.services import Actor
 from periop.drugs.serializers import MedicationInput
 
 
-class MedicationListApi(PeriopApi):
-    roles_by_method = {"GET": READ_ROLES}
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="patients_medications_list",
         summary="A patient's recorded medications",
         parameters=[IncludeInactiveFilter],
@@ -48,30 +43,19 @@ class MedicationListApi(PeriopApi):
         },
         tags=["patients"],
     )
-    def get(self, request: Request, patient_id: int) -> Response:
-        patient = patient_get(user=request.user, patient_id=patient_id)
-        filters = IncludeInactiveFilter(data=request.query_params.dict())
-        filters.is_valid(raise_exception=True)
-        medications = list(
-            patient_medications(
-                patient=patient, include_inactive=filters.validated_data["include_inactive"]
-            )
-        )
-        body = PatientMedicationOutput(medications, many=True).data
-        patient_data_read(
-            actor=Actor.from_request(request),
-            patient=patient,
-            resource_type="patient-medication",
-            data_category=CATEGORY_MEDICATION,
-            payload={"medication_ids": [row.pk for row in medications]},
-        )
-        return Response(body)
+)
+class MedicationListApi(RecordListApi[PatientMedication]):
+    output = PatientMedicationOutput
+    resource_type = "patient-medication"
+    data_category = CATEGORY_MEDICATION
+    ids_key = "medication_ids"
+
+    def records(self, *, patient: Patient, include_inactive: bool) -> Iterable[PatientMedication]:
+        return patient_medications(patient=patient, include_inactive=include_inactive)
 
 
-class MedicationRecordApi(PeriopApi):
-    roles_by_method = {"POST": CLINICAL_ROLES}
-
-    @extend_schema(
+@extend_schema_view(
+    post=extend_schema(
         operation_id="patients_medications_create",
         summary="Record a current or recent medication",
         request=MedicationInput,
@@ -84,19 +68,21 @@ class MedicationRecordApi(PeriopApi):
         },
         tags=["patients"],
     )
-    def post(self, request: Request, patient_id: int) -> Response:
-        patient = writable_patient(request, patient_id)
-        serializer = MedicationInput(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        medication = patient_medication_record(
-            actor=Actor.from_request(request),
+)
+class MedicationRecordApi(RecordCreateApi[PatientMedication]):
+    input = MedicationInput
+    output = PatientMedicationOutput
+
+    def record(
+        self, *, actor: Actor, patient: Patient, data: Mapping[str, Any]
+    ) -> PatientMedication:
+        return patient_medication_record(
+            actor=actor,
             patient=patient,
             code=data["code"],
             started=data.get("started"),
             stopped=data.get("stopped"),
         )
-        return Response(PatientMedicationOutput(medication).data, status=status.HTTP_201_CREATED)
 
 
 class MedicationCollectionApi(MedicationListApi, MedicationRecordApi):
@@ -105,12 +91,8 @@ class MedicationCollectionApi(MedicationListApi, MedicationRecordApi):
     roles_by_method = combine_roles(MedicationListApi, MedicationRecordApi)
 
 
-class MedicationRemoveApi(PeriopApi):
-    """`DELETE /api/v1/patients/{id}/medications/{mid}`: recorded, never lost."""
-
-    roles_by_method = {"DELETE": CLINICAL_ROLES}
-
-    @extend_schema(
+@extend_schema_view(
+    delete=extend_schema(
         operation_id="patients_medications_destroy",
         summary="Remove a medication (recorded, never lost)",
         request=ReasonInput,
@@ -124,14 +106,17 @@ class MedicationRemoveApi(PeriopApi):
         },
         tags=["patients"],
     )
-    def delete(self, request: Request, patient_id: int, medication_id: int) -> Response:
-        patient = writable_patient(request, patient_id)
-        medication = patient_medication_get(patient=patient, medication_id=medication_id)
-        serializer = ReasonInput(data=request.data or {})
-        serializer.is_valid(raise_exception=True)
-        removed = patient_medication_remove(
-            actor=Actor.from_request(request),
-            medication=medication,
-            reason=serializer.validated_data["reason"],
-        )
-        return Response(PatientMedicationOutput(removed).data)
+)
+class MedicationRemoveApi(RecordRemoveApi[PatientMedication]):
+    """`DELETE /api/v1/patients/{id}/medications/{mid}`: recorded, never lost."""
+
+    output = PatientMedicationOutput
+    record_id_kwarg = "medication_id"
+
+    def record_get(self, *, patient: Patient, record_id: int) -> PatientMedication:
+        return patient_medication_get(patient=patient, medication_id=record_id)
+
+    def record_remove(
+        self, *, actor: Actor, record: PatientMedication, reason: str
+    ) -> PatientMedication:
+        return patient_medication_remove(actor=actor, medication=record, reason=reason)

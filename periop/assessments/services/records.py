@@ -55,6 +55,28 @@ def _check_condition(code: str, onset: TimePoint | None, attributes: Mapping[str
         raise DomainError(f"Onset ({onset.isoformat()}) is in the future.", field="onset")
 
 
+def _condition_fields(
+    *,
+    code: str,
+    onset: TimePoint | None,
+    resolved: TimePoint | None,
+    attributes: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The checked columns of a new condition version; raises DomainError."""
+    attributes = dict(attributes)
+    _check_condition(code, onset, attributes)
+    onset_date, onset_at = split_time_point(onset)
+    resolved_date, resolved_at = split_time_point(resolved)
+    return {
+        "code": code,
+        "onset_date": onset_date,
+        "onset_at": onset_at,
+        "resolved_date": resolved_date,
+        "resolved_at": resolved_at,
+        "attributes": attributes,
+    }
+
+
 def _condition_payload(condition: PatientCondition) -> dict[str, Any]:
     return {
         "code": condition.code,
@@ -65,6 +87,11 @@ def _condition_payload(condition: PatientCondition) -> dict[str, Any]:
     }
 
 
+def _refuse_removed(record: PatientCondition | PatientMedication, kind: str) -> None:
+    if record.removed_at is not None:
+        raise ConflictError(f"{kind} {record.pk} was removed.", code="removed")
+
+
 def _lock_current_condition(condition: PatientCondition) -> PatientCondition:
     locked = PatientCondition.objects.select_for_update().get(pk=condition.pk)
     if locked.replaced_by_id is not None:
@@ -73,9 +100,35 @@ def _lock_current_condition(condition: PatientCondition) -> PatientCondition:
             "change the current version.",
             code="not-current",
         )
-    if locked.removed_at is not None:
-        raise ConflictError(f"Condition {locked.pk} was removed.", code="removed")
+    _refuse_removed(locked, "Condition")
     return locked
+
+
+def _mark_removed(
+    *,
+    actor: Actor,
+    record: PatientCondition | PatientMedication,
+    reason: str,
+    resource_type: str,
+    data_category: str,
+    payload: dict[str, Any],
+) -> None:
+    """Marks a locked, current record removed and appends its audit event, with the reason."""
+    record.removed_at = timezone.now()
+    record.removed_by_id = actor.user_id
+    record.removal_reason = reason.strip()
+    record.save(update_fields=["removed_at", "removed_by", "removal_reason"])
+    patient = record.patient
+    audit_event_append(
+        actor=actor,
+        action=Action.DELETE,
+        resource_type=resource_type,
+        resource_id=record.pk,
+        data_category=data_category,
+        patient_id=patient.pk,
+        department_id=patient.department_id,
+        payload={**payload, "reason": record.removal_reason},
+    )
 
 
 def patient_condition_record(
@@ -88,19 +141,13 @@ def patient_condition_record(
     attributes: Mapping[str, Any] | None = None,
 ) -> PatientCondition:
     """Records a condition for the patient (version 1 of a new lineage)."""
-    attributes = dict(attributes or {})
-    _check_condition(code, onset, attributes)
-    onset_date, onset_at = split_time_point(onset)
-    resolved_date, resolved_at = split_time_point(resolved)
+    fields = _condition_fields(
+        code=code, onset=onset, resolved=resolved, attributes=attributes or {}
+    )
     with transaction.atomic():
         condition = PatientCondition.objects.create(
             patient=patient,
-            code=code,
-            onset_date=onset_date,
-            onset_at=onset_at,
-            resolved_date=resolved_date,
-            resolved_at=resolved_at,
-            attributes=attributes,
+            **fields,
             recorded_by_id=actor.user_id,
             recorded_at=timezone.now(),
         )
@@ -130,20 +177,12 @@ def patient_condition_correct(
 ) -> PatientCondition:
     """Corrects a current condition: a new version replaces it; the old row is kept as it was,
     marked as replaced. Returns the new version."""
-    attributes = dict(attributes)
-    _check_condition(code, onset, attributes)
-    onset_date, onset_at = split_time_point(onset)
-    resolved_date, resolved_at = split_time_point(resolved)
+    fields = _condition_fields(code=code, onset=onset, resolved=resolved, attributes=attributes)
     with transaction.atomic():
         old = _lock_current_condition(condition)
         new = PatientCondition.objects.create(
             patient_id=old.patient_id,
-            code=code,
-            onset_date=onset_date,
-            onset_at=onset_at,
-            resolved_date=resolved_date,
-            resolved_at=resolved_at,
-            attributes=attributes,
+            **fields,
             lineage=old.lineage,
             version=old.version + 1,
             replaces=old,
@@ -179,20 +218,13 @@ def patient_condition_remove(
     """Removes a current condition from the record; the row stays, marked removed."""
     with transaction.atomic():
         locked = _lock_current_condition(condition)
-        locked.removed_at = timezone.now()
-        locked.removed_by_id = actor.user_id
-        locked.removal_reason = reason.strip()
-        locked.save(update_fields=["removed_at", "removed_by", "removal_reason"])
-        patient = locked.patient
-        audit_event_append(
+        _mark_removed(
             actor=actor,
-            action=Action.DELETE,
+            record=locked,
+            reason=reason,
             resource_type="patient-condition",
-            resource_id=locked.pk,
             data_category=CATEGORY_CONDITION,
-            patient_id=patient.pk,
-            department_id=patient.department_id,
-            payload={**_condition_payload(locked), "reason": locked.removal_reason},
+            payload=_condition_payload(locked),
         )
     return locked
 
@@ -245,22 +277,14 @@ def patient_medication_remove(
     """Removes a medication from the record; the row stays, marked removed."""
     with transaction.atomic():
         locked = PatientMedication.objects.select_for_update().get(pk=medication.pk)
-        if locked.removed_at is not None:
-            raise ConflictError(f"Medication {locked.pk} was removed.", code="removed")
-        locked.removed_at = timezone.now()
-        locked.removed_by_id = actor.user_id
-        locked.removal_reason = reason.strip()
-        locked.save(update_fields=["removed_at", "removed_by", "removal_reason"])
-        patient = locked.patient
-        audit_event_append(
+        _refuse_removed(locked, "Medication")
+        _mark_removed(
             actor=actor,
-            action=Action.DELETE,
+            record=locked,
+            reason=reason,
             resource_type="patient-medication",
-            resource_id=locked.pk,
             data_category=CATEGORY_MEDICATION,
-            patient_id=patient.pk,
-            department_id=patient.department_id,
-            payload={"code": locked.code, "reason": locked.removal_reason},
+            payload={"code": locked.code},
         )
     return locked
 
