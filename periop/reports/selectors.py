@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, F, Max, Min, Q, QuerySet
 from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
@@ -193,34 +194,51 @@ def _cautions(department: Department, period: ReportPeriod) -> dict[str, Any]:
     }
 
 
+# The one section in SQL: the ORM can only join condition codes to cautions through their
+# assessment, a third table it would read row by row. Here the cautions are first summed per
+# assessment, then joined to the condition codes (one row per assessment and code, so a plain
+# count is the number of assessments) and summed per code: integer keys and hash aggregates,
+# no sort. Both sides are restricted to the same department and period (an assessment's
+# caution rows share its department and creation time), so each is read through its own
+# (department, created_at) index.
+_CAUTIONS_BY_CONDITION = """
+SELECT condition.code, COUNT(*), {sums}
+FROM {conditions} condition
+LEFT JOIN (
+    SELECT caution.assessment_id, {counts}
+    FROM {cautions} caution
+    WHERE caution.department_id = %s AND caution.created_at >= %s AND caution.created_at < %s
+    GROUP BY caution.assessment_id
+) per_assessment ON per_assessment.assessment_id = condition.assessment_id
+WHERE condition.department_id = %s AND condition.created_at >= %s AND condition.created_at < %s
+GROUP BY condition.code
+"""
+
+
 def _cautions_by_condition(department: Department, period: ReportPeriod) -> list[dict[str, Any]]:
     """For each recorded condition: how many assessments had it, and the cautions they got."""
-    # Every assessment has a caution row per planned drug, so restricting the joined caution
-    # rows to the same department and period loses nothing and lets the database read both
-    # sides through their (department, created_at) indexes instead of scanning all cautions.
-    rows = (
-        AssessmentConditionCode.objects.filter(
-            _in_period(department, period), _in_period(department, period, "assessment__cautions__")
-        )
-        .values("code")
-        .annotate(
-            assessments=Count("assessment", distinct=True),
-            **{
-                f"level_{level}": Count(
-                    "assessment__cautions", filter=Q(assessment__cautions__level=level)
-                )
-                for level in LEVELS
-            },
-        )
-        .order_by("code")
+    sql = _CAUTIONS_BY_CONDITION.format(
+        sums=", ".join(f"SUM(per_assessment.level_{index})" for index in range(len(LEVELS))),
+        counts=", ".join(
+            f"SUM(CASE WHEN caution.level = %s THEN 1 ELSE 0 END) AS level_{index}"
+            for index in range(len(LEVELS))
+        ),
+        conditions=AssessmentConditionCode._meta.db_table,
+        cautions=AssessmentCaution._meta.db_table,
     )
+    adapt = connection.ops.adapt_datetimefield_value
+    bounds = [department.pk, adapt(period.start), adapt(period.end)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*LEVELS, *bounds, *bounds])
+        rows = sorted(cursor.fetchall())
     result = []
-    for row in rows:
-        levels = _levels(row)
+    for code, assessments, *counts in rows:
+        # An assessment without caution rows adds NULL sums.
+        levels = {level: int(count or 0) for level, count in zip(LEVELS, counts, strict=True)}
         result.append(
             {
-                "code": row["code"],
-                "assessments": row["assessments"],
+                "code": code,
+                "assessments": assessments,
                 "cautions": sum(levels[level] for level in CAUTION_LEVELS),
                 "by_level": levels,
             }
