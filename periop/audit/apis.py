@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from periop.accounts.permissions import AUDIT_ROLES, HasRole
 from periop.api import Pagination, StrictSerializer
+from periop.audit.chain import STORED_FIELDS
 from periop.audit.models import Action, AuditEvent
 from periop.audit.selectors import SORT_FIELDS, audit_events_filter, audit_events_visible_to
 from periop.audit.services import Actor, audit_event_append
@@ -53,26 +54,7 @@ class AuditEventsApi(APIView):
 
         class Meta:
             model = AuditEvent
-            fields = [
-                "sequence",
-                "occurred_at",
-                "data_time",
-                "patient_id",
-                "actor_user_id",
-                "actor_username",
-                "actor_kind",
-                "action",
-                "resource_type",
-                "resource_id",
-                "data_category",
-                "outcome",
-                "request_id",
-                "department_id",
-                "payload",
-                "key_id",
-                "previous_hash",
-                "hash",
-            ]
+            fields = STORED_FIELDS
 
         def get_payload(self, event: AuditEvent) -> dict[str, Any]:
             return json.loads(event.payload)  # type: ignore[no-any-return]

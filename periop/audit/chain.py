@@ -32,6 +32,8 @@ HASHED_FIELDS: tuple[str, ...] = (
     "payload",
     "key_id",
 )
+# Every stored column of an event but its id: the hashed fields, then the links of the chain.
+STORED_FIELDS: tuple[str, ...] = (*HASHED_FIELDS, "previous_hash", "hash")
 
 
 def _default(value: Any) -> Any:

@@ -10,7 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.utils import timezone
 
-from periop.audit.chain import canonical_json, row_hash, signing_key
+from periop.audit.chain import STORED_FIELDS, canonical_json, row_hash, signing_key
 from periop.audit.models import Action, ActorKind, AuditChainHead, AuditEvent, Outcome
 from periop.middleware import current_request_id
 
@@ -106,30 +106,10 @@ def audit_event_append(
 _CLAIM = (
     "UPDATE audit_auditchainhead SET sequence = sequence + 1 WHERE id = 1 RETURNING sequence, hash"
 )
-_INSERT_COLUMNS = (
-    "sequence",
-    "occurred_at",
-    "data_time",
-    "patient_id",
-    "actor_user_id",
-    "actor_username",
-    "actor_kind",
-    "action",
-    "resource_type",
-    "resource_id",
-    "data_category",
-    "outcome",
-    "request_id",
-    "department_id",
-    "payload",
-    "key_id",
-    "previous_hash",
-    "hash",
-)
-# Built from the constant column list above, never from input.
+# Built from the constant STORED_FIELDS, never from input.
 _INSERT = (
-    f"INSERT INTO audit_auditevent ({', '.join(_INSERT_COLUMNS)}) "  # noqa: S608
-    f"VALUES ({', '.join(['%s'] * len(_INSERT_COLUMNS))}) RETURNING id"
+    f"INSERT INTO audit_auditevent ({', '.join(STORED_FIELDS)}) "  # noqa: S608
+    f"VALUES ({', '.join(['%s'] * len(STORED_FIELDS))}) RETURNING id"
 )
 _MOVE_HEAD = "UPDATE audit_auditchainhead SET hash = %s WHERE id = 1"
 
@@ -151,7 +131,7 @@ def _insert_and_move_head(cursor: Any, vendor: str, event: AuditEvent) -> int:
         connection.ops.adapt_datetimefield_value(getattr(event, column))
         if column in {"occurred_at", "data_time"}
         else getattr(event, column)
-        for column in _INSERT_COLUMNS
+        for column in STORED_FIELDS
     ]
     if vendor == "postgresql":
         # One round trip for both writes.

@@ -11,7 +11,13 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from periop.audit.chain import GENESIS_HASH, HASHED_FIELDS, iso_utc, verification_keys
+from periop.audit.chain import (
+    GENESIS_HASH,
+    HASHED_FIELDS,
+    STORED_FIELDS,
+    iso_utc,
+    verification_keys,
+)
 from periop.audit.models import AuditChainHead
 
 CHUNK_SIZE = 5000
@@ -66,7 +72,7 @@ def _select_sql(vendor: str) -> str:
     """Selects the hashed columns with datetimes already in the canonical text form, so
     verification neither parses nor re-formats them."""
     columns = []
-    for name in (*HASHED_FIELDS, "previous_hash", "hash"):
+    for name in STORED_FIELDS:
         if name in {"occurred_at", "data_time"} and vendor == "postgresql":
             columns.append(
                 f"to_char({name} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
