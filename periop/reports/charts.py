@@ -19,6 +19,9 @@ LEVEL_COLOURS = {
     "none": "#4b5563",
 }
 DEFAULT_COLOUR = "#1d5b99"
+# Average advance of a character of DejaVu Sans at the 13 px of bar labels, rounded up: enough
+# to reserve room for a label without measuring text (no font metrics on the server).
+LABEL_CHARACTER_WIDTH = 8
 
 
 def bar_chart(
@@ -30,7 +33,14 @@ def bar_chart(
     width: int = 640,
 ) -> SafeString:
     """Horizontal bars, one per (label, value), the value written at the end of each bar."""
-    bar_height, gap, label_width, value_width = 22, 6, 190, 70
+    bar_height, gap, value_width = 22, 6, 70
+    # The labels are right-aligned against the bars: reserve room for the longest, so no
+    # label is cut at the chart's left edge, but keep 40 % of the width for the bars. A label
+    # longer than that is shortened with an ellipsis (its full text is in the bar's title and
+    # in the table beside the chart).
+    longest = max((len(label) for label, _ in bars), default=0)
+    label_width = min(max(100, longest * LABEL_CHARACTER_WIDTH + 12), width * 3 // 5)
+    fits = (label_width - 12) // LABEL_CHARACTER_WIDTH
     height = max(1, len(bars)) * (bar_height + gap) + gap
     largest = max((value for _, value in bars), default=0) or 1
     span = width - label_width - value_width
@@ -42,10 +52,11 @@ def bar_chart(
         parts.append(
             format_html(
                 "<g><title>{label}: {value}</title>"
-                '<text x="{tx}" y="{ty}" text-anchor="end" font-size="13">{label}</text>'
+                '<text x="{tx}" y="{ty}" text-anchor="end" font-size="13">{shown}</text>'
                 '<rect x="{x}" y="{y}" width="{w}" height="{h}" fill="{colour}"></rect>'
                 '<text x="{vx}" y="{ty}" font-size="13">{value}</text></g>',
                 label=label,
+                shown=label if len(label) <= fits else label[: fits - 1] + "\u2026",
                 value=f"{value:,}",
                 tx=label_width - 8,
                 ty=y + bar_height - 6,
