@@ -44,8 +44,8 @@ from periop.assessments.models import (
     ReasonCode,
 )
 from periop.assessments.services.snapshots import canonical_json, digest
+from periop.audit.chain import STORED_FIELDS, row_hash, signing_key
 from periop.audit.chain import canonical_json as audit_json
-from periop.audit.chain import row_hash, signing_key
 from periop.audit.models import AuditChainHead, AuditEvent
 from periop.drugs.engine import ConditionInput, Evaluation, PatientState
 from periop.drugs.services import cautions_evaluate
@@ -737,25 +737,6 @@ COLUMNS: dict[Any, tuple[str, ...]] = {
         "acknowledged_by_id",
         "acknowledged_at",
     ),
-    AuditEvent: (
-        "id",
-        "sequence",
-        "occurred_at",
-        "data_time",
-        "patient_id",
-        "actor_user_id",
-        "actor_username",
-        "actor_kind",
-        "action",
-        "resource_type",
-        "resource_id",
-        "data_category",
-        "outcome",
-        "request_id",
-        "department_id",
-        "payload",
-        "key_id",
-        "previous_hash",
-        "hash",
-    ),
+    # The ledger's own list of stored fields, so a seeded row is what an append writes.
+    AuditEvent: ("id", *STORED_FIELDS),
 }
