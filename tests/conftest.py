@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -87,23 +88,61 @@ def auditor_client(auditor: Any) -> APIClient:
     return client_for(auditor)
 
 
-@pytest.fixture
-def audit_guard_lifted(django_db_blocker):
-    """For transactional tests: lifts the ledger's append-only triggers so the flush at teardown
-    can empty the table, and puts them back afterwards. List it BEFORE `transactional_db` so it
-    is torn down after the flush. Production never runs this."""
+# On a test that lifted the guards: pytest-django's database blocker, to put them back.
+GUARDS_LIFTED = pytest.StashKey[Any]()
+
+
+def _guards(change: str) -> None:
+    """Installs or removes the append-only guards of the ledger and of signed assessments."""
     from django.db import connection
 
     from periop.assessments import guards as assessment_guards
     from periop.audit import guards as audit_guards
 
+    for guards in (audit_guards, assessment_guards):
+        getattr(guards, change)(connection)
+
+
+@pytest.fixture
+def audit_guard_lifted(
+    request: pytest.FixtureRequest, django_db_setup: None, django_db_blocker: Any
+) -> None:
+    """For transactional tests (`transactional_db`, `live_server`, so every browser test, or
+    `django_db(transaction=True)`): lifts the append-only guards so the flush at teardown can
+    empty the guarded tables. They come back right after that flush (the hooks below), not at
+    this fixture's own teardown: pytest-django sets the database up before or after this
+    fixture depending on how the test asks for it, and the flush must come first either way.
+    So a test may list it anywhere. Production never runs this."""
     with django_db_blocker.unblock():
-        audit_guards.remove(connection)
-        assessment_guards.remove(connection)
-    yield
-    with django_db_blocker.unblock():
-        audit_guards.install(connection)
-        assessment_guards.install(connection)
+        _guards("remove")
+    request.node.stash[GUARDS_LIFTED] = django_db_blocker
+
+
+def _guards_put_back(node: pytest.Item) -> None:
+    blocker = node.stash.get(GUARDS_LIFTED, None)
+    if blocker is not None:
+        del node.stash[GUARDS_LIFTED]
+        with blocker.unblock():
+            _guards("install")
+
+
+def pytest_fixture_post_finalizer(fixturedef: Any, request: pytest.FixtureRequest) -> None:
+    """Puts lifted guards back as soon as the test database is flushed or rolled back:
+    pytest-django does that in this one fixture, however a test asks for the database."""
+    if fixturedef.argname == "_django_db_helper":
+        _guards_put_back(request.node)  # type: ignore[arg-type]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Should pytest-django's database fixture ever be renamed, puts the guards back after the
+    whole teardown instead, unless that teardown has just destroyed the test database (after
+    the session's last test)."""
+    try:
+        return (yield)
+    finally:
+        if nextitem is not None:
+            _guards_put_back(item)
 
 
 def audit_append_queries() -> int:

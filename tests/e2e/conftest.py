@@ -75,15 +75,10 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture
-def transactional_db(
-    django_db_setup: None, audit_guard_lifted: None, transactional_db: None
-) -> None:
+@pytest.fixture(autouse=True)
+def _guards_lifted(audit_guard_lifted: None) -> None:
     """Every browser test is transactional (live server): its teardown flush would hit the
-    append-only guards. pytest-django's autouse live-server helper requests this fixture
-    before any a test lists, so the guards are lifted here, inside it: set up after the test
-    database exists, torn down only after the flush."""
-    return transactional_db
+    append-only guards."""
 
 
 @pytest.fixture
