@@ -33,5 +33,7 @@ urlpatterns = [
     path("", include("periop.web.urls")),
 ]
 
-handler404 = "periop.views.not_found"
+# The 403 and 404 pages show the user's department in the header, like every other page.
+handler403 = "periop.web.views.errors.permission_denied"
+handler404 = "periop.web.views.errors.not_found"
 handler500 = "periop.views.server_error"
