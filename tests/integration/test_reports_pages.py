@@ -278,6 +278,8 @@ def test_the_audit_log_shows_local_times_and_rejects_bad_filters(auditor, octobe
     client = browser(auditor)
     html = client.get(log(october.department), OCTOBER).content.decode()
     assert "times in <strong>America/New_York</strong>" in html
+    # The period as UTC instants too (ONC (d)(3): a period documented in UTC terms).
+    assert "(2026-10-01T00:00:00-04:00 to 2026-11-01T00:00:00-04:00, end excluded" in html
     assert client.get(log(october.department), {"patient": "abc"}).status_code == 400
     assert client.get(log(october.department), {"action": "explode"}).status_code == 400
     assert client.get(log(october.department), {"ordering": "password"}).status_code == 400
