@@ -345,3 +345,16 @@ def test_the_report_pages_cost_the_same_queries_for_1_and_25_assessments(
     _add_assessments(department, anesthetist, 24)
     many = [_page_queries(client, url, period) for url in (page(department), log(department))]
     assert many == few
+
+
+def test_an_auditor_can_log_out_from_a_report(auditor, department):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(auditor)
+    html = client.get(page(department)).content.decode()
+    assert 'action="/logout"' in html
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)[1]
+
+    response = client.post("/logout", {"csrfmiddlewaretoken": token})
+
+    assert response.status_code == 302
+    assert client.get(page(department)).status_code == 302  # back to the login page

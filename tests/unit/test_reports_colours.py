@@ -39,7 +39,8 @@ def test_the_contrast_formula_matches_wcag_reference_values():
 def test_every_colour_of_the_report_stylesheet_is_readable_on_white():
     colours = set(re.findall(r"#[0-9a-fA-F]{6}\b", STYLESHEET.read_text()))
     assert colours, "the stylesheet names its colours as #rrggbb"
-    for colour in colours - DECORATIVE:
+    # White is the page itself (and the skip link's background), not something on it.
+    for colour in colours - DECORATIVE - {WHITE}:
         assert contrast(colour, WHITE) >= 4.5, colour
 
 
