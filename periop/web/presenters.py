@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from periop.drugs.engine import KnowledgeBase
@@ -181,6 +183,8 @@ class CautionCard:
     reversal: str
     assumptions: tuple[str, ...]
     needs_acknowledgement: bool
+    # References the card's text names by id, e.g. "(S16b)", that no finding lists.
+    cited: tuple[ReferenceView, ...] = ()
     acknowledgement: Any = None
     form: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -198,6 +202,8 @@ class CautionPanel:
     cards: tuple[CautionCard, ...]
     knowledge_base_version: str
     knowledge_base_digest: str
+    # The weight the doses in mg were computed for, as "70" or "70.5"; empty without one.
+    weight_kg: str = ""
 
 
 def _trigger_text(knowledge_base: KnowledgeBase, trigger: str) -> str:
@@ -226,13 +232,40 @@ def _reference(knowledge_base: KnowledgeBase, reference_id: str) -> ReferenceVie
     return ReferenceView(id=reference_id, citation=reference.citation, url=reference.url)
 
 
+WORD = re.compile(r"[A-Za-z0-9]+")
+
+
+def _cited_in_text(
+    knowledge_base: KnowledgeBase, texts: Iterable[str], listed: Iterable[str]
+) -> tuple[ReferenceView, ...]:
+    """The knowledge base's references that the texts name by id and `listed` lacks, in order
+    of first mention, so a reader can look up "(S16b)" in a monitoring sentence."""
+    seen = set(listed)
+    found = []
+    for text in texts:
+        for word in WORD.findall(text):
+            if word in knowledge_base.references and word not in seen:
+                seen.add(word)
+                found.append(_reference(knowledge_base, word))
+    return tuple(found)
+
+
+def weight_display(weight_kg: Decimal | float | str | None) -> str:
+    """A weight without trailing zeros: 70.00 as "70", 70.50 as "70.5"."""
+    if weight_kg is None or weight_kg == "":
+        return ""
+    return f"{Decimal(str(weight_kg)).normalize():f}"
+
+
 def caution_panel(
     knowledge_base: KnowledgeBase,
     evaluation: Mapping[str, Any],
     required: Sequence[str] = (),
+    weight_kg: Decimal | float | str | None = None,
 ) -> CautionPanel:
     """The caution panel of an evaluation in the REST contract's shape (a live check or a
-    stored snapshot). `required` names the drugs whose caution needs an acknowledgement."""
+    stored snapshot). `required` names the drugs whose caution needs an acknowledgement;
+    `weight_kg` is the weight the evaluation computed doses in mg for."""
     cards = []
     for caution in evaluation["cautions"]:
         drug = knowledge_base.drugs.get(caution["drug"])
@@ -274,6 +307,18 @@ def caution_panel(
                 reversal=caution.get("reversal", "") or "",
                 assumptions=tuple(caution.get("assumptions", ())),
                 needs_acknowledgement=caution["drug"] in required,
+                cited=_cited_in_text(
+                    knowledge_base,
+                    [
+                        caution.get("summary", ""),
+                        *(finding.rationale for finding in findings),
+                        dose.get("text", "") if dose else "",
+                        caution.get("monitoring", "") or "",
+                        caution.get("reversal", "") or "",
+                        *caution.get("assumptions", ()),
+                    ],
+                    (ref.id for finding in findings for ref in finding.references),
+                ),
             )
         )
     receptor = evaluation.get("receptor_state") or {}
@@ -294,6 +339,7 @@ def caution_panel(
         cards=tuple(cards),
         knowledge_base_version=evaluation["knowledge_base"]["version"],
         knowledge_base_digest=evaluation["knowledge_base"]["digest"],
+        weight_kg=weight_display(weight_kg),
     )
 
 
@@ -304,4 +350,6 @@ def panel_references(panel: CautionPanel) -> list[ReferenceView]:
         for finding in card.findings:
             for reference in finding.references:
                 seen.setdefault(reference.id, reference)
+        for reference in card.cited:
+            seen.setdefault(reference.id, reference)
     return list(seen.values())

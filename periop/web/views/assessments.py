@@ -93,7 +93,7 @@ def _preview(
     except DomainError as error:
         return None, [error.message]
     required = [c.drug for c in evaluation.cautions if c.level.code in ACKNOWLEDGED_LEVELS]
-    return caution_panel(knowledge_base, evaluation_to_dict(evaluation), required), []
+    return caution_panel(knowledge_base, evaluation_to_dict(evaluation), required, weight), []
 
 
 def _form_page(
@@ -213,6 +213,7 @@ def assessment_edit(request: HttpRequest, assessment_id: int) -> HttpResponse:
             knowledge_base,
             json.loads(assessment.cautions_snapshot),
             [item["drug"] for item in assessment.acknowledgement_required],
+            assessment.weight_kg,
         )
         return _form_page(
             request, patient=assessment.patient, form=form, assessment=assessment, panel=panel
@@ -267,7 +268,9 @@ def _detail_page(
     versions = assessment_versions(assessment=assessment)
     pending = acknowledgements_pending(assessment=assessment, acknowledgements=acknowledgements)
     required = [item["drug"] for item in assessment.acknowledgement_required]
-    panel = caution_panel(knowledge_base, json.loads(assessment.cautions_snapshot), required)
+    panel = caution_panel(
+        knowledge_base, json.loads(assessment.cautions_snapshot), required, assessment.weight_kg
+    )
     current = {ack.drug: ack for ack in acknowledgements if ack.revision == assessment.revision}
     can_act = workplace(request).can_write and not assessment.is_signed
     for card in panel.cards:
@@ -404,7 +407,9 @@ def assessment_print(request: HttpRequest, assessment_id: int) -> HttpResponse:
         if ack.revision == assessment.revision
     ]
     required = [item["drug"] for item in assessment.acknowledgement_required]
-    panel = caution_panel(knowledge_base, json.loads(assessment.cautions_snapshot), required)
+    panel = caution_panel(
+        knowledge_base, json.loads(assessment.cautions_snapshot), required, assessment.weight_kg
+    )
     by_drug = {ack.drug: ack for ack in acknowledgements}
     for card in panel.cards:
         card.acknowledgement = by_drug.get(card.drug)

@@ -1,0 +1,109 @@
+"""How the caution panel reads to a clinician: doses in mg/kg and in mg for the weight used,
+and every reference the text cites by id listed under that id."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from periop.assessments.services import assessment_sign, caution_acknowledge
+from periop.audit.services import Actor
+from periop.web.presenters import weight_display
+from tests.factories import AssessmentFactory, PatientConditionFactory
+from tests.web.conftest import tomorrow_form
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def myasthenic(patient):
+    PatientConditionFactory(
+        patient=patient, code="myasthenia-gravis", attributes={"antibody": "achr"}
+    )
+    return patient
+
+
+@pytest.fixture
+def myasthenic_after_stroke(myasthenic):
+    PatientConditionFactory(
+        patient=myasthenic,
+        code="stroke",
+        onset_date=timezone.localdate() - dt.timedelta(days=10),
+    )
+    return myasthenic
+
+
+def preview(client, patient, **form):
+    response = client.post(
+        f"/patients/{patient.pk}/assessments/preview",
+        tomorrow_form(**form),
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("weight", "shown"),
+    [(Decimal("70.00"), "70"), (Decimal("70.50"), "70.5"), ("0.3", "0.3"), (None, "")],
+)
+def test_a_weight_is_shown_without_trailing_zeros(weight, shown):
+    assert weight_display(weight) == shown
+
+
+def test_the_dose_shows_mg_per_kg_the_weight_and_mg(anesthetist_browser, myasthenic):
+    page = preview(anesthetist_browser, myasthenic, drugs=["rocuronium"], weight_kg="70.0")
+
+    assert "0.5 to 0.6 mg/kg \N{MULTIPLICATION SIGN} 70 kg = <strong>35 to 42 mg</strong>" in page
+
+
+def test_without_a_weight_the_dose_asks_for_it(anesthetist_browser, myasthenic):
+    page = preview(anesthetist_browser, myasthenic, drugs=["rocuronium"], weight_kg="")
+
+    assert "0.5 to 0.6 mg/kg (enter the weight for mg)" in page
+
+
+def test_citations_are_led_by_the_id_the_text_uses(anesthetist_browser, myasthenic):
+    page = preview(anesthetist_browser, myasthenic, drugs=["rocuronium"])
+
+    assert '<span class="reference-id">S19</span> Eisenkraft JB' in page
+
+
+def test_references_cited_only_in_the_text_are_listed_too(
+    anesthetist_browser, myasthenic_after_stroke
+):
+    page = preview(anesthetist_browser, myasthenic_after_stroke, drugs=["succinylcholine"])
+
+    card = page[page.index('id="caution-succinylcholine"') :]
+    assert "(S16b)" in card  # the monitoring advice cites it by id...
+    also = card[card.index("Also cited above") :]
+    assert '<span class="reference-id">S16b</span>' in also  # ...and it is listed
+
+
+def test_the_print_view_labels_the_dose_and_lists_every_cited_reference(
+    anesthetist_browser, myasthenic_after_stroke, anesthetist
+):
+    actor = Actor.from_user(anesthetist)
+    assessment = AssessmentFactory(
+        patient=myasthenic_after_stroke,
+        drugs=["succinylcholine", "rocuronium"],
+        weight_kg=Decimal("70.00"),
+        created_by=anesthetist,
+    )
+    caution_acknowledge(
+        actor=actor,
+        assessment=assessment,
+        drug="succinylcholine",
+        decision="overridden",
+        reason_code="no-alternative",
+    )
+    assessment_sign(actor=actor, assessment=assessment)
+
+    page = anesthetist_browser.get(f"/assessments/{assessment.pk}/print").content.decode()
+
+    assert '<th scope="row">Weight</th><td>70 kg</td>' in page
+    assert "<strong>Dose:</strong> Findings pull in opposite directions" in page
+    assert "[S16b] " in page
+    assert "[S24] " in page
+    assert "[S25] " in page
