@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import json
-import logging
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -18,8 +17,6 @@ from periop.audit.models import AuditEvent
 from periop.reports.periods import ReportPeriod
 
 CHUNK_SIZE = 2000
-# WeasyPrint narrates every rendering step at INFO; the application log needs none of it.
-logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 STYLESHEET = Path(__file__).resolve().parent / "static" / "reports" / "report.css"
 
 
