@@ -19,7 +19,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from periop.accounts.models import Department, Membership, Role
-from periop.accounts.permissions import CLINICAL_ROLES
+from periop.accounts.permissions import AUDIT_ROLES, CLINICAL_ROLES
 
 SESSION_KEY = "periop_department_id"
 
@@ -35,6 +35,11 @@ class Workplace:
     @property
     def can_write(self) -> bool:
         return self.role in CLINICAL_ROLES
+
+    @property
+    def can_audit(self) -> bool:
+        """Whether the department's reports are open to the user (auditors and admins)."""
+        return self.role in AUDIT_ROLES
 
     @property
     def role_label(self) -> str:

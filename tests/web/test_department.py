@@ -79,3 +79,10 @@ def test_a_user_without_any_department_is_told_so(client, roleless_user):
 
     assert response.status_code == 403
     assert "no role in any department" in response.content.decode()
+
+
+def test_the_reports_link_shows_only_where_the_user_audits(anesthetist_browser, auditor_browser):
+    link = '<a href="/reports/">Reports</a>'
+
+    assert link in auditor_browser.get("/patients/").content.decode()
+    assert link not in anesthetist_browser.get("/patients/").content.decode()
