@@ -14,17 +14,12 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from periop.accounts.models import Role
-from periop.assessments.services import caution_acknowledge
 from periop.audit.models import AuditChainHead, AuditEvent
-from periop.audit.services import Actor
 from tests.factories import (
-    AssessmentFactory,
     MembershipFactory,
-    PatientConditionFactory,
-    PatientFactory,
     UserFactory,
 )
-from tests.integration.test_reports_figures import build_october
+from tests.integration.test_reports_figures import add_overridden_assessments, build_october
 
 pytestmark = pytest.mark.django_db
 
@@ -310,23 +305,6 @@ def _page_queries(client: Client, url: str, params: dict[str, str]) -> int:
     return len(captured.captured_queries)
 
 
-def _add_assessments(department, anesthetist, count: int) -> None:
-    person = PatientFactory(department=department)
-    # A burn makes succinylcholine a caution that must be acknowledged (as in the figures).
-    PatientConditionFactory(patient=person, code="burn", onset_date=dt.date(2020, 1, 1))
-    for _ in range(count):
-        created = AssessmentFactory(
-            patient=person, drugs=["succinylcholine", "rocuronium"], created_by=anesthetist
-        )
-        caution_acknowledge(
-            actor=Actor.from_user(anesthetist),
-            assessment=created,
-            drug="succinylcholine",
-            decision="overridden",
-            reason_code="no-alternative",
-        )
-
-
 def test_the_report_pages_cost_the_same_queries_for_1_and_25_assessments(
     auditor, department, anesthetist
 ):
@@ -340,9 +318,9 @@ def test_the_report_pages_cost_the_same_queries_for_1_and_25_assessments(
         "from": (today - dt.timedelta(days=3)).isoformat(),
         "to": (today + dt.timedelta(days=1)).isoformat(),
     }
-    _add_assessments(department, anesthetist, 1)
+    add_overridden_assessments(department, anesthetist, 1)
     few = [_page_queries(client, url, period) for url in (page(department), log(department))]
-    _add_assessments(department, anesthetist, 24)
+    add_overridden_assessments(department, anesthetist, 24)
     many = [_page_queries(client, url, period) for url in (page(department), log(department))]
     assert many == few
 
