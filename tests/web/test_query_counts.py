@@ -83,6 +83,16 @@ def record(patient: Any, rows: int) -> None:
         PatientMedicationFactory(patient=patient, code=code)
 
 
+def few_and_many(department: Any) -> tuple[Any, Any]:
+    """Two patients of the department: one with a single condition and medication, one with
+    MANY of each."""
+    one = PatientFactory(department=department)
+    record(one, 1)
+    many = PatientFactory(department=department)
+    record(many, MANY)
+    return one, many
+
+
 def clinicians(department: Any, count: int) -> list[Any]:
     """Anaesthetists of the department, so that each acknowledgement has its own author."""
     return [
@@ -158,10 +168,7 @@ def test_the_patient_page_costs_the_same_for_1_and_many_conditions_and_medicatio
 def test_the_new_assessment_form_costs_the_same_for_1_and_many_conditions(
     anesthetist_browser, department, django_assert_num_queries
 ):
-    one = PatientFactory(department=department)
-    record(one, 1)
-    many = PatientFactory(department=department)
-    record(many, MANY)
+    one, many = few_and_many(department)
     # the workplace, the patient, then the audit append of the read (the form shows no
     # cautions until a time and a drug are chosen)
     expected = WORKPLACE_QUERIES + 1 + audit_append_queries()
@@ -174,10 +181,7 @@ def test_the_new_assessment_form_costs_the_same_for_1_and_many_conditions(
 def test_a_refused_new_assessment_costs_the_same_for_1_and_many_drugs(
     anesthetist_browser, department, django_assert_num_queries
 ):
-    one = PatientFactory(department=department)
-    record(one, 1)
-    many = PatientFactory(department=department)
-    record(many, MANY)
+    one, many = few_and_many(department)
     # the workplace, the patient, then the panel's evaluation: recorded receptor state,
     # conditions, medications, and the audit append of the read inside its savepoint (two
     # statements)
@@ -209,10 +213,7 @@ def test_the_edit_form_costs_the_same_for_1_and_many_drugs(
 def test_the_caution_panel_costs_the_same_for_1_and_many_rows(
     anesthetist_browser, department, django_assert_num_queries
 ):
-    one = PatientFactory(department=department)
-    record(one, 1)
-    many = PatientFactory(department=department)
-    record(many, MANY)
+    one, many = few_and_many(department)
     # the workplace, the patient, recorded receptor state, conditions, medications, then the
     # audit append of the read inside its savepoint (two statements)
     expected = WORKPLACE_QUERIES + 1 + 3 + 2 + audit_append_queries()
