@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from periop.accounts.models import Membership
 from periop.accounts.permissions import AUDIT_ROLES, AnyUser, user_department_ids
@@ -72,8 +72,11 @@ def audit_events_filter(
         events = events.filter(department_id=department_id)
     descending = ordering.startswith("-")
     field = SORT_FIELDS[ordering.lstrip("-")]
+    # Events without the field (no patient, no data time) come last in either direction, on
+    # SQLite and PostgreSQL alike (their defaults differ), so both give the same report.
+    column = F(field)
     # The sequence breaks ties, so pages are stable.
-    order: list[Any] = [f"-{field}" if descending else field]
+    order: list[Any] = [column.desc(nulls_last=True) if descending else column.asc(nulls_last=True)]
     if field != "sequence":
         order.append("-sequence" if descending else "sequence")
     return events.order_by(*order)
