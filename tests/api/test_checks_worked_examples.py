@@ -110,6 +110,14 @@ def test_v05_myasthenia_with_a_stroke_ten_days_ago(pharmacist_client):
     assert_caution(cautions["succinylcholine"], "contraindicated", ["hyperkalemia"])
     assert_caution(cautions["rocuronium"], "adjust", ["increased_sensitivity", "resistance"])
     assert cautions["rocuronium"]["conflict"] is True
+    # "Response unpredictable; titrate to quantitative TOF", and both sides named: the
+    # myasthenic sensitivity does not net out the paretic-side resistance.
+    summary = cautions["rocuronium"]["summary"]
+    assert summary.startswith(
+        "Opposing effects: response unpredictable; titrate to quantitative TOF."
+    )
+    assert "Myasthenia gravis" in summary
+    assert "denervated muscle resists non-depolarisers" in summary
     assert_caution(cautions["sugammadex"], "monitor")
     assert_caution(cautions["neostigmine"], "adjust", ["cholinergic"])
     assert payload["highest_level"] == "contraindicated"

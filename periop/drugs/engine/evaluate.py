@@ -152,13 +152,24 @@ def _caution(drug: str, context: Context, weight: Decimal | None) -> DrugCaution
         level=kept[0].level,
         effects=tuple(sorted(effects, key=_EFFECT_ORDER.__getitem__)),
         conflict=conflict,
-        summary=CONFLICT_PREFIX + kept[0].summary if conflict else kept[0].summary,
+        summary=_conflict_summary(kept) if conflict else kept[0].summary,
         findings=tuple(findings),
         dose=CONFLICT_DOSE if conflict else _dose(drug, kept, weight),
         monitoring=" ".join(dict.fromkeys(monitoring)),
         reversal=" ".join(dict.fromkeys(reversal)),
         assumptions=tuple(dict.fromkeys(notes)) if notes else NO_NOTES,
     )
+
+
+def _conflict_summary(kept: list[Fired]) -> str:
+    """Both sides of a conflict, never one netted against the other: the most restrictive
+    finding that increases sensitivity, then the one that gives resistance (each side's
+    summary once, in that order)."""
+    sides = [
+        next(fired.summary for fired in kept if effect in fired.effects)
+        for effect in ("increased_sensitivity", "resistance")
+    ]
+    return CONFLICT_PREFIX + " ".join(dict.fromkeys(sides))
 
 
 def _dose(drug: str, kept: list[Fired], weight: Decimal | None) -> DoseGuidance | None:

@@ -136,9 +136,11 @@ def test_opposite_effects_set_conflict_unpredictable_and_no_single_dose(kb: Know
 
     assert caution.conflict is True
     assert caution.effects == ("increased_sensitivity", "resistance", "unpredictable")
+    # Both sides are named, sensitivity first; neither is netted against the other
+    # (clinical reference, section 1.3, rule 2).
     assert caution.summary == (
         "Opposing effects: response unpredictable; titrate to quantitative TOF. "
-        "MG: sensitive to rocuronium."
+        "MG: sensitive to rocuronium. Hemiparesis: resistance on the paretic side."
     )
     assert caution.dose == DoseGuidance(
         text="Findings pull in opposite directions; no single dose applies: give small "
