@@ -16,13 +16,14 @@ from periop.assessments.models import (
     MAXIMUM_WEIGHT_KG,
     MINIMUM_WEIGHT_KG,
     REASONS_NEEDING_COMMENT,
+    RECEPTOR_STATE_CHOICES,
     Decision,
     ReasonCode,
     Sex,
 )
 from periop.drugs.engine import KnowledgeBase
 from periop.drugs.engine.knowledge import AttributeDefinition
-from periop.web.presenters import choice_label, drug_choices
+from periop.web.presenters import RECEPTOR_STATE_LABELS, choice_label, drug_choices
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 TIME_WIDGET = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
@@ -244,6 +245,53 @@ class RemoveForm(forms.Form):
     reason = forms.CharField(
         label="Reason", required=False, max_length=2000, widget=forms.TextInput()
     )
+
+
+REASON_TOO_LONG = "Keep the reason under 2,000 characters."
+
+
+class ReceptorStateForm(forms.Form):
+    """A clinician's receptor state: one of the four states, and why."""
+
+    value = forms.ChoiceField(
+        label="Receptor state to use instead of the derived one",
+        choices=[
+            (value, RECEPTOR_STATE_LABELS.get(value, label))
+            for value, label in RECEPTOR_STATE_CHOICES
+        ],
+        widget=forms.RadioSelect,
+        help_text="New assessments and patient checks use it until it is cleared.",
+        error_messages={
+            "required": "Choose the receptor state to record.",
+            "invalid_choice": "Choose one of the four receptor states listed.",
+        },
+    )
+    reason = forms.CharField(
+        label="Reason",
+        max_length=2000,
+        help_text="The cause the knowledge base does not model, for example a condition "
+        "it does not list.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={
+            "required": "Give the reason for recording a receptor state.",
+            "max_length": REASON_TOO_LONG,
+        },
+    )
+
+
+class ReceptorStateClearForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason for clearing the override",
+        required=False,
+        max_length=2000,
+        help_text="Optional. Once cleared, the state derived from the conditions applies again.",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"max_length": REASON_TOO_LONG},
+    )
+
+
+# Where the receptor-state services' field errors belong on those forms.
+RECEPTOR_STATE_ERROR_FIELDS = {"value": "value", "reason": "reason"}
 
 
 WEIGHT_MESSAGE = "Enter the weight in kg, between 0.3 and 400."

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from periop.drugs.engine import KnowledgeBase
+from periop.drugs.engine import KnowledgeBase, ReceptorState
 
 LEVEL_LABELS = {
     "contraindicated": "Contraindicated",
@@ -142,6 +142,46 @@ def attributes_display(
             text = f"{value} {definition.unit}" if definition and definition.unit else str(value)
         shown.append(f"{label}: {text}")
     return shown
+
+
+def person_display(user: Any) -> str:
+    """Who did something, by username; "unknown" when the account is gone."""
+    return user.get_username() if user is not None else "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class ReceptorStateView:
+    """The receptor state that applies to new assessments: a clinician's override with who,
+    when and why, or the state derived from the recorded conditions."""
+
+    # Empty when the record cannot be evaluated now (say, an onset after now).
+    derived_label: str
+    override_value: str = ""
+    override_label: str = ""
+    recorded_by: str = ""
+    recorded_at: str = ""
+    reason: str = ""
+
+    @property
+    def overridden(self) -> bool:
+        return bool(self.override_value)
+
+
+def receptor_state_view(
+    *, recorded: Any, derived: ReceptorState | None, time_zone: zoneinfo.ZoneInfo
+) -> ReceptorStateView:
+    """The page's view of a recorded receptor state row (or None) and the derived state."""
+    derived_label = RECEPTOR_STATE_LABELS.get(derived.derived, derived.derived) if derived else ""
+    if recorded is None:
+        return ReceptorStateView(derived_label=derived_label)
+    return ReceptorStateView(
+        derived_label=derived_label,
+        override_value=recorded.value,
+        override_label=RECEPTOR_STATE_LABELS.get(recorded.value, recorded.value),
+        recorded_by=person_display(recorded.recorded_by),
+        recorded_at=time_point_display(recorded.recorded_at, time_zone),
+        reason=recorded.reason,
+    )
 
 
 @dataclass(frozen=True, slots=True)

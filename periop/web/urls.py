@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from periop.web.views import assessments, auth, patients, records
+from periop.web.views import assessments, auth, patients, receptor_state, records
 
 app_name = "web"
 
@@ -24,6 +24,16 @@ urlpatterns = [
         "patients/<int:patient_id>/conditions/<int:condition_id>/remove",
         records.condition_remove,
         name="condition-remove",
+    ),
+    path(
+        "patients/<int:patient_id>/receptor-state",
+        receptor_state.receptor_state_record,
+        name="receptor-state",
+    ),
+    path(
+        "patients/<int:patient_id>/receptor-state/clear",
+        receptor_state.receptor_state_clear,
+        name="receptor-state-clear",
     ),
     path(
         "patients/<int:patient_id>/medications/new",

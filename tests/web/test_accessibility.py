@@ -92,6 +92,20 @@ def test_a_missing_planned_drug_is_linked_to_the_drugs_group(anesthetist_browser
     )
 
 
+def test_a_missing_receptor_state_is_linked_to_its_group(anesthetist_browser, patient):
+    response = anesthetist_browser.post(
+        f"/patients/{patient.pk}/receptor-state", {"reason": "Burns."}
+    )
+
+    assert response.status_code == 400
+    assert_group_links_its_error(
+        response.content.decode(),
+        "Receptor state to use instead of the derived one",
+        "radio",
+        "Choose the receptor state to record.",
+    )
+
+
 def test_the_drugs_group_is_described_by_its_hint_and_is_valid_without_errors(
     anesthetist_browser, patient
 ):

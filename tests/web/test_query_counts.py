@@ -1,9 +1,9 @@
 """Every page costs the same number of queries for one row and for many.
 
 Each test loads a page with one row of what the page lists (patients, conditions, medications,
-planned drugs, acknowledgements), then with many, and asserts the same count both times. The
-comment above each count lists the queries, in order, so that a new one is a deliberate choice.
-On a mismatch pytest-django prints every captured statement.
+planned drugs, acknowledgements, recorded states), then with many, and asserts the same count both
+times. The comment above each count lists the queries, in order, so that a new one is a
+deliberate choice. On a mismatch pytest-django prints every captured statement.
 """
 
 from __future__ import annotations
@@ -16,7 +16,11 @@ from django.utils import timezone
 
 from periop.accounts.models import Role
 from periop.assessments.models import Assessment
-from periop.assessments.services import assessment_sign, caution_acknowledge
+from periop.assessments.services import (
+    assessment_sign,
+    caution_acknowledge,
+    patient_receptor_state_record,
+)
 from periop.audit.services import Actor
 from tests.conftest import audit_append_queries
 from tests.factories import (
@@ -262,3 +266,24 @@ def test_the_print_view_costs_the_same_for_1_and_many_acknowledgements(
         assert response.content.decode().count("Overridden</strong> by dr-colleague-") == len(
             assessment.drugs
         )
+
+
+def test_the_receptor_state_form_costs_the_same_for_1_and_many_recorded_states(
+    anesthetist_browser, department, django_assert_num_queries
+):
+    people = clinicians(department, MANY)
+    one, many = few_and_many(department)
+    for patient, authors in ((one, people[:1]), (many, people)):
+        # Each newly recorded state replaces the one before: one in force, the rest cleared.
+        for person in authors:
+            patient_receptor_state_record(
+                actor=Actor.from_user(person), patient=patient, value="up", reason="Burns."
+            )
+    # the workplace, the patient, the recorded receptor state with its author, conditions and
+    # medications (the derived state), then the audit append of the read
+    expected = WORKPLACE_QUERIES + 4 + audit_append_queries()
+    for patient in (one, many):
+        for url in ("receptor-state", "receptor-state/clear"):
+            with django_assert_num_queries(expected):
+                response = anesthetist_browser.get(f"/patients/{patient.pk}/{url}")
+            assert response.status_code == 200

@@ -16,9 +16,9 @@ from periop.audit.services import Actor
 from periop.drugs.registry import get_knowledge_base
 from periop.web.forms import MedicationForm, PatientForm, PatientSearchForm, add_domain_error
 from periop.web.presenters import (
-    RECEPTOR_STATE_LABELS,
     attributes_display,
     condition_choices,
+    receptor_state_view,
     time_point_display,
 )
 from periop.web.views.common import page, patient_here, time_zone
@@ -114,7 +114,6 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
         }
         for row in record.medications
     ]
-    derived = record.receptor_state_derived
     patient_data_read(
         actor=Actor.from_request(request),
         patient=patient,
@@ -123,6 +122,10 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
         payload={
             "condition_ids": [row.pk for row in record.conditions],
             "medication_ids": [row.pk for row in record.medications],
+            # The override shown, who recorded it and why, is patient data read too.
+            "receptor_state_id": record.receptor_state_recorded.pk
+            if record.receptor_state_recorded
+            else None,
         },
     )
     return page(
@@ -133,10 +136,11 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
             "conditions": conditions,
             "medications": medications,
             "assessments": assessments,
-            "receptor_recorded": record.receptor_state_recorded,
-            "receptor_derived": RECEPTOR_STATE_LABELS.get(derived.derived, derived.derived)
-            if derived
-            else "",
+            "receptor": receptor_state_view(
+                recorded=record.receptor_state_recorded,
+                derived=record.receptor_state_derived,
+                time_zone=zone,
+            ),
             "condition_choices": condition_choices(knowledge_base),
             "medication_form": MedicationForm(knowledge_base=knowledge_base, time_zone=zone),
         },
