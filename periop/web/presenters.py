@@ -185,6 +185,65 @@ def receptor_state_view(
 
 
 @dataclass(frozen=True, slots=True)
+class ConditionVersionView:
+    """One version of a recorded condition as its history page shows it."""
+
+    pk: int
+    version: int
+    name: str
+    onset: str
+    resolved: str
+    attributes: tuple[str, ...]
+    # "Recorded" for the first version, "Corrected" for each later one.
+    change: str
+    changed_by: str
+    changed_at: str
+    correction_reason: str
+    current: bool
+    replaced_by_version: int | None
+    removed_by: str
+    removed_at: str
+    removal_reason: str
+
+    @property
+    def removed(self) -> bool:
+        return bool(self.removed_at)
+
+
+def condition_versions(
+    knowledge_base: KnowledgeBase, versions: Sequence[Any], time_zone: zoneinfo.ZoneInfo
+) -> list[ConditionVersionView]:
+    """Every version of one condition, in the order given (oldest first), each with who
+    recorded, corrected or removed it, when and why, and the version that replaced it."""
+    version_by_pk = {row.pk: row.version for row in versions}
+    shown = []
+    for row in versions:
+        definition = knowledge_base.conditions.get(row.code)
+        shown.append(
+            ConditionVersionView(
+                pk=row.pk,
+                version=row.version,
+                name=definition.name if definition else row.code,
+                onset=time_point_display(row.onset, time_zone),
+                resolved=time_point_display(row.resolved, time_zone) if row.resolved else "",
+                attributes=tuple(
+                    attributes_display(knowledge_base, row.code, row.attributes or {})
+                ),
+                change="Corrected" if row.replaces_id else "Recorded",
+                changed_by=person_display(row.recorded_by),
+                changed_at=time_point_display(row.recorded_at, time_zone),
+                correction_reason=row.correction_reason,
+                current=row.is_current,
+                replaced_by_version=version_by_pk.get(row.replaced_by_id),
+                removed_by=person_display(row.removed_by) if row.removed_at else "",
+                removed_at=time_point_display(row.removed_at, time_zone) if row.removed_at else "",
+                removal_reason=row.removal_reason,
+            )
+        )
+    return shown
+
+
+@dataclass(frozen=True, slots=True)
 class ReferenceView:
     id: str
     citation: str

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from periop.web.views import assessments, auth, patients, receptor_state, records
+from periop.web.views import assessments, auth, history, patients, receptor_state, records
 
 app_name = "web"
 
@@ -24,6 +24,11 @@ urlpatterns = [
         "patients/<int:patient_id>/conditions/<int:condition_id>/remove",
         records.condition_remove,
         name="condition-remove",
+    ),
+    path(
+        "patients/<int:patient_id>/conditions/<int:condition_id>/history",
+        history.condition_history,
+        name="condition-history",
     ),
     path(
         "patients/<int:patient_id>/receptor-state",

@@ -1,9 +1,9 @@
 """Every page costs the same number of queries for one row and for many.
 
 Each test loads a page with one row of what the page lists (patients, conditions, medications,
-planned drugs, acknowledgements, recorded states), then with many, and asserts the same count both
-times. The comment above each count lists the queries, in order, so that a new one is a
-deliberate choice. On a mismatch pytest-django prints every captured statement.
+planned drugs, acknowledgements, recorded states, versions), then with many, and asserts the
+same count both times. The comment above each count lists the queries, in order, so that a
+new one is a deliberate choice. On a mismatch pytest-django prints every captured statement.
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ from periop.assessments.models import Assessment
 from periop.assessments.services import (
     assessment_sign,
     caution_acknowledge,
+    patient_condition_correct,
+    patient_condition_record,
+    patient_condition_remove,
     patient_receptor_state_record,
 )
 from periop.audit.services import Actor
@@ -266,6 +269,51 @@ def test_the_print_view_costs_the_same_for_1_and_many_acknowledgements(
         assert response.content.decode().count("Overridden</strong> by dr-colleague-") == len(
             assessment.drugs
         )
+
+
+def condition_versions(patient: Any, people: list[Any], *, removed: bool = False) -> Any:
+    """A burn recorded by the first clinician and corrected by each of the others, so every
+    version has its own author; the last version is removed when `removed`."""
+    condition = patient_condition_record(
+        actor=Actor.from_user(people[0]),
+        patient=patient,
+        code="burn",
+        onset=timezone.localdate() - dt.timedelta(days=10),
+        attributes={"tbsa_percent": 10},
+    )
+    for n, person in enumerate(people[1:], start=1):
+        condition = patient_condition_correct(
+            actor=Actor.from_user(person),
+            condition=condition,
+            code="burn",
+            onset=condition.onset,
+            resolved=None,
+            attributes={"tbsa_percent": 10 + n},
+            reason=f"Re-measured, time {n}.",
+        )
+    if removed:
+        condition = patient_condition_remove(
+            actor=Actor.from_user(people[-1]), condition=condition, reason="Entered in error."
+        )
+    return condition
+
+
+def test_a_conditions_history_costs_the_same_for_1_and_many_versions(
+    anesthetist_browser, department, django_assert_num_queries
+):
+    people = clinicians(department, MANY)
+    one = condition_versions(PatientFactory(department=department), people[:1])
+    many = condition_versions(PatientFactory(department=department), people, removed=True)
+    # the workplace, the patient, the condition asked for, every version with the people who
+    # recorded and removed it, then the audit append of the read
+    expected = WORKPLACE_QUERIES + 3 + audit_append_queries()
+    for condition, versions in ((one, 1), (many, MANY)):
+        with django_assert_num_queries(expected):
+            response = anesthetist_browser.get(
+                f"/patients/{condition.patient_id}/conditions/{condition.pk}/history"
+            )
+        assert response.status_code == 200
+        assert response.content.decode().count('<th scope="row">Version ') == versions
 
 
 def test_the_receptor_state_form_costs_the_same_for_1_and_many_recorded_states(
