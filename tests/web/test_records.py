@@ -151,6 +151,24 @@ def test_a_replaced_condition_cannot_be_corrected_again(anesthetist_browser, pat
     assert "already corrected or removed" in response.content.decode()
 
 
+def test_an_old_link_to_correct_a_replaced_condition_opens_its_history(
+    anesthetist_browser, patient
+):
+    condition = PatientConditionFactory(patient=patient, code="stroke", attributes={})
+    anesthetist_browser.post(
+        condition_url(patient, f"{condition.pk}/correct"),
+        {"code": "stroke", "onset_date": "2020-01-01"},
+    )
+
+    response = anesthetist_browser.get(condition_url(patient, f"{condition.pk}/correct"))
+
+    assert response.status_code == 302
+    assert response["Location"] == condition_url(patient, f"{condition.pk}/history")
+    history = anesthetist_browser.get(response["Location"]).content.decode()
+    assert "already corrected or removed" in history
+    assert "Current" in history
+
+
 def test_a_condition_is_removed_with_a_reason(anesthetist_browser, patient):
     condition = PatientConditionFactory(patient=patient, code="stroke", attributes={})
 

@@ -103,6 +103,13 @@ def condition_correct(request: HttpRequest, patient_id: int, condition_id: int) 
     """Correct or resolve a current condition: a new version replaces it."""
     patient = patient_here(request, patient_id)
     condition = patient_condition_get(patient=patient, condition_id=condition_id)
+    if not condition.is_current and request.method != "POST":
+        # An old link (a bookmark, another tab): show the history, where the current version
+        # is marked, rather than a form for an entry that can no longer change.
+        messages.warning(
+            request, "That entry was already corrected or removed; its current version is marked."
+        )
+        return redirect("web:condition-history", patient_id=patient.pk, condition_id=condition.pk)
     zone = time_zone(request)
     initial = {
         "code": condition.code,
