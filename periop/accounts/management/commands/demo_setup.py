@@ -63,7 +63,10 @@ class Command(BaseCommand):
                 "Run `python manage.py demo_setup --reset-passwords` for new ones."
             )
             return
-        self.stdout.write("Demo department 'demo' — sign in at http://127.0.0.1:8000/admin/")
+        self.stdout.write(
+            "Demo department 'demo': sign in at http://127.0.0.1:8000/login "
+            "(reports at /reports/, administration at /admin/)"
+        )
         self.stdout.write("These passwords are shown once:")
         for username, role, password in printed:
             self.stdout.write(f"  {username:<18} {role:<12} {password}")
