@@ -36,15 +36,14 @@ from periop.assessments.apis.records import RecordCreateApi, RecordListApi, Reco
 from periop.assessments.models import Patient, PatientCondition
 from periop.assessments.selectors import (
     patient_condition_get,
-    patient_condition_history,
     patient_conditions,
     patient_get,
 )
 from periop.assessments.services import (
     patient_condition_correct,
+    patient_condition_history_read,
     patient_condition_record,
     patient_condition_remove,
-    patient_data_read,
 )
 from periop.assessments.services.common import CATEGORY_CONDITION
 from periop.assessments.time_points import time_point_text
@@ -230,14 +229,7 @@ class ConditionHistoryApi(PeriopApi):
     def get(self, request: Request, patient_id: int, condition_id: int) -> Response:
         patient = patient_get(user=request.user, patient_id=patient_id)
         condition = patient_condition_get(patient=patient, condition_id=condition_id)
-        versions = list(patient_condition_history(condition=condition))
-        body = PatientConditionOutput(versions, many=True).data
-        patient_data_read(
-            actor=Actor.from_request(request),
-            patient=patient,
-            resource_type="patient-condition",
-            resource_id=condition.pk,
-            data_category=CATEGORY_CONDITION,
-            payload={"condition_ids": [row.pk for row in versions]},
+        versions = patient_condition_history_read(
+            actor=Actor.from_request(request), patient=patient, condition=condition
         )
-        return Response(body)
+        return Response(PatientConditionOutput(versions, many=True).data)

@@ -10,6 +10,7 @@ from periop.assessments.services.assessments import (
 )
 from periop.assessments.services.patients import (
     patient_check_run,
+    patient_condition_history_read,
     patient_create,
     patient_data_query,
     patient_data_read,
@@ -32,6 +33,7 @@ __all__ = [
     "caution_acknowledge",
     "patient_check_run",
     "patient_condition_correct",
+    "patient_condition_history_read",
     "patient_condition_record",
     "patient_condition_remove",
     "patient_create",

@@ -12,10 +12,11 @@ from django.utils import timezone
 
 from periop.accounts.models import Department
 from periop.api import DomainError
-from periop.assessments.models import Patient, Sex
-from periop.assessments.selectors import patient_state_for
+from periop.assessments.models import Patient, PatientCondition, Sex
+from periop.assessments.selectors import patient_condition_history, patient_state_for
 from periop.assessments.services.common import (
     CATEGORY_CHECK,
+    CATEGORY_CONDITION,
     CATEGORY_DEMOGRAPHICS,
     evaluate_recorded,
 )
@@ -106,6 +107,23 @@ def patient_data_read(
         department_id=department_id or patient.department_id,
         payload=payload,
     )
+
+
+def patient_condition_history_read(
+    *, actor: Actor, patient: Patient, condition: PatientCondition
+) -> list[PatientCondition]:
+    """Every version of the condition, oldest first, recorded as a read naming each one shown
+    (for the REST history and the history page alike)."""
+    versions = list(patient_condition_history(condition=condition))
+    patient_data_read(
+        actor=actor,
+        patient=patient,
+        resource_type="patient-condition",
+        resource_id=condition.pk,
+        data_category=CATEGORY_CONDITION,
+        payload={"condition_ids": [row.pk for row in versions]},
+    )
+    return versions
 
 
 def patient_data_query(

@@ -5,9 +5,8 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
-from periop.assessments.selectors import patient_condition_get, patient_condition_history
-from periop.assessments.services import patient_data_read
-from periop.assessments.services.common import CATEGORY_CONDITION
+from periop.assessments.selectors import patient_condition_get
+from periop.assessments.services import patient_condition_history_read
 from periop.audit.services import Actor
 from periop.drugs.registry import get_knowledge_base
 from periop.web.presenters import condition_versions
@@ -22,16 +21,10 @@ def condition_history(request: HttpRequest, patient_id: int, condition_id: int) 
     opens the same history, so a link to a replaced or removed entry still leads here."""
     patient = patient_here(request, patient_id)
     condition = patient_condition_get(patient=patient, condition_id=condition_id)
-    rows = list(patient_condition_history(condition=condition))
-    versions = condition_versions(get_knowledge_base(), rows, time_zone(request))
-    patient_data_read(
-        actor=Actor.from_request(request),
-        patient=patient,
-        resource_type="patient-condition",
-        resource_id=condition.pk,
-        data_category=CATEGORY_CONDITION,
-        payload={"condition_ids": [row.pk for row in rows]},
+    rows = patient_condition_history_read(
+        actor=Actor.from_request(request), patient=patient, condition=condition
     )
+    versions = condition_versions(get_knowledge_base(), rows, time_zone(request))
     latest = versions[-1]
     return page(
         request,
