@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -77,55 +80,61 @@ def _form_page(
     )
 
 
+def _submit(
+    request: HttpRequest,
+    patient_id: int,
+    form_class: type[forms.Form],
+    change: Callable[[Actor, Patient, dict[str, Any]], object],
+    *,
+    clearing: bool,
+    done: str,
+) -> HttpResponse:
+    """The form, and on a valid POST the change; the patient page after it, or the form again
+    with the service's objection next to its field."""
+    patient = patient_here(request, patient_id)
+    data = request.POST if request.method == "POST" else None
+    form = form_class(data)
+    status = 200
+    if data is not None and form.is_valid():
+        try:
+            change(Actor.from_request(request), patient, form.cleaned_data)
+        except DomainError as error:
+            add_domain_error(form, error, RECEPTOR_STATE_ERROR_FIELDS)
+            status = error.status_code
+        else:
+            messages.success(request, done)
+            return redirect("web:patient", patient_id=patient.pk)
+    return _form_page(request, patient, form, clearing=clearing, status=status)
+
+
 @clinical_page
 @require_http_methods(["GET", "POST"])
 def receptor_state_record(request: HttpRequest, patient_id: int) -> HttpResponse:
     """Records a receptor state, with its reason, that new assessments use until cleared; it
     replaces an override already in force."""
-    patient = patient_here(request, patient_id)
-    data = request.POST if request.method == "POST" else None
-    form = ReceptorStateForm(data)
-    status = 200
-    if data is not None and form.is_valid():
-        try:
-            patient_receptor_state_record(
-                actor=Actor.from_request(request),
-                patient=patient,
-                value=form.cleaned_data["value"],
-                reason=form.cleaned_data["reason"],
-            )
-        except DomainError as error:
-            add_domain_error(form, error, RECEPTOR_STATE_ERROR_FIELDS)
-            status = error.status_code
-        else:
-            messages.success(
-                request, "Receptor state recorded: new assessments use it until it is cleared."
-            )
-            return redirect("web:patient", patient_id=patient.pk)
-    return _form_page(request, patient, form, clearing=False, status=status)
+    return _submit(
+        request,
+        patient_id,
+        ReceptorStateForm,
+        lambda actor, patient, data: patient_receptor_state_record(
+            actor=actor, patient=patient, value=data["value"], reason=data["reason"]
+        ),
+        clearing=False,
+        done="Receptor state recorded: new assessments use it until it is cleared.",
+    )
 
 
 @clinical_page
 @require_http_methods(["GET", "POST"])
 def receptor_state_clear(request: HttpRequest, patient_id: int) -> HttpResponse:
     """Clears the clinician's override: the state derived from the conditions applies again."""
-    patient = patient_here(request, patient_id)
-    data = request.POST if request.method == "POST" else None
-    form = ReceptorStateClearForm(data)
-    status = 200
-    if data is not None and form.is_valid():
-        try:
-            patient_receptor_state_clear(
-                actor=Actor.from_request(request),
-                patient=patient,
-                reason=form.cleaned_data["reason"],
-            )
-        except DomainError as error:
-            add_domain_error(form, error, RECEPTOR_STATE_ERROR_FIELDS)
-            status = error.status_code
-        else:
-            messages.success(
-                request, "Override cleared: the state derived from the conditions applies again."
-            )
-            return redirect("web:patient", patient_id=patient.pk)
-    return _form_page(request, patient, form, clearing=True, status=status)
+    return _submit(
+        request,
+        patient_id,
+        ReceptorStateClearForm,
+        lambda actor, patient, data: patient_receptor_state_clear(
+            actor=actor, patient=patient, reason=data["reason"]
+        ),
+        clearing=True,
+        done="Override cleared: the state derived from the conditions applies again.",
+    )
