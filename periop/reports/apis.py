@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zoneinfo
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,7 +19,7 @@ from rest_framework.views import APIView
 from periop.audit.services import Actor
 from periop.reports.access import report_department_get
 from periop.reports.exports import csv_response, department_report_rows
-from periop.reports.periods import PeriodError, report_period_parse
+from periop.reports.periods import PeriodError, local_today, report_period_parse
 from periop.reports.selectors import department_report
 from periop.reports.services import report_access_record
 
@@ -71,7 +70,7 @@ class DepartmentReportApi(APIView):
     )
     def get(self, request: Request, department_id: int) -> HttpResponseBase:
         department = report_department_get(user=request.user, department_id=department_id)
-        today = timezone.now().astimezone(zoneinfo.ZoneInfo(department.time_zone)).date()
+        today = local_today(department.time_zone, timezone.now())
         try:
             period = report_period_parse(
                 first=request.query_params.get("from"),

@@ -61,6 +61,11 @@ class ReportPeriod:
         }
 
 
+def local_today(time_zone: str, now: dt.datetime) -> dt.date:
+    """The calendar day it is at `now` in the time zone: what "today" means on a report."""
+    return now.astimezone(zoneinfo.ZoneInfo(time_zone)).date()
+
+
 def report_period_shortcuts(*, today: dt.date) -> list[tuple[str, dt.date, dt.date]]:
     """Ready-made periods for routine activity review (HIPAA 164.308(a)(1)(ii)(D)), as
     (label, first day, last day), ending today in the department's time zone."""

@@ -4,7 +4,6 @@ the audit-log report (HTML, streamed CSV). Viewing, exporting and printing are a
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
@@ -30,6 +29,7 @@ from periop.reports.forms import AUDIT_LOG_FORMATS, FORMATS, AuditLogFilterForm
 from periop.reports.periods import (
     PeriodError,
     ReportPeriod,
+    local_today,
     report_period_parse,
     report_period_shortcuts,
 )
@@ -46,7 +46,7 @@ def reports_index(request: HttpRequest) -> HttpResponse:
 
 
 def _today(department: Department) -> dt.date:
-    return timezone.now().astimezone(zoneinfo.ZoneInfo(department.time_zone)).date()
+    return local_today(department.time_zone, timezone.now())
 
 
 def _period(request: HttpRequest, department: Department) -> ReportPeriod:
@@ -100,12 +100,12 @@ def department_report_page(request: HttpRequest, department_id: int) -> HttpResp
     if output_format == "csv":
         return csv_response(department_report_rows(report), f"{stem}.csv")
     context = _report_context(department, period, report)
-    context["shortcuts"] = _shortcuts(department, request)
     if output_format == "pdf":
         html = render_to_string("reports/department_report.html", {**context, "printing": True})
         response = HttpResponse(pdf_bytes(html), content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="{stem}.pdf"'
         return response
+    context["shortcuts"] = _shortcuts(department, request)
     return render(request, "reports/department_report.html", context)
 
 
