@@ -2,15 +2,55 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import time_machine
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from periop.accounts.models import Department, Role
 from tests.factories import DepartmentFactory, MembershipFactory, UserFactory
+
+# CI runs the date-sensitive tests again with the clock moved to awkward instants (a new year in
+# New York, a summer-time month end, years ahead), so that no test depends on the real date.
+MOVED_CLOCK = "PERIOP_TEST_CLOCK"
+_CLOCK = pytest.StashKey[Any]()
+
+
+def moved_clock() -> dt.datetime | None:
+    """The instant the test clock starts at, from `PERIOP_TEST_CLOCK` (ISO 8601 with an
+    offset), or None to run at the real clock."""
+    value = os.environ.get(MOVED_CLOCK, "").strip()
+    if not value:
+        return None
+    moment = dt.datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        raise pytest.UsageError(f"{MOVED_CLOCK} needs a UTC offset: {value!r}")
+    return moment
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    moment = moved_clock()
+    if moment is not None:
+        # The clock keeps ticking from there, so durations and timeouts behave as usual.
+        traveller = time_machine.travel(moment, tick=True)
+        traveller.start()
+        config.stash[_CLOCK] = traveller
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    traveller = config.stash.get(_CLOCK, None)
+    if traveller is not None:
+        traveller.stop()
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    moment = moved_clock()
+    return f"clock moved to {moment.isoformat()} ({MOVED_CLOCK})" if moment else None
 
 
 @pytest.fixture
@@ -105,14 +145,16 @@ def _guards(change: str) -> None:
 
 @pytest.fixture
 def audit_guard_lifted(
-    request: pytest.FixtureRequest, django_db_setup: None, django_db_blocker: Any
-) -> None:
+    request: pytest.FixtureRequest, _django_db_helper: None, django_db_blocker: Any
+) -> Iterator[None]:
     """For transactional tests (`transactional_db`, `live_server`, so every browser test, or
-    `django_db(transaction=True)`): lifts the append-only guards so the flush at teardown can
-    empty the guarded tables. They come back right after that flush (the hooks below), not at
-    this fixture's own teardown: pytest-django sets the database up before or after this
-    fixture depending on how the test asks for it, and the flush must come first either way.
-    So a test may list it anywhere. Production never runs this."""
+    `django_db(transaction=True)`): the append-only guards stay in place for the whole test,
+    so what a test signs, prints or audits meets the same triggers as production. They are
+    lifted only at teardown, so that the flush can empty the guarded tables: this fixture
+    depends on pytest-django's database fixture, so it is torn down just before that flush,
+    and the guards come back right after it (the hooks below). A test may list it anywhere.
+    Production never runs this."""
+    yield
     with django_db_blocker.unblock():
         _guards("remove")
     request.node.stash[GUARDS_LIFTED] = django_db_blocker

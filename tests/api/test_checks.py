@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from periop.drugs.registry import get_knowledge_base
@@ -135,14 +137,31 @@ def test_a_receptor_state_override_is_reported_as_such(pharmacist_client):
 
 
 @pytest.mark.django_db
-def test_at_defaults_to_now(pharmacist_client):
-    body = valid_body()
+@pytest.mark.parametrize(
+    ("hours_ago", "level"),
+    # §4.2, major burn: 0 to <24 h MO, 24 to <72 h AV, from 72 h CI.
+    [(2, "monitor"), (30, "avoid"), (80, "contraindicated")],
+)
+def test_at_defaults_to_now_in_utc_and_the_windows_are_measured_to_it(
+    pharmacist_client, hours_ago, level
+):
+    before = dt.datetime.now(dt.UTC)
+    burn = {
+        "code": "burn",
+        "onset": (before - dt.timedelta(hours=hours_ago)).isoformat(),
+        "attributes": {"tbsa_percent": 40},
+    }
+    body = valid_body(conditions=[burn], medications=[], drugs=["succinylcholine"])
     del body["at"]
 
     response = post(pharmacist_client, body)
 
+    after = dt.datetime.now(dt.UTC)
     assert response.status_code == 200
-    assert response.json()["at"].startswith("20")
+    at = dt.datetime.fromisoformat(response.json()["at"])
+    assert at.utcoffset() == dt.timedelta(0)
+    assert before <= at <= after
+    assert response.json()["cautions"][0]["level"] == level
 
 
 @pytest.mark.django_db

@@ -1,8 +1,10 @@
 """/api/v1/patients and /api/v1/patients/{id}: scoping, registration, the record, auditing."""
 
+import datetime as dt
 import json
 
 import pytest
+from django.utils import timezone
 
 from periop.accounts.models import Role
 from periop.assessments.models import Patient
@@ -14,6 +16,7 @@ from tests.factories import (
     PatientFactory,
     PatientMedicationFactory,
     UserFactory,
+    years_ago,
 )
 
 pytestmark = pytest.mark.django_db
@@ -21,9 +24,10 @@ pytestmark = pytest.mark.django_db
 NEW_PATIENT = {
     "mrn": "MRN-100",
     "name": "Grace Hopper",
-    "birth_date": "1956-12-09",
+    "birth_date": years_ago(70, 12, 9).isoformat(),
     "sex": "female",
 }
+TOMORROW = (timezone.localdate() + dt.timedelta(days=1)).isoformat()
 
 
 def last_event():
@@ -181,7 +185,7 @@ def test_a_duplicate_mrn_is_a_400_on_the_mrn(anesthetist_client, other_departmen
     ("field", "value", "message"),
     [
         ("birth_date", "09/12/1956", "Date has wrong format."),
-        ("birth_date", "2999-01-01", "Birth date (2999-01-01) is in the future."),
+        ("birth_date", TOMORROW, f"Birth date ({TOMORROW}) is in the future."),
         ("sex", "f", '"f" is not a valid choice.'),
         ("mrn", "", "This field may not be blank."),
         ("name", "x" * 201, "Ensure this field has no more than 200 characters."),
@@ -211,7 +215,7 @@ def test_the_record_shows_current_conditions_medications_and_both_receptor_state
     anesthetist_client, department
 ):
     patient = PatientFactory(department=department)
-    PatientConditionFactory(patient=patient, code="myasthenia-gravis")
+    myasthenia = PatientConditionFactory(patient=patient, code="myasthenia-gravis")
     PatientConditionFactory(patient=patient, code="burn", removed_at="2026-01-01T00:00:00Z")
     PatientMedicationFactory(patient=patient, code="pyridostigmine")
     anesthetist_client.post(
@@ -225,7 +229,7 @@ def test_the_record_shows_current_conditions_medications_and_both_receptor_state
     assert response.status_code == 200
     body = response.json()
     assert [c["code"] for c in body["conditions"]] == ["myasthenia-gravis"]
-    assert body["conditions"][0]["onset"] == "1980-05-17"
+    assert body["conditions"][0]["onset"] == myasthenia.onset_date.isoformat()
     assert [m["code"] for m in body["medications"]] == ["pyridostigmine"]
     receptor_state = body["receptor_state"]
     assert receptor_state["value"] == "up"

@@ -133,10 +133,35 @@ def test_removed_conditions_no_longer_count(anesthetist_client, pharmacist_clien
     assert result.json()["receptor_state"]["sources"] == []
 
 
-def test_at_defaults_to_now(pharmacist_client, patient):
-    response = check(pharmacist_client, patient, drugs=["sugammadex"])
+@pytest.mark.parametrize(
+    ("hours_ago", "level"),
+    # §4.2, major burn: 0 to <24 h MO, 24 to <72 h AV, from 72 h CI.
+    [(2, "monitor"), (30, "avoid"), (80, "contraindicated")],
+)
+def test_at_defaults_to_now_in_utc_and_the_windows_are_measured_to_it(
+    department, anesthetist_client, pharmacist_client, hours_ago, level
+):
+    burned = PatientFactory(department=department)
+    before = dt.datetime.now(dt.UTC)
+    recorded = anesthetist_client.post(
+        f"/api/v1/patients/{burned.pk}/conditions",
+        {
+            "code": "burn",
+            "onset": (before - dt.timedelta(hours=hours_ago)).isoformat(),
+            "attributes": {"tbsa_percent": 40},
+        },
+        format="json",
+    )
+    assert recorded.status_code == 201
 
+    response = check(pharmacist_client, burned, drugs=["succinylcholine"])
+
+    after = dt.datetime.now(dt.UTC)
     assert response.status_code == 200
+    at = dt.datetime.fromisoformat(response.json()["at"])
+    assert at.utcoffset() == dt.timedelta(0)
+    assert before <= at <= after
+    assert response.json()["cautions"][0]["level"] == level
 
 
 @pytest.mark.parametrize("persona", ["pharmacist", "anesthetist", "department_admin"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import zoneinfo
 
 import pytest
 from django.db import connection
@@ -93,12 +94,18 @@ def test_bad_input_is_a_400_naming_the_field(auditor_client, department, params,
     assert field in response.json()
 
 
-def test_without_a_period_it_reports_the_current_month(auditor_client, department):
+def test_without_a_period_it_reports_the_month_to_date_in_the_departments_time_zone(
+    auditor_client, department
+):
+    zone = zoneinfo.ZoneInfo(department.time_zone)
+    before = dt.datetime.now(zone).date()
     body = auditor_client.get(url(department)).json()
-    today = dt.datetime.now(dt.UTC).date()
-    assert body["period"]["from"][:7] in {
-        today.isoformat()[:7],
-        (today - dt.timedelta(days=1)).isoformat()[:7],
+    after = dt.datetime.now(zone).date()
+
+    # The department's today, not UTC's (London is an hour ahead in summer); `before` and
+    # `after` differ only if the request straddled local midnight.
+    assert (body["period"]["from"], body["period"]["to"]) in {
+        (today.replace(day=1).isoformat(), today.isoformat()) for today in (before, after)
     }
 
 

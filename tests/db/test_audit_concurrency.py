@@ -29,9 +29,6 @@ for number in range(int(sys.argv[2])):
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are PostgreSQL's")
 def test_eight_concurrent_writers_produce_one_gapless_chain(audit_guard_lifted, transactional_db):
-    from periop.audit import guards
-
-    guards.install(connection)  # the writers run with the guards in place
     settings = connection.settings_dict
     url = (
         f"postgres://{settings['USER']}@{settings['HOST'] or '127.0.0.1'}:"
@@ -49,4 +46,3 @@ def test_eight_concurrent_writers_produce_one_gapless_chain(audit_guard_lifted, 
     sequences = list(AuditEvent.objects.values_list("sequence", flat=True))
     assert sequences == list(range(1, 4001))
     assert audit_chain_verify().ok
-    guards.remove(connection)  # so the teardown flush can empty the table

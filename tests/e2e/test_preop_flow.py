@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from periop.assessments.models import Assessment
 from periop.audit.models import AuditEvent
-from tests.factories import TEST_PASSWORD
+from tests.factories import TEST_PASSWORD, years_ago
 
 pytestmark = [pytest.mark.e2e]
 
@@ -36,7 +36,7 @@ def test_an_anaesthetist_gets_a_signed_printable_assessment_with_the_right_cauti
     page.get_by_role("link", name="Register a patient").click()
     page.get_by_label("Medical record number (MRN)").fill("E2E-0001")
     page.get_by_label("Full name").fill("Grace Hopper")
-    page.get_by_label("Date of birth").fill("1980-05-17")
+    page.get_by_label("Date of birth").fill(years_ago(46).isoformat())
     page.get_by_label("Sex").select_option(label="Female")
     page.get_by_role("button", name="Register patient").click()
     expect(page.get_by_role("heading", name="Grace Hopper", level=1)).to_be_visible()

@@ -107,7 +107,9 @@ def test_the_inputs_snapshot_is_canonical_and_keeps_a_date_onset_a_date(actor, b
     inputs = json.loads(text)
     assert text == json.dumps(inputs, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     onset = inputs["conditions"][0]["onset"]
-    assert dt.date.fromisoformat(onset) == (timezone.now() - dt.timedelta(days=5)).date()
+    # The date the fixture recorded, read back rather than recomputed (that could cross midnight).
+    recorded = burned_patient.conditions.get(code="burn").onset_date
+    assert onset == recorded.isoformat()
     assert inputs["patient"]["weight_kg"] == "70.00"
     assert inputs["patient"]["age_years"] > 40
     assert inputs["drugs"] == ["succinylcholine"]

@@ -1,12 +1,16 @@
 """Patient search, registration and the patient page."""
 
+import datetime as dt
+
 import pytest
+from django.utils import timezone
 
 from periop.assessments.models import Patient
 from tests.factories import (
     PatientConditionFactory,
     PatientFactory,
     PatientMedicationFactory,
+    years_ago,
 )
 from tests.web.conftest import events
 
@@ -41,7 +45,12 @@ def test_the_search_page_without_a_query_reads_no_patient(anesthetist_browser, p
 def test_registering_a_patient_opens_their_page(anesthetist_browser, department):
     response = anesthetist_browser.post(
         "/patients/new",
-        {"mrn": "NEW-1", "name": "Alan Turing", "birth_date": "1970-06-23", "sex": "male"},
+        {
+            "mrn": "NEW-1",
+            "name": "Alan Turing",
+            "birth_date": years_ago(56, 6, 23).isoformat(),
+            "sex": "male",
+        },
     )
 
     patient = Patient.objects.get(mrn="NEW-1")
@@ -53,14 +62,15 @@ def test_registering_a_patient_opens_their_page(anesthetist_browser, department)
 def test_registration_errors_are_shown_next_to_their_fields_and_nothing_is_lost(
     anesthetist_browser, patient
 ):
+    tomorrow = (timezone.localdate() + dt.timedelta(days=1)).isoformat()
     response = anesthetist_browser.post(
         "/patients/new",
-        {"mrn": patient.mrn, "name": "Someone Else", "birth_date": "2999-01-01", "sex": "female"},
+        {"mrn": patient.mrn, "name": "Someone Else", "birth_date": tomorrow, "sex": "female"},
     )
 
     assert response.status_code == 400
     form = response.context["form"]
-    assert form.errors == {"birth_date": ["Birth date (2999-01-01) is in the future."]}
+    assert form.errors == {"birth_date": [f"Birth date ({tomorrow}) is in the future."]}
     page = response.content.decode()
     assert 'value="Someone Else"' in page
     assert 'id="id_birth_date_error"' in page

@@ -117,13 +117,13 @@ def test_a_future_onset_is_explained_next_to_the_onset(anesthetist_browser, pati
 def test_a_condition_is_resolved_by_a_correction(anesthetist_browser, patient):
     condition = PatientConditionFactory(patient=patient, code="stroke", attributes={})
     form = anesthetist_browser.get(condition_url(patient, f"{condition.pk}/correct"))
-    assert 'value="1980-05-17"' in form.content.decode()
+    assert f'value="{condition.onset_date.isoformat()}"' in form.content.decode()
 
     response = anesthetist_browser.post(
         condition_url(patient, f"{condition.pk}/correct"),
         {
             "code": "stroke",
-            "onset_date": "1980-05-17",
+            "onset_date": condition.onset_date.isoformat(),
             "resolved_date": "2020-01-01",
             "reason": "Recovered fully.",
         },

@@ -38,6 +38,13 @@ def test_a_live_server_test_may_list_the_fixture_last(live_server, anesthetist, 
     assert fetch(live_server, anesthetist, "/patients/?q=Ada") == 200
 
     assert AuditEvent.objects.filter(action="query").exists()
+    assert_guards_in_place()
+
+
+def assert_guards_in_place() -> None:
+    """The guards are lifted only for the teardown flush, never during the test itself."""
+    for guards in (audit_guards, assessment_guards):
+        assert guards.installed_triggers(connection) == guards.expected_triggers(connection)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -47,6 +54,7 @@ def test_a_test_marked_transactional_may_use_the_fixture(audit_guard_lifted):
     )
 
     assert AuditEvent.objects.count() == 1
+    assert_guards_in_place()
 
 
 def test_a_transactional_test_may_list_the_fixture_after_the_database(
@@ -57,10 +65,10 @@ def test_a_transactional_test_may_list_the_fixture_after_the_database(
     )
 
     assert AuditEvent.objects.count() == 1
+    assert_guards_in_place()
 
 
 @pytest.mark.django_db
 def test_the_guards_are_back_after_those_tests():
     # Runs after the tests above (pytest keeps the order of a module).
-    for guards in (audit_guards, assessment_guards):
-        assert guards.installed_triggers(connection) == guards.expected_triggers(connection)
+    assert_guards_in_place()
