@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -208,3 +209,51 @@ def keep_test_connection():
     yield
     request_started.connect(close_old_connections)
     request_finished.connect(close_old_connections)
+
+
+class _Unchanged:
+    """What `nothing_changes` compares: every row of the clinical tables (so a row's version
+    and content too) and the ledger's length and head."""
+
+    @staticmethod
+    def state(*, reads_allowed: bool) -> dict[str, Any]:
+        from periop.assessments import models as clinical
+        from periop.audit.models import AuditChainHead, AuditEvent
+
+        tables = [
+            clinical.Patient,
+            clinical.PatientCondition,
+            clinical.PatientMedication,
+            clinical.PatientReceptorState,
+            clinical.Assessment,
+            clinical.Acknowledgement,
+            clinical.AssessmentCaution,
+            clinical.AssessmentConditionCode,
+        ]
+        state: dict[str, Any] = {
+            model.__name__: list(model.objects.order_by("pk").values()) for model in tables
+        }
+        if reads_allowed:
+            # A page that shows the form again with its errors shows the patient's data
+            # again, and that disclosure is audited as a read; nothing else may be.
+            state["ledger, other than reads"] = list(
+                AuditEvent.objects.exclude(action__in=["read", "query"]).values_list(
+                    "sequence", flat=True
+                )
+            )
+        else:
+            state["ledger length"] = AuditEvent.objects.count()
+            state["ledger head"] = list(AuditChainHead.objects.values())
+        return state
+
+
+@contextmanager
+def nothing_changes(*, reads_allowed: bool = False) -> Iterator[None]:
+    """For refusals (400, 403, 404, 409, 412): the request changed no clinical row, no
+    version, and appended nothing to the ledger. A status code alone would not show that.
+    `reads_allowed`: for web forms shown again with their errors, which audit that read."""
+    before = _Unchanged.state(reads_allowed=reads_allowed)
+    yield
+    after = _Unchanged.state(reads_allowed=reads_allowed)
+    for name, rows in before.items():
+        assert after[name] == rows, f"a refused request changed {name}"

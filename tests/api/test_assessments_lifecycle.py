@@ -8,7 +8,7 @@ from django.utils import timezone
 from periop.assessments.models import Acknowledgement, Assessment
 from periop.audit.models import AuditEvent
 from periop.audit.verification import audit_chain_verify
-from tests.conftest import client_for
+from tests.conftest import client_for, nothing_changes
 from tests.factories import PatientConditionFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -63,7 +63,8 @@ def sign(client, assessment, **headers):
 
 
 def test_an_edit_without_if_match_is_428(anesthetist_client, draft):
-    response = anesthetist_client.patch(item(draft), {"procedure": "Other"}, format="json")
+    with nothing_changes():
+        response = anesthetist_client.patch(item(draft), {"procedure": "Other"}, format="json")
 
     assert response.status_code == 428
     assert response.json()["detail"] == (
@@ -89,9 +90,10 @@ def test_a_stale_edit_is_412_and_changes_nothing(anesthetist_client, draft):
         item(draft), {"procedure": "First"}, format="json", HTTP_IF_MATCH=draft["etag"]
     )
 
-    response = anesthetist_client.patch(
-        item(draft), {"procedure": "Second"}, format="json", HTTP_IF_MATCH=draft["etag"]
-    )
+    with nothing_changes():
+        response = anesthetist_client.patch(
+            item(draft), {"procedure": "Second"}, format="json", HTTP_IF_MATCH=draft["etag"]
+        )
 
     assert response.status_code == 412
     assert "revision 2, you sent revision 1" in response.json()["detail"]
@@ -100,18 +102,22 @@ def test_a_stale_edit_is_412_and_changes_nothing(anesthetist_client, draft):
 
 @pytest.mark.parametrize("if_match", ["*", 'W/"{id}-1"', '"999999-1"', "garbage"])
 def test_an_if_match_that_is_not_this_assessments_etag_is_412(anesthetist_client, draft, if_match):
-    response = anesthetist_client.patch(
-        item(draft),
-        {"procedure": "Other"},
-        format="json",
-        HTTP_IF_MATCH=if_match.format(id=draft["id"]),
-    )
+    with nothing_changes():
+        response = anesthetist_client.patch(
+            item(draft),
+            {"procedure": "Other"},
+            format="json",
+            HTTP_IF_MATCH=if_match.format(id=draft["id"]),
+        )
 
     assert response.status_code == 412
 
 
 def test_an_empty_edit_is_400(anesthetist_client, draft):
-    response = anesthetist_client.patch(item(draft), {}, format="json", HTTP_IF_MATCH=draft["etag"])
+    with nothing_changes():
+        response = anesthetist_client.patch(
+            item(draft), {}, format="json", HTTP_IF_MATCH=draft["etag"]
+        )
 
     assert response.status_code == 400
     assert response.json() == {"non_field_errors": ["Give at least one field to change."]}
@@ -126,9 +132,10 @@ def test_an_empty_edit_is_400(anesthetist_client, draft):
     ],
 )
 def test_each_bad_edit_field_gets_its_message(anesthetist_client, draft, field, value, message):
-    response = anesthetist_client.patch(
-        item(draft), {field: value}, format="json", HTTP_IF_MATCH=draft["etag"]
-    )
+    with nothing_changes():
+        response = anesthetist_client.patch(
+            item(draft), {field: value}, format="json", HTTP_IF_MATCH=draft["etag"]
+        )
 
     assert response.status_code == 400
     assert response.json() == {field: [message]}
@@ -138,9 +145,10 @@ def test_each_bad_edit_field_gets_its_message(anesthetist_client, draft, field, 
 def test_pharmacists_and_auditors_cannot_edit(request, persona, draft):
     client = client_for(request.getfixturevalue(persona))
 
-    response = client.patch(
-        item(draft), {"procedure": "Other"}, format="json", HTTP_IF_MATCH=draft["etag"]
-    )
+    with nothing_changes():
+        response = client.patch(
+            item(draft), {"procedure": "Other"}, format="json", HTTP_IF_MATCH=draft["etag"]
+        )
 
     assert response.status_code == 403
 
@@ -148,10 +156,14 @@ def test_pharmacists_and_auditors_cannot_edit(request, persona, draft):
 def test_another_departments_assessment_is_404_for_every_write(outsider, draft):
     client = client_for(outsider)
 
-    assert client.patch(item(draft), {}, format="json").status_code == 404
-    assert sign(client, draft).status_code == 404
-    assert acknowledge(client, draft).status_code == 404
-    assert client.post(item(draft, "/amend"), {}, format="json").status_code == 404
+    with nothing_changes():
+        assert client.patch(item(draft), {}, format="json").status_code == 404
+    with nothing_changes():
+        assert sign(client, draft).status_code == 404
+    with nothing_changes():
+        assert acknowledge(client, draft).status_code == 404
+    with nothing_changes():
+        assert client.post(item(draft, "/amend"), {}, format="json").status_code == 404
 
 
 # --- acknowledgements ----------------------------------------------------------------------
@@ -215,7 +227,8 @@ def test_an_override_is_audited_as_an_override(anesthetist_client, draft):
     ],
 )
 def test_each_bad_acknowledgement_gets_its_message(anesthetist_client, draft, extra, expected):
-    response = acknowledge(anesthetist_client, draft, **extra)
+    with nothing_changes():
+        response = acknowledge(anesthetist_client, draft, **extra)
 
     assert response.status_code == 400
     assert response.json() == expected
@@ -226,7 +239,8 @@ def test_a_caution_below_avoid_is_not_acknowledged(anesthetist_client, draft):
     level = next(c["level"] for c in draft["cautions"] if c["drug"] == "sugammadex")
     assert level not in {"contraindicated", "avoid"}
 
-    response = acknowledge(anesthetist_client, draft, drug="sugammadex")
+    with nothing_changes():
+        response = acknowledge(anesthetist_client, draft, drug="sugammadex")
 
     assert response.status_code == 400
     assert response.json() == {
@@ -240,7 +254,8 @@ def test_a_caution_below_avoid_is_not_acknowledged(anesthetist_client, draft):
 def test_a_caution_is_acknowledged_once_per_revision(anesthetist_client, draft):
     acknowledge(anesthetist_client, draft)
 
-    response = acknowledge(anesthetist_client, draft)
+    with nothing_changes():
+        response = acknowledge(anesthetist_client, draft)
 
     assert response.status_code == 409
 
@@ -250,26 +265,31 @@ def test_an_acknowledgement_with_a_stale_if_match_is_412(anesthetist_client, dra
         item(draft), {"procedure": "Other"}, format="json", HTTP_IF_MATCH=draft["etag"]
     )
 
-    response = anesthetist_client.post(
-        item(draft, "/acknowledgements"),
-        {"drug": "succinylcholine", "decision": "accepted"},
-        format="json",
-        HTTP_IF_MATCH=draft["etag"],
-    )
+    with nothing_changes():
+        response = anesthetist_client.post(
+            item(draft, "/acknowledgements"),
+            {"drug": "succinylcholine", "decision": "accepted"},
+            format="json",
+            HTTP_IF_MATCH=draft["etag"],
+        )
 
     assert response.status_code == 412
 
 
 @pytest.mark.parametrize("persona", ["pharmacist", "auditor"])
 def test_pharmacists_and_auditors_cannot_acknowledge(request, persona, draft):
-    assert acknowledge(client_for(request.getfixturevalue(persona)), draft).status_code == 403
+    client = client_for(request.getfixturevalue(persona))
+
+    with nothing_changes():
+        assert acknowledge(client, draft).status_code == 403
 
 
 # --- signing -------------------------------------------------------------------------------
 
 
 def test_signing_without_acknowledgements_is_409_naming_the_drug(anesthetist_client, draft):
-    response = sign(anesthetist_client, draft)
+    with nothing_changes():
+        response = sign(anesthetist_client, draft)
 
     assert response.status_code == 409
     assert response.json() == {
@@ -286,7 +306,8 @@ def test_an_edit_after_an_acknowledgement_asks_for_it_again(anesthetist_client, 
     ).json()
 
     assert edited["pending_acknowledgements"] == ["succinylcholine"]
-    assert sign(anesthetist_client, draft).status_code == 409
+    with nothing_changes():
+        assert sign(anesthetist_client, draft).status_code == 409
     assert acknowledge(anesthetist_client, draft).json()["revision"] == 2
     assert sign(anesthetist_client, draft).status_code == 200
 
@@ -302,12 +323,15 @@ def test_signing_makes_it_immutable_and_records_who_and_the_ledger_hash(anesthet
     sign_event = AuditEvent.objects.get(action="sign")
     assert signed["sign_event_hash"] == sign_event.hash
     assert sign_event.resource_id == str(draft["id"])
-    edit = anesthetist_client.patch(
-        item(draft), {"procedure": "Other"}, format="json", HTTP_IF_MATCH=signed["etag"]
-    )
+    with nothing_changes():
+        edit = anesthetist_client.patch(
+            item(draft), {"procedure": "Other"}, format="json", HTTP_IF_MATCH=signed["etag"]
+        )
     assert edit.status_code == 409
-    assert acknowledge(anesthetist_client, draft).status_code == 409
-    again = sign(anesthetist_client, draft)
+    with nothing_changes():
+        assert acknowledge(anesthetist_client, draft).status_code == 409
+    with nothing_changes():
+        again = sign(anesthetist_client, draft)
     assert again.status_code == 409
     assert again.json()["detail"] == f"Assessment {draft['id']} is already signed."
 
@@ -315,20 +339,27 @@ def test_signing_makes_it_immutable_and_records_who_and_the_ledger_hash(anesthet
 def test_signing_with_a_stale_if_match_is_412(anesthetist_client, draft):
     acknowledge(anesthetist_client, draft)
 
-    response = sign(anesthetist_client, draft, HTTP_IF_MATCH=f'"{draft["id"]}-7"')
+    with nothing_changes():
+        response = sign(anesthetist_client, draft, HTTP_IF_MATCH=f'"{draft["id"]}-7"')
 
     assert response.status_code == 412
 
 
 def test_signing_takes_no_fields(anesthetist_client, draft):
-    response = anesthetist_client.post(item(draft, "/sign"), {"status": "signed"}, format="json")
+    with nothing_changes():
+        response = anesthetist_client.post(
+            item(draft, "/sign"), {"status": "signed"}, format="json"
+        )
 
     assert response.status_code == 400
 
 
 @pytest.mark.parametrize("persona", ["pharmacist", "auditor"])
 def test_pharmacists_and_auditors_cannot_sign(request, persona, draft):
-    assert sign(client_for(request.getfixturevalue(persona)), draft).status_code == 403
+    client = client_for(request.getfixturevalue(persona))
+
+    with nothing_changes():
+        assert sign(client, draft).status_code == 403
 
 
 # --- amending ------------------------------------------------------------------------------
@@ -361,7 +392,8 @@ def test_an_amendment_is_a_new_draft_and_both_show_the_version_history(anestheti
 
 
 def test_a_draft_cannot_be_amended(anesthetist_client, draft):
-    response = anesthetist_client.post(item(draft, "/amend"), {}, format="json")
+    with nothing_changes():
+        response = anesthetist_client.post(item(draft, "/amend"), {}, format="json")
 
     assert response.status_code == 409
 
@@ -371,7 +403,8 @@ def test_a_signed_assessment_is_amended_only_once(anesthetist_client, draft):
     sign(anesthetist_client, draft)
     anesthetist_client.post(item(draft, "/amend"), {}, format="json")
 
-    response = anesthetist_client.post(item(draft, "/amend"), {}, format="json")
+    with nothing_changes():
+        response = anesthetist_client.post(item(draft, "/amend"), {}, format="json")
 
     assert response.status_code == 409
     assert "already been amended" in response.json()["detail"]
@@ -382,9 +415,10 @@ def test_pharmacists_and_auditors_cannot_amend(request, persona, anesthetist_cli
     acknowledge(anesthetist_client, draft)
     sign(anesthetist_client, draft)
 
-    response = client_for(request.getfixturevalue(persona)).post(
-        item(draft, "/amend"), {}, format="json"
-    )
+    client = client_for(request.getfixturevalue(persona))
+
+    with nothing_changes():
+        response = client.post(item(draft, "/amend"), {}, format="json")
 
     assert response.status_code == 403
 

@@ -1,5 +1,7 @@
 """GET /api/v1/audit/events and /api/v1/audit/verify."""
 
+import datetime as dt
+
 import pytest
 
 from periop.audit.models import AuditEvent
@@ -62,6 +64,14 @@ def test_events_filter_by_patient_user_action_and_period(auditor_client, departm
     assert ids(action="update") == [first + 1]
     assert ids(user="dr-anesthetist") == [first + 1]
     assert ids(**{"from": "2000-01-01T00:00:00Z", "to": "2001-01-01T00:00:00Z"}) == []
+    # Both ends are inclusive: the period from the first event's instant to the last one's
+    # returns all three; a period that starts after the last one returns none of them.
+    times = dict(AuditEvent.objects.values_list("sequence", "occurred_at"))
+    exact = {"from": times[first].isoformat(), "to": times[first + 2].isoformat()}
+    assert ids(**exact) == [first, first + 1, first + 2]
+    assert ids(patient=2, **exact) == [first + 1, first + 2]
+    later = times[first + 2] + dt.timedelta(microseconds=1)
+    assert ids(**{"from": later.isoformat()}) == []
 
 
 def test_events_sort_by_each_field(auditor_client, department):

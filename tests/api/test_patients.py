@@ -9,7 +9,7 @@ from django.utils import timezone
 from periop.accounts.models import Role
 from periop.assessments.models import Patient
 from periop.audit.models import AuditEvent
-from tests.conftest import audit_append_queries, client_for
+from tests.conftest import audit_append_queries, client_for, nothing_changes
 from tests.factories import (
     MembershipFactory,
     PatientConditionFactory,
@@ -134,7 +134,8 @@ def test_an_anesthetist_registers_a_patient_in_their_department(anesthetist_clie
 def test_pharmacists_and_auditors_cannot_register_patients(request, persona):
     client = client_for(request.getfixturevalue(persona))
 
-    response = client.post("/api/v1/patients", NEW_PATIENT, format="json")
+    with nothing_changes():
+        response = client.post("/api/v1/patients", NEW_PATIENT, format="json")
 
     assert response.status_code == 403
     assert not Patient.objects.exists()
@@ -146,7 +147,8 @@ def test_a_user_of_several_departments_must_name_the_department(
     MembershipFactory(user=anesthetist, department=other_department, role=Role.ANESTHETIST)
     client = client_for(anesthetist)
 
-    missing = client.post("/api/v1/patients", NEW_PATIENT, format="json")
+    with nothing_changes():
+        missing = client.post("/api/v1/patients", NEW_PATIENT, format="json")
     named = client.post(
         "/api/v1/patients", {**NEW_PATIENT, "department": other_department.pk}, format="json"
     )
@@ -160,9 +162,10 @@ def test_a_user_of_several_departments_must_name_the_department(
 
 
 def test_a_department_the_user_cannot_write_to_is_refused(anesthetist_client, other_department):
-    response = anesthetist_client.post(
-        "/api/v1/patients", {**NEW_PATIENT, "department": other_department.pk}, format="json"
-    )
+    with nothing_changes():
+        response = anesthetist_client.post(
+            "/api/v1/patients", {**NEW_PATIENT, "department": other_department.pk}, format="json"
+        )
 
     assert response.status_code == 400
     assert response.json() == {
@@ -175,7 +178,8 @@ def test_a_department_the_user_cannot_write_to_is_refused(anesthetist_client, ot
 def test_a_duplicate_mrn_is_a_400_on_the_mrn(anesthetist_client, other_department):
     PatientFactory(mrn="MRN-100", department=other_department)
 
-    response = anesthetist_client.post("/api/v1/patients", NEW_PATIENT, format="json")
+    with nothing_changes():
+        response = anesthetist_client.post("/api/v1/patients", NEW_PATIENT, format="json")
 
     assert response.status_code == 400
     assert response.json() == {"mrn": ["A patient with MRN 'MRN-100' is already registered."]}
@@ -193,9 +197,10 @@ def test_a_duplicate_mrn_is_a_400_on_the_mrn(anesthetist_client, other_departmen
     ],
 )
 def test_each_bad_field_gets_its_own_message(anesthetist_client, field, value, message):
-    response = anesthetist_client.post(
-        "/api/v1/patients", {**NEW_PATIENT, field: value}, format="json"
-    )
+    with nothing_changes():
+        response = anesthetist_client.post(
+            "/api/v1/patients", {**NEW_PATIENT, field: value}, format="json"
+        )
 
     assert response.status_code == 400
     assert list(response.json()) == [field]
@@ -203,7 +208,10 @@ def test_each_bad_field_gets_its_own_message(anesthetist_client, field, value, m
 
 
 def test_a_body_that_is_not_an_object_is_a_400(anesthetist_client):
-    response = anesthetist_client.post("/api/v1/patients", "[]", content_type="application/json")
+    with nothing_changes():
+        response = anesthetist_client.post(
+            "/api/v1/patients", "[]", content_type="application/json"
+        )
 
     assert response.status_code == 400
 

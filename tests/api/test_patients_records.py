@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from periop.assessments.models import PatientCondition, PatientReceptorState
 from periop.audit.models import AuditEvent
-from tests.conftest import audit_append_queries, client_for
+from tests.conftest import audit_append_queries, client_for, nothing_changes
 from tests.factories import PatientConditionFactory, PatientFactory, PatientMedicationFactory
 
 pytestmark = pytest.mark.django_db
@@ -98,7 +98,8 @@ def test_an_instant_onset_comes_back_as_an_instant(anesthetist_client, patient):
 def test_each_bad_condition_field_gets_the_checks_message(
     anesthetist_client, patient, body, expected
 ):
-    response = anesthetist_client.post(url(patient, "/conditions"), body, format="json")
+    with nothing_changes():
+        response = anesthetist_client.post(url(patient, "/conditions"), body, format="json")
 
     assert response.status_code == 400
     assert response.json() == expected
@@ -107,7 +108,8 @@ def test_each_bad_condition_field_gets_the_checks_message(
 def test_an_unknown_attribute_is_named(anesthetist_client, patient):
     body = {"code": "burn", "attributes": {"depth": "full"}}
 
-    response = anesthetist_client.post(url(patient, "/conditions"), body, format="json")
+    with nothing_changes():
+        response = anesthetist_client.post(url(patient, "/conditions"), body, format="json")
 
     assert response.status_code == 400
     assert response.json()["attributes"][0].startswith("depth: ")
@@ -116,9 +118,10 @@ def test_an_unknown_attribute_is_named(anesthetist_client, patient):
 def test_an_onset_in_the_future_is_refused(anesthetist_client, patient):
     onset = (timezone.now() + dt.timedelta(days=3)).date().isoformat()
 
-    response = anesthetist_client.post(
-        url(patient, "/conditions"), {"code": "burn", "onset": onset}, format="json"
-    )
+    with nothing_changes():
+        response = anesthetist_client.post(
+            url(patient, "/conditions"), {"code": "burn", "onset": onset}, format="json"
+        )
 
     assert response.status_code == 400
     assert response.json() == {"onset": [f"Onset ({onset}) is in the future."]}
@@ -128,7 +131,8 @@ def test_an_onset_in_the_future_is_refused(anesthetist_client, patient):
 def test_pharmacists_and_auditors_cannot_record(request, persona, patient):
     client = client_for(request.getfixturevalue(persona))
 
-    response = client.post(url(patient, "/conditions"), MG, format="json")
+    with nothing_changes():
+        response = client.post(url(patient, "/conditions"), MG, format="json")
 
     assert response.status_code == 403
     assert not PatientCondition.objects.exists()
@@ -138,7 +142,8 @@ def test_a_patient_of_another_department_is_404_for_reads_and_writes(outsider, p
     client = client_for(outsider)
 
     assert client.get(url(patient, "/conditions")).status_code == 404
-    assert client.post(url(patient, "/conditions"), MG, format="json").status_code == 404
+    with nothing_changes():
+        assert client.post(url(patient, "/conditions"), MG, format="json").status_code == 404
 
 
 def test_an_auditor_in_the_department_but_anesthetist_elsewhere_gets_403(
@@ -149,7 +154,8 @@ def test_an_auditor_in_the_department_but_anesthetist_elsewhere_gets_403(
 
     MembershipFactory(user=auditor, department=other_department, role=Role.ANESTHETIST)
 
-    response = client_for(auditor).post(url(patient, "/conditions"), MG, format="json")
+    with nothing_changes():
+        response = client_for(auditor).post(url(patient, "/conditions"), MG, format="json")
 
     assert response.status_code == 403
 
@@ -235,9 +241,10 @@ def test_a_correction_to_a_new_code_revalidates_the_attributes_it_keeps(
 ):
     original = anesthetist_client.post(url(patient, "/conditions"), MG, format="json").json()
 
-    response = anesthetist_client.patch(
-        url(patient, f"/conditions/{original['id']}"), {"code": "burn"}, format="json"
-    )
+    with nothing_changes():
+        response = anesthetist_client.patch(
+            url(patient, f"/conditions/{original['id']}"), {"code": "burn"}, format="json"
+        )
 
     assert response.status_code == 400
     assert response.json()["attributes"][0].startswith("antibody: ")
@@ -246,9 +253,10 @@ def test_a_correction_to_a_new_code_revalidates_the_attributes_it_keeps(
 def test_an_empty_correction_is_refused(anesthetist_client, patient):
     condition = PatientConditionFactory(patient=patient)
 
-    response = anesthetist_client.patch(
-        url(patient, f"/conditions/{condition.pk}"), {"reason": "Nothing"}, format="json"
-    )
+    with nothing_changes():
+        response = anesthetist_client.patch(
+            url(patient, f"/conditions/{condition.pk}"), {"reason": "Nothing"}, format="json"
+        )
 
     assert response.status_code == 400
     assert response.json() == {"non_field_errors": ["Give at least one field to correct."]}
@@ -259,7 +267,8 @@ def test_correcting_a_replaced_version_is_a_409(anesthetist_client, patient):
     item = url(patient, f"/conditions/{original['id']}")
     anesthetist_client.patch(item, {"onset": "2019-02-14"}, format="json")
 
-    response = anesthetist_client.patch(item, {"onset": "2019-02-15"}, format="json")
+    with nothing_changes():
+        response = anesthetist_client.patch(item, {"onset": "2019-02-15"}, format="json")
 
     assert response.status_code == 409
     assert "change the current version" in response.json()["detail"]
@@ -280,7 +289,8 @@ def test_a_delete_is_a_recorded_removal(anesthetist_client, patient):
     assert last_event().action == "delete"
     assert PatientCondition.objects.filter(pk=condition["id"]).exists()
     assert anesthetist_client.get(url(patient, "/conditions")).json() == []
-    again = anesthetist_client.delete(url(patient, f"/conditions/{condition['id']}"))
+    with nothing_changes():
+        again = anesthetist_client.delete(url(patient, f"/conditions/{condition['id']}"))
     assert again.status_code == 409
 
 
@@ -296,13 +306,18 @@ def test_a_delete_without_a_body_is_accepted(anesthetist_client, patient):
 def test_a_condition_of_another_patient_is_404(anesthetist_client, patient, department):
     elsewhere = PatientConditionFactory(patient=PatientFactory(department=department))
 
-    assert (
-        anesthetist_client.patch(
-            url(patient, f"/conditions/{elsewhere.pk}"), {"onset": None}, format="json"
-        ).status_code
-        == 404
-    )
-    assert anesthetist_client.delete(url(patient, f"/conditions/{elsewhere.pk}")).status_code == 404
+    with nothing_changes():
+        assert (
+            anesthetist_client.patch(
+                url(patient, f"/conditions/{elsewhere.pk}"), {"onset": None}, format="json"
+            ).status_code
+            == 404
+        )
+    with nothing_changes():
+        assert (
+            anesthetist_client.delete(url(patient, f"/conditions/{elsewhere.pk}")).status_code
+            == 404
+        )
     assert (
         anesthetist_client.get(url(patient, f"/conditions/{elsewhere.pk}/history")).status_code
         == 404
@@ -315,8 +330,10 @@ def test_pharmacists_and_auditors_cannot_correct_or_remove(request, persona, pat
     client = client_for(request.getfixturevalue(persona))
 
     item = url(patient, f"/conditions/{condition.pk}")
-    assert client.patch(item, {"onset": None}, format="json").status_code == 403
-    assert client.delete(item).status_code == 403
+    with nothing_changes():
+        assert client.patch(item, {"onset": None}, format="json").status_code == 403
+    with nothing_changes():
+        assert client.delete(item).status_code == 403
 
 
 # --- medications ---------------------------------------------------------------------------
@@ -362,7 +379,8 @@ def test_medications_are_recorded_listed_and_removed(anesthetist_client, patient
     ],
 )
 def test_each_bad_medication_field_gets_its_message(anesthetist_client, patient, body, expected):
-    response = anesthetist_client.post(url(patient, "/medications"), body, format="json")
+    with nothing_changes():
+        response = anesthetist_client.post(url(patient, "/medications"), body, format="json")
 
     assert response.status_code == 400
     assert response.json() == expected
@@ -385,7 +403,8 @@ def test_the_medication_list_costs_the_same_queries_for_1_and_25_rows(
 def test_a_pharmacist_cannot_remove_a_medication(pharmacist, patient):
     medication = PatientMedicationFactory(patient=patient)
 
-    response = client_for(pharmacist).delete(url(patient, f"/medications/{medication.pk}"))
+    with nothing_changes():
+        response = client_for(pharmacist).delete(url(patient, f"/medications/{medication.pk}"))
 
     assert response.status_code == 403
 
@@ -422,14 +441,16 @@ def test_a_receptor_state_is_recorded_with_its_reason_and_cleared(anesthetist_cl
 def test_a_receptor_state_needs_a_known_value_and_a_reason(
     anesthetist_client, patient, body, field
 ):
-    response = anesthetist_client.post(url(patient, "/receptor-state"), body, format="json")
+    with nothing_changes():
+        response = anesthetist_client.post(url(patient, "/receptor-state"), body, format="json")
 
     assert response.status_code == 400
     assert list(response.json()) == [field]
 
 
 def test_clearing_without_a_recorded_state_is_a_409(anesthetist_client, patient):
-    response = anesthetist_client.delete(url(patient, "/receptor-state"))
+    with nothing_changes():
+        response = anesthetist_client.delete(url(patient, "/receptor-state"))
 
     assert response.status_code == 409
     assert response.json()["detail"] == "No receptor state is recorded for this patient."
@@ -439,8 +460,9 @@ def test_clearing_without_a_recorded_state_is_a_409(anesthetist_client, patient)
 def test_only_clinicians_record_a_receptor_state(request, persona, patient):
     client = client_for(request.getfixturevalue(persona))
 
-    response = client.post(
-        url(patient, "/receptor-state"), {"value": "up", "reason": "x"}, format="json"
-    )
+    with nothing_changes():
+        response = client.post(
+            url(patient, "/receptor-state"), {"value": "up", "reason": "x"}, format="json"
+        )
 
     assert response.status_code == 403

@@ -62,12 +62,21 @@ def test_raw_sql_delete_of_a_signed_assessment_is_rejected(signed):
 
 
 def test_the_orm_cannot_save_a_signed_assessment_either(signed):
+    original = Assessment.objects.values().get(pk=signed.pk)
     signed.procedure = "Tampered"
 
-    with pytest.raises(DatabaseError), transaction.atomic():
+    with (
+        pytest.raises(DatabaseError, match="signed assessments are immutable"),
+        transaction.atomic(),
+    ):
         signed.save()
-    with pytest.raises(DatabaseError), transaction.atomic():
+    with (
+        pytest.raises(DatabaseError, match="signed assessments are immutable"),
+        transaction.atomic(),
+    ):
         Assessment.objects.filter(pk=signed.pk).update(weight_kg="80")
+
+    assert Assessment.objects.values().get(pk=signed.pk) == original
 
 
 def test_a_draft_can_still_be_updated_and_deleted():
