@@ -292,6 +292,8 @@ SPECTACULAR_SETTINGS = {
         "CautionLevelEnum": "periop.drugs.schema.LEVEL_CHOICES",
         "ReceptorStateEnum": "periop.drugs.schema.RECEPTOR_STATE_CHOICES",
         "EffectTagEnum": "periop.drugs.schema.EFFECT_CHOICES",
+        "AcknowledgementDecisionEnum": "periop.assessments.models.Decision",
+        "PlanDecisionEnum": "periop.assessments.services.plan.PLAN_DECISIONS",
     },
 }
 

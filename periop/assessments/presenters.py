@@ -7,7 +7,19 @@ from collections.abc import Sequence
 from typing import Any
 
 from periop.assessments.models import Acknowledgement, Assessment
-from periop.assessments.selectors import PatientRecord, acknowledgements_pending
+from periop.assessments.selectors import PatientRecord
+from periop.assessments.services.plan import plan_evaluate
+
+
+def assessment_plan_data(
+    *, assessment: Assessment, acknowledgements: Sequence[Acknowledgement]
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The plan and the drugs still to decide: as signed for a signed assessment (its stored
+    plan), re-evaluated over the current decisions for a draft."""
+    if assessment.is_signed and assessment.plan_snapshot:
+        return json.loads(assessment.plan_snapshot), []
+    plan = plan_evaluate(assessment=assessment, decisions=acknowledgements)
+    return plan.as_data(), [] if assessment.is_signed else plan.missing
 
 
 def _username(user: Any) -> str | None:
@@ -23,6 +35,7 @@ def assessment_detail_data(
     """A plain dict in the shape of `AssessmentDetailOutput`; the snapshot is shown exactly as
     stored, never re-evaluated."""
     evaluation = json.loads(assessment.cautions_snapshot)
+    plan, pending = assessment_plan_data(assessment=assessment, acknowledgements=acknowledgements)
     superseded_by = next(
         (version.pk for version in versions if version.supersedes_id == assessment.pk), None
     )
@@ -53,9 +66,8 @@ def assessment_detail_data(
         "cautions": evaluation["cautions"],
         "assumptions": evaluation.get("assumptions", []),
         "acknowledgement_required": assessment.acknowledgement_required,
-        "pending_acknowledgements": acknowledgements_pending(
-            assessment=assessment, acknowledgements=acknowledgements
-        ),
+        "pending_acknowledgements": pending,
+        "plan": plan,
         "acknowledgements": acknowledgements,
         "supersedes": assessment.supersedes_id,
         "superseded_by": superseded_by,

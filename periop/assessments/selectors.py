@@ -316,13 +316,3 @@ def assessment_acknowledgements(*, assessment: Assessment) -> list[Acknowledgeme
         .select_related("acknowledged_by")
         .order_by("acknowledged_at", "id")
     )
-
-
-def acknowledgements_pending(
-    *, assessment: Assessment, acknowledgements: Iterable[Acknowledgement]
-) -> list[str]:
-    """Drugs of the current revision whose caution still needs an acknowledgement."""
-    done = {ack.drug for ack in acknowledgements if ack.revision == assessment.revision}
-    return [
-        item["drug"] for item in assessment.acknowledgement_required if item["drug"] not in done
-    ]

@@ -12,6 +12,7 @@ from periop.assessments.apis.conditions import (
     ConditionHistoryApi,
     ConditionItemApi,
 )
+from periop.assessments.apis.decisions import DecisionCreateApi
 from periop.assessments.apis.medications import MedicationCollectionApi, MedicationRemoveApi
 from periop.assessments.apis.patients import (
     PatientCheckApi,
@@ -65,6 +66,11 @@ urlpatterns = [
         "assessments/<int:assessment_id>/acknowledgements",
         AcknowledgementCreateApi.as_view(),
         name="assessment-acknowledgements",
+    ),
+    path(
+        "assessments/<int:assessment_id>/decisions",
+        DecisionCreateApi.as_view(),
+        name="assessment-decisions",
     ),
     path(
         "assessments/<int:assessment_id>/amend",

@@ -114,5 +114,7 @@ def test_an_anaesthetist_gets_a_signed_printable_assessment_with_the_right_cauti
     expect(page.locator(".print-record")).to_contain_text(
         "Succinylcholine (suxamethonium): CONTRAINDICATED"
     )
-    expect(page.locator(".print-record")).to_contain_text("Overridden by dr-anesthetist")
+    expect(page.locator(".print-record")).to_contain_text(
+        "Override: given despite the caution by dr-anesthetist"
+    )
     assert AuditEvent.objects.filter(action="print", resource_id=str(assessment.pk)).exists()

@@ -215,7 +215,7 @@ def test_override_sign_print_and_amend(anesthetist_browser, draft):
     assert draft.sign_event_hash in page
     assert draft.knowledge_base_digest in page
     assert "Ada Lovelace, MRN MRN0000042" in page
-    assert "Overridden</strong> by dr-anesthetist" in page
+    assert "Override: given despite the caution</strong> by dr-anesthetist" in page
     assert "<h2>References</h2>" in page
     (event,) = events("print")
     assert event.resource_id == str(draft.pk)

@@ -248,9 +248,9 @@ def test_the_assessment_page_costs_the_same_for_1_and_many_acknowledgements(
         with django_assert_num_queries(expected):
             response = anesthetist_browser.get(f"/assessments/{assessment.pk}/")
         assert response.status_code == 200
-        assert response.content.decode().count("<strong>Overridden</strong>") == len(
-            assessment.drugs
-        )
+        assert response.content.decode().count(
+            "<strong>Override: given despite the caution</strong>"
+        ) == len(assessment.drugs)
 
 
 def test_the_print_view_costs_the_same_for_1_and_many_acknowledgements(
@@ -266,9 +266,9 @@ def test_the_print_view_costs_the_same_for_1_and_many_acknowledgements(
         with django_assert_num_queries(expected):
             response = anesthetist_browser.get(f"/assessments/{assessment.pk}/print")
         assert response.status_code == 200
-        assert response.content.decode().count("Overridden</strong> by dr-colleague-") == len(
-            assessment.drugs
-        )
+        assert response.content.decode().count(
+            "Override: given despite the caution</strong> by dr-colleague-"
+        ) == len(assessment.drugs)
 
 
 def condition_versions(patient: Any, people: list[Any], *, removed: bool = False) -> Any:

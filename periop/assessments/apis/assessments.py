@@ -320,7 +320,11 @@ class AcknowledgementCreateApi(PeriopApi):
 
     class AcknowledgementInput(StrictSerializer):
         drug = serializers.CharField(max_length=64)
-        decision = serializers.ChoiceField(choices=Decision.values)
+        decision = serializers.ChoiceField(
+            choices=[Decision.ACCEPTED.value, Decision.OVERRIDDEN.value],
+            help_text="accepted: the drug is withheld (the plan's withhold); overridden: it is "
+            "given despite the caution.",
+        )
         reason_code = serializers.ChoiceField(
             choices=ReasonCode.values,
             required=False,

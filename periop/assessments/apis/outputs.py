@@ -164,6 +164,47 @@ class AssessmentVersionOutput(serializers.Serializer[Any]):
     signed_at = serializers.DateTimeField(allow_null=True)
 
 
+class PlanDoseOutput(serializers.Serializer[Any]):
+    text = serializers.CharField()
+    rule = serializers.CharField()
+    per_kg_mg = serializers.JSONField(allow_null=True, help_text='{"min", "max"} as strings.')
+    total_mg = serializers.JSONField(
+        allow_null=True, help_text='{"min", "max"} in mg for the recorded weight, as strings.'
+    )
+    max_mg = serializers.CharField(allow_null=True)
+
+
+class PlanLineOutput(serializers.Serializer[Any]):
+    drug = serializers.CharField()
+    level = serializers.ChoiceField(
+        choices=LEVEL_CHOICES,
+        help_text="Re-evaluated over the drugs that will be given (withheld drugs left out).",
+    )
+    original_level = serializers.ChoiceField(
+        choices=LEVEL_CHOICES, help_text="As first evaluated, with every planned drug."
+    )
+    decision = serializers.ChoiceField(
+        choices=["give", "give-adjusted", "withhold", "override"],
+        allow_null=True,
+        help_text="Null while undecided.",
+    )
+    alternative = serializers.CharField(
+        allow_null=True, help_text="The drug chosen instead of this withheld one."
+    )
+    alternative_for = serializers.CharField(
+        allow_null=True, help_text="On an alternative's own line: the drug it replaces."
+    )
+    dose = PlanDoseOutput(allow_null=True, help_text="Dose guidance from the card.")
+    dose_mg = serializers.CharField(allow_null=True, help_text="The dose decided, in mg.")
+    monitoring = serializers.CharField()
+    level_change = serializers.CharField(
+        help_text="Why the level differs from the original one, or ''."
+    )
+    needs_decision = serializers.BooleanField(
+        help_text="Contraindicated or avoid in the plan, and not decided yet."
+    )
+
+
 class AssessmentDetailOutput(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     patient = AssessmentPatientOutput()
@@ -188,6 +229,11 @@ class AssessmentDetailOutput(serializers.Serializer[Any]):
         child=serializers.CharField(), help_text="Drugs still to acknowledge before signing."
     )
     acknowledgements = AcknowledgementOutput(many=True, help_text="Of every revision.")
+    plan = PlanLineOutput(
+        many=True,
+        help_text="One line per planned drug (and chosen alternative): its decision and its "
+        "level over the drugs that will be given. As signed, once signed.",
+    )
     supersedes = serializers.IntegerField(allow_null=True)
     superseded_by = serializers.IntegerField(allow_null=True)
     amendment_reason = serializers.CharField()

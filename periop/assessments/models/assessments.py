@@ -95,6 +95,10 @@ class Assessment(models.Model):
     signed_at = models.DateTimeField(null=True, blank=True)
     # The hash of the sign event in the audit ledger: the printed record quotes it.
     sign_event_hash = models.CharField(max_length=64, blank=True)
+    # The plan as signed (canonical JSON): each drug's decision and re-evaluated level. Null
+    # for drafts and for assessments signed before plans existed. (Nullable, so that SQLite
+    # adds the column in place instead of rebuilding the guarded table.)
+    plan_snapshot = models.TextField(null=True, blank=True)  # noqa: DJ001
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -135,8 +139,14 @@ class Assessment(models.Model):
 
 
 class Decision(models.TextChoices):
-    ACCEPTED = "accepted", "Accepted"
-    OVERRIDDEN = "overridden", "Overridden"
+    """What a clinician decided for one planned drug. `accepted` (the caution is accepted:
+    the drug is withheld) and `overridden` (given despite it) are the v1 acknowledgements; the
+    plan adds giving a drug as planned or adjusted."""
+
+    ACCEPTED = "accepted", "Withheld: will not be given"
+    OVERRIDDEN = "overridden", "Override: given despite the caution"
+    GIVE = "give", "Given as planned"
+    GIVE_ADJUSTED = "give-adjusted", "Given adjusted"
 
 
 class ReasonCode(models.TextChoices):
@@ -152,7 +162,8 @@ REASONS_NEEDING_COMMENT = (ReasonCode.CAUTION_NOT_APPLICABLE, ReasonCode.OTHER_D
 
 
 class Acknowledgement(models.Model):
-    """A clinician's answer to one contraindicated or avoid caution of one revision."""
+    """A clinician's decision on one planned drug of one revision: the v1 acknowledgement of a
+    contraindicated or avoid caution, or a plan decision at any level."""
 
     assessment = models.ForeignKey(
         Assessment, on_delete=models.PROTECT, related_name="acknowledgements"
@@ -160,9 +171,19 @@ class Acknowledgement(models.Model):
     revision = models.PositiveIntegerField(help_text="The assessment revision it applies to.")
     drug = models.CharField(max_length=64)
     level = models.CharField(max_length=16, choices=LEVEL_CHOICES)
-    decision = models.CharField(max_length=12, choices=Decision.choices)
+    decision = models.CharField(max_length=16, choices=Decision.choices)
     reason_code = models.CharField(max_length=32, choices=ReasonCode.choices, blank=True)
     comment = models.TextField(blank=True)
+    alternative = models.CharField(
+        max_length=64, blank=True, help_text="The drug chosen instead of a withheld one."
+    )
+    dose_mg = models.DecimalField(
+        max_digits=9,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        help_text="The dose decided, in mg, when given adjusted or despite the caution.",
+    )
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
     )

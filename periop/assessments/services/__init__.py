@@ -7,6 +7,7 @@ from periop.assessments.services.assessments import (
     assessment_sign,
     assessment_update,
     caution_acknowledge,
+    plan_decide,
 )
 from periop.assessments.services.patients import (
     patient_check_run,
@@ -43,4 +44,5 @@ __all__ = [
     "patient_medication_remove",
     "patient_receptor_state_clear",
     "patient_receptor_state_record",
+    "plan_decide",
 ]

@@ -30,6 +30,7 @@ from periop.assessments.models import (
     ReasonCode,
 )
 from periop.assessments.selectors import patient_state_for
+from periop.assessments.services import plan
 from periop.assessments.services.common import (
     CATEGORY_ACKNOWLEDGEMENT,
     CATEGORY_ASSESSMENT,
@@ -214,26 +215,8 @@ def assessment_update(
     return locked
 
 
-def caution_acknowledge(
-    *,
-    actor: Actor,
-    assessment: Assessment,
-    drug: str,
-    decision: str,
-    reason_code: str = "",
-    comment: str = "",
-    expected_revision: int | None = None,
-) -> Acknowledgement:
-    """Accepts or overrides one contraindicated or avoid caution of the current revision.
-
-    An override needs a reason code; some reason codes need a comment. Audited as `override`
-    for an override.
-    """
-    comment = comment.strip()
-    if decision not in Decision.values:
-        raise DomainError(
-            f"Unknown decision '{decision}'. Choose accepted or overridden.", field="decision"
-        )
+def _checked_reason(decision: str, reason_code: str, comment: str) -> None:
+    """The closed reason list: an override needs a reason, and some reasons a comment."""
     if reason_code and reason_code not in ReasonCode.values:
         raise DomainError(
             f"Unknown reason code '{reason_code}'. Choose from {', '.join(ReasonCode.values)}.",
@@ -245,14 +228,103 @@ def caution_acknowledge(
         raise DomainError(
             f"Explain in a comment why the reason is '{reason_code}'.", field="comment"
         )
+
+
+def _locked_draft(assessment: Assessment, expected_revision: int | None) -> Assessment:
+    locked = _lock(assessment)
+    if locked.is_signed:
+        raise ConflictError(
+            f"Assessment {locked.pk} is signed; its cautions can no longer be acknowledged.",
+            code="signed",
+        )
+    _check_revision(locked, expected_revision)
+    return locked
+
+
+def _decision_record(
+    *,
+    actor: Actor,
+    assessment: Assessment,
+    drug: str,
+    level: str,
+    decision: str,
+    reason_code: str,
+    comment: str,
+    alternative: str = "",
+    dose_mg: Decimal | None = None,
+) -> Acknowledgement:
+    """Writes one decision of the current revision and its audit event (`override` for an
+    override); a drug is decided once per revision."""
+    if Acknowledgement.objects.filter(
+        assessment=assessment, revision=assessment.revision, drug=drug
+    ).exists():
+        raise ConflictError(
+            f"The caution for {drug} is already acknowledged in revision {assessment.revision}.",
+            code="already-acknowledged",
+        )
+    acknowledgement = Acknowledgement.objects.create(
+        assessment=assessment,
+        revision=assessment.revision,
+        drug=drug,
+        level=level,
+        decision=decision,
+        reason_code=reason_code,
+        comment=comment,
+        alternative=alternative,
+        dose_mg=dose_mg,
+        acknowledged_by_id=actor.user_id,
+        acknowledged_at=timezone.now(),
+    )
+    payload: dict[str, Any] = {
+        "assessment": assessment.pk,
+        "revision": assessment.revision,
+        "drug": drug,
+        "level": level,
+        "decision": decision,
+        "reason_code": reason_code,
+        "comment": comment,
+    }
+    if alternative:
+        payload["alternative"] = alternative
+    if dose_mg is not None:
+        payload["dose_mg"] = dose_mg
+    audit_event_append(
+        actor=actor,
+        action=Action.OVERRIDE if decision == Decision.OVERRIDDEN else Action.CREATE,
+        resource_type="acknowledgement",
+        resource_id=acknowledgement.pk,
+        data_category=CATEGORY_ACKNOWLEDGEMENT,
+        patient_id=assessment.patient_id,
+        department_id=assessment.department_id,
+        payload=payload,
+    )
+    return acknowledgement
+
+
+def caution_acknowledge(
+    *,
+    actor: Actor,
+    assessment: Assessment,
+    drug: str,
+    decision: str,
+    reason_code: str = "",
+    comment: str = "",
+    expected_revision: int | None = None,
+) -> Acknowledgement:
+    """The v1 acknowledgement: accepts (the drug is withheld) or overrides one contraindicated
+    or avoid caution of the current revision.
+
+    An override needs a reason code; some reason codes need a comment. Audited as `override`
+    for an override.
+    """
+    comment = comment.strip()
+    if decision not in (Decision.ACCEPTED, Decision.OVERRIDDEN):
+        raise DomainError(
+            f"Unknown decision '{decision}'. Choose accepted or overridden.", field="decision"
+        )
+    _checked_reason(decision, reason_code, comment)
     with transaction.atomic():
-        locked = _lock(assessment)
-        if locked.is_signed:
-            raise ConflictError(
-                f"Assessment {locked.pk} is signed; its cautions can no longer be acknowledged.",
-                code="signed",
-            )
-        _check_revision(locked, expected_revision)
+        locked = _locked_draft(assessment, expected_revision)
         if drug not in locked.drugs:
             raise DomainError(f"'{drug}' is not a planned drug of this assessment.", field="drug")
         levels = {item["drug"]: item["level"] for item in locked.acknowledgement_required}
@@ -263,43 +335,68 @@ def caution_acknowledge(
                 "are acknowledged.",
                 field="drug",
             )
-        if Acknowledgement.objects.filter(
-            assessment=locked, revision=locked.revision, drug=drug
-        ).exists():
-            raise ConflictError(
-                f"The caution for {drug} is already acknowledged in revision {locked.revision}.",
-                code="already-acknowledged",
-            )
-        acknowledgement = Acknowledgement.objects.create(
+        return _decision_record(
+            actor=actor,
             assessment=locked,
-            revision=locked.revision,
             drug=drug,
             level=levels[drug],
             decision=decision,
             reason_code=reason_code,
             comment=comment,
-            acknowledged_by_id=actor.user_id,
-            acknowledged_at=timezone.now(),
         )
-        audit_event_append(
+
+
+def plan_decide(
+    *,
+    actor: Actor,
+    assessment: Assessment,
+    drug: str,
+    decision: str,
+    reason_code: str = "",
+    comment: str = "",
+    alternative: str = "",
+    dose_mg: Decimal | None = None,
+    expected_revision: int | None = None,
+) -> Acknowledgement:
+    """Decides one planned drug: give, give-adjusted, withhold (optionally with an
+    alternative) or override (only at contraindicated or avoid, with a reason). The level it
+    is checked against is the drug's level in the plan as it stands, re-evaluated over the
+    drugs that will be given."""
+    comment = comment.strip()
+    alternative = alternative.strip()
+    stored = plan.STORED_DECISION.get(decision)
+    if stored is None:
+        raise DomainError(
+            f"Unknown decision '{decision}'. Choose {', '.join(plan.PLAN_DECISIONS)}.",
+            field="decision",
+        )
+    if reason_code and decision not in (plan.OVERRIDE, plan.WITHHOLD):
+        raise DomainError(
+            "A reason code explains an override or a withheld drug.", field="reason_code"
+        )
+    _checked_reason(stored, reason_code, comment)
+    with transaction.atomic():
+        locked = _locked_draft(assessment, expected_revision)
+        decisions = list(Acknowledgement.objects.filter(assessment=locked))
+        line = plan.plan_decision_check(
+            assessment=locked,
+            decisions=decisions,
+            drug=drug,
+            decision=decision,
+            alternative=alternative,
+            dose_mg=dose_mg,
+        )
+        return _decision_record(
             actor=actor,
-            action=Action.OVERRIDE if decision == Decision.OVERRIDDEN else Action.CREATE,
-            resource_type="acknowledgement",
-            resource_id=acknowledgement.pk,
-            data_category=CATEGORY_ACKNOWLEDGEMENT,
-            patient_id=locked.patient_id,
-            department_id=locked.department_id,
-            payload={
-                "assessment": locked.pk,
-                "revision": locked.revision,
-                "drug": drug,
-                "level": acknowledgement.level,
-                "decision": decision,
-                "reason_code": reason_code,
-                "comment": comment,
-            },
+            assessment=locked,
+            drug=drug,
+            level=line.level,
+            decision=stored,
+            reason_code=reason_code,
+            comment=comment,
+            alternative=alternative,
+            dose_mg=dose_mg,
         )
-    return acknowledgement
 
 
 def _caution_level(assessment: Assessment, drug: str) -> str:
@@ -310,9 +407,11 @@ def _caution_level(assessment: Assessment, drug: str) -> str:
 def assessment_sign(
     *, actor: Actor, assessment: Assessment, expected_revision: int | None = None
 ) -> Assessment:
-    """Signs a draft whose contraindicated and avoid cautions are all acknowledged.
+    """Signs a draft whose plan has a decision for every drug that is contraindicated or
+    avoid once re-evaluated over the drugs that will be given.
 
-    The assessment becomes immutable; it keeps the hash of its sign event in the ledger.
+    The assessment becomes immutable; it keeps its plan and the hash of its sign event in the
+    ledger, whose payload holds the plan's digest.
     """
     if actor.user_id is None:
         raise DomainError("Only a person can sign an assessment.", code="signer-required")
@@ -321,29 +420,32 @@ def assessment_sign(
         if locked.is_signed:
             raise ConflictError(f"Assessment {locked.pk} is already signed.", code="signed")
         _check_revision(locked, expected_revision)
-        acknowledged = set(
-            Acknowledgement.objects.filter(assessment=locked, revision=locked.revision).values_list(
-                "drug", flat=True
-            )
-        )
-        missing = [
-            item["drug"]
-            for item in locked.acknowledgement_required
-            if item["drug"] not in acknowledged
-        ]
+        decisions = list(Acknowledgement.objects.filter(assessment=locked))
+        signed_plan = plan.plan_evaluate(assessment=locked, decisions=decisions)
+        missing = signed_plan.missing
         if missing:
             noun = "caution" if len(missing) == 1 else "cautions"
             raise ConflictError(
                 f"Acknowledge the {noun} for {join_names(missing)} before signing.",
                 code="acknowledgement-required",
             )
-        event = _audit(actor, Action.SIGN, locked, acknowledged=sorted(acknowledged))
+        acknowledged = {row.drug for row in decisions if row.revision == locked.revision}
+        plan_text = canonical_json(signed_plan.as_data())
+        event = _audit(
+            actor,
+            Action.SIGN,
+            locked,
+            acknowledged=sorted(acknowledged),
+            plan={line.drug: line.decision for line in signed_plan.lines},
+            plan_digest=digest(plan_text),
+        )
         # One UPDATE while the row is still a draft: the guard triggers reject any later one.
         Assessment.objects.filter(pk=locked.pk, status=AssessmentStatus.DRAFT).update(
             status=AssessmentStatus.SIGNED,
             signed_by_id=actor.user_id,
             signed_at=event.occurred_at,
             sign_event_hash=event.hash,
+            plan_snapshot=plan_text,
         )
     return Assessment.objects.select_related(
         "patient", "department", "created_by", "signed_by"

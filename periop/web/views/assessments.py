@@ -15,8 +15,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from periop.api import DomainError, PreconditionFailed
 from periop.assessments.models import ACKNOWLEDGED_LEVELS, Assessment, Patient
+from periop.assessments.presenters import assessment_plan_data
 from periop.assessments.selectors import (
-    acknowledgements_pending,
     assessment_acknowledgements,
     assessment_versions,
 )
@@ -44,6 +44,7 @@ from periop.web.forms import (
     add_domain_error,
     time_point_initial,
 )
+from periop.web.plan_view import plan_rows
 from periop.web.presenters import (
     CautionPanel,
     caution_panel,
@@ -266,7 +267,7 @@ def _detail_page(
     knowledge_base = get_knowledge_base()
     acknowledgements = assessment_acknowledgements(assessment=assessment)
     versions = assessment_versions(assessment=assessment)
-    pending = acknowledgements_pending(assessment=assessment, acknowledgements=acknowledgements)
+    plan, pending = assessment_plan_data(assessment=assessment, acknowledgements=acknowledgements)
     required = [item["drug"] for item in assessment.acknowledgement_required]
     panel = caution_panel(
         knowledge_base, json.loads(assessment.cautions_snapshot), required, assessment.weight_kg
@@ -298,6 +299,7 @@ def _detail_page(
             if assessment.signed_at
             else "",
             "panel": panel,
+            "plan_rows": plan_rows(knowledge_base, plan),
             "pending": [names.get(drug, drug) for drug in pending],
             "acknowledgements": acknowledgements,
             "versions": versions,
@@ -401,11 +403,8 @@ def assessment_print(request: HttpRequest, assessment_id: int) -> HttpResponse:
         messages.error(request, "Only a signed assessment can be printed.")
         return redirect("web:assessment", assessment_id=assessment.pk)
     knowledge_base = get_knowledge_base()
-    acknowledgements = [
-        ack
-        for ack in assessment_acknowledgements(assessment=assessment)
-        if ack.revision == assessment.revision
-    ]
+    every_revision = assessment_acknowledgements(assessment=assessment)
+    acknowledgements = [ack for ack in every_revision if ack.revision == assessment.revision]
     required = [item["drug"] for item in assessment.acknowledgement_required]
     panel = caution_panel(
         knowledge_base, json.loads(assessment.cautions_snapshot), required, assessment.weight_kg
@@ -413,6 +412,7 @@ def assessment_print(request: HttpRequest, assessment_id: int) -> HttpResponse:
     by_drug = {ack.drug: ack for ack in acknowledgements}
     for card in panel.cards:
         card.acknowledgement = by_drug.get(card.drug)
+    plan, _ = assessment_plan_data(assessment=assessment, acknowledgements=every_revision)
     zone = time_zone(request)
     audit_event_append(
         actor=Actor.from_request(request),
@@ -434,6 +434,7 @@ def assessment_print(request: HttpRequest, assessment_id: int) -> HttpResponse:
             "planned": time_point_display(assessment.planned_at, zone),
             "signed_at": time_point_display(assessment.signed_at, zone),
             "panel": panel,
+            "plan_rows": plan_rows(knowledge_base, plan),
             "acknowledgements": acknowledgements,
             "printed_by": request.user.get_username(),
             "references": panel_references(panel),

@@ -1,0 +1,105 @@
+"""`POST /api/v1/assessments/{id}/decisions`: the plan's decision for one planned drug."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from periop.accounts.permissions import CLINICAL_ROLES
+from periop.api import StrictSerializer
+from periop.assessments.apis.assessments import (
+    IF_MATCH_OPTIONAL,
+    NOT_FOUND,
+    SIGNED,
+    STALE,
+    _writable_assessment,
+    detail_response,
+)
+from periop.assessments.apis.common import (
+    FORBIDDEN,
+    INVALID,
+    NOT_AUTHENTICATED,
+    PeriopApi,
+    optional_revision,
+)
+from periop.assessments.apis.outputs import AssessmentDetailOutput
+from periop.assessments.models import ReasonCode
+from periop.assessments.selectors import assessment_get
+from periop.assessments.services import plan_decide
+from periop.assessments.services.plan import PLAN_DECISIONS
+from periop.audit.services import Actor
+
+
+class DecisionCreateApi(PeriopApi):
+    roles_by_method = {"POST": CLINICAL_ROLES}
+
+    class DecisionInput(StrictSerializer):
+        drug = serializers.CharField(max_length=64)
+        decision = serializers.ChoiceField(
+            choices=list(PLAN_DECISIONS),
+            help_text="give: as planned; give-adjusted: dose and monitoring from the card; "
+            "withhold: not given (optionally with an alternative); override: given despite "
+            "a contraindicated or avoid caution, with a reason.",
+        )
+        reason_code = serializers.ChoiceField(
+            choices=ReasonCode.values,
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="Required to override; caution-not-applicable and other-documented also "
+            "need a comment.",
+        )
+        comment = serializers.CharField(
+            required=False, allow_blank=True, default="", max_length=2000
+        )
+        alternative = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            default="",
+            max_length=64,
+            help_text="With withhold: the drug given instead; it is evaluated with the plan "
+            "and refused if it is contraindicated or avoid.",
+        )
+        dose_mg = serializers.DecimalField(
+            required=False,
+            allow_null=True,
+            default=None,
+            max_digits=9,
+            decimal_places=3,
+            help_text="With give-adjusted or override: the dose decided, in mg.",
+        )
+
+    @extend_schema(
+        operation_id="assessments_decisions_create",
+        summary="Decide one planned drug: give, give adjusted, withhold or override",
+        description=(
+            "The plan is evaluated again over the drugs that will be given: a withheld drug's "
+            "interactions leave the other drugs' cautions. Signing needs a decision for every "
+            "drug that is contraindicated or avoid in that plan. Returns the assessment."
+        ),
+        parameters=[IF_MATCH_OPTIONAL],
+        request=DecisionInput,
+        responses={
+            200: AssessmentDetailOutput,
+            400: INVALID,
+            401: NOT_AUTHENTICATED,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+            409: SIGNED,
+            412: STALE,
+        },
+        tags=["assessments"],
+    )
+    def post(self, request: Request, assessment_id: int) -> Response:
+        assessment = _writable_assessment(request, assessment_id)
+        serializer = self.DecisionInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        plan_decide(
+            actor=Actor.from_request(request),
+            assessment=assessment,
+            expected_revision=optional_revision(request, assessment),
+            **serializer.validated_data,
+        )
+        return detail_response(assessment_get(user=request.user, assessment_id=assessment_id))

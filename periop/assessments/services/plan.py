@@ -1,0 +1,290 @@
+"""The anaesthetic plan: a decision per planned drug, and the cautions re-evaluated over the
+drugs that will actually be given.
+
+A clinician signs a plan (what will and will not be given, and how), not a list of warnings.
+Each planned drug gets one of four decisions: give as planned, give adjusted (dose and
+monitoring from the card), withhold (optionally with an alternative drug), or give despite
+the caution (an override, only at contraindicated or avoid, with a reason). A withheld drug no
+longer interacts with the others, so the plan is evaluated again by the engine over the drugs
+that will be given, and each card says why its level changed.
+
+The stored rows keep the v1 acknowledgement values for withhold ("accepted") and override
+("overridden"), so reports and the v1 endpoint read them unchanged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from periop.api import DomainError
+from periop.assessments.models import ACKNOWLEDGED_LEVELS, Acknowledgement, Assessment, Decision
+from periop.assessments.services.common import join_names
+from periop.drugs.engine import ConditionInput, MedicationInput, PatientState
+from periop.drugs.engine.types import TimePoint
+from periop.drugs.presenters import evaluation_to_dict
+from periop.drugs.registry import get_knowledge_base
+from periop.drugs.services import cautions_evaluate
+
+GIVE = "give"
+GIVE_ADJUSTED = "give-adjusted"
+WITHHOLD = "withhold"
+OVERRIDE = "override"
+PLAN_DECISIONS = (GIVE, GIVE_ADJUSTED, WITHHOLD, OVERRIDE)
+
+# The plan's words for what the rows store, and back.
+STORED_DECISION = {
+    GIVE: Decision.GIVE,
+    GIVE_ADJUSTED: Decision.GIVE_ADJUSTED,
+    WITHHOLD: Decision.ACCEPTED,
+    OVERRIDE: Decision.OVERRIDDEN,
+}
+PLAN_DECISION = {stored.value: plan for plan, stored in STORED_DECISION.items()}
+NOT_GIVEN = frozenset({WITHHOLD})
+DOSE_STEP = Decimal("0.1")
+
+
+@dataclass(frozen=True)
+class PlanLine:
+    """One planned drug (or an alternative chosen for a withheld one) in the plan."""
+
+    drug: str
+    level: str
+    original_level: str
+    decision: str | None
+    alternative: str | None
+    alternative_for: str | None
+    dose: dict[str, Any] | None
+    dose_mg: str | None
+    monitoring: str
+    level_change: str
+    needs_decision: bool
+
+
+@dataclass(frozen=True)
+class Plan:
+    lines: tuple[PlanLine, ...]
+    cautions: tuple[dict[str, Any], ...]  # re-evaluated cards, in plan order
+
+    @property
+    def missing(self) -> list[str]:
+        """Drugs that are contraindicated or avoid in the re-evaluated plan, with no decision."""
+        return [line.drug for line in self.lines if line.needs_decision]
+
+    def as_data(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "drug": line.drug,
+                "level": line.level,
+                "original_level": line.original_level,
+                "decision": line.decision,
+                "alternative": line.alternative,
+                "alternative_for": line.alternative_for,
+                "dose": line.dose,
+                "dose_mg": line.dose_mg,
+                "monitoring": line.monitoring,
+                "level_change": line.level_change,
+                "needs_decision": line.needs_decision,
+            }
+            for line in self.lines
+        ]
+
+
+def _time_point(text: str | None) -> TimePoint | None:
+    if text is None:
+        return None
+    if len(text) == 10:
+        return dt.date.fromisoformat(text)
+    return dt.datetime.fromisoformat(text)
+
+
+def state_from_inputs(inputs: Mapping[str, Any]) -> PatientState:
+    """The engine's PatientState from an assessment's inputs snapshot: the plan is evaluated
+    on exactly what the assessment was, never on a record changed since."""
+    patient = inputs.get("patient") or {}
+    weight = patient.get("weight_kg")
+    receptor_state = inputs.get("receptor_state")
+    return PatientState(
+        conditions=tuple(
+            ConditionInput(
+                code=condition["code"],
+                onset=_time_point(condition.get("onset")),
+                resolved=_time_point(condition.get("resolved")),
+                attributes=dict(condition.get("attributes") or {}),
+            )
+            for condition in inputs.get("conditions", ())
+        ),
+        medications=tuple(
+            MedicationInput(
+                code=medication["code"],
+                started=_time_point(medication.get("started")),
+                stopped=_time_point(medication.get("stopped")),
+            )
+            for medication in inputs.get("medications", ())
+        ),
+        weight_kg=None if weight is None else Decimal(weight),
+        age_years=patient.get("age_years"),
+        sex=patient.get("sex"),
+        receptor_state_override=None if receptor_state is None else receptor_state["value"],
+    )
+
+
+def _rules(caution: Mapping[str, Any]) -> dict[str, str]:
+    return {finding["rule"]: finding["summary"] for finding in caution.get("findings", ())}
+
+
+def _level_change(
+    original: Mapping[str, Any], now: Mapping[str, Any], withheld: Sequence[str]
+) -> str:
+    """Why a drug's level moved once the withheld drugs were taken out of the plan."""
+    if original["level"] == now["level"]:
+        return ""
+    dropped = [summary for rule, summary in _rules(original).items() if rule not in _rules(now)]
+    because = "; ".join(dropped) if dropped else "interactions with withheld drugs"
+    return f"Was {original['level']}: {because} ({join_names(list(withheld))} withheld)."
+
+
+def plan_evaluate(*, assessment: Assessment, decisions: Sequence[Acknowledgement]) -> Plan:
+    """The assessment's plan for its current revision: the original cards, each drug's
+    decision, and the levels the engine gives over the drugs that will be given."""
+    current = {row.drug: row for row in decisions if row.revision == assessment.revision}
+    original = {card["drug"]: card for card in json.loads(assessment.cautions_snapshot)["cautions"]}
+    planned = list(assessment.drugs)
+    withheld = [
+        drug
+        for drug in planned
+        if drug in current and PLAN_DECISION[current[drug].decision] in NOT_GIVEN
+    ]
+    alternatives = {
+        current[drug].alternative: drug
+        for drug in withheld
+        if current[drug].alternative and current[drug].alternative not in planned
+    }
+    given = [drug for drug in planned if drug not in withheld] + list(alternatives)
+    inputs = json.loads(assessment.inputs_snapshot)
+    cards: dict[str, dict[str, Any]] = {}
+    if given:
+        evaluation = cautions_evaluate(
+            state=state_from_inputs(inputs), drugs=given, at=assessment.planned_at
+        )
+        cards = {card["drug"]: card for card in evaluation_to_dict(evaluation)["cautions"]}
+    lines = []
+    for drug in [*planned, *alternatives]:
+        row = current.get(drug)
+        decision = None if row is None else PLAN_DECISION[row.decision]
+        card = cards.get(drug) or original[drug]
+        first = original.get(drug, card)
+        level = card["level"]
+        lines.append(
+            PlanLine(
+                drug=drug,
+                level=level,
+                original_level=first["level"],
+                decision=decision,
+                alternative=None if row is None or not row.alternative else row.alternative,
+                alternative_for=alternatives.get(drug),
+                dose=card.get("dose"),
+                dose_mg=None if row is None or row.dose_mg is None else format(row.dose_mg, "f"),
+                monitoring=card.get("monitoring") or "",
+                level_change=_level_change(first, card, withheld) if drug in cards else "",
+                needs_decision=decision is None
+                and drug in planned
+                and level in ACKNOWLEDGED_LEVELS,
+            )
+        )
+    return Plan(lines=tuple(lines), cautions=tuple(cards.get(d) or original[d] for d in planned))
+
+
+def plan_decision_check(
+    *,
+    assessment: Assessment,
+    decisions: Sequence[Acknowledgement],
+    drug: str,
+    decision: str,
+    alternative: str,
+    dose_mg: Decimal | None,
+) -> PlanLine:
+    """Refuses a decision that does not fit the plan as it stands (a field error), and
+    returns the drug's line it applies to."""
+    if decision not in PLAN_DECISIONS:
+        raise DomainError(
+            f"Unknown decision '{decision}'. Choose {', '.join(PLAN_DECISIONS)}.",
+            field="decision",
+        )
+    if drug not in assessment.drugs:
+        raise DomainError(f"'{drug}' is not a planned drug of this assessment.", field="drug")
+    plan = plan_evaluate(assessment=assessment, decisions=decisions)
+    line = next(line for line in plan.lines if line.drug == drug)
+    if decision == OVERRIDE and line.level not in ACKNOWLEDGED_LEVELS:
+        raise DomainError(
+            f"The caution for {drug} is '{line.level}' in this plan: an override is only for a "
+            "contraindicated or avoid caution. Choose give or give-adjusted.",
+            field="decision",
+        )
+    if decision in (GIVE, GIVE_ADJUSTED) and line.level in ACKNOWLEDGED_LEVELS:
+        raise DomainError(
+            f"The caution for {drug} is '{line.level}': withhold it, or override the caution "
+            "with a reason to give it anyway.",
+            field="decision",
+        )
+    if alternative and decision != WITHHOLD:
+        raise DomainError("An alternative is only chosen for a withheld drug.", field="alternative")
+    if alternative:
+        _check_alternative(
+            assessment=assessment, decisions=decisions, drug=drug, alternative=alternative
+        )
+    if dose_mg is not None:
+        if decision not in (GIVE_ADJUSTED, OVERRIDE):
+            raise DomainError(
+                "A dose is recorded only when the drug is given adjusted or despite the caution.",
+                field="dose_mg",
+            )
+        if not dose_mg.is_finite() or dose_mg <= 0 or dose_mg > Decimal("10000"):
+            raise DomainError("Give the dose in mg, above 0 and at most 10000.", field="dose_mg")
+    return line
+
+
+def _check_alternative(
+    *, assessment: Assessment, decisions: Sequence[Acknowledgement], drug: str, alternative: str
+) -> None:
+    knowledge_base = get_knowledge_base()
+    if alternative not in knowledge_base.drugs:
+        raise DomainError(
+            f"Unknown drug code '{alternative}'. See GET /api/v1/knowledge-base.",
+            field="alternative",
+        )
+    if alternative == drug:
+        raise DomainError(
+            "Choose an alternative other than the withheld drug.", field="alternative"
+        )
+    if alternative in assessment.drugs:
+        raise DomainError(
+            f"{alternative} is already planned; decide on it in its own line.",
+            field="alternative",
+        )
+    given = [
+        planned
+        for planned in assessment.drugs
+        if planned != drug
+        and not any(
+            row.drug == planned
+            and row.revision == assessment.revision
+            and PLAN_DECISION[row.decision] in NOT_GIVEN
+            for row in decisions
+        )
+    ]
+    evaluation = cautions_evaluate(
+        state=state_from_inputs(json.loads(assessment.inputs_snapshot)),
+        drugs=[*given, alternative],
+        at=assessment.planned_at,
+    )
+    level = evaluation.cautions[-1].level.code
+    if level in ACKNOWLEDGED_LEVELS:
+        raise DomainError(
+            f"{alternative} is '{level}' for this patient: choose another alternative.",
+            field="alternative",
+        )

@@ -1,0 +1,280 @@
+"""The plan: a decision per planned drug, re-evaluated over the drugs that will be given,
+through POST /api/v1/assessments/{id}/decisions and the assessment's `plan`."""
+
+import datetime as dt
+import json
+
+import pytest
+from django.utils import timezone
+
+from periop.assessments.models import Acknowledgement, Assessment
+from periop.audit.models import AuditEvent
+from tests.conftest import client_for, nothing_changes
+from tests.factories import PatientConditionFactory, PatientFactory, PatientMedicationFactory
+
+pytestmark = pytest.mark.django_db
+
+PLANNED = (timezone.now() + dt.timedelta(days=1)).replace(microsecond=0, tzinfo=dt.UTC)
+DRUGS = ["succinylcholine", "rocuronium", "sugammadex", "gentamicin", "magnesium-sulfate"]
+
+
+@pytest.fixture
+def patient(department):
+    """Generalised AChR myasthenia on pyridostigmine, with a burn five days old."""
+    patient = PatientFactory(department=department)
+    PatientConditionFactory(
+        patient=patient,
+        code="myasthenia-gravis",
+        onset_date=(timezone.now() - dt.timedelta(days=800)).date(),
+        attributes={"antibody": "achr", "distribution": "generalized"},
+    )
+    PatientConditionFactory(
+        patient=patient,
+        code="burn",
+        onset_date=(timezone.now() - dt.timedelta(days=5)).date(),
+        attributes={"tbsa_percent": 35},
+    )
+    PatientMedicationFactory(
+        patient=patient,
+        code="pyridostigmine",
+        started_date=(timezone.now() - dt.timedelta(days=790)).date(),
+    )
+    return patient
+
+
+def create(client, patient, drugs=DRUGS):
+    response = client.post(
+        "/api/v1/assessments",
+        {
+            "patient": patient.pk,
+            "planned_at": PLANNED.isoformat(),
+            "procedure": "Excision and grafting",
+            "weight_kg": "70",
+            "drugs": drugs,
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def decide(client, assessment, drug, decision, **body):
+    return client.post(
+        f"/api/v1/assessments/{assessment['id']}/decisions",
+        {"drug": drug, "decision": decision, **body},
+        format="json",
+    )
+
+
+def lines(assessment):
+    return {line["drug"]: line for line in assessment["plan"]}
+
+
+@pytest.fixture
+def draft(anesthetist_client, patient):
+    return create(anesthetist_client, patient)
+
+
+def test_every_planned_drug_has_a_plan_line_with_its_level_and_no_decision_yet(draft):
+    plan = lines(draft)
+
+    assert list(plan) == DRUGS
+    cautions = {caution["drug"]: caution["level"] for caution in draft["cautions"]}
+    for drug, line in plan.items():
+        assert line["level"] == line["original_level"] == cautions[drug]
+        assert line["decision"] is None
+        assert line["needs_decision"] is (line["level"] in {"contraindicated", "avoid"})
+    assert draft["pending_acknowledgements"] == [
+        drug for drug in DRUGS if plan[drug]["needs_decision"]
+    ]
+
+
+def test_withholding_the_interacting_drugs_lowers_the_others_and_says_why(
+    anesthetist_client, draft
+):
+    before = lines(draft)
+    # §7: aminoglycosides and magnesium each potentiate non-depolarisers; with both planned
+    # in myasthenia, rocuronium is at avoid.
+    assert before["rocuronium"]["level"] == "avoid"
+
+    decide(anesthetist_client, draft, "gentamicin", "withhold")
+    response = decide(anesthetist_client, draft, "magnesium-sulfate", "withhold")
+
+    assert response.status_code == 200, response.content
+    after = lines(response.json())
+    assert after["gentamicin"]["decision"] == after["magnesium-sulfate"]["decision"] == "withhold"
+    rocuronium = after["rocuronium"]
+    assert rocuronium["original_level"] == "avoid"
+    assert rocuronium["level"] not in {"contraindicated", "avoid"}
+    assert rocuronium["needs_decision"] is False
+    assert rocuronium["level_change"].startswith("Was avoid: ")
+    assert "withheld" in rocuronium["level_change"]
+    assert "rocuronium" not in response.json()["pending_acknowledgements"]
+
+
+def test_signing_needs_a_decision_only_for_what_stays_contraindicated_or_avoid(
+    anesthetist_client, draft
+):
+    sign = f"/api/v1/assessments/{draft['id']}/sign"
+    with nothing_changes():
+        refused = anesthetist_client.post(sign, {}, format="json")
+    assert refused.status_code == 409
+    for drug in ("succinylcholine", "rocuronium", "gentamicin", "magnesium-sulfate"):
+        assert drug in refused.json()["detail"]
+
+    decide(anesthetist_client, draft, "gentamicin", "withhold")
+    decide(anesthetist_client, draft, "magnesium-sulfate", "withhold")
+    plan = lines(decide(anesthetist_client, draft, "succinylcholine", "withhold").json())
+    # Rocuronium is no longer avoid once both interacting drugs are withheld: signing needs
+    # no override for it.
+    assert [drug for drug, line in plan.items() if line["needs_decision"]] == []
+
+    signed = anesthetist_client.post(sign, {}, format="json")
+
+    assert signed.status_code == 200, signed.content
+    body = signed.json()
+    assert body["status"] == "signed"
+    assert lines(body)["succinylcholine"]["decision"] == "withhold"
+    assert lines(body)["rocuronium"]["decision"] is None
+    # The plan is kept as signed, and the sign event holds its digest and decisions.
+    stored = Assessment.objects.get(pk=draft["id"])
+    assert [line["drug"] for line in json.loads(stored.plan_snapshot)] == DRUGS
+    event = AuditEvent.objects.filter(action="sign").get()
+    assert '"plan_digest":"sha256:' in event.payload
+    assert '"succinylcholine":"withhold"' in event.payload
+
+
+def test_an_override_is_only_for_a_contraindicated_or_avoid_caution(anesthetist_client, draft):
+    plan = lines(draft)
+    mild = next(drug for drug, line in plan.items() if line["level"] in {"none", "monitor"})
+
+    with nothing_changes():
+        response = decide(anesthetist_client, draft, mild, "override", reason_code="no-alternative")
+
+    assert response.status_code == 400
+    assert "only for a contraindicated or avoid caution" in response.json()["decision"][0]
+
+
+def test_giving_a_contraindicated_drug_needs_an_override_with_a_reason(anesthetist_client, draft):
+    with nothing_changes():
+        given = decide(anesthetist_client, draft, "succinylcholine", "give")
+        unexplained = decide(anesthetist_client, draft, "succinylcholine", "override")
+
+    assert given.status_code == 400
+    assert "override the caution" in given.json()["decision"][0]
+    assert unexplained.status_code == 400
+    assert "reason_code" in unexplained.json()
+
+    overridden = decide(
+        anesthetist_client,
+        draft,
+        "succinylcholine",
+        "override",
+        reason_code="no-alternative",
+        dose_mg="100",
+    )
+    assert overridden.status_code == 200
+    line = lines(overridden.json())["succinylcholine"]
+    assert (line["decision"], line["dose_mg"]) == ("override", "100.000")
+    assert AuditEvent.objects.filter(action="override").count() == 1
+
+
+def test_an_alternative_is_evaluated_and_refused_when_it_is_avoid(anesthetist_client, patient):
+    draft = create(anesthetist_client, patient, drugs=["succinylcholine", "sugammadex"])
+
+    with nothing_changes():
+        # Magnesium in myasthenia is avoid (§5): never a recommended alternative.
+        refused = decide(
+            anesthetist_client,
+            draft,
+            "succinylcholine",
+            "withhold",
+            alternative="magnesium-sulfate",
+        )
+    assert refused.status_code == 400
+    assert "choose another alternative" in refused.json()["alternative"][0]
+
+    chosen = decide(
+        anesthetist_client, draft, "succinylcholine", "withhold", alternative="cisatracurium"
+    )
+
+    assert chosen.status_code == 200, chosen.content
+    plan = lines(chosen.json())
+    assert plan["succinylcholine"]["alternative"] == "cisatracurium"
+    assert plan["cisatracurium"]["alternative_for"] == "succinylcholine"
+    assert plan["cisatracurium"]["level"] not in {"contraindicated", "avoid"}
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({"drug": "vecuronium", "decision": "give"}, "drug", "not a planned drug"),
+        ({"drug": "sugammadex", "decision": "accept"}, "decision", "is not a valid choice"),
+        (
+            {"drug": "sugammadex", "decision": "give", "alternative": "rocuronium"},
+            "alternative",
+            "only chosen for a withheld drug",
+        ),
+        (
+            {"drug": "sugammadex", "decision": "give", "dose_mg": "200"},
+            "dose_mg",
+            "only when the drug is given adjusted",
+        ),
+        (
+            {"drug": "sugammadex", "decision": "give", "reason_code": "no-alternative"},
+            "reason_code",
+            "explains an override",
+        ),
+    ],
+)
+def test_bad_decisions_are_400_naming_the_field_and_change_nothing(
+    anesthetist_client, patient, body, field, message
+):
+    draft = create(anesthetist_client, patient, drugs=["sugammadex"])
+
+    with nothing_changes():
+        response = anesthetist_client.post(
+            f"/api/v1/assessments/{draft['id']}/decisions", body, format="json"
+        )
+
+    assert response.status_code == 400
+    assert message in response.json()[field][0]
+
+
+def test_a_drug_is_decided_once_per_revision(anesthetist_client, draft):
+    decide(anesthetist_client, draft, "gentamicin", "withhold")
+
+    with nothing_changes():
+        again = decide(anesthetist_client, draft, "gentamicin", "withhold")
+
+    assert again.status_code == 409
+    assert Acknowledgement.objects.filter(drug="gentamicin").count() == 1
+
+
+@pytest.mark.parametrize("persona", ["pharmacist", "auditor"])
+def test_pharmacists_and_auditors_cannot_decide(request, persona, draft):
+    client = client_for(request.getfixturevalue(persona))
+
+    with nothing_changes():
+        assert decide(client, draft, "gentamicin", "withhold").status_code == 403
+
+
+def test_another_departments_assessment_is_404(outsider, draft):
+    client = client_for(outsider)
+
+    with nothing_changes():
+        assert decide(client, draft, "gentamicin", "withhold").status_code == 404
+
+
+def test_the_v1_accept_means_withhold_in_the_plan(anesthetist_client, draft):
+    response = anesthetist_client.post(
+        f"/api/v1/assessments/{draft['id']}/acknowledgements",
+        {"drug": "succinylcholine", "decision": "accepted"},
+        format="json",
+    )
+    assert response.status_code == 201
+    assert response.json()["decision"] == "accepted"
+
+    detail = anesthetist_client.get(f"/api/v1/assessments/{draft['id']}").json()
+
+    assert lines(detail)["succinylcholine"]["decision"] == "withhold"
