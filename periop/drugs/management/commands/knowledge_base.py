@@ -66,6 +66,12 @@ class Command(BaseCommand):
             f"Conditions: {len(kb.conditions)}  Drugs: {len(kb.drugs)}  "
             f"Rules: {len(kb.rules)}  References: {len(kb.references)}"
         )
+        if kb.coverage is not None:
+            excluded = sum(1 for cell in kb.coverage.cells if cell.excluded is not None)
+            self.stdout.write(
+                f"Reference-table cells: {len(kb.coverage.cells)} ({excluded} excluded); "
+                "check them with: knowledge_base coverage"
+            )
         by_file = Counter(rule.source_file for rule in kb.rules)
         for source_file, count in sorted(by_file.items()):
             self.stdout.write(f"  {source_file}: {count} rules")
