@@ -81,6 +81,15 @@ class KnowledgeBaseApi(APIView):
     @extend_schema(
         operation_id="knowledge_base_retrieve",
         summary="The active knowledge base: source attributes, vocabulary, rules and references",
+        description=(
+            "Each condition lists its attribute schema. Every attribute either changes a caution "
+            "(it is used by a rule, a receptor-effect override or an implication) or is "
+            "`informational: true` with an `informational_reason` saying why no rule uses it. "
+            "A condition's `implications` say which recorded attribute values imply another "
+            "attribute's values (for example a dibucaine number under 30 implies a homozygous "
+            "genotype); a recorded value outside them is a contradiction, and the check takes "
+            "the most cautious reading and names the contradiction in `assumptions`."
+        ),
         responses={200: dict},
         tags=["knowledge base"],
     )

@@ -10,7 +10,7 @@ import functools
 from decimal import Decimal
 from typing import Any
 
-from periop.drugs.engine import KnowledgeBase
+from periop.drugs.engine import AttributeConstraint, KnowledgeBase
 from periop.drugs.registry import get_knowledge_base
 
 
@@ -22,6 +22,13 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: _plain(item) for key, item in value.items()}
     return value
+
+
+def _constraint(constraint: AttributeConstraint) -> dict[str, Any]:
+    """An attribute constraint as allowed values or an inclusive number range."""
+    if constraint.values is not None:
+        return {"values": list(constraint.values)}
+    return {"min": _plain(constraint.minimum), "max": _plain(constraint.maximum)}
 
 
 @functools.lru_cache(maxsize=4)
@@ -57,9 +64,24 @@ def _catalogue_for(digest: str, kb: KnowledgeBase) -> dict[str, Any]:
                         "min": _plain(attribute.minimum),
                         "max": _plain(attribute.maximum),
                         "unit": attribute.unit,
+                        "informational": attribute.informational is not None,
+                        "informational_reason": attribute.informational,
                     }
                     for name, attribute in condition.attributes.items()
                 },
+                "implications": [
+                    {
+                        "when": {
+                            name: _constraint(constraint)
+                            for name, constraint in implication.when.items()
+                        },
+                        "attribute": implication.attribute,
+                        "values": list(implication.values),
+                        "reason": implication.reason,
+                        "references": list(implication.references),
+                    }
+                    for implication in condition.implications
+                ],
             }
             for condition in kb.conditions.values()
         ],

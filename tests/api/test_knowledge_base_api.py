@@ -115,3 +115,36 @@ def test_every_rule_cites_references_that_are_listed(pharmacist_client):
         assert set(rule["references"]) <= reference_ids, rule["id"]
         assert rule["rationale"], rule["id"]
         assert rule["level"] or rule["phases"], rule["id"]
+
+
+@pytest.mark.django_db
+def test_each_attribute_says_whether_it_is_informational_and_why(pharmacist_client):
+    conditions = {
+        c["code"]: c for c in pharmacist_client.get("/api/v1/knowledge-base").json()["conditions"]
+    }
+
+    remission = conditions["myasthenia-gravis"]["attributes"]["in_remission"]
+    assert remission["informational"] is True
+    assert "S21" in remission["informational_reason"]
+    tbsa = conditions["burn"]["attributes"]["tbsa_percent"]
+    assert tbsa["informational"] is False
+    assert tbsa["informational_reason"] is None
+    for condition in conditions.values():
+        for attribute in condition["attributes"].values():
+            assert attribute["informational"] == (attribute["informational_reason"] is not None)
+
+
+@pytest.mark.django_db
+def test_conditions_list_the_attribute_implications_that_can_contradict(pharmacist_client):
+    conditions = {
+        c["code"]: c for c in pharmacist_client.get("/api/v1/knowledge-base").json()["conditions"]
+    }
+
+    implications = conditions["butyrylcholinesterase-deficiency"]["implications"]
+    assert {
+        "when": {"dibucaine_number": {"min": None, "max": 29}},
+        "attribute": "genotype",
+        "values": ["homozygous"],
+    }.items() <= implications[0].items()
+    assert "S154" in implications[0]["references"]
+    assert conditions["burn"]["implications"] == []

@@ -12,10 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
-from typing import TypeGuard
+from typing import TYPE_CHECKING, TypeGuard
 
 from periop.drugs.engine.timeline import Bound, hours_to_microseconds
 from periop.drugs.engine.types import DoseRange, EngineInputError, Finding, Level
+
+if TYPE_CHECKING:
+    # Only for the annotation: coverage.py reads the knowledge types defined here.
+    from periop.drugs.engine.coverage import CoverageMap
 
 ATTRIBUTE_TYPES: tuple[str, ...] = ("choice", "boolean", "number")
 GROUP_PREFIX = "group:"
@@ -46,6 +50,8 @@ class AttributeDefinition:
     minimum: int | float | None = None
     maximum: int | float | None = None
     unit: str | None = None
+    # Why no rule uses the attribute, when none does; None for an attribute that rules use.
+    informational: str | None = None
 
     def check(self, value: object) -> str | None:
         """The plain-English problem with `value` for this attribute, or None when it is valid."""
@@ -97,6 +103,21 @@ class ReceptorEffectOverride:
 
 
 @dataclass(frozen=True, slots=True)
+class AttributeImplication:
+    """Known values of some attributes imply the values another attribute can take.
+
+    A recorded value outside `values` contradicts the implying values; the evaluation then keeps
+    both readings and says so.
+    """
+
+    when: Mapping[str, AttributeConstraint]
+    attribute: str
+    values: tuple[object, ...]
+    reason: str
+    references: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ConditionDefinition:
     code: str
     name: str
@@ -110,6 +131,7 @@ class ConditionDefinition:
     resolved_means: str | None
     attributes: Mapping[str, AttributeDefinition]
     receptor_effect_overrides: tuple[ReceptorEffectOverride, ...] = ()
+    implications: tuple[AttributeImplication, ...] = ()
     # receptor_effect_from_hours in exact microseconds, for the evaluator.
     effect_from: Bound = field(init=False, repr=False, compare=False)
 
@@ -280,6 +302,8 @@ class KnowledgeBase:
     rules: tuple[Rule, ...]
     guidance: Guidance
     index: RuleIndex = field(repr=False)
+    # The reference-table coverage map (coverage.toml); None when the directory has none.
+    coverage: CoverageMap | None = field(default=None, repr=False)
 
     def drug_codes_for(self, selector: str) -> frozenset[str]:
         """The drug codes a selector ("rocuronium", "group:aminosteroid") stands for."""

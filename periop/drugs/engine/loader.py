@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 
+from periop.drugs.engine.attribute_readings import check_attribute_use, implications
+from periop.drugs.engine.coverage import read_coverage
 from periop.drugs.engine.knowledge import (
     ATTRIBUTE_TYPES,
     AttributeDefinition,
@@ -84,6 +86,8 @@ def load_knowledge_base(directory: Path) -> KnowledgeBase:
         relative = f"rules/{path.name}"
         rules.extend(rule_file(*files.read(relative), relative, catalogue))
     check_rule_set(rules, files.display)
+    check_attribute_use(conditions, rules, files.display)
+    coverage = read_coverage(files, {rule.id for rule in rules}, drugs, conditions)
     return KnowledgeBase(
         version=release.version,
         digest=files.digest(),
@@ -95,6 +99,7 @@ def load_knowledge_base(directory: Path) -> KnowledgeBase:
         rules=tuple(rules),
         guidance=guidance,
         index=build_index(drugs, groups, DRUG_CLASSES, tuple(rules)),
+        coverage=coverage,
     )
 
 
@@ -182,6 +187,7 @@ def _conditions(
         "resolved_means",
         "attributes",
         "receptor_effect_overrides",
+        "implications",
     )
     for position, table in enumerate(file.tables(document["conditions"], "conditions"), 1):
         entry = file.identify(table, "condition", position, key="code")
@@ -210,14 +216,15 @@ def _conditions(
             resolved_means=entry.optional_text(table, "resolved_means"),
             attributes=MappingProxyType(attributes),
             receptor_effect_overrides=_overrides(entry, table, attributes),
+            implications=implications(entry, table, attributes, references, attribute_constraint),
         )
     return conditions
 
 
 _ATTRIBUTE_KEYS: Mapping[str, tuple[str, ...]] = {
-    "choice": ("type", "label", "choices", "unknown", "default"),
-    "boolean": ("type", "label", "default"),
-    "number": ("type", "label", "min", "max", "unit", "default"),
+    "choice": ("type", "label", "choices", "unknown", "default", "informational"),
+    "boolean": ("type", "label", "default", "informational"),
+    "number": ("type", "label", "min", "max", "unit", "default", "informational"),
 }
 
 
@@ -245,6 +252,7 @@ def _attribute(entry: Entry, name: str, value: object) -> AttributeDefinition:
         minimum=minimum,
         maximum=maximum,
         unit=entry.optional_text(table, "unit"),
+        informational=entry.optional_text(table, "informational"),
     )
     problem = definition.check(table["default"]) if "default" in table else None
     if problem is not None:

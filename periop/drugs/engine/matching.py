@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TypeVar
 
+from periop.drugs.engine.attribute_readings import Readings
 from periop.drugs.engine.knowledge import ConditionDefinition, KnowledgeBase, Phase, Rule, When
 from periop.drugs.engine.receptor_state import attribute_label
 from periop.drugs.engine.timeline import UNKNOWN, ConditionEpisode, MedicationCourse, window_text
@@ -374,9 +375,16 @@ def _attributes(when: When, episode: ConditionEpisode) -> tuple[Sequence[str], b
         if value is UNKNOWN:
             label = attribute_label(definition, name)
             notes.append(f"{definition.name}: {label} unknown; treated the most cautious way.")
+        elif isinstance(value, Readings):
+            # Contradictory or several implied values: any reading that fits fires the rule.
+            if not value.fits(constraint):
+                return None
+            if not value.certainly_fits(constraint):
+                notes.append(value.note)
         elif not constraint.allows(value):
             return None
-    # Every note records an unknown value, so the match is certain exactly when there are none.
+    # Every note records an unknown or uncertain value, so the match is certain exactly when
+    # there are none.
     return notes, not notes
 
 

@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 from collections.abc import Mapping
 
+from periop.drugs.engine.attribute_readings import Readings, apply_implications
 from periop.drugs.engine.knowledge import (
     ConditionDefinition,
     KnowledgeBase,
@@ -65,7 +66,9 @@ def episode_at(condition: ConditionInput, at_us: int, kb: KnowledgeBase) -> Cond
         raise EngineInputError("conditions", f"Attributes of condition '{code}' must be a mapping.")
     for name, problem in check_condition_attributes(kb, code, condition.attributes).items():
         raise EngineInputError("conditions", f"Condition '{code}' attribute '{name}': {problem}")
-    return condition_episode(definition, condition, at_us)
+    episode = condition_episode(definition, condition, at_us)
+    apply_implications(episode)
+    return episode
 
 
 def receptor_state_from(
@@ -115,7 +118,12 @@ def _receptor_effect(episode: ConditionEpisode) -> tuple[str, list[str]]:
     definition = episode.definition
     notes = []
     for override in definition.receptor_effect_overrides:
-        unknown = [name for name in override.attributes if episode.values[name] is UNKNOWN]
+        # Contradictory readings count as unknown here: the condition keeps its own effect.
+        unknown = [
+            name
+            for name in override.attributes
+            if episode.values[name] is UNKNOWN or isinstance(episode.values[name], Readings)
+        ]
         if unknown:
             # Not knowing the attribute keeps the condition's own effect: the cautious reading.
             notes += [

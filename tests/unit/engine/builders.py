@@ -274,14 +274,37 @@ class KnowledgeFiles:
     def drug(self, code: str) -> dict[str, Any]:
         return next(d for d in self.documents["drugs.toml"]["drugs"] if d["code"] == code)
 
-    def write(self) -> Path:
+    def write(self, mark_unused: bool = True) -> Path:
+        """Writes the files; by default an attribute that no rule here uses is marked
+        informational, since the loader refuses a silently unused attribute."""
         (self.directory / "rules").mkdir(parents=True, exist_ok=True)
+        if mark_unused:
+            self._mark_unused_attributes()
         for relative, document in self.documents.items():
             (self.directory / relative).write_text(toml_document(document), encoding="utf-8")
         return self.directory
 
-    def load(self) -> KnowledgeBase:
-        return load_knowledge_base(self.write())
+    def load(self, mark_unused: bool = True) -> KnowledgeBase:
+        return load_knowledge_base(self.write(mark_unused))
+
+    def _mark_unused_attributes(self) -> None:
+        used: dict[str, set[str]] = {}
+        for relative, document in self.documents.items():
+            if relative.startswith("rules/"):
+                for rule in document.get("rules", []):
+                    when = rule.get("when", {})
+                    for code in when.get("conditions", []):
+                        used.setdefault(code, set()).update(when.get("attributes", {}))
+        for condition in self.documents["conditions.toml"]["conditions"]:
+            named = set(used.get(condition["code"], set()))
+            for override in condition.get("receptor_effect_overrides", []):
+                named.update(override["attributes"])
+            for implication in condition.get("implications", []):
+                named.update(implication["when"])
+                named.update(implication["then"])
+            for name, attribute in condition.get("attributes", {}).items():
+                if name not in named and "informational" not in attribute:
+                    attribute["informational"] = "Used by no rule of this test knowledge base."
 
 
 def state(

@@ -31,7 +31,9 @@ AMINOSTEROID_PHASES = [
 
 
 def burn(hours, resolved=None, tbsa_percent=40):
-    return condition("burn", ago(hours=hours), resolved, tbsa_percent=tbsa_percent)
+    """A burn `hours` old; tbsa_percent None leaves the size unrecorded."""
+    size = {} if tbsa_percent is None else {"tbsa_percent": tbsa_percent}
+    return condition("burn", ago(hours=hours), resolved, **size)
 
 
 @pytest.mark.parametrize(("hours", "level", "effects"), AMINOSTEROID_PHASES)
@@ -67,11 +69,45 @@ def test_burn_gives_atracurium_and_cisatracurium_a_dose_change_for_resistance(kb
     assert_matrix_cell(kb, patient(burn(hours)), "BENZ", ADJUST, {"resistance"})
 
 
-@pytest.mark.parametrize("tbsa_percent", [5, 40])
-def test_burn_mivacurium_recovery_may_be_prolonged_whatever_the_burned_surface(kb, tbsa_percent):
+# §5 Burns x MIVA and §6.4: "MO PROLONG possible in >30 % TBSA" (S10, A); 30 % itself is
+# included, the cautious reading, and an unrecorded size is read the cautious way.
+@pytest.mark.parametrize("tbsa_percent", [30, 40, None])
+def test_burn_of_30_percent_or_more_may_prolong_mivacurium(kb, tbsa_percent):
     assert_matrix_cell(
         kb, patient(burn(24 * 5, tbsa_percent=tbsa_percent)), "MIVA", MONITOR, {"prolonged"}
     )
+
+
+# §6.4: mivacurium prolongation is reported only in burns over 30 % TBSA (S10); the earlier
+# test pinned the rule file's choice of prolongation at 5 %, which the reference does not state.
+@pytest.mark.parametrize("tbsa_percent", [5, 29])
+def test_small_burn_gives_mivacurium_no_caution(kb, tbsa_percent):
+    assert_matrix_cell(kb, patient(burn(24 * 5, tbsa_percent=tbsa_percent)), "MIVA", NONE)
+
+
+# §6.4: rocuronium 1.2 mg/kg is recommended in major burns (S09, A; S09b: 30-40 % TBSA); a small
+# burn keeps the resistance caution (S07) without that dose figure.
+def test_small_burn_from_day_seven_gives_no_rocuronium_dose_figure(kb):
+    caution = caution_alone(
+        kb, patient(burn(24 * 30, tbsa_percent=12), weight_kg="80"), "rocuronium"
+    )
+
+    assert caution.level == ADJUST
+    assert caution.dose is not None
+    assert caution.dose.per_kg_mg is None
+    assert "30-40 % TBSA" in caution.dose.text
+
+
+# §6.4 as above; with the size unrecorded the 1.2 mg/kg figure is not given, and the missing size
+# is reported.
+def test_burn_of_unrecorded_size_from_day_seven_gives_no_rocuronium_dose_figure(kb):
+    caution = caution_alone(
+        kb, patient(burn(24 * 30, tbsa_percent=None), weight_kg="80"), "rocuronium"
+    )
+
+    assert caution.level == ADJUST
+    assert caution.dose.per_kg_mg is None
+    assert any("total body surface area burned unknown" in note for note in caution.assumptions)
 
 
 @pytest.mark.parametrize(

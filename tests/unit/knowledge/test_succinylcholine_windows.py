@@ -66,6 +66,8 @@ def test_unhealed_burn_follows_the_burn_window(kb, hours, level):
     assert succinylcholine_level(kb, condition("burn", ago(hours=hours), tbsa_percent=40)) == level
 
 
+# §4.2: "Major burn (consider >= about 10 % TBSA; threshold U)". The threshold is unconfirmed, so
+# the window is kept for every burn, the cautious reading; the rule's rationale says so.
 @pytest.mark.parametrize("tbsa_percent", [2, 9.5, 40])
 def test_burn_window_applies_whatever_the_burned_surface(kb, tbsa_percent):
     burn = condition("burn", ago(days=10), tbsa_percent=tbsa_percent)

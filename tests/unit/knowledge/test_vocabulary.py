@@ -162,6 +162,12 @@ REFERENCE_IDS = (
     "S79b",
     "S82a",
     "S82b",
+    # §12.10 sources that rules cite (dibucaine number ranges, serum magnesium thresholds).
+    "S139",
+    "S154",
+    "S156",
+    "S157",
+    "S161",
 }
 
 

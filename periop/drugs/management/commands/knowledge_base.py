@@ -5,11 +5,15 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from periop.drugs.engine import KnowledgeBase, KnowledgeBaseError, load_knowledge_base
+from periop.drugs.engine.coverage import check_coverage, describe
 from periop.drugs.registry import get_knowledge_base, knowledge_base_directory
 
 
 class Command(BaseCommand):
-    help = "Validates a knowledge base, or shows the active one (version, digest, counts)."
+    help = (
+        "Validates a knowledge base, shows the active one (version, digest, counts), or checks "
+        "its coverage of the reference tables."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(dest="action", required=True)
@@ -21,9 +25,22 @@ class Command(BaseCommand):
             help="Directory to validate (default: the active one).",
         )
         actions.add_parser("show", help="Show the active knowledge base.")
+        coverage = actions.add_parser(
+            "coverage",
+            help="Print each reference-table cell with the rules that cover it or why it is "
+            "excluded; fail on an uncovered cell or a rule that does not give the cell's level.",
+        )
+        coverage.add_argument(
+            "--path",
+            type=Path,
+            default=None,
+            help="Knowledge-base directory to check (default: the active one).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["action"] == "validate":
+        if options["action"] == "coverage":
+            self._coverage(options["path"] or knowledge_base_directory())
+        elif options["action"] == "validate":
             directory = options["path"] or knowledge_base_directory()
             try:
                 kb = load_knowledge_base(directory)
@@ -49,6 +66,34 @@ class Command(BaseCommand):
             f"Conditions: {len(kb.conditions)}  Drugs: {len(kb.drugs)}  "
             f"Rules: {len(kb.rules)}  References: {len(kb.references)}"
         )
+        if kb.coverage is not None:
+            excluded = sum(1 for cell in kb.coverage.cells if cell.excluded is not None)
+            self.stdout.write(
+                f"Reference-table cells: {len(kb.coverage.cells)} ({excluded} excluded); "
+                "check them with: knowledge_base coverage"
+            )
         by_file = Counter(rule.source_file for rule in kb.rules)
         for source_file, count in sorted(by_file.items()):
             self.stdout.write(f"  {source_file}: {count} rules")
+
+    def _coverage(self, directory: Path) -> None:
+        try:
+            kb = load_knowledge_base(directory)
+        except KnowledgeBaseError as error:
+            raise CommandError(f"Invalid knowledge base: {error}") from None
+        if kb.coverage is None:
+            raise CommandError("The knowledge base has no coverage.toml: no cell is covered.")
+        results = check_coverage(kb)
+        failed = [result for result in results if result.problems]
+        for result in results:
+            self.stdout.write(describe(result))
+            for problem in result.problems:
+                self.stdout.write(f"  FAIL: {problem}")
+        excluded = sum(1 for result in results if result.cell.excluded is not None)
+        self.stdout.write(
+            f"Cells: {len(results)}  covered: {len(results) - excluded - len(failed)}  "
+            f"excluded: {excluded}  failing: {len(failed)}"
+        )
+        if failed:
+            names = "; ".join(result.cell.name for result in failed)
+            raise CommandError(f"{len(failed)} cell(s) not honestly covered: {names}")

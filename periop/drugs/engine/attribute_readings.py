@@ -1,0 +1,199 @@
+"""Condition attributes beyond single values: what one attribute implies about another, the
+contradictions between them, and the check that every attribute a condition accepts is used.
+
+An implication (`[[conditions.implications]]`) says that known values of some attributes imply
+the values another attribute can take; a dibucaine number under 30 implies a homozygous
+butyrylcholinesterase genotype. At evaluation an unrecorded implied attribute takes the implied
+values. A recorded value outside them is a contradiction: both readings are kept, every rule
+that either reading allows fires (the most cautious reading), and an assumption names the
+contradiction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from periop.drugs.engine.knowledge import (
+    AttributeConstraint,
+    AttributeDefinition,
+    AttributeImplication,
+    ConditionDefinition,
+    Reference,
+    Rule,
+    show,
+)
+from periop.drugs.engine.timeline import UNKNOWN, ConditionEpisode
+from periop.drugs.engine.toml_checks import Entry, Table
+
+IMPLICATION_KEYS = ("when", "then", "reason", "references")
+
+
+@dataclass(frozen=True, slots=True)
+class Readings:
+    """An attribute with more than one possible value at evaluation, and why."""
+
+    values: tuple[object, ...]
+    note: str
+
+    def fits(self, constraint: AttributeConstraint) -> bool:
+        """Some reading satisfies the constraint."""
+        return any(constraint.allows(value) for value in self.values)
+
+    def certainly_fits(self, constraint: AttributeConstraint) -> bool:
+        """Every reading satisfies the constraint."""
+        return all(constraint.allows(value) for value in self.values)
+
+
+def implications(
+    entry: Entry,
+    table: Table,
+    attributes: Mapping[str, AttributeDefinition],
+    references: Mapping[str, Reference],
+    constraint: Callable[[Entry, str, object, list[AttributeDefinition]], AttributeConstraint],
+) -> tuple[AttributeImplication, ...]:
+    """The condition's `[[conditions.implications]]`, checked against its attribute schema."""
+    found = []
+    listed = entry.tables(table.get("implications", []), "implications")
+    for position, implication in enumerate(listed, 1):
+        here = entry.at(f"{entry.entry} implications #{position}")
+        here.keys(implication, IMPLICATION_KEYS, required=IMPLICATION_KEYS)
+        when = here.table(implication["when"], "when")
+        then = here.table(implication["then"], "then")
+        if not when:
+            here.fail("when must name at least one attribute.")
+        if len(then) != 1:
+            here.fail("then must name exactly one attribute.")
+        resolved = {}
+        for name in {**when, **then}:
+            if name not in attributes:
+                here.fail(f"unknown attribute '{name}' (not in the condition's attributes).")
+        for name, value in when.items():
+            resolved[str(name)] = constraint(here, name, value, [attributes[name]])
+        implied, values = next(iter(then.items()))
+        if implied in when:
+            here.fail(f"attribute '{implied}' cannot imply itself.")
+        definition = attributes[implied]
+        if definition.type == "number":
+            here.fail(f"then: attribute '{implied}' is a number; only choices can be implied.")
+        allowed = constraint(here, implied, values, [definition])
+        found.append(
+            AttributeImplication(
+                when=MappingProxyType(resolved),
+                attribute=str(implied),
+                values=allowed.values or (),
+                reason=here.text(implication, "reason"),
+                references=here.references(implication, "references", references, nonempty=True),
+            )
+        )
+    return tuple(found)
+
+
+def check_attribute_use(
+    conditions: Mapping[str, ConditionDefinition],
+    rules: Iterable[Rule],
+    display: Callable[[str], str],
+) -> None:
+    """Every attribute is used by a rule, or is marked informational with a reason, not both.
+
+    An attribute is used when a rule that names its condition constrains it, when a receptor
+    effect override of its condition reads it, or when it implies another attribute that is
+    itself used.
+    """
+    by_condition = uses_by_rule(conditions, rules)
+    for code, condition in conditions.items():
+        used = used_attributes(condition, by_condition.get(code, {}))
+        entry = Entry(display("conditions.toml"), f"condition '{code}'")
+        for name, attribute in condition.attributes.items():
+            if attribute.informational is not None and name in used:
+                entry.fail(
+                    f"attribute '{name}' is marked informational but is used by "
+                    f"{', '.join(used[name])}."
+                )
+            if attribute.informational is None and name not in used:
+                entry.fail(
+                    f"attribute '{name}' is accepted but used by no rule; use it in a rule or "
+                    'mark it informational = "reason".'
+                )
+
+
+def uses_by_rule(
+    conditions: Mapping[str, ConditionDefinition], rules: Iterable[Rule]
+) -> dict[str, dict[str, list[str]]]:
+    """Condition code -> attribute name -> ids of the rules that constrain it."""
+    uses: dict[str, dict[str, list[str]]] = {}
+    for rule in rules:
+        for code in rule.when.conditions:
+            for name in rule.when.attributes:
+                if name in conditions[code].attributes:
+                    uses.setdefault(code, {}).setdefault(name, []).append(rule.id)
+    return uses
+
+
+def used_attributes(
+    condition: ConditionDefinition, by_rule: Mapping[str, list[str]]
+) -> dict[str, list[str]]:
+    """Attribute name -> what uses it (rule ids, "receptor effect override", "implies x")."""
+    used = {name: list(rule_ids) for name, rule_ids in by_rule.items()}
+    for override in condition.receptor_effect_overrides:
+        for name in override.attributes:
+            used.setdefault(name, []).append("a receptor effect override")
+    # An implication counts only when what it implies is used, so follow chains to the end.
+    changed = True
+    while changed:
+        changed = False
+        for implication in condition.implications:
+            if implication.attribute not in used:
+                continue
+            for name in implication.when:
+                user = f"its implication of {implication.attribute}"
+                if user not in used.setdefault(name, []):
+                    used[name].append(user)
+                    changed = True
+    return {name: users for name, users in used.items() if users}
+
+
+def apply_implications(episode: ConditionEpisode) -> None:
+    """Gives implied attributes their implied values, or both readings on a contradiction."""
+    definition = episode.definition
+    if not definition.implications:
+        return
+    recorded = dict(episode.values)
+    implied: dict[str, list[tuple[AttributeImplication, str]]] = {}
+    for implication in definition.implications:
+        causes = []
+        for name, constraint in implication.when.items():
+            value = recorded[name]
+            if value is UNKNOWN or not constraint.allows(value):
+                break
+            causes.append(f"{_label(definition, name)} {show(value)}")
+        else:
+            because = " and ".join(causes)
+            implied.setdefault(implication.attribute, []).append((implication, because))
+    notes = list(episode.notes)
+    values_after = dict(recorded)
+    for name, found in implied.items():
+        values = tuple(dict.fromkeys(value for item in found for value in item[0].values))
+        reasons = "; ".join(cause for _, cause in found)
+        label = _label(definition, name)
+        value = recorded[name]
+        if value is UNKNOWN:
+            shown = " or ".join(show(item) for item in values)
+            reading = f"{label} not recorded; read as {shown} from {reasons}."
+            notes.append(f"{definition.name}: {reading}")
+            values_after[name] = values[0] if len(values) == 1 else Readings(values, notes[-1])
+        elif value not in values:
+            note = (
+                f"{definition.name}: {label} {show(value)} contradicts {reasons}; "
+                "both readings are kept and the most cautious applies."
+            )
+            notes.append(note)
+            values_after[name] = Readings((value, *values), note)
+    episode.values = values_after
+    episode.notes = tuple(notes)
+
+
+def _label(definition: ConditionDefinition, name: str) -> str:
+    label = definition.attributes[name].label
+    return label[:1].lower() + label[1:] if label[1:2].islower() else label
