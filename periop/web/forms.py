@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -15,9 +15,7 @@ from periop.api import DomainError
 from periop.assessments.models import (
     MAXIMUM_WEIGHT_KG,
     MINIMUM_WEIGHT_KG,
-    REASONS_NEEDING_COMMENT,
     RECEPTOR_STATE_CHOICES,
-    Decision,
     ReasonCode,
     Sex,
 )
@@ -356,15 +354,24 @@ ASSESSMENT_ERROR_FIELDS = {
 }
 
 
+DECISION_CHOICES = [
+    ("give", "Give as planned"),
+    ("give-adjusted", "Give adjusted (dose and monitoring from the card)"),
+    ("withhold", "Withhold: will not be given"),
+    ("override", "Override: give the drug despite the caution"),
+]
+
+
 class AcknowledgeForm(forms.Form):
+    """The plan's decision for one drug. Which decisions fit the drug's level, and what each
+    needs (a reason to override, a comment for some reasons, an alternative that is not
+    itself avoid), is decided by the `plan_decide` service, for the API and this form alike."""
+
     decision = forms.ChoiceField(
         label="Decision",
-        choices=[
-            (Decision.ACCEPTED, "Accept the caution (the drug will not be given as planned)"),
-            (Decision.OVERRIDDEN, "Override: give the drug despite the caution"),
-        ],
+        choices=DECISION_CHOICES,
         widget=forms.RadioSelect,
-        error_messages={"required": "Choose whether you accept or override the caution."},
+        error_messages={"required": "Choose what will be done with this drug."},
     )
     reason_code = forms.ChoiceField(
         label="Reason",
@@ -377,17 +384,53 @@ class AcknowledgeForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+    # A select for the browser, but any text for validation: the plan service decides which
+    # alternatives are acceptable, with the same message as the API.
+    alternative = forms.CharField(
+        label="Alternative (with withhold)", required=False, max_length=64, widget=forms.Select
+    )
+    dose_mg = forms.DecimalField(
+        label="Dose decided, mg (with give adjusted or override)",
+        required=False,
+        max_digits=9,
+        decimal_places=3,
+    )
 
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean() or {}
-        if cleaned.get("decision") == Decision.OVERRIDDEN and not cleaned.get("reason_code"):
-            self.add_error("reason_code", "Choose the reason for overriding this caution.")
-        if cleaned.get("reason_code") in REASONS_NEEDING_COMMENT and not cleaned.get("comment"):
-            self.add_error("comment", "Explain the reason in a comment.")
-        return cleaned
+    def __init__(
+        self,
+        *args: Any,
+        level: str = "",
+        alternatives: Sequence[tuple[str, str]] = (),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        decision = self.fields["decision"]
+        alternative = self.fields["alternative"]
+        if not isinstance(decision, forms.ChoiceField) or not isinstance(
+            alternative.widget, forms.Select
+        ):
+            raise TypeError("decision is a choice field and alternative a select")
+        # Offer what fits the level: at contraindicated or avoid a drug is withheld or
+        # overridden; below that it is given, given adjusted or withheld.
+        allowed = (
+            {"withhold", "override"}
+            if level in ("contraindicated", "avoid")
+            else {"give", "give-adjusted", "withhold"}
+            if level
+            else None
+        )
+        if allowed is not None:
+            decision.choices = [c for c in DECISION_CHOICES if c[0] in allowed]
+        alternative.widget.choices = [("", "None"), *alternatives]
 
 
-ACKNOWLEDGE_ERROR_FIELDS = {"reason_code": "reason_code", "comment": "comment"}
+ACKNOWLEDGE_ERROR_FIELDS = {
+    "decision": "decision",
+    "reason_code": "reason_code",
+    "comment": "comment",
+    "alternative": "alternative",
+    "dose_mg": "dose_mg",
+}
 
 
 class AmendForm(forms.Form):

@@ -89,3 +89,24 @@ def plan_rows(knowledge_base: KnowledgeBase, plan: Sequence[Mapping[str, Any]]) 
             )
         )
     return rows
+
+
+def alternative_choices(
+    knowledge_base: KnowledgeBase, drug: str, planned: Sequence[str]
+) -> list[tuple[str, str]]:
+    """Drugs that could replace a withheld one: the other neuromuscular blockers for a
+    blocker, otherwise the drugs of its class; never one already planned. The plan service
+    refuses any that is itself contraindicated or avoid for the patient."""
+    definition = knowledge_base.drugs.get(drug)
+    if definition is None:
+        return []
+    if "nmba" in definition.groups:
+        related = [d for d in knowledge_base.drugs.values() if "nmba" in d.groups]
+    else:
+        related = [
+            d for d in knowledge_base.drugs.values() if d.drug_class == definition.drug_class
+        ]
+    return sorted(
+        ((d.code, d.name) for d in related if d.code != drug and d.code not in planned),
+        key=lambda choice: choice[1],
+    )

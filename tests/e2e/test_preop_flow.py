@@ -86,15 +86,20 @@ def test_an_anaesthetist_gets_a_signed_printable_assessment_with_the_right_cauti
 
     page.screenshot(path=str(artifacts / "assessment-unsigned.png"), full_page=True)
 
-    # Override every caution that needs it, with a reason.
-    forms = page.locator(".acknowledge-form")
-    while forms.count():
-        form = forms.first
-        form.get_by_label("Override: give the drug despite the caution").check()
-        form.get_by_label("Reason").select_option(label="No reasonable alternative")
-        form.get_by_label("Comment").fill("Difficult airway; rapid sequence needed.")
-        form.get_by_role("button", name=re.compile("Record decision")).click()
-        expect(page.get_by_text("Caution acknowledged.")).to_be_visible()
+    # The plan: override the contraindicated succinylcholine with a reason, and give
+    # rocuronium adjusted. Each drug has its own decision form.
+    form = page.locator("#caution-succinylcholine .acknowledge-form")
+    form.get_by_label("Override: give the drug despite the caution").check()
+    form.get_by_label("Reason").select_option(label="No reasonable alternative")
+    form.get_by_label("Comment").fill("Difficult airway; rapid sequence needed.")
+    form.get_by_role("button", name=re.compile("Record decision")).click()
+    expect(page.get_by_text("Decision recorded.")).to_be_visible()
+    form = page.locator("#caution-rocuronium .acknowledge-form")
+    form.get_by_label("Give adjusted (dose and monitoring from the card)").check()
+    form.get_by_role("button", name=re.compile("Record decision")).click()
+    expect(page.get_by_text("Decision recorded.")).to_be_visible()
+    expect(page.locator("#plan-rocuronium")).to_contain_text("Give, adjusted")
+    expect(page.locator("#plan-succinylcholine")).to_contain_text("despite the caution")
 
     # Sign, then print.
     expect(sign).to_be_enabled()

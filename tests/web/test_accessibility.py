@@ -132,7 +132,7 @@ def test_a_missing_decision_is_linked_to_the_decision_group(anesthetist_browser,
         response.content.decode(),
         "Decision for Succinylcholine",
         "radio",
-        "Choose whether you accept or override the caution.",
+        "Choose what will be done with this drug.",
     )
 
 

@@ -40,7 +40,7 @@ def override(client, assessment, drug, **fields):
     data = {
         "drug": drug,
         "revision": assessment.revision,
-        f"ack-{drug}-decision": "overridden",
+        f"ack-{drug}-decision": "override",
         f"ack-{drug}-reason_code": "no-alternative",
         f"ack-{drug}-comment": "Rapid sequence needed.",
     }
@@ -173,7 +173,7 @@ def test_an_override_needs_a_reason_shown_next_to_the_reason(anesthetist_browser
 
     assert response.status_code == 400
     card = next(c for c in response.context["panel"].cards if c.drug == "succinylcholine")
-    assert card.form.errors == {"reason_code": ["Choose the reason for overriding this caution."]}
+    assert card.form.errors == {"reason_code": ["Give a reason code to override a caution."]}
     assert "Rapid sequence needed." in response.content.decode()
     assert not Acknowledgement.objects.exists()
 
@@ -190,14 +190,18 @@ def test_a_reason_that_needs_a_comment_says_so(anesthetist_browser, draft):
     )
 
     card = next(c for c in response.context["panel"].cards if c.drug == "succinylcholine")
-    assert card.form.errors == {"comment": ["Explain the reason in a comment."]}
+    assert card.form.errors == {
+        "comment": ["Explain in a comment why the reason is 'other-documented'."]
+    }
 
 
 def test_a_caution_that_needs_no_acknowledgement_is_refused_plainly(anesthetist_browser, draft):
     response = override(anesthetist_browser, draft, "rocuronium")
 
     assert response.status_code == 400
-    assert "only contraindicated and avoid cautions are acknowledged" in (response.content.decode())
+    assert "an override is only for a contraindicated or avoid caution" in (
+        response.content.decode()
+    )
 
 
 def test_override_sign_print_and_amend(anesthetist_browser, draft):

@@ -25,9 +25,9 @@ from periop.assessments.services import (
     assessment_create,
     assessment_sign,
     assessment_update,
-    caution_acknowledge,
     patient_check_run,
     patient_data_read,
+    plan_decide,
 )
 from periop.assessments.services.common import CATEGORY_ASSESSMENT
 from periop.audit.models import Action
@@ -44,7 +44,7 @@ from periop.web.forms import (
     add_domain_error,
     time_point_initial,
 )
-from periop.web.plan_view import plan_rows
+from periop.web.plan_view import alternative_choices, plan_rows
 from periop.web.presenters import (
     CautionPanel,
     caution_panel,
@@ -274,13 +274,19 @@ def _detail_page(
     )
     current = {ack.drug: ack for ack in acknowledgements if ack.revision == assessment.revision}
     can_act = workplace(request).can_write and not assessment.is_signed
+    levels = {line["drug"]: line["level"] for line in plan}
     for card in panel.cards:
         card.acknowledgement = current.get(card.drug)
-        if card.drug in pending and can_act:
+        if card.acknowledgement is None and can_act:
+            # Every planned drug gets its decision, offered as its level in the plan allows.
             if failed_form and failed_form[0] == card.drug:
                 card.form = failed_form[1]
             else:
-                card.form = AcknowledgeForm(prefix=f"ack-{card.drug}")
+                card.form = AcknowledgeForm(
+                    prefix=f"ack-{card.drug}",
+                    level=levels.get(card.drug, ""),
+                    alternatives=alternative_choices(knowledge_base, card.drug, assessment.drugs),
+                )
     names = {card.drug: card.drug_name for card in panel.cards}
     page_errors: list[str] = []
     if failed_form and not any(card.form is failed_form[1] for card in panel.cards):
@@ -331,16 +337,22 @@ def _posted_revision(request: HttpRequest) -> int | None:
 def assessment_acknowledge(request: HttpRequest, assessment_id: int) -> HttpResponse:
     assessment = assessment_here(request, assessment_id)
     drug = request.POST.get("drug", "")
-    form = AcknowledgeForm(request.POST, prefix=f"ack-{drug}")
+    form = AcknowledgeForm(
+        request.POST,
+        prefix=f"ack-{drug}",
+        alternatives=alternative_choices(get_knowledge_base(), drug, assessment.drugs),
+    )
     if form.is_valid():
         try:
-            caution_acknowledge(
+            plan_decide(
                 actor=Actor.from_request(request),
                 assessment=assessment,
                 drug=drug,
                 decision=form.cleaned_data["decision"],
                 reason_code=form.cleaned_data["reason_code"],
                 comment=form.cleaned_data["comment"],
+                alternative=form.cleaned_data["alternative"],
+                dose_mg=form.cleaned_data["dose_mg"],
                 expected_revision=_posted_revision(request),
             )
         except PreconditionFailed:
@@ -348,7 +360,7 @@ def assessment_acknowledge(request: HttpRequest, assessment_id: int) -> HttpResp
         except DomainError as error:
             add_domain_error(form, error, ACKNOWLEDGE_ERROR_FIELDS)
         else:
-            messages.success(request, "Caution acknowledged.")
+            messages.success(request, "Decision recorded.")
             return redirect(reverse("web:assessment", args=[assessment.pk]) + f"#caution-{drug}")
     return _detail_page(request, assessment, failed_form=(drug, form), status=400)
 

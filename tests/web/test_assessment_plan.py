@@ -1,0 +1,86 @@
+"""The plan in the browser: a decision form per drug, the plan summary, and the same rules
+(and messages) as the API."""
+
+import pytest
+
+from periop.assessments.models import Acknowledgement
+from tests.api.test_assessment_plan import DRUGS, create, decide
+from tests.api.test_assessment_plan import patient as plan_patient  # noqa: F401
+from tests.conftest import client_for, nothing_changes
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def draft(anesthetist, plan_patient):  # noqa: F811
+    return create(client_for(anesthetist), plan_patient)
+
+
+def post_decision(browser, draft, drug, decision, **fields):
+    data = {"drug": drug, "revision": draft["revision"], f"ack-{drug}-decision": decision}
+    data.update({f"ack-{drug}-{name}": value for name, value in fields.items()})
+    return browser.post(f"/assessments/{draft['id']}/acknowledge", data)
+
+
+def test_every_undecided_drug_has_a_decision_form_offering_what_its_level_allows(
+    anesthetist_browser, draft
+):
+    response = anesthetist_browser.get(f"/assessments/{draft['id']}/")
+    page = response.content.decode()
+    cards = {card.drug: card for card in response.context["panel"].cards}
+
+    assert set(cards) == set(DRUGS)
+    succinylcholine = [
+        value for value, _ in cards["succinylcholine"].form["decision"].field.choices
+    ]
+    assert succinylcholine == ["withhold", "override"]
+    sugammadex = [value for value, _ in cards["sugammadex"].form["decision"].field.choices]
+    assert "override" not in sugammadex
+    assert "give" in sugammadex
+    # The plan summary comes first, one line per drug.
+    assert page.index('id="plan-heading"') < page.index('id="cautions-heading"')
+    for drug in DRUGS:
+        assert f'id="plan-{drug}"' in page
+
+
+def test_withholding_in_the_browser_lowers_rocuronium_without_an_override(
+    anesthetist_browser, draft
+):
+    assert post_decision(anesthetist_browser, draft, "gentamicin", "withhold").status_code == 302
+    assert (
+        post_decision(anesthetist_browser, draft, "magnesium-sulfate", "withhold").status_code
+        == 302
+    )
+
+    response = anesthetist_browser.get(f"/assessments/{draft['id']}/")
+
+    rows = {row.drug: row for row in response.context["plan_rows"]}
+    assert rows["rocuronium"].level not in {"contraindicated", "avoid"}
+    assert rows["rocuronium"].level_change.startswith("Was avoid: ")
+    assert rows["gentamicin"].decision_label.startswith("Withhold")
+    assert rows["gentamicin"].dose == "Not given"
+    assert "Was avoid: " in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("drug", "decision", "fields", "field"),
+    [
+        ("succinylcholine", "override", {}, "reason_code"),
+        ("succinylcholine", "override", {"reason_code": "other-documented"}, "comment"),
+        ("sugammadex", "override", {"reason_code": "no-alternative"}, "decision"),
+        # With gentamicin and magnesium still planned, vecuronium is avoid in myasthenia.
+        ("succinylcholine", "withhold", {"alternative": "vecuronium"}, "alternative"),
+        ("sugammadex", "give", {"dose_mg": "200"}, "dose_mg"),
+    ],
+)
+def test_the_form_and_the_api_refuse_the_same_decision_with_the_same_message(
+    anesthetist, anesthetist_browser, draft, drug, decision, fields, field
+):
+    with nothing_changes(reads_allowed=True):
+        page = post_decision(anesthetist_browser, draft, drug, decision, **fields)
+        api = decide(client_for(anesthetist), draft, drug, decision, **fields)
+
+    assert page.status_code == api.status_code == 400
+    card = next(c for c in page.context["panel"].cards if c.drug == drug)
+    assert card.form.errors[field] == api.json()[field]
+    assert not Acknowledgement.objects.exists()
