@@ -14,6 +14,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import TypeGuard
 
+from periop.drugs.engine.aftermath import UNSTATED, Aftermath
 from periop.drugs.engine.timeline import Bound, hours_to_microseconds
 from periop.drugs.engine.types import DoseRange, EngineInputError, Finding, Level
 
@@ -110,6 +111,7 @@ class ConditionDefinition:
     resolved_means: str | None
     attributes: Mapping[str, AttributeDefinition]
     receptor_effect_overrides: tuple[ReceptorEffectOverride, ...] = ()
+    aftermath: Aftermath = UNSTATED  # how long it counts as active after it resolves
     # receptor_effect_from_hours in exact microseconds, for the evaluator.
     effect_from: Bound = field(init=False, repr=False, compare=False)
 
@@ -125,6 +127,7 @@ class DrugDefinition:
     drug_class: str
     groups: tuple[str, ...]
     atc: str | None
+    aftermath: Aftermath = UNSTATED  # how long it counts as active after it stops
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +175,9 @@ class Phase:
     level: Level
     effects: tuple[str, ...]
     summary: str
+    # The clock of the window: hours since the condition's "onset" (default) or since its
+    # "resolution" (then only a resolved condition can match).
+    since: str = "onset"
     # The window in exact microseconds, for the evaluator.
     start: Bound = field(init=False, repr=False, compare=False)
     end: Bound | None = field(init=False, repr=False, compare=False)

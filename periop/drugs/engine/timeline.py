@@ -175,12 +175,19 @@ class ConditionEpisode:
     code: str
     trigger: str  # "condition:<code>", as findings name it
     elapsed: Span  # possible microseconds from onset to the evaluation
-    statuses: frozenset[str]  # possible states at the evaluation: "ongoing", "resolved"
-    possibly_active: bool  # possibly begun (always, by validation) and possibly not resolved
-    certainly_active: bool  # certainly begun and certainly not resolved
+    statuses: frozenset[str]  # possible recorded states at the evaluation: "ongoing", "resolved"
+    # The possible states once the aftermath is counted: "ongoing" while it is not resolved or
+    # still inside its aftermath, "resolved" only after that.
+    effective_statuses: frozenset[str]
+    possibly_active: bool  # possibly begun (always, by validation) and possibly still in effect
+    certainly_active: bool  # certainly begun and certainly still in effect (aftermath counted)
     certainly_begun: bool
     notes: tuple[str, ...]  # what was assumed about its times
     values: Mapping[str, object]  # attribute values after defaults; UNKNOWN when not known
+    # Possible microseconds from the resolution to the evaluation; None when not yet resolved.
+    since_resolution: Span | None = None
+    # Set when only the aftermath keeps a resolved condition counting: that assumption.
+    aftermath_notes: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -189,9 +196,11 @@ class MedicationCourse:
 
     definition: DrugDefinition
     elapsed: Span | None  # possible microseconds from its start; None when not yet started
-    possibly_active: bool
-    certainly_active: bool
+    possibly_active: bool  # possibly started and possibly still in effect (aftermath counted)
+    certainly_active: bool  # certainly started and certainly still in effect
     notes: tuple[str, ...]
+    # Set when only the aftermath keeps a stopped medication counting: that assumption.
+    aftermath_notes: tuple[str, ...] = ()
 
 
 def condition_episode(
@@ -207,7 +216,9 @@ def condition_episode(
             f"Condition '{code}' has its onset ({condition.onset}) after the evaluation time.",
         )
     notes = _time_notes(name, condition.onset, "onset")
-    statuses = frozenset(("ongoing",))
+    statuses = effective = frozenset(("ongoing",))
+    since_resolution = None
+    aftermath_notes: tuple[str, ...] = ()
     if condition.resolved is not None:
         resolved = _span(
             condition.resolved, "conditions", f"Resolution of condition '{code}'", None
@@ -223,6 +234,13 @@ def condition_episode(
         elif resolved.possibly_at_or_before(at):
             statuses = frozenset(("ongoing", "resolved"))
         notes += _time_notes(name, condition.resolved, "resolution")
+        since_resolution = elapsed_until(resolved, at)
+        effective = _statuses(lingering(resolved, definition.aftermath.duration), at)
+        if "resolved" in statuses and "ongoing" in effective and effective != statuses:
+            aftermath_notes = (
+                definition.aftermath.note(name, "resolved", _when(condition.resolved)),
+            )
+            notes += aftermath_notes
     values: dict[str, object] = {}
     for attribute_name, attribute in definition.attributes.items():
         value = condition.attributes.get(attribute_name, attribute.default)
@@ -235,11 +253,14 @@ def condition_episode(
         trigger=f"condition:{code}",
         elapsed=elapsed,
         statuses=statuses,
-        possibly_active="ongoing" in statuses,
-        certainly_active=certainly_begun and statuses == {"ongoing"},
+        effective_statuses=effective,
+        possibly_active="ongoing" in effective,
+        certainly_active=certainly_begun and effective == {"ongoing"},
         certainly_begun=certainly_begun,
         notes=tuple(notes),
         values=values,
+        since_resolution=since_resolution,
+        aftermath_notes=aftermath_notes,
     )
 
 
@@ -252,6 +273,7 @@ def medication_course(
     elapsed = elapsed_until(started, at)
     notes = _time_notes(definition.name, medication.started, "start")
     possibly_stopped_later = certainly_stopped_later = True
+    aftermath_notes: tuple[str, ...] = ()
     if medication.stopped is not None:
         stopped = _span(medication.stopped, "medications", f"Stop of medication '{code}'", None)
         if _ends_before_start(medication.stopped, stopped, medication.started, started):
@@ -260,16 +282,56 @@ def medication_course(
                 f"Medication '{code}' is stopped ({medication.stopped}) before it started "
                 f"({medication.started}).",
             )
-        possibly_stopped_later = stopped.possibly_after(at)
-        certainly_stopped_later = stopped.certainly_after(at)
+        # The medication keeps its effect until its stop plus its aftermath.
+        effect_end = lingering(stopped, definition.aftermath.duration)
+        possibly_stopped_later = effect_end is None or effect_end.possibly_after(at)
+        certainly_stopped_later = effect_end is None or effect_end.certainly_after(at)
         notes += _time_notes(definition.name, medication.stopped, "stop")
+        # Only an aftermath that keeps it counting past a possible stop needs saying.
+        lingers = definition.aftermath.duration != 0 and stopped.possibly_at_or_before(at)
+        if elapsed is not None and lingers and possibly_stopped_later:
+            aftermath_notes = (
+                definition.aftermath.note(definition.name, "stopped", _when(medication.stopped)),
+            )
+            notes += aftermath_notes
     return MedicationCourse(
         definition=definition,
         elapsed=elapsed,
         possibly_active=elapsed is not None and possibly_stopped_later,
         certainly_active=started.certainly_at_or_before(at) and certainly_stopped_later,
         notes=tuple(notes),
+        aftermath_notes=aftermath_notes,
     )
+
+
+def lingering(end: Span, aftermath: Bound | None) -> Span | None:
+    """The instants an effect may end: `end` moved later by the aftermath; None if it never ends."""
+    if aftermath is None:
+        return None
+    if aftermath == 0:
+        return end
+    return Span(
+        None if end.lo is None else end.lo + aftermath,
+        None if end.hi is None else end.hi + aftermath,
+        end.lo_closed,
+        end.hi_closed,
+    )
+
+
+_ONGOING = frozenset(("ongoing",))
+_RESOLVED = frozenset(("resolved",))
+_EITHER = frozenset(("ongoing", "resolved"))
+
+
+def _statuses(effect_end: Span | None, at: int) -> frozenset[str]:
+    """Possible states at `at` of something whose effect ends at an instant in `effect_end`."""
+    if effect_end is None or effect_end.certainly_after(at):
+        return _ONGOING
+    return _RESOLVED if effect_end.certainly_at_or_before(at) else _EITHER
+
+
+def _when(point: TimePoint) -> str:
+    return point.isoformat()
 
 
 def _span(point: object, field_name: str, what: str, unknown_until: int | None) -> Span:
