@@ -304,8 +304,9 @@ def _conditions(when: When, context: Context) -> _Match | None:
 def _phased(rule: Rule, context: Context) -> _Match | None:
     """The most restrictive phase possible for any listed condition whose attributes fit."""
     candidates: list[tuple[Phase, str, list[str], bool]] = []
-    # A rule for any status states itself what applies after resolution, so it sees the recorded
-    # status; any other rule sees a condition inside its aftermath as still ongoing.
+    # Each phase's status decides. A rule for any status states itself what applies after
+    # resolution, so its phases see the recorded status; any other rule's phases see a condition
+    # inside its aftermath as still ongoing.
     recorded = rule.when.condition_status == "any"
     for episode in context.episodes:
         definition = episode.definition
