@@ -316,10 +316,16 @@ def _phased(rule: Rule, context: Context) -> _Match | None:
         if attributes is None:
             continue
         statuses = episode.statuses if recorded else episode.effective_statuses
+        since_onset, since_resolution = episode.elapsed, episode.since_resolution
         possible = [
             phase
             for phase in rule.phases
-            if (phase.status == "any" or phase.status in statuses) and _clock_meets(episode, phase)
+            if (phase.status == "any" or phase.status in statuses)
+            and (
+                since_onset.meets(phase.start, phase.end)
+                if phase.since == "onset"
+                else since_resolution is not None and since_resolution.meets(phase.start, phase.end)
+            )
         ]
         if not possible:
             continue
@@ -361,11 +367,6 @@ def _phased(rule: Rule, context: Context) -> _Match | None:
 def _clock(episode: ConditionEpisode, phase: Phase) -> Span | None:
     """The possible durations the phase's window is measured on; None when it has not started."""
     return episode.elapsed if phase.since == "onset" else episode.since_resolution
-
-
-def _clock_meets(episode: ConditionEpisode, phase: Phase) -> bool:
-    clock = _clock(episode, phase)
-    return clock is not None and clock.meets(phase.start, phase.end)
 
 
 def _phases_note(
