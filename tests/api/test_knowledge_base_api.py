@@ -115,3 +115,29 @@ def test_every_rule_cites_references_that_are_listed(pharmacist_client):
         assert set(rule["references"]) <= reference_ids, rule["id"]
         assert rule["rationale"], rule["id"]
         assert rule["level"] or rule["phases"], rule["id"]
+
+
+@pytest.mark.django_db
+def test_every_condition_and_drug_shows_its_aftermath_and_its_source(pharmacist_client):
+    payload = pharmacist_client.get("/api/v1/knowledge-base").json()
+    conditions = {c["code"]: c for c in payload["conditions"]}
+    drugs = {d["code"]: d for d in payload["drugs"]}
+
+    for item in (*conditions.values(), *drugs.values()):
+        assert item["aftermath"]["kind"] in {"hours", "unbounded", "unstated"}, item["code"]
+        assert item["aftermath"]["basis"], item["code"]
+    assert conditions["hypermagnesemia"]["aftermath"] == {
+        "kind": "hours",
+        "hours": 0,
+        "references": ["S41a", "S41b"],
+        "basis": conditions["hypermagnesemia"]["aftermath"]["basis"],
+    }
+    assert drugs["neostigmine"]["aftermath"]["kind"] == "unstated"
+
+
+@pytest.mark.django_db
+def test_phases_say_which_clock_they_count_on(pharmacist_client):
+    rules = {r["id"]: r for r in pharmacist_client.get("/api/v1/knowledge-base").json()["rules"]}
+
+    clocks = [phase["since"] for phase in rules["sux-guillain-barre-window"]["phases"]]
+    assert clocks == ["onset", "resolution", "resolution"]
