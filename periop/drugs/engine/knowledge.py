@@ -132,10 +132,12 @@ class DrugDefinition:
 
 @dataclass(frozen=True, slots=True)
 class HoursRange:
-    """Hours from a medication's start to the evaluation: minimum inclusive, maximum exclusive."""
+    """Hours from a medication's start (or stop) to the evaluation: minimum inclusive, maximum
+    exclusive."""
 
     minimum: int | float | None
     maximum: int | float | None
+    since: str = "start"  # "start" | "stop": the clock; only a stopped medication has a "stop" one
     # The bounds in exact microseconds, for the evaluator.
     minimum_us: Bound | None = field(init=False, repr=False, compare=False)
     maximum_us: Bound | None = field(init=False, repr=False, compare=False)

@@ -433,9 +433,10 @@ def _medications(when: When, context: Context) -> _Match | None:
             continue
         timely = medication.certainly_active
         if hours is not None:
-            if not elapsed.meets(hours.minimum_us, hours.maximum_us):
+            clock = elapsed if hours.since == "start" else medication.since_stop
+            if clock is None or not clock.meets(hours.minimum_us, hours.maximum_us):
                 continue
-            timely = timely and elapsed.within(hours.minimum_us, hours.maximum_us)
+            timely = timely and clock.within(hours.minimum_us, hours.maximum_us)
         triggers.add(f"medication:{code}")
         notes += medication.aftermath_notes
         if not timely:

@@ -189,12 +189,13 @@ def _when(entry: Entry, table: Table, catalogue: Catalogue) -> When:
         if "medications" not in table:
             entry.fail("medication_hours needs when.medications to say which medication.")
         hours = entry.table(table["medication_hours"], "medication_hours")
-        entry.keys(hours, ("min", "max"), required=())
+        entry.keys(hours, ("min", "max", "since"), required=())
         minimum = entry.number(hours, "min", 0) if "min" in hours else None
         maximum = entry.number(hours, "max", 0) if "max" in hours else None
         if minimum is not None and maximum is not None and minimum >= maximum:
             entry.fail(f"medication_hours min {show(minimum)} is not below max {show(maximum)}.")
-        medication_hours = HoursRange(minimum, maximum)
+        since = entry.choice(hours, "since", ("start", "stop"), "start")
+        medication_hours = HoursRange(minimum, maximum, since)
     return When(
         conditions=conditions,
         attributes=MappingProxyType(constraints),

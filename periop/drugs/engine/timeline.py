@@ -201,6 +201,8 @@ class MedicationCourse:
     notes: tuple[str, ...]
     # Set when only the aftermath keeps a stopped medication counting: that assumption.
     aftermath_notes: tuple[str, ...] = ()
+    # Possible microseconds from its stop to the evaluation; None when not yet stopped.
+    since_stop: Span | None = None
 
 
 def condition_episode(
@@ -274,6 +276,7 @@ def medication_course(
     notes = _time_notes(definition.name, medication.started, "start")
     possibly_stopped_later = certainly_stopped_later = True
     aftermath_notes: tuple[str, ...] = ()
+    since_stop = None
     if medication.stopped is not None:
         stopped = _span(medication.stopped, "medications", f"Stop of medication '{code}'", None)
         if _ends_before_start(medication.stopped, stopped, medication.started, started):
@@ -287,6 +290,7 @@ def medication_course(
         possibly_stopped_later = effect_end is None or effect_end.possibly_after(at)
         certainly_stopped_later = effect_end is None or effect_end.certainly_after(at)
         notes += _time_notes(definition.name, medication.stopped, "stop")
+        since_stop = elapsed_until(stopped, at)
         # Only an aftermath that keeps it counting past a possible stop needs saying.
         lingers = definition.aftermath.duration != 0 and stopped.possibly_at_or_before(at)
         if elapsed is not None and lingers and possibly_stopped_later:
@@ -301,6 +305,7 @@ def medication_course(
         certainly_active=started.certainly_at_or_before(at) and certainly_stopped_later,
         notes=tuple(notes),
         aftermath_notes=aftermath_notes,
+        since_stop=since_stop,
     )
 
 

@@ -360,3 +360,46 @@ def test_it_loads_each_form_of_declaration(kb: KnowledgeBase):
     assert kb.drugs["phenytoin"].aftermath.sourced is False
     assert kb.conditions["myasthenia-gravis"].aftermath.kind == "unbounded"
     assert kb.conditions["myasthenia-gravis"].aftermath.sourced is True
+
+
+@pytest.fixture
+def kb_with_stop_window(kb_files: KnowledgeFiles) -> KnowledgeBase:
+    declare(kb_files.drug("pyridostigmine"), **UNSTATED)
+    kb_files.add_rule(
+        "sux-pyridostigmine-recent-dose",
+        drugs=["succinylcholine"],
+        level="avoid",
+        when={"medications": ["pyridostigmine"], "medication_hours": {"max": 2, "since": "stop"}},
+    )
+    return kb_files.load()
+
+
+@pytest.mark.parametrize(
+    ("stopped", "fires"),
+    [
+        (None, False),
+        (hours_before(1), True),
+        (hours_before(2 - 1e-6), True),
+        (hours_before(2), False),
+        (dt.date(2026, 11, 21), True),
+    ],
+    ids=["still taken", "an hour ago", "a microsecond inside", "exactly 2 h", "date straddles"],
+)
+def test_a_medication_window_can_count_hours_since_the_stop(
+    kb_with_stop_window: KnowledgeBase, stopped: object, fires: bool
+):
+    dose = MedicationInput("pyridostigmine", started=hours_before(5), stopped=stopped)  # type: ignore[arg-type]
+
+    caution = caution_for(kb_with_stop_window, state(medications=(dose,)), "succinylcholine")
+
+    assert (caution.level is Level.AVOID) is fires
+
+
+def test_it_rejects_an_unknown_medication_clock(kb_files: KnowledgeFiles):
+    kb_files.add_rule(
+        "roc-pyridostigmine",
+        when={"medications": ["pyridostigmine"], "medication_hours": {"max": 2, "since": "dose"}},
+    )
+
+    with pytest.raises(KnowledgeBaseError, match="since 'dose' is not one of start, stop"):
+        kb_files.load()
