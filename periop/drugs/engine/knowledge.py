@@ -132,8 +132,8 @@ class DrugDefinition:
 
 @dataclass(frozen=True, slots=True)
 class HoursRange:
-    """Hours from a medication's start (or stop) to the evaluation: minimum inclusive, maximum
-    exclusive."""
+    """Hours a medication has been taken (from its start to its stop, or to the evaluation while
+    it is taken), or hours since its stop: minimum inclusive, maximum exclusive."""
 
     minimum: int | float | None
     maximum: int | float | None

@@ -433,7 +433,7 @@ def _medications(when: When, context: Context) -> _Match | None:
             continue
         timely = medication.certainly_active
         if hours is not None:
-            clock = elapsed if hours.since == "start" else medication.since_stop
+            clock = medication.exposure if hours.since == "start" else medication.since_stop
             if clock is None or not clock.meets(hours.minimum_us, hours.maximum_us):
                 continue
             timely = timely and clock.within(hours.minimum_us, hours.maximum_us)

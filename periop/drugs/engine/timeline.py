@@ -203,6 +203,9 @@ class MedicationCourse:
     aftermath_notes: tuple[str, ...] = ()
     # Possible microseconds from its stop to the evaluation; None when not yet stopped.
     since_stop: Span | None = None
+    # Possible microseconds it was taken: from its start to its stop, or to the evaluation when
+    # it has not stopped by then; None when not yet started.
+    exposure: Span | None = None
 
 
 def condition_episode(
@@ -277,6 +280,7 @@ def medication_course(
     possibly_stopped_later = certainly_stopped_later = True
     aftermath_notes: tuple[str, ...] = ()
     since_stop = None
+    exposure = elapsed
     if medication.stopped is not None:
         stopped = _span(medication.stopped, "medications", f"Stop of medication '{code}'", None)
         if _ends_before_start(medication.stopped, stopped, medication.started, started):
@@ -291,6 +295,8 @@ def medication_course(
         certainly_stopped_later = effect_end is None or effect_end.certainly_after(at)
         notes += _time_notes(definition.name, medication.stopped, "stop")
         since_stop = elapsed_until(stopped, at)
+        if elapsed is not None and since_stop is not None:
+            exposure = _exposure(started, stopped, at)
         # Only an aftermath that keeps it counting past a possible stop needs saying.
         lingers = definition.aftermath.duration != 0 and stopped.possibly_at_or_before(at)
         if elapsed is not None and lingers and possibly_stopped_later:
@@ -306,7 +312,20 @@ def medication_course(
         notes=tuple(notes),
         aftermath_notes=aftermath_notes,
         since_stop=since_stop,
+        exposure=exposure,
     )
+
+
+def _exposure(start: Span, stop: Span, at: int) -> Span:
+    """Possible durations from a start in `start` to the earlier of a stop in `stop` and `at`.
+
+    Both bounds are taken as closed: a slightly wider range is the cautious reading.
+    """
+    stop_lo = at if stop.lo is None or stop.lo > at else stop.lo
+    stop_hi = at if stop.hi is None or stop.hi > at else stop.hi
+    shortest = 0 if start.hi is None else max(0, stop_lo - start.hi)
+    longest = None if start.lo is None else max(shortest, stop_hi - start.lo)
+    return Span(shortest, longest)
 
 
 def lingering(end: Span, aftermath: Bound | None) -> Span | None:

@@ -329,3 +329,25 @@ def test_a_monitor_level_is_never_reached_by_resolving_an_unstated_condition(kb)
         == caution_alone(kb, patient(active), "succinylcholine").level
         != MONITOR
     )
+
+
+# --- How long a stopped medication was taken ------------------------------------------------
+
+
+def test_a_single_phenytoin_load_stopped_a_month_ago_stays_an_acute_exposure(kb):
+    # §7, acute phenytoin (< about 10 days) x AMINO: DA, SENS+ (S56); resistance needs about
+    # 10 days to 2 weeks of therapy (S56), which a single load never reached.
+    load = medication("phenytoin", ago(days=30), stopped=ago(days=30))
+
+    caution = caution_alone(kb, patient(load), "rocuronium")
+
+    assert caution.level == ADJUST
+    assert caution.effects == ("increased_sensitivity",)
+
+
+def test_two_years_of_phenytoin_stopped_a_month_ago_stays_a_chronic_exposure(kb):
+    # §7, chronic phenytoin (>= about 10-14 days) x AMINO and cisatracurium: DA, SENS- (S53-S55).
+    course = medication("phenytoin", ago(years=2), stopped=ago(days=30))
+
+    assert caution_alone(kb, patient(course), "rocuronium").effects == ("resistance",)
+    assert caution_alone(kb, patient(course), "cisatracurium").level == ADJUST
