@@ -178,8 +178,10 @@ class Phase:
     effects: tuple[str, ...]
     summary: str
     # The clock of the window: hours since the condition's "onset" (default) or since its
-    # "resolution" (then only a resolved condition can match).
+    # "resolution" (then only a resolved condition can match), counted until the "evaluation"
+    # (default) or, from the onset, until the "resolution" (how long the condition lasted).
     since: str = "onset"
+    until: str = "evaluation"
     # The window in exact microseconds, for the evaluator.
     start: Bound = field(init=False, repr=False, compare=False)
     end: Bound | None = field(init=False, repr=False, compare=False)

@@ -316,17 +316,13 @@ def _phased(rule: Rule, context: Context) -> _Match | None:
         if attributes is None:
             continue
         statuses = episode.statuses if recorded else episode.effective_statuses
-        since_onset, since_resolution = episode.elapsed, episode.since_resolution
-        possible = [
-            phase
-            for phase in rule.phases
-            if (phase.status == "any" or phase.status in statuses)
-            and (
-                since_onset.meets(phase.start, phase.end)
-                if phase.since == "onset"
-                else since_resolution is not None and since_resolution.meets(phase.start, phase.end)
-            )
-        ]
+        possible = []
+        for phase in rule.phases:
+            if phase.status != "any" and phase.status not in statuses:
+                continue
+            clock = _clock(episode, phase)
+            if clock is not None and clock.meets(phase.start, phase.end):
+                possible.append(phase)
         if not possible:
             continue
         top = possible[0]
@@ -366,7 +362,9 @@ def _phased(rule: Rule, context: Context) -> _Match | None:
 
 def _clock(episode: ConditionEpisode, phase: Phase) -> Span | None:
     """The possible durations the phase's window is measured on; None when it has not started."""
-    return episode.elapsed if phase.since == "onset" else episode.since_resolution
+    if phase.since == "resolution":
+        return episode.since_resolution
+    return episode.elapsed if phase.until == "evaluation" else episode.exposure
 
 
 def _phases_note(
@@ -388,6 +386,7 @@ def _phases_note(
     windows = ", ".join(
         window_text(phase.from_hours, phase.to_hours)
         + (" after resolution" if phase.since == "resolution" else "")
+        + (" until resolution" if phase.until == "resolution" else "")
         + ("" if phase.status == "any" else f" ({phase.status})")
         for phase in possible
     )

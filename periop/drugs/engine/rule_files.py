@@ -215,7 +215,8 @@ def _when(entry: Entry, table: Table, catalogue: Catalogue) -> When:
 
 def _phase(entry: Entry, table: Table) -> Phase:
     required = ("from_hours", "level", "summary")
-    entry.keys(table, (*required, "to_hours", "status", "effects", "since"), required=required)
+    optional = ("to_hours", "status", "effects", "since", "until")
+    entry.keys(table, (*required, *optional), required=required)
     start = entry.number(table, "from_hours", 0)
     end = entry.number(table, "to_hours", 0) if "to_hours" in table else None
     if end is not None and start >= end:
@@ -224,6 +225,9 @@ def _phase(entry: Entry, table: Table) -> Phase:
     status = entry.choice(table, "status", PHASE_STATUSES, "any")
     if since == "resolution" and status != "resolved":
         entry.fail('since = "resolution" counts from the resolution: it needs status = "resolved".')
+    until = entry.choice(table, "until", ("evaluation", "resolution"), "evaluation")
+    if since == "resolution" and until == "resolution":
+        entry.fail('until = "resolution" counts from the onset: it needs since = "onset".')
     return Phase(
         from_hours=start,
         to_hours=end,
@@ -232,6 +236,7 @@ def _phase(entry: Entry, table: Table) -> Phase:
         effects=_effects(entry, table),
         summary=entry.text(table, "summary"),
         since=since,
+        until=until,
     )
 
 
@@ -239,7 +244,7 @@ def _check_phase_overlaps(entry: Entry, phases: tuple[Phase, ...]) -> None:
     for first, earlier in enumerate(phases, 1):
         for second, later in enumerate(phases[first:], first + 1):
             same_status = "any" in (earlier.status, later.status) or earlier.status == later.status
-            if earlier.since != later.since:
+            if (earlier.since, earlier.until) != (later.since, later.until):
                 continue  # windows on different clocks cannot be compared
             overlap = (later.to_hours is None or earlier.from_hours < later.to_hours) and (
                 earlier.to_hours is None or later.from_hours < earlier.to_hours

@@ -186,6 +186,9 @@ class ConditionEpisode:
     values: Mapping[str, object]  # attribute values after defaults; UNKNOWN when not known
     # Possible microseconds from the resolution to the evaluation; None when not yet resolved.
     since_resolution: Span | None = None
+    # Possible microseconds from the onset to the resolution, or to the evaluation when it has
+    # not resolved by then: how long the condition lasted.
+    exposure: Span | None = None
     # Set when only the aftermath keeps a resolved condition counting: that assumption.
     aftermath_notes: tuple[str, ...] = ()
 
@@ -223,6 +226,7 @@ def condition_episode(
     notes = _time_notes(name, condition.onset, "onset")
     statuses = effective = frozenset(("ongoing",))
     since_resolution = None
+    exposure = elapsed
     aftermath_notes: tuple[str, ...] = ()
     if condition.resolved is not None:
         resolved = _span(
@@ -240,6 +244,8 @@ def condition_episode(
             statuses = frozenset(("ongoing", "resolved"))
         notes += _time_notes(name, condition.resolved, "resolution")
         since_resolution = elapsed_until(resolved, at)
+        if since_resolution is not None:
+            exposure = _exposure(onset, resolved, at)
         effective = _statuses(lingering(resolved, definition.aftermath.duration), at)
         if "resolved" in statuses and "ongoing" in effective and effective != statuses:
             aftermath_notes = (
@@ -266,6 +272,7 @@ def condition_episode(
         values=values,
         since_resolution=since_resolution,
         aftermath_notes=aftermath_notes,
+        exposure=exposure,
     )
 
 
@@ -317,7 +324,7 @@ def medication_course(
 
 
 def _exposure(start: Span, stop: Span, at: int) -> Span:
-    """Possible durations from a start in `start` to the earlier of a stop in `stop` and `at`.
+    """Possible durations from a start in `start` to the earlier of an end in `stop` and `at`.
 
     Both bounds are taken as closed: a slightly wider range is the cautious reading.
     """

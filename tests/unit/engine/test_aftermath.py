@@ -403,3 +403,72 @@ def test_it_rejects_an_unknown_medication_clock(kb_files: KnowledgeFiles):
 
     with pytest.raises(KnowledgeBaseError, match="since 'dose' is not one of start, stop"):
         kb_files.load()
+
+
+@pytest.fixture
+def kb_with_duration_window(kb_files: KnowledgeFiles) -> KnowledgeBase:
+    declare(kb_files.condition("stroke"), **UNSTATED)
+    kb_files.add_rule(
+        "sux-stroke-duration",
+        drugs=["succinylcholine"],
+        when={"conditions": ["stroke"]},
+        phases=[
+            {
+                "from_hours": 0,
+                "to_hours": 72,
+                "until": "resolution",
+                "level": "monitor",
+                "summary": "Lasted under 72 h.",
+            },
+            {
+                "from_hours": 72,
+                "until": "resolution",
+                "level": "avoid",
+                "summary": "Lasted 72 h or more.",
+            },
+        ],
+    )
+    return kb_files.load()
+
+
+@pytest.mark.parametrize(
+    ("onset", "resolved", "level"),
+    [
+        (100, None, Level.AVOID),
+        (1000, 990, Level.MONITOR),
+        (1000, 928, Level.AVOID),
+        (1000, dt.date(2026, 10, 14), Level.AVOID),  # lasted 42 to 92 h
+    ],
+    ids=["still going after 100 h", "lasted 10 h", "lasted exactly 72 h", "uncertain end"],
+)
+def test_a_phase_can_count_how_long_the_condition_lasted(
+    kb_with_duration_window: KnowledgeBase,
+    onset: float,
+    resolved: float | dt.date | None,
+    level: Level,
+):
+    end = hours_before(resolved) if isinstance(resolved, float | int) else resolved
+    stroke = ConditionInput("stroke", onset=hours_before(onset), resolved=end)
+
+    assert caution_for(kb_with_duration_window, state(stroke), "succinylcholine").level is level
+
+
+def test_it_rejects_a_duration_counted_from_the_resolution(kb_files: KnowledgeFiles):
+    kb_files.add_rule(
+        "sux-burn",
+        drugs=["succinylcholine"],
+        when={"conditions": ["burn"]},
+        phases=[
+            {
+                "from_hours": 0,
+                "since": "resolution",
+                "until": "resolution",
+                "status": "resolved",
+                "level": "avoid",
+                "summary": "S.",
+            },
+        ],
+    )
+
+    with pytest.raises(KnowledgeBaseError, match='needs since = "onset"'):
+        kb_files.load()

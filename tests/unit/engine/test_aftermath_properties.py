@@ -2,9 +2,10 @@
 
 (a) For the same patient, a longer exposure never gives a lower level, and succinylcholine never
     falls below the §4.2 level for the hours reached, inside the rising segments of §4.2 and §7.
-(b) Resolving a condition or stopping a medication never lowers a drug's level below its active
-    level while inside the aftermath, except where §4.2 itself states a lower level after
-    recovery.
+(b) Resolving a condition or stopping a medication never lowers a drug's level, while inside
+    the aftermath, below the level it had while active, at the moment it resolved or stopped,
+    except where §4.2 itself states a lower level after recovery. (What it would have reached
+    had it gone on is not the comparison: a two-day carbamazepine course never became chronic.)
 (c) Every condition or drug whose aftermath no source states, once resolved or stopped, yields
     an assumption naming it, in the evaluation and in every caution it triggers.
 
@@ -116,10 +117,17 @@ STATED_AFTER_RECOVERY: Mapping[str, tuple[int, Level]] = {
 }
 
 
-def sux_oracle(code: str, minutes: int, resolved: bool = False) -> Level:
+# §4.2 counts these in days of the state itself (days immobile, ICU days), not since it began.
+DURATION_STATES = frozenset(("immobilization", "critical-illness", "sepsis"))
+
+
+def sux_oracle(code: str, minutes: int, resolved: int | None = None) -> Level:
+    """The §4.2 level `minutes` after onset, for a condition resolved `resolved` minutes ago."""
     stated = STATED_AFTER_RECOVERY.get(code)
-    if resolved and stated is not None and minutes >= stated[0] * 60:
+    if resolved is not None and stated is not None and minutes >= stated[0] * 60:
         return stated[1]  # the §4.2 level after recovery
+    if resolved is not None and code in DURATION_STATES:
+        minutes -= resolved
     level = NONE
     for start, phase_level in SUCCINYLCHOLINE_RISING[code][1]:
         if minutes >= start * 60:
@@ -181,8 +189,8 @@ def test_a_longer_condition_exposure_never_gives_a_lower_level(
     for drug in all_drugs():
         assert long[drug] >= short[drug], (drug, short[drug].code, long[drug].code)
     # §4.2: succinylcholine never below the table's level for the hours reached.
-    assert short[SUCCINYLCHOLINE] >= sux_oracle(code, shorter, resolved is not None)
-    assert long[SUCCINYLCHOLINE] >= sux_oracle(code, longer, resolved is not None)
+    assert short[SUCCINYLCHOLINE] >= sux_oracle(code, shorter, resolved)
+    assert long[SUCCINYLCHOLINE] >= sux_oracle(code, longer, resolved)
 
 
 @st.composite
@@ -234,7 +242,9 @@ def test_resolving_a_condition_never_lowers_a_level_inside_its_aftermath(
     case: tuple[str, int, int],
 ):
     code, onset, resolved = case
-    active = levels(state_of(ConditionInput(code, before(onset))))
+    # Evaluated at T0, an episode with onset `onset - resolved` before it is the same condition
+    # seen at the moment it resolved.
+    active = levels(state_of(ConditionInput(code, before(onset - resolved))))
     after = levels(state_of(ConditionInput(code, before(onset), before(resolved))))
 
     stated = STATED_AFTER_RECOVERY.get(code)
@@ -264,7 +274,8 @@ def test_stopping_a_medication_never_lowers_a_level_inside_its_aftermath(
     case: tuple[str, int, int],
 ):
     code, started, stopped = case
-    taking = levels(state_of(medications=(MedicationInput(code, before(started)),)))
+    # The same course seen at the moment it stopped.
+    taking = levels(state_of(medications=(MedicationInput(code, before(started - stopped)),)))
     after = levels(state_of(medications=(MedicationInput(code, before(started), before(stopped)),)))
 
     for drug in all_drugs():

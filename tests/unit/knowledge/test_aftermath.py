@@ -351,3 +351,18 @@ def test_two_years_of_phenytoin_stopped_a_month_ago_stays_a_chronic_exposure(kb)
 
     assert caution_alone(kb, patient(course), "rocuronium").effects == ("resistance",)
     assert caution_alone(kb, patient(course), "cisatracurium").level == ADJUST
+
+
+def test_a_short_icu_stay_long_ago_keeps_the_level_it_reached_not_a_higher_one(kb):
+    # §4.2, ICU 3 to 16 days: AV (S14: the risk grows with ICU days); 5 days in intensive care
+    # never reached the 16-day level, however long ago the recovery.
+    illness = condition("critical-illness", ago(days=30), resolved=ago(days=25))
+
+    assert caution_alone(kb, patient(illness), "succinylcholine").level == AVOID
+
+
+def test_a_day_of_immobility_weeks_ago_gives_no_succinylcholine_caution(kb):
+    # §4.2, immobilisation under 24 hours in a previously mobile patient: NO.
+    immobility = condition("immobilization", ago(days=21), resolved=ago(days=20, hours=12))
+
+    assert caution_alone(kb, patient(immobility), "succinylcholine").level == NONE
