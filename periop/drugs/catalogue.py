@@ -116,6 +116,7 @@ def rule_to_dict(rule: Any) -> dict[str, Any]:
                 "from_hours": _plain(phase.from_hours),
                 "to_hours": _plain(phase.to_hours),
                 "since": phase.since,
+                "until": phase.until,
                 "status": phase.status,
                 "level": phase.level.code,
                 "effects": list(phase.effects),

@@ -141,3 +141,5 @@ def test_phases_say_which_clock_they_count_on(pharmacist_client):
 
     clocks = [phase["since"] for phase in rules["sux-guillain-barre-window"]["phases"]]
     assert clocks == ["onset", "resolution", "resolution"]
+    durations = {phase["until"] for phase in rules["sux-immobilization-window"]["phases"]}
+    assert durations == {"resolution"}
