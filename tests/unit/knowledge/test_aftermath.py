@@ -366,3 +366,17 @@ def test_a_day_of_immobility_weeks_ago_gives_no_succinylcholine_caution(kb):
     immobility = condition("immobilization", ago(days=21), resolved=ago(days=20, hours=12))
 
     assert caution_alone(kb, patient(immobility), "succinylcholine").level == NONE
+
+
+def test_penicillamine_counts_for_the_42_months_its_myasthenic_effect_was_seen_to_last(kb):
+    # §3 row 8 and §6.11: some signs persisted up to 42 months after stopping (S77a).
+    assert kb.drugs["penicillamine"].aftermath.references == ("S77a",)
+    inside = check(
+        kb, patient(medication("penicillamine", ago(years=4), stopped=ago(years=3))), ["rocuronium"]
+    )
+    beyond = check(
+        kb, patient(medication("penicillamine", ago(years=5), stopped=ago(years=4))), ["rocuronium"]
+    )
+
+    assert any("Penicillamine: stopped" in note and "(S77a)" in note for note in inside.assumptions)
+    assert not any("Penicillamine: stopped" in note for note in beyond.assumptions)
