@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from periop.drugs.engine import AttributeConstraint, KnowledgeBase
+from periop.drugs.engine.aftermath import Aftermath
 from periop.drugs.registry import get_knowledge_base
 
 
@@ -54,6 +55,7 @@ def _catalogue_for(digest: str, kb: KnowledgeBase) -> dict[str, Any]:
                 "onset_means": condition.onset_means,
                 "resolved_means": condition.resolved_means,
                 "references": list(condition.references),
+                "aftermath": aftermath_to_dict(condition.aftermath),
                 "attributes": {
                     name: {
                         "type": attribute.type,
@@ -92,6 +94,7 @@ def _catalogue_for(digest: str, kb: KnowledgeBase) -> dict[str, Any]:
                 "drug_class": drug.drug_class,
                 "groups": list(drug.groups),
                 "atc": drug.atc,
+                "aftermath": aftermath_to_dict(drug.aftermath),
             }
             for drug in kb.drugs.values()
         ],
@@ -105,6 +108,16 @@ def _catalogue_for(digest: str, kb: KnowledgeBase) -> dict[str, Any]:
             }
             for reference in kb.references.values()
         ],
+    }
+
+
+def aftermath_to_dict(aftermath: Aftermath) -> dict[str, Any]:
+    """How long an item counts as active after it resolves or stops, and on what source."""
+    return {
+        "kind": aftermath.kind,
+        "hours": _plain(aftermath.hours),
+        "references": list(aftermath.references),
+        "basis": aftermath.basis,
     }
 
 
@@ -124,6 +137,8 @@ def rule_to_dict(rule: Any) -> dict[str, Any]:
             {
                 "from_hours": _plain(phase.from_hours),
                 "to_hours": _plain(phase.to_hours),
+                "since": phase.since,
+                "until": phase.until,
                 "status": phase.status,
                 "level": phase.level.code,
                 "effects": list(phase.effects),

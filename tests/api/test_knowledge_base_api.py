@@ -148,3 +148,31 @@ def test_conditions_list_the_attribute_implications_that_can_contradict(pharmaci
     }.items() <= implications[0].items()
     assert "S154" in implications[0]["references"]
     assert conditions["burn"]["implications"] == []
+
+
+@pytest.mark.django_db
+def test_every_condition_and_drug_shows_its_aftermath_and_its_source(pharmacist_client):
+    payload = pharmacist_client.get("/api/v1/knowledge-base").json()
+    conditions = {c["code"]: c for c in payload["conditions"]}
+    drugs = {d["code"]: d for d in payload["drugs"]}
+
+    for item in (*conditions.values(), *drugs.values()):
+        assert item["aftermath"]["kind"] in {"hours", "unbounded", "unstated"}, item["code"]
+        assert item["aftermath"]["basis"], item["code"]
+    assert conditions["hypermagnesemia"]["aftermath"] == {
+        "kind": "hours",
+        "hours": 0,
+        "references": ["S41a", "S41b"],
+        "basis": conditions["hypermagnesemia"]["aftermath"]["basis"],
+    }
+    assert drugs["neostigmine"]["aftermath"]["kind"] == "unstated"
+
+
+@pytest.mark.django_db
+def test_phases_say_which_clock_they_count_on(pharmacist_client):
+    rules = {r["id"]: r for r in pharmacist_client.get("/api/v1/knowledge-base").json()["rules"]}
+
+    clocks = [phase["since"] for phase in rules["sux-guillain-barre-window"]["phases"]]
+    assert clocks == ["onset", "resolution", "resolution"]
+    durations = {phase["until"] for phase in rules["sux-immobilization-window"]["phases"]}
+    assert durations == {"resolution"}

@@ -14,6 +14,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import TYPE_CHECKING, TypeGuard
 
+from periop.drugs.engine.aftermath import UNSTATED, Aftermath
 from periop.drugs.engine.timeline import Bound, hours_to_microseconds
 from periop.drugs.engine.types import DoseRange, EngineInputError, Finding, Level
 
@@ -132,6 +133,7 @@ class ConditionDefinition:
     attributes: Mapping[str, AttributeDefinition]
     receptor_effect_overrides: tuple[ReceptorEffectOverride, ...] = ()
     implications: tuple[AttributeImplication, ...] = ()
+    aftermath: Aftermath = UNSTATED  # how long it counts as active after it resolves
     # receptor_effect_from_hours in exact microseconds, for the evaluator.
     effect_from: Bound = field(init=False, repr=False, compare=False)
 
@@ -147,14 +149,17 @@ class DrugDefinition:
     drug_class: str
     groups: tuple[str, ...]
     atc: str | None
+    aftermath: Aftermath = UNSTATED  # how long it counts as active after it stops
 
 
 @dataclass(frozen=True, slots=True)
 class HoursRange:
-    """Hours from a medication's start to the evaluation: minimum inclusive, maximum exclusive."""
+    """Hours a medication has been taken (from its start to its stop, or to the evaluation while
+    it is taken), or hours since its stop: minimum inclusive, maximum exclusive."""
 
     minimum: int | float | None
     maximum: int | float | None
+    since: str = "start"  # "start" | "stop": the clock; only a stopped medication has a "stop" one
     # The bounds in exact microseconds, for the evaluator.
     minimum_us: Bound | None = field(init=False, repr=False, compare=False)
     maximum_us: Bound | None = field(init=False, repr=False, compare=False)
@@ -194,6 +199,11 @@ class Phase:
     level: Level
     effects: tuple[str, ...]
     summary: str
+    # The clock of the window: hours since the condition's "onset" (default) or since its
+    # "resolution" (then only a resolved condition can match), counted until the "evaluation"
+    # (default) or, from the onset, until the "resolution" (how long the condition lasted).
+    since: str = "onset"
+    until: str = "evaluation"
     # The window in exact microseconds, for the evaluator.
     start: Bound = field(init=False, repr=False, compare=False)
     end: Bound | None = field(init=False, repr=False, compare=False)

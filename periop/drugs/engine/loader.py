@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 
+from periop.drugs.engine.aftermath import AFTERMATH_KEYS, aftermath_declaration
 from periop.drugs.engine.attribute_readings import check_attribute_use, implications
 from periop.drugs.engine.coverage import read_coverage
 from periop.drugs.engine.knowledge import (
@@ -76,7 +77,7 @@ def load_knowledge_base(directory: Path) -> KnowledgeBase:
     for reference in guidance.neuromuscular_monitoring.references:
         if reference not in references:
             guidance_entry.fail(f"unknown reference id '{reference}' (not in references.toml).")
-    groups, drugs = _drugs(*files.read("drugs.toml"))
+    groups, drugs = _drugs(*files.read("drugs.toml"), references)
     conditions = _conditions(*files.read("conditions.toml"), references)
     if not (directory / "rules").is_dir():
         Entry(files.display("rules"), "").fail("the rules directory is missing.")
@@ -145,7 +146,9 @@ def _references(document: Table, file: Entry) -> dict[str, Reference]:
     return references
 
 
-def _drugs(document: Table, file: Entry) -> tuple[dict[str, str], dict[str, DrugDefinition]]:
+def _drugs(
+    document: Table, file: Entry, references: Mapping[str, Reference]
+) -> tuple[dict[str, str], dict[str, DrugDefinition]]:
     file.keys(document, ("groups", "drugs"), required=("drugs",))
     groups: dict[str, str] = {}
     for position, table in enumerate(file.tables(document.get("groups", []), "groups"), 1):
@@ -159,13 +162,14 @@ def _drugs(document: Table, file: Entry) -> tuple[dict[str, str], dict[str, Drug
     for position, table in enumerate(file.tables(document["drugs"], "drugs"), 1):
         entry = file.identify(table, "drug", position, key="code")
         required = ("code", "name", "drug_class")
-        entry.keys(table, (*required, "groups", "atc"), required=required)
+        entry.keys(table, (*required, "groups", "atc", *AFTERMATH_KEYS), required=required)
         drug = DrugDefinition(
             code=entry.text(table, "code"),
             name=entry.text(table, "name"),
             drug_class=entry.choice(table, "drug_class", DRUG_CLASSES),
             groups=entry.choices(table, "groups", groups, unknown="group"),
             atc=entry.optional_text(table, "atc"),
+            aftermath=aftermath_declaration(entry, table, references),
         )
         if drug.code in drugs:
             entry.fail(f"duplicate drug code '{drug.code}'.")
@@ -188,6 +192,7 @@ def _conditions(
         "attributes",
         "receptor_effect_overrides",
         "implications",
+        *AFTERMATH_KEYS,
     )
     for position, table in enumerate(file.tables(document["conditions"], "conditions"), 1):
         entry = file.identify(table, "condition", position, key="code")
@@ -217,6 +222,7 @@ def _conditions(
             attributes=MappingProxyType(attributes),
             receptor_effect_overrides=_overrides(entry, table, attributes),
             implications=implications(entry, table, attributes, references, attribute_constraint),
+            aftermath=aftermath_declaration(entry, table, references),
         )
     return conditions
 

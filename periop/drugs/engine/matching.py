@@ -13,7 +13,13 @@ from typing import TypeVar
 from periop.drugs.engine.attribute_readings import Readings
 from periop.drugs.engine.knowledge import ConditionDefinition, KnowledgeBase, Phase, Rule, When
 from periop.drugs.engine.receptor_state import attribute_label
-from periop.drugs.engine.timeline import UNKNOWN, ConditionEpisode, MedicationCourse, window_text
+from periop.drugs.engine.timeline import (
+    UNKNOWN,
+    ConditionEpisode,
+    MedicationCourse,
+    Span,
+    window_text,
+)
 from periop.drugs.engine.types import Finding, Level
 
 NO_NOTES: tuple[str, ...] = ()
@@ -220,7 +226,8 @@ def _present(
     for medication in context.medications:
         if medication.definition.code in codes and medication.possibly_active:
             triggers.add(f"medication:{medication.definition.code}")
-            certain = certain or medication.certainly_active
+            notes += medication.aftermath_notes
+            certain = certain or (medication.certainly_active and not medication.aftermath_notes)
             if not medication.certainly_active:
                 notes += medication.notes
     for drug in context.planned:
@@ -279,13 +286,17 @@ def _conditions(when: When, context: Context) -> _Match | None:
             continue
         triggers.append(episode.trigger)
         notes += attributes[0]
+        if needs_active:
+            notes += episode.aftermath_notes
         timely = episode.certainly_active if needs_active else episode.certainly_begun
         if not timely:
             notes += episode.notes
             notes.append(
                 f"{episode.definition.name}: may not be active at the planned time; counted."
             )
-        certain = certain or (timely and attributes[1])
+        # A rule that fires only through an aftermath never lowers another (supersession).
+        lingering = needs_active and bool(episode.aftermath_notes)
+        certain = certain or (timely and attributes[1] and not lingering)
     if not triggers:
         return None
     return _Match(frozenset(triggers), tuple(notes) if notes else NO_NOTES, certain)
@@ -294,6 +305,10 @@ def _conditions(when: When, context: Context) -> _Match | None:
 def _phased(rule: Rule, context: Context) -> _Match | None:
     """The most restrictive phase possible for any listed condition whose attributes fit."""
     candidates: list[tuple[Phase, str, list[str], bool]] = []
+    # Each phase's status decides. A rule for any status states itself what applies after
+    # resolution, so its phases see the recorded status; any other rule's phases see a condition
+    # inside its aftermath as still ongoing.
+    recorded = rule.when.condition_status == "any"
     for episode in context.episodes:
         definition = episode.definition
         if episode.code not in rule.when.condition_codes:
@@ -301,28 +316,35 @@ def _phased(rule: Rule, context: Context) -> _Match | None:
         attributes = _attributes(rule.when, episode)
         if attributes is None:
             continue
-        possible = [
-            phase
-            for phase in rule.phases
-            if (phase.status == "any" or phase.status in episode.statuses)
-            and episode.elapsed.meets(phase.start, phase.end)
-        ]
+        statuses = episode.statuses if recorded else episode.effective_statuses
+        possible = []
+        for phase in rule.phases:
+            if phase.status != "any" and phase.status not in statuses:
+                continue
+            clock = _clock(episode, phase)
+            if clock is not None and clock.meets(phase.start, phase.end):
+                possible.append(phase)
         if not possible:
             continue
         top = possible[0]
         for phase in possible[1:]:
             if phase.level > top.level:
                 top = phase
+        clock = _clock(episode, top)
         exact = (
             len(possible) == 1
-            and episode.elapsed.within(top.start, top.end)
-            and (top.status == "any" or episode.statuses == {top.status})
+            and clock is not None
+            and clock.within(top.start, top.end)
+            and (top.status == "any" or statuses == {top.status})
         )
         notes = list(attributes[0])
+        if not recorded and episode.aftermath_notes:
+            notes += episode.aftermath_notes
+            exact = False
         if not exact:
             notes += episode.notes
         if len(possible) > 1:
-            notes.append(_phases_note(definition, episode, possible))
+            notes.append(_phases_note(definition, episode, possible, statuses))
         candidates.append((top, episode.trigger, notes, exact and attributes[1]))
     if not candidates:
         return None
@@ -339,16 +361,33 @@ def _phased(rule: Rule, context: Context) -> _Match | None:
     )
 
 
+def _clock(episode: ConditionEpisode, phase: Phase) -> Span | None:
+    """The possible durations the phase's window is measured on; None when it has not started."""
+    if phase.since == "resolution":
+        return episode.since_resolution
+    return episode.elapsed if phase.until == "evaluation" else episode.exposure
+
+
 def _phases_note(
-    definition: ConditionDefinition, episode: ConditionEpisode, possible: list[Phase]
+    definition: ConditionDefinition,
+    episode: ConditionEpisode,
+    possible: list[Phase],
+    statuses: frozenset[str],
 ) -> str:
     reasons = []
     if episode.elapsed.lo != episode.elapsed.hi:
         reasons.append("time since onset uncertain")
-    if len(episode.statuses) > 1:
+    since = episode.since_resolution
+    if any(phase.since == "resolution" for phase in possible) and (
+        since is not None and since.lo != since.hi
+    ):
+        reasons.append("time since resolution uncertain")
+    if len(statuses) > 1:
         reasons.append("may or may not be resolved")
     windows = ", ".join(
         window_text(phase.from_hours, phase.to_hours)
+        + (" after resolution" if phase.since == "resolution" else "")
+        + (" until resolution" if phase.until == "resolution" else "")
         + ("" if phase.status == "any" else f" ({phase.status})")
         for phase in possible
     )
@@ -401,11 +440,13 @@ def _medications(when: When, context: Context) -> _Match | None:
             continue
         timely = medication.certainly_active
         if hours is not None:
-            if not elapsed.meets(hours.minimum_us, hours.maximum_us):
+            clock = medication.exposure if hours.since == "start" else medication.since_stop
+            if clock is None or not clock.meets(hours.minimum_us, hours.maximum_us):
                 continue
-            timely = timely and elapsed.within(hours.minimum_us, hours.maximum_us)
+            timely = timely and clock.within(hours.minimum_us, hours.maximum_us)
         triggers.add(f"medication:{code}")
+        notes += medication.aftermath_notes
         if not timely:
             notes += medication.notes
-        certain = certain or timely
+        certain = certain or (timely and not medication.aftermath_notes)
     return _Match(frozenset(triggers), tuple(notes), certain) if triggers else None

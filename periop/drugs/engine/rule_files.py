@@ -31,6 +31,9 @@ from periop.drugs.engine.toml_checks import (
 )
 from periop.drugs.engine.types import EFFECT_TAGS, RECEPTOR_STATES, DoseRange, Level
 
+# The clocks a phase window can count on (fixtures/knowledge/README.md).
+PHASE_CLOCKS = ("onset", "resolution")
+
 
 def attribute_constraint(
     entry: Entry, name: str, value: object, definitions: list[AttributeDefinition]
@@ -186,12 +189,13 @@ def _when(entry: Entry, table: Table, catalogue: Catalogue) -> When:
         if "medications" not in table:
             entry.fail("medication_hours needs when.medications to say which medication.")
         hours = entry.table(table["medication_hours"], "medication_hours")
-        entry.keys(hours, ("min", "max"), required=())
+        entry.keys(hours, ("min", "max", "since"), required=())
         minimum = entry.number(hours, "min", 0) if "min" in hours else None
         maximum = entry.number(hours, "max", 0) if "max" in hours else None
         if minimum is not None and maximum is not None and minimum >= maximum:
             entry.fail(f"medication_hours min {show(minimum)} is not below max {show(maximum)}.")
-        medication_hours = HoursRange(minimum, maximum)
+        since = entry.choice(hours, "since", ("start", "stop"), "start")
+        medication_hours = HoursRange(minimum, maximum, since)
     return When(
         conditions=conditions,
         attributes=MappingProxyType(constraints),
@@ -211,18 +215,28 @@ def _when(entry: Entry, table: Table, catalogue: Catalogue) -> When:
 
 def _phase(entry: Entry, table: Table) -> Phase:
     required = ("from_hours", "level", "summary")
-    entry.keys(table, (*required, "to_hours", "status", "effects"), required=required)
+    optional = ("to_hours", "status", "effects", "since", "until")
+    entry.keys(table, (*required, *optional), required=required)
     start = entry.number(table, "from_hours", 0)
     end = entry.number(table, "to_hours", 0) if "to_hours" in table else None
     if end is not None and start >= end:
         entry.fail(f"from_hours {show(start)} is not before to_hours {show(end)}.")
+    since = entry.choice(table, "since", PHASE_CLOCKS, "onset")
+    status = entry.choice(table, "status", PHASE_STATUSES, "any")
+    if since == "resolution" and status != "resolved":
+        entry.fail('since = "resolution" counts from the resolution: it needs status = "resolved".')
+    until = entry.choice(table, "until", ("evaluation", "resolution"), "evaluation")
+    if since == "resolution" and until == "resolution":
+        entry.fail('until = "resolution" counts from the onset: it needs since = "onset".')
     return Phase(
         from_hours=start,
         to_hours=end,
-        status=entry.choice(table, "status", PHASE_STATUSES, "any"),
+        status=status,
         level=Level.from_code(entry.choice(table, "level", LEVEL_CODES)),
         effects=_effects(entry, table),
         summary=entry.text(table, "summary"),
+        since=since,
+        until=until,
     )
 
 
@@ -230,6 +244,8 @@ def _check_phase_overlaps(entry: Entry, phases: tuple[Phase, ...]) -> None:
     for first, earlier in enumerate(phases, 1):
         for second, later in enumerate(phases[first:], first + 1):
             same_status = "any" in (earlier.status, later.status) or earlier.status == later.status
+            if (earlier.since, earlier.until) != (later.since, later.until):
+                continue  # windows on different clocks cannot be compared
             overlap = (later.to_hours is None or earlier.from_hours < later.to_hours) and (
                 earlier.to_hours is None or later.from_hours < earlier.to_hours
             )

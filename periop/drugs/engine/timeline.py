@@ -175,12 +175,22 @@ class ConditionEpisode:
     code: str
     trigger: str  # "condition:<code>", as findings name it
     elapsed: Span  # possible microseconds from onset to the evaluation
-    statuses: frozenset[str]  # possible states at the evaluation: "ongoing", "resolved"
-    possibly_active: bool  # possibly begun (always, by validation) and possibly not resolved
-    certainly_active: bool  # certainly begun and certainly not resolved
+    statuses: frozenset[str]  # possible recorded states at the evaluation: "ongoing", "resolved"
+    # The possible states once the aftermath is counted: "ongoing" while it is not resolved or
+    # still inside its aftermath, "resolved" only after that.
+    effective_statuses: frozenset[str]
+    possibly_active: bool  # possibly begun (always, by validation) and possibly still in effect
+    certainly_active: bool  # certainly begun and certainly still in effect (aftermath counted)
     certainly_begun: bool
     notes: tuple[str, ...]  # what was assumed about its times
     values: Mapping[str, object]  # attribute values after defaults; UNKNOWN when not known
+    # Possible microseconds from the resolution to the evaluation; None when not yet resolved.
+    since_resolution: Span | None = None
+    # Possible microseconds from the onset to the resolution, or to the evaluation when it has
+    # not resolved by then: how long the condition lasted.
+    exposure: Span | None = None
+    # Set when only the aftermath keeps a resolved condition counting: that assumption.
+    aftermath_notes: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -189,9 +199,16 @@ class MedicationCourse:
 
     definition: DrugDefinition
     elapsed: Span | None  # possible microseconds from its start; None when not yet started
-    possibly_active: bool
-    certainly_active: bool
+    possibly_active: bool  # possibly started and possibly still in effect (aftermath counted)
+    certainly_active: bool  # certainly started and certainly still in effect
     notes: tuple[str, ...]
+    # Set when only the aftermath keeps a stopped medication counting: that assumption.
+    aftermath_notes: tuple[str, ...] = ()
+    # Possible microseconds from its stop to the evaluation; None when not yet stopped.
+    since_stop: Span | None = None
+    # Possible microseconds it was taken: from its start to its stop, or to the evaluation when
+    # it has not stopped by then; None when not yet started.
+    exposure: Span | None = None
 
 
 def condition_episode(
@@ -207,7 +224,10 @@ def condition_episode(
             f"Condition '{code}' has its onset ({condition.onset}) after the evaluation time.",
         )
     notes = _time_notes(name, condition.onset, "onset")
-    statuses = frozenset(("ongoing",))
+    statuses = effective = frozenset(("ongoing",))
+    since_resolution = None
+    exposure = elapsed
+    aftermath_notes: tuple[str, ...] = ()
     if condition.resolved is not None:
         resolved = _span(
             condition.resolved, "conditions", f"Resolution of condition '{code}'", None
@@ -223,6 +243,15 @@ def condition_episode(
         elif resolved.possibly_at_or_before(at):
             statuses = frozenset(("ongoing", "resolved"))
         notes += _time_notes(name, condition.resolved, "resolution")
+        since_resolution = elapsed_until(resolved, at)
+        if since_resolution is not None:
+            exposure = _exposure(onset, resolved, at)
+        effective = _statuses(lingering(resolved, definition.aftermath.duration), at)
+        if "resolved" in statuses and "ongoing" in effective and effective != statuses:
+            aftermath_notes = (
+                definition.aftermath.note(name, "resolved", _when(condition.resolved)),
+            )
+            notes += aftermath_notes
     values: dict[str, object] = {}
     for attribute_name, attribute in definition.attributes.items():
         value = condition.attributes.get(attribute_name, attribute.default)
@@ -235,11 +264,15 @@ def condition_episode(
         trigger=f"condition:{code}",
         elapsed=elapsed,
         statuses=statuses,
-        possibly_active="ongoing" in statuses,
-        certainly_active=certainly_begun and statuses == {"ongoing"},
+        effective_statuses=effective,
+        possibly_active="ongoing" in effective,
+        certainly_active=certainly_begun and effective == {"ongoing"},
         certainly_begun=certainly_begun,
         notes=tuple(notes),
         values=values,
+        since_resolution=since_resolution,
+        aftermath_notes=aftermath_notes,
+        exposure=exposure,
     )
 
 
@@ -252,6 +285,9 @@ def medication_course(
     elapsed = elapsed_until(started, at)
     notes = _time_notes(definition.name, medication.started, "start")
     possibly_stopped_later = certainly_stopped_later = True
+    aftermath_notes: tuple[str, ...] = ()
+    since_stop = None
+    exposure = elapsed
     if medication.stopped is not None:
         stopped = _span(medication.stopped, "medications", f"Stop of medication '{code}'", None)
         if _ends_before_start(medication.stopped, stopped, medication.started, started):
@@ -260,16 +296,73 @@ def medication_course(
                 f"Medication '{code}' is stopped ({medication.stopped}) before it started "
                 f"({medication.started}).",
             )
-        possibly_stopped_later = stopped.possibly_after(at)
-        certainly_stopped_later = stopped.certainly_after(at)
+        # The medication keeps its effect until its stop plus its aftermath.
+        effect_end = lingering(stopped, definition.aftermath.duration)
+        possibly_stopped_later = effect_end is None or effect_end.possibly_after(at)
+        certainly_stopped_later = effect_end is None or effect_end.certainly_after(at)
         notes += _time_notes(definition.name, medication.stopped, "stop")
+        since_stop = elapsed_until(stopped, at)
+        if elapsed is not None and since_stop is not None:
+            exposure = _exposure(started, stopped, at)
+        # Only an aftermath that keeps it counting past a possible stop needs saying.
+        lingers = definition.aftermath.duration != 0 and stopped.possibly_at_or_before(at)
+        if elapsed is not None and lingers and possibly_stopped_later:
+            aftermath_notes = (
+                definition.aftermath.note(definition.name, "stopped", _when(medication.stopped)),
+            )
+            notes += aftermath_notes
     return MedicationCourse(
         definition=definition,
         elapsed=elapsed,
         possibly_active=elapsed is not None and possibly_stopped_later,
         certainly_active=started.certainly_at_or_before(at) and certainly_stopped_later,
         notes=tuple(notes),
+        aftermath_notes=aftermath_notes,
+        since_stop=since_stop,
+        exposure=exposure,
     )
+
+
+def _exposure(start: Span, stop: Span, at: int) -> Span:
+    """Possible durations from a start in `start` to the earlier of an end in `stop` and `at`.
+
+    Both bounds are taken as closed: a slightly wider range is the cautious reading.
+    """
+    stop_lo = at if stop.lo is None or stop.lo > at else stop.lo
+    stop_hi = at if stop.hi is None or stop.hi > at else stop.hi
+    shortest = 0 if start.hi is None else max(0, stop_lo - start.hi)
+    longest = None if start.lo is None else max(shortest, stop_hi - start.lo)
+    return Span(shortest, longest)
+
+
+def lingering(end: Span, aftermath: Bound | None) -> Span | None:
+    """The instants an effect may end: `end` moved later by the aftermath; None if it never ends."""
+    if aftermath is None:
+        return None
+    if aftermath == 0:
+        return end
+    return Span(
+        None if end.lo is None else end.lo + aftermath,
+        None if end.hi is None else end.hi + aftermath,
+        end.lo_closed,
+        end.hi_closed,
+    )
+
+
+_ONGOING = frozenset(("ongoing",))
+_RESOLVED = frozenset(("resolved",))
+_EITHER = frozenset(("ongoing", "resolved"))
+
+
+def _statuses(effect_end: Span | None, at: int) -> frozenset[str]:
+    """Possible states at `at` of something whose effect ends at an instant in `effect_end`."""
+    if effect_end is None or effect_end.certainly_after(at):
+        return _ONGOING
+    return _RESOLVED if effect_end.certainly_at_or_before(at) else _EITHER
+
+
+def _when(point: TimePoint) -> str:
+    return point.isoformat()
 
 
 def _span(point: object, field_name: str, what: str, unknown_until: int | None) -> Span:

@@ -235,6 +235,18 @@ BASE_DOCUMENTS: dict[str, dict[str, Any]] = {
     "rules/base.toml": {"rules": []},
 }
 
+# The synthetic items stop counting the moment they resolve or stop, unless a test says otherwise.
+IMMEDIATE_AFTERMATH = {
+    "aftermath_hours": 0,
+    "aftermath_references": ["R1"],
+    "aftermath_basis": "Reference one says the effect ends at once.",
+}
+for _item in (
+    *BASE_DOCUMENTS["drugs.toml"]["drugs"],
+    *BASE_DOCUMENTS["conditions.toml"]["conditions"],
+):
+    _item.update(IMMEDIATE_AFTERMATH)
+
 
 def make_rule(rule_id: str, **fields: Any) -> dict[str, Any]:
     """A complete rule table; `fields` override the defaults (a None value removes the key)."""

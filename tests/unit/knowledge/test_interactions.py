@@ -202,7 +202,16 @@ def test_carbamazepine_in_its_first_days_is_monitored_as_unpredictable(kb):
     assert caution.effects == ("unpredictable",)
 
 
-def test_stopped_anticonvulsant_gives_no_caution(kb):
+def test_stopped_chronic_anticonvulsant_keeps_its_resistance_caution_and_says_why(kb):
+    # §7, chronic phenytoin x AMINO: DA, SENS- (S53, S55). §6.10 and §7 state no time course
+    # after phenytoin stops, so the most cautious reading keeps DA and reports the assumption.
     state = patient(medication("phenytoin", ago(years=2), stopped=ago(days=30)))
 
-    assert caution_alone(kb, state, "rocuronium").level == NONE
+    caution = caution_alone(kb, state, "rocuronium")
+
+    assert caution.level == ADJUST
+    assert caution.effects == ("resistance",)
+    assert any(
+        note.startswith("Phenytoin: stopped") and "no source states" in note
+        for note in caution.assumptions
+    )

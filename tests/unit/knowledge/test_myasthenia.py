@@ -10,7 +10,6 @@ from tests.unit.knowledge.conftest import (
     ADJUST,
     AVOID,
     MONITOR,
-    NONE,
     ago,
     assert_matrix_cell,
     caution_alone,
@@ -166,7 +165,16 @@ def test_ocular_myasthenia_non_depolariser_rules_are_flagged_unconfirmed(kb):
     assert [finding.unconfirmed for finding in caution.findings] == [True]
 
 
-def test_resolved_myasthenia_gives_no_caution(kb):
+def test_resolved_myasthenia_keeps_its_aminosteroid_caution_and_says_why(kb):
+    # §5, MG x AMINO: DA (S19, S24). §3 row 1 and §6.1 give no end to the receptor loss after
+    # a recorded resolution (only "may" lose SCh resistance in remission, S21), so the most
+    # cautious reading keeps DA and reports the assumption.
     resolved = condition("myasthenia-gravis", ago(years=5), resolved=ago(years=1), antibody="achr")
 
-    assert caution_alone(kb, patient(resolved), "rocuronium").level == NONE
+    caution = caution_alone(kb, patient(resolved), "rocuronium")
+
+    assert caution.level == ADJUST
+    assert any(
+        note.startswith("Myasthenia gravis: resolved") and "no source states" in note
+        for note in caution.assumptions
+    )

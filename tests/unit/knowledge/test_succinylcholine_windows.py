@@ -190,10 +190,18 @@ def test_immobilisation_follows_the_immobilisation_window(kb, hours, level):
     assert succinylcholine_level(kb, condition("immobilization", ago(hours=hours))) == level
 
 
-def test_mobility_restored_after_a_week_of_immobility_lowers_succinylcholine_to_monitor(kb):
+def test_mobility_restored_after_a_week_of_immobility_keeps_succinylcholine_avoided(kb):
+    # §4.2, immobilisation from about 3 days: AV; its end "until mobility is restored" is U and
+    # no source says when the receptors normalise, so the most cautious reading keeps AV.
     immobility = condition("immobilization", ago(days=14), resolved=ago(days=7))
 
-    assert succinylcholine_level(kb, immobility) == MONITOR
+    caution = caution_alone(kb, patient(immobility), "succinylcholine")
+
+    assert caution.level == AVOID
+    assert any(
+        note.startswith("Prolonged immobilisation: resolved") and "no source states" in note
+        for note in caution.assumptions
+    )
 
 
 @pytest.mark.parametrize(("hours", "level"), CRITICAL_ILLNESS_WINDOW)
@@ -201,10 +209,15 @@ def test_critical_illness_follows_the_icu_window(kb, hours, level):
     assert succinylcholine_level(kb, condition("critical-illness", ago(hours=hours))) == level
 
 
-def test_recovery_after_a_long_icu_stay_lowers_succinylcholine_to_monitor(kb):
+def test_recovery_after_a_long_icu_stay_keeps_succinylcholine_contraindicated(kb):
+    # §4.2 and §5, ICU over 16 days: AV to CI (S14); no source says when the risk ends after
+    # recovery (U), so the most cautious reading keeps the level reached.
     illness = condition("critical-illness", ago(days=40), resolved=ago(days=5))
 
-    assert succinylcholine_level(kb, illness) == MONITOR
+    caution = caution_alone(kb, patient(illness), "succinylcholine")
+
+    assert caution.level == CONTRAINDICATED
+    assert any("no source states" in note for note in caution.assumptions)
 
 
 @pytest.mark.parametrize(("hours", "level"), SEPSIS_WINDOW)
@@ -212,7 +225,12 @@ def test_sepsis_follows_the_sepsis_window(kb, hours, level):
     assert succinylcholine_level(kb, condition("sepsis", ago(hours=hours))) == level
 
 
-def test_recovered_prolonged_sepsis_lowers_succinylcholine_to_monitor(kb):
+def test_recovered_prolonged_sepsis_keeps_succinylcholine_avoided(kb):
+    # §5, prolonged sepsis: immobilisation rules, AV (S14); no source says when the risk ends
+    # after recovery, so the most cautious reading keeps AV.
     sepsis = condition("sepsis", ago(days=10), resolved=ago(days=2))
 
-    assert succinylcholine_level(kb, sepsis) == MONITOR
+    caution = caution_alone(kb, patient(sepsis), "succinylcholine")
+
+    assert caution.level == AVOID
+    assert any("no source states" in note for note in caution.assumptions)
