@@ -283,7 +283,9 @@ def assessment_list(
     *, user: AnyUser, patient_id: int | None = None, status: str | None = None
 ) -> QuerySet[Assessment]:
     """Visible assessments, newest first, optionally for one patient or in one status."""
-    assessments = assessments_visible_to(user).select_related("patient", "created_by", "signed_by")
+    assessments = assessments_visible_to(user).select_related(
+        "patient", "created_by", "signed_by", "superseded_by"
+    )
     if patient_id is not None:
         assessments = assessments.filter(patient_id=patient_id)
     if status:

@@ -120,10 +120,17 @@ class AssessmentSummaryOutput(serializers.Serializer[Any]):
     procedure = serializers.CharField()
     highest_level = serializers.ChoiceField(choices=LEVEL_CHOICES)
     supersedes = serializers.IntegerField(source="supersedes_id", allow_null=True)
+    superseded_by = serializers.SerializerMethodField(
+        help_text="The amendment that replaces this assessment, or null when it is current."
+    )
     created_by = username("created_by")
     created_at = serializers.DateTimeField()
     signed_by = username("signed_by")
     signed_at = serializers.DateTimeField(allow_null=True)
+
+    def get_superseded_by(self, assessment: Any) -> int | None:
+        amendment = getattr(assessment, "superseded_by", None)
+        return None if amendment is None else int(amendment.pk)
 
 
 class AcknowledgementOutput(serializers.Serializer[Any]):

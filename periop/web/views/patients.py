@@ -86,10 +86,19 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
     knowledge_base = get_knowledge_base()
     zone = time_zone(request)
     record = patient_record(patient=patient, at=timezone.now())
-    assessments = list(
+    every_assessment = list(
         patient.assessments.filter(department_id=workplace(request).department.pk)
-        .select_related("signed_by")
+        .select_related("signed_by", "superseded_by")
         .order_by("-created_at", "-id")
+    )
+    # Current plans by default: an assessment amended by another is superseded, and shown
+    # (marked as such) only on request.
+    show_superseded = request.GET.get("assessments") == "all"
+    superseded = [a for a in every_assessment if hasattr(a, "superseded_by")]
+    assessments = (
+        every_assessment
+        if show_superseded
+        else [a for a in every_assessment if not hasattr(a, "superseded_by")]
     )
     conditions = [
         {
@@ -136,6 +145,8 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
             "conditions": conditions,
             "medications": medications,
             "assessments": assessments,
+            "superseded_count": len(superseded),
+            "show_superseded": show_superseded,
             "receptor": receptor_state_view(
                 recorded=record.receptor_state_recorded,
                 derived=record.receptor_state_derived,
