@@ -163,7 +163,7 @@ class ConditionForm(TimePointMixin, forms.Form):
 
     code = forms.CharField(widget=forms.HiddenInput)
     reason = forms.CharField(
-        label="Reason for the correction",
+        label="Reason for the correction (required)",
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -214,7 +214,12 @@ class ConditionForm(TimePointMixin, forms.Form):
 
 
 # Where a records service's field errors belong on the condition and medication forms.
-CONDITION_ERROR_FIELDS = {"onset": "onset_date", "resolved": "resolved_date", "code": "code"}
+CONDITION_ERROR_FIELDS = {
+    "onset": "onset_date",
+    "resolved": "resolved_date",
+    "code": "code",
+    "reason": "reason",
+}
 MEDICATION_ERROR_FIELDS = {"code": "code", "started": "started_date", "stopped": "stopped_date"}
 
 
@@ -240,8 +245,12 @@ class MedicationForm(TimePointMixin, forms.Form):
 
 
 class RemoveForm(forms.Form):
+    # Required by the removal services, which give the message (the API's too).
     reason = forms.CharField(
-        label="Reason", required=False, max_length=2000, widget=forms.TextInput()
+        label="Reason for removing (required)",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
 
 

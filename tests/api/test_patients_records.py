@@ -265,7 +265,9 @@ def test_an_empty_correction_is_refused(anesthetist_client, patient):
 def test_correcting_a_replaced_version_is_a_409(anesthetist_client, patient):
     original = anesthetist_client.post(url(patient, "/conditions"), MG, format="json").json()
     item = url(patient, f"/conditions/{original['id']}")
-    anesthetist_client.patch(item, {"onset": "2019-02-14"}, format="json")
+    anesthetist_client.patch(
+        item, {"onset": "2019-02-14", "reason": "Clinic letter."}, format="json"
+    )
 
     with nothing_changes():
         response = anesthetist_client.patch(item, {"onset": "2019-02-15"}, format="json")
@@ -294,13 +296,21 @@ def test_a_delete_is_a_recorded_removal(anesthetist_client, patient):
     assert again.status_code == 409
 
 
-def test_a_delete_without_a_body_is_accepted(anesthetist_client, patient):
+@pytest.mark.parametrize("body", [None, {}, {"reason": "  "}])
+def test_a_delete_without_a_reason_is_refused_and_changes_nothing(
+    anesthetist_client, patient, body
+):
     condition = PatientConditionFactory(patient=patient)
 
-    response = anesthetist_client.delete(url(patient, f"/conditions/{condition.pk}"))
+    with nothing_changes():
+        response = anesthetist_client.delete(
+            url(patient, f"/conditions/{condition.pk}"), body, format="json"
+        )
 
-    assert response.status_code == 200
-    assert response.json()["removal_reason"] == ""
+    assert response.status_code == 400
+    assert response.json() == {
+        "reason": ["Give the reason for removing this condition from the record."]
+    }
 
 
 def test_a_condition_of_another_patient_is_404(anesthetist_client, patient, department):
@@ -354,7 +364,9 @@ def test_medications_are_recorded_listed_and_removed(anesthetist_client, patient
     )
 
     listed = anesthetist_client.get(url(patient, "/medications")).json()
-    removed = anesthetist_client.delete(url(patient, f"/medications/{medication['id']}"))
+    removed = anesthetist_client.delete(
+        url(patient, f"/medications/{medication['id']}"), {"reason": "Stopped."}, format="json"
+    )
 
     assert [row["id"] for row in listed] == [medication["id"]]
     assert removed.status_code == 200

@@ -25,6 +25,7 @@ from periop.assessments.selectors import (
 )
 from periop.audit.models import AuditEvent
 from periop.audit.services import Actor
+from tests.conftest import nothing_changes
 from tests.factories import PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -201,7 +202,13 @@ def test_a_correction_keeps_the_old_version_and_links_both_ways(actor, patient):
 def test_a_replaced_version_cannot_be_corrected_or_removed(actor, patient):
     original = services.patient_condition_record(actor=actor, patient=patient, code="stroke")
     services.patient_condition_correct(
-        actor=actor, condition=original, code="stroke", onset=None, resolved=None, attributes={}
+        actor=actor,
+        condition=original,
+        code="stroke",
+        onset=None,
+        resolved=None,
+        attributes={},
+        reason="Typo.",
     )
 
     with pytest.raises(ConflictError, match="change the current version"):
@@ -229,9 +236,37 @@ def test_a_removal_keeps_the_row_with_who_when_and_why(actor, anesthetist, patie
     assert json.loads(event.payload)["reason"] == "Wrong patient."
 
 
+@pytest.mark.parametrize("reason", ["", "   "])
+def test_a_removal_or_a_correction_without_a_reason_is_refused_and_changes_nothing(
+    actor, patient, reason
+):
+    condition = services.patient_condition_record(actor=actor, patient=patient, code="sepsis")
+    medication = services.patient_medication_record(
+        actor=actor, patient=patient, code="pyridostigmine"
+    )
+
+    with nothing_changes():
+        with pytest.raises(DomainError, match="Give the reason for removing") as removal:
+            services.patient_condition_remove(actor=actor, condition=condition, reason=reason)
+        with pytest.raises(DomainError, match="Give the reason for removing") as stop:
+            services.patient_medication_remove(actor=actor, medication=medication, reason=reason)
+        with pytest.raises(DomainError, match="Give the reason for the correction") as fix:
+            services.patient_condition_correct(
+                actor=actor,
+                condition=condition,
+                code="sepsis",
+                onset=None,
+                resolved=None,
+                attributes={},
+                reason=reason,
+            )
+
+    assert removal.value.field == stop.value.field == fix.value.field == "reason"
+
+
 def test_a_removed_condition_cannot_be_removed_again(actor, patient):
     condition = services.patient_condition_record(actor=actor, patient=patient, code="sepsis")
-    services.patient_condition_remove(actor=actor, condition=condition)
+    services.patient_condition_remove(actor=actor, condition=condition, reason="Duplicate.")
 
     with pytest.raises(ConflictError, match="was removed"):
         services.patient_condition_remove(actor=actor, condition=condition)
@@ -370,6 +405,7 @@ def test_a_failed_correction_leaves_the_old_version_current(actor, patient, monk
             onset=None,
             resolved=None,
             attributes={},
+            reason="Misdiagnosed.",
         )
 
     assert list(patient_conditions(patient=patient, include_inactive=True)) == [condition]

@@ -141,7 +141,7 @@ def test_a_replaced_condition_cannot_be_corrected_again(anesthetist_browser, pat
     condition = PatientConditionFactory(patient=patient, code="stroke", attributes={})
     anesthetist_browser.post(
         condition_url(patient, f"{condition.pk}/correct"),
-        {"code": "stroke", "onset_date": "2020-01-01"},
+        {"code": "stroke", "onset_date": "2020-01-01", "reason": "Clinic letter."},
     )
 
     with nothing_changes(reads_allowed=True):
@@ -160,7 +160,7 @@ def test_an_old_link_to_correct_a_replaced_condition_opens_its_history(
     condition = PatientConditionFactory(patient=patient, code="stroke", attributes={})
     anesthetist_browser.post(
         condition_url(patient, f"{condition.pk}/correct"),
-        {"code": "stroke", "onset_date": "2020-01-01"},
+        {"code": "stroke", "onset_date": "2020-01-01", "reason": "Clinic letter."},
     )
 
     response = anesthetist_browser.get(condition_url(patient, f"{condition.pk}/correct"))
@@ -184,9 +184,47 @@ def test_a_condition_is_removed_with_a_reason(anesthetist_browser, patient):
     condition.refresh_from_db()
     assert condition.removed_at is not None
     assert condition.removal_reason == "Entered in error."
-    assert "Condition removed from the record." in response.content.decode()
-    again = anesthetist_browser.post(condition_url(patient, f"{condition.pk}/remove"), follow=True)
+    assert "Stroke removed from the record." in response.content.decode()
+    with nothing_changes(reads_allowed=True):
+        again = anesthetist_browser.post(
+            condition_url(patient, f"{condition.pk}/remove"), {"reason": "Again."}
+        )
     assert f"Condition {condition.pk} was removed." in again.content.decode()
+
+
+def test_removing_asks_for_confirmation_and_a_reason_first(anesthetist_browser, patient):
+    condition = PatientConditionFactory(patient=patient, code="myasthenia-gravis", attributes={})
+
+    record = anesthetist_browser.get(f"/patients/{patient.pk}/").content.decode()
+    # The patient page only links to the removal; nothing is removed in one click.
+    assert f'href="{condition_url(patient, f"{condition.pk}/remove")}"' in record
+    assert f'action="{condition_url(patient, f"{condition.pk}/remove")}"' not in record
+    confirm = anesthetist_browser.get(condition_url(patient, f"{condition.pk}/remove"))
+    assert confirm.status_code == 200
+    assert "Remove Myasthenia gravis from the record?" in confirm.content.decode()
+
+    with nothing_changes(reads_allowed=True):
+        refused = anesthetist_browser.post(
+            condition_url(patient, f"{condition.pk}/remove"), {"reason": " "}
+        )
+
+    assert refused.status_code == 400
+    assert refused.context["form"].errors == {
+        "reason": ["Give the reason for removing this condition from the record."]
+    }
+
+
+def test_a_correction_without_a_reason_is_refused_next_to_the_reason(anesthetist_browser, patient):
+    condition = PatientConditionFactory(patient=patient, code="stroke", attributes={})
+
+    with nothing_changes(reads_allowed=True):
+        response = anesthetist_browser.post(
+            condition_url(patient, f"{condition.pk}/correct"),
+            {"code": "stroke", "onset_date": "2020-01-01"},
+        )
+
+    assert response.status_code == 400
+    assert response.context["form"].errors == {"reason": ["Give the reason for the correction."]}
 
 
 def test_a_medication_is_recorded_and_removed(anesthetist_browser, patient):
@@ -198,7 +236,9 @@ def test_a_medication_is_recorded_and_removed(anesthetist_browser, patient):
     medication = PatientMedication.objects.get()
     assert medication.started == dt.date(2024, 5, 3)
 
-    anesthetist_browser.post(f"/patients/{patient.pk}/medications/{medication.pk}/remove")
+    anesthetist_browser.post(
+        f"/patients/{patient.pk}/medications/{medication.pk}/remove", {"reason": "Stopped."}
+    )
 
     medication.refresh_from_db()
     assert medication.removed_at is not None

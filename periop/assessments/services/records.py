@@ -104,6 +104,14 @@ def _lock_current_condition(condition: PatientCondition) -> PatientCondition:
     return locked
 
 
+def _required_reason(reason: str, what: str) -> str:
+    """A removal or a correction changes what the cautions rest on: it always says why."""
+    reason = reason.strip()
+    if not reason:
+        raise DomainError(f"Give the reason for {what}.", field="reason")
+    return reason
+
+
 def _mark_removed(
     *,
     actor: Actor,
@@ -176,10 +184,11 @@ def patient_condition_correct(
     reason: str = "",
 ) -> PatientCondition:
     """Corrects a current condition: a new version replaces it; the old row is kept as it was,
-    marked as replaced. Returns the new version."""
+    marked as replaced. A correction needs a reason. Returns the new version."""
     fields = _condition_fields(code=code, onset=onset, resolved=resolved, attributes=attributes)
     with transaction.atomic():
         old = _lock_current_condition(condition)
+        reason = _required_reason(reason, "the correction")
         new = PatientCondition.objects.create(
             patient_id=old.patient_id,
             **fields,
@@ -215,9 +224,11 @@ def patient_condition_correct(
 def patient_condition_remove(
     *, actor: Actor, condition: PatientCondition, reason: str = ""
 ) -> PatientCondition:
-    """Removes a current condition from the record; the row stays, marked removed."""
+    """Removes a current condition from the record, with a reason; the row stays, marked
+    removed."""
     with transaction.atomic():
         locked = _lock_current_condition(condition)
+        reason = _required_reason(reason, "removing this condition from the record")
         _mark_removed(
             actor=actor,
             record=locked,
@@ -278,6 +289,7 @@ def patient_medication_remove(
     with transaction.atomic():
         locked = PatientMedication.objects.select_for_update().get(pk=medication.pk)
         _refuse_removed(locked, "Medication")
+        reason = _required_reason(reason, "removing this medication from the record")
         _mark_removed(
             actor=actor,
             record=locked,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from periop.api import DomainError
 from periop.assessments.models import Patient
@@ -30,7 +32,7 @@ from periop.web.forms import (
     add_domain_error,
     time_point_initial,
 )
-from periop.web.presenters import condition_choices
+from periop.web.presenters import condition_choices, time_point_display
 from periop.web.views.common import page, patient_here, time_zone
 from periop.web.workplace import clinical_page
 
@@ -164,25 +166,65 @@ def condition_correct(request: HttpRequest, patient_id: int, condition_id: int) 
 
 
 @clinical_page
-@require_POST
+@require_http_methods(["GET", "POST"])
 def condition_remove(request: HttpRequest, patient_id: int, condition_id: int) -> HttpResponse:
+    """Removing a condition changes every caution that rests on it: a page of its own asks
+    for the reason and confirmation."""
     patient = patient_here(request, patient_id)
     condition = patient_condition_get(patient=patient, condition_id=condition_id)
-    form = RemoveForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "The reason is too long: keep it under 2,000 characters.")
-        return redirect("web:patient", patient_id=patient.pk)
-    try:
-        patient_condition_remove(
-            actor=Actor.from_request(request),
-            condition=condition,
-            reason=form.cleaned_data["reason"],
-        )
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, "Condition removed from the record.")
-    return redirect("web:patient", patient_id=patient.pk)
+    knowledge_base = get_knowledge_base()
+    definition = knowledge_base.conditions.get(condition.code)
+    zone = time_zone(request)
+    return _remove_page(
+        request,
+        patient,
+        what="condition",
+        name=definition.name if definition else condition.code,
+        details=[
+            ("Onset", time_point_display(condition.onset, zone)),
+            ("Resolved", time_point_display(condition.resolved, zone) or "Ongoing"),
+        ],
+        remove=lambda reason: patient_condition_remove(
+            actor=Actor.from_request(request), condition=condition, reason=reason
+        ),
+        record_id=condition.pk,
+    )
+
+
+def _remove_page(
+    request: HttpRequest,
+    patient: Patient,
+    *,
+    what: str,
+    name: str,
+    details: list[tuple[str, str]],
+    remove: Callable[[str], object],
+    record_id: int,
+) -> HttpResponse:
+    form = RemoveForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            remove(form.cleaned_data["reason"])
+        except DomainError as error:
+            add_domain_error(form, error, {"reason": "reason"})
+        else:
+            messages.success(request, f"{name} removed from the record.")
+            return redirect("web:patient", patient_id=patient.pk)
+    _seen(request, patient)
+    return page(
+        request,
+        "web/record_remove.html",
+        {
+            "patient": patient,
+            "form": form,
+            "what": what,
+            "name": name,
+            "details": details,
+            "action": request.path,
+            "record_id": record_id,
+        },
+        status=400 if form.errors else 200,
+    )
 
 
 @clinical_page
@@ -216,22 +258,23 @@ def medication_new(request: HttpRequest, patient_id: int) -> HttpResponse:
 
 
 @clinical_page
-@require_POST
+@require_http_methods(["GET", "POST"])
 def medication_remove(request: HttpRequest, patient_id: int, medication_id: int) -> HttpResponse:
     patient = patient_here(request, patient_id)
     medication = patient_medication_get(patient=patient, medication_id=medication_id)
-    form = RemoveForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "The reason is too long: keep it under 2,000 characters.")
-        return redirect("web:patient", patient_id=patient.pk)
-    try:
-        patient_medication_remove(
-            actor=Actor.from_request(request),
-            medication=medication,
-            reason=form.cleaned_data["reason"],
-        )
-    except DomainError as error:
-        messages.error(request, error.message)
-    else:
-        messages.success(request, "Medication removed from the record.")
-    return redirect("web:patient", patient_id=patient.pk)
+    definition = get_knowledge_base().drugs.get(medication.code)
+    zone = time_zone(request)
+    return _remove_page(
+        request,
+        patient,
+        what="medication",
+        name=definition.name if definition else medication.code,
+        details=[
+            ("Started", time_point_display(medication.started, zone)),
+            ("Stopped", time_point_display(medication.stopped, zone) or "Ongoing"),
+        ],
+        remove=lambda reason: patient_medication_remove(
+            actor=Actor.from_request(request), medication=medication, reason=reason
+        ),
+        record_id=medication.pk,
+    )

@@ -545,6 +545,7 @@ class Command(BaseCommand):
                     decision,
                     reason,
                     comment,
+                    "",  # no alternative drug
                     clinician,
                     moment,
                 )
@@ -734,6 +735,7 @@ COLUMNS: dict[Any, tuple[str, ...]] = {
         "decision",
         "reason_code",
         "comment",
+        "alternative",
         "acknowledged_by_id",
         "acknowledged_at",
     ),
