@@ -13,6 +13,15 @@ from periop.accounts.models import Department, Role
 from tests.factories import DepartmentFactory, MembershipFactory, UserFactory
 
 
+@pytest.fixture(autouse=True)
+def audit_checkpoint_file(tmp_path: Any, settings: Any) -> Any:
+    """Every test writes ledger checkpoints into its own temporary file, never into the
+    working tree, and starts with none."""
+    path = tmp_path / "audit-checkpoints.jsonl"
+    settings.AUDIT_CHECKPOINT_FILE = path
+    return path
+
+
 @pytest.fixture
 def department(db: None) -> Department:
     return DepartmentFactory(code="main-theatres", name="Main theatres")

@@ -174,3 +174,60 @@ def test_altering_any_stored_field_is_named(ledger, field):
     result = audit_chain_verify()
     assert not result.ok
     assert result.first_broken_sequence == 4, result.problem
+
+
+def test_every_altered_row_is_named_not_only_the_first(ledger):
+    # The review's T12: two rows altered far apart; the first must not hide the second.
+    as_owner("UPDATE audit_auditevent SET patient_id = 99 WHERE sequence IN (3, 8)")
+    as_owner("DELETE FROM audit_auditevent WHERE sequence = 6")
+
+    result = audit_chain_verify()
+
+    assert result.first_broken_sequence == 3
+    assert [(problem.sequence, problem.message.split(":")[0]) for problem in result.problems] == [
+        (3, "Event 3 was altered"),
+        (6, "Event 6 is missing (the next stored event is 7)."),
+        (8, "Event 8 was altered"),
+    ]
+    assert not result.problems_truncated
+    assert result.events == 9
+
+
+def test_a_missing_run_of_rows_is_one_problem(ledger):
+    as_owner("DELETE FROM audit_auditevent WHERE sequence BETWEEN 3 AND 5")
+
+    (problem,) = audit_chain_verify().problems
+
+    assert problem.sequence == 3
+    assert problem.message == "Events 3 to 5 are missing (the next stored event is 6)."
+
+
+def test_problems_stop_at_the_limit(ledger, settings):
+    as_owner("UPDATE audit_auditevent SET outcome = 'failure' WHERE sequence > 2")
+    settings.AUDIT_VERIFY_MAX_PROBLEMS = 3
+
+    result = audit_chain_verify()
+
+    assert [problem.sequence for problem in result.problems] == [3, 4, 5]
+    assert result.problems_truncated
+    assert [problem.sequence for problem in audit_chain_verify(max_problems=100).problems] == [
+        3,
+        4,
+        5,
+        6,
+        7,
+        8,
+        9,
+        10,
+    ]
+
+
+def test_the_command_lists_every_problem(ledger, capsys):
+    as_owner("UPDATE audit_auditevent SET action = 'delete' WHERE sequence IN (2, 9)")
+
+    with pytest.raises(CommandError, match=r"Audit chain broken at event 2: .*\(2 problems\)"):
+        call_command("verify_audit_chain")
+
+    err = capsys.readouterr().err
+    assert "Event 2 was altered" in err
+    assert "Event 9 was altered" in err
