@@ -186,7 +186,7 @@ DATA_DIR = (
     else BASE_DIR
 )
 AUDIT_CHECKPOINT_FILE = Path(
-    env_str("AUDIT_CHECKPOINT_FILE", str(DATA_DIR / "periop-audit-checkpoints.jsonl"))
+    env_str("AUDIT_CHECKPOINT_FILE") or DATA_DIR / "periop-audit-checkpoints.jsonl"
 )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
