@@ -73,3 +73,18 @@ def test_events_hashed_with_the_old_unpadded_years_still_verify(monkeypatch):
     result = audit_chain_verify()
 
     assert result.ok, result.problem
+
+
+def test_the_reviews_reproduction_a_medication_started_in_year_999_verifies(department):
+    # The review's reproduction, through the service rather than the ledger directly.
+    from periop.assessments.services.records import patient_medication_record
+    from tests.factories import PatientFactory
+
+    patient = PatientFactory(department=department)
+    patient_medication_record(
+        actor=Actor.system(), patient=patient, code="pyridostigmine", started=dt.date(999, 6, 1)
+    )
+
+    result = audit_chain_verify()
+
+    assert result.ok, result.problem
