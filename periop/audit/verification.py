@@ -197,8 +197,9 @@ def audit_chain_verify(
             expected.setdefault(checkpoint.sequence, {})[checkpoint.hash] = checkpoint
     keys = verification_keys()
     previous_hash = GENESIS_HASH
-    next_sequence = 1
     count = 0
+    # Events missing so far: the next stored event should be `count + 1 + skipped`.
+    skipped = 0
     truncated = False
     # The hot loop checks the common case inline (one key, intact link, matching HMAC) and
     # hands anything unusual to `_row_problems`, which explains it.
@@ -210,12 +211,14 @@ def audit_chain_verify(
         key = single_key or keys.get(row[_KEY_ID])
         if (
             key is None
-            or sequence != next_sequence
+            or sequence != count + 1 + skipped
             or row[_PREVIOUS_HASH] != previous_hash
             or digest(key, f"{previous_hash}\n{encode(row[:_HASHED])}".encode(), "sha256").hex()
             != row[_HASH]
         ):
-            problems.extend(_row_problems(row, next_sequence, previous_hash, keys))
+            problems.extend(_row_problems(row, count + 1 + skipped, previous_hash, keys))
+            # After a gap, carry on from the row found: every later problem is reported too.
+            skipped = sequence - count - 1
         if sequence in expected:
             problems.extend(
                 Problem(
@@ -227,14 +230,13 @@ def audit_chain_verify(
                 if digest_there != row[_HASH]
             )
         previous_hash = row[_HASH]
-        next_sequence = sequence + 1
         count += 1
-        if len(problems) > limit:
+        if problems and len(problems) > limit:
             truncated = True
             break
 
     if not truncated:
-        problems.extend(_tail_problems(next_sequence - 1, anchors))
+        problems.extend(_tail_problems(count + skipped, anchors))
     if len(problems) > limit:
         problems, truncated = problems[:limit], True
     return ChainVerification(
