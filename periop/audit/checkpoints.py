@@ -28,6 +28,8 @@ from periop.audit.chain import iso_utc, signing_key, verification_keys
 # message starts with the 64 hex digits of the previous hash).
 _DOMAIN = b"periop-audit-checkpoint-v1\n"
 _HEX_HASH = re.compile(r"[0-9a-f]{64}")
+# The line format's version, compared by type as well (JSON's true is not 1).
+_VERSION = 1
 _FIELDS = ("v", "sequence", "hash", "time", "key_id", "hmac")
 
 
@@ -90,7 +92,9 @@ def audit_checkpoint_write(
     signature = checkpoint_signature(
         key=key, sequence=sequence, hash=hash, time=time, key_id=key_id
     )
-    line = json.dumps({"v": 1, **checkpoint.as_dict(), "hmac": signature}, separators=(",", ":"))
+    line = json.dumps(
+        {"v": _VERSION, **checkpoint.as_dict(), "hmac": signature}, separators=(",", ":")
+    )
     _append(path or checkpoint_file_path(), (line + "\n").encode())
     return checkpoint
 
@@ -149,7 +153,12 @@ def _parse(number: int, text: str, keys: dict[str, bytes]) -> tuple[Checkpoint |
         entry: Any = json.loads(text)
     except ValueError:
         return None, f"{corrupt}: it is not JSON."
-    if not isinstance(entry, dict) or set(entry) != set(_FIELDS) or entry["v"] != 1:
+    if (
+        not isinstance(entry, dict)
+        or set(entry) != set(_FIELDS)
+        or type(entry["v"]) is not int
+        or entry["v"] != _VERSION
+    ):
         return None, f"{corrupt}: it does not have the checkpoint fields."
     sequence, digest, time, key_id = (
         entry[name] for name in ("sequence", "hash", "time", "key_id")
@@ -162,6 +171,7 @@ def _parse(number: int, text: str, keys: dict[str, bytes]) -> tuple[Checkpoint |
         or not isinstance(time, str)
         or not isinstance(key_id, str)
         or not isinstance(entry["hmac"], str)
+        or not _HEX_HASH.fullmatch(entry["hmac"])
     ):
         return None, f"{corrupt}: a field has the wrong type."
     key = keys.get(key_id)

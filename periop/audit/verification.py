@@ -186,7 +186,10 @@ def audit_chain_verify(
     """Walks the ledger in sequence order, recomputes every link of the chain and compares it
     with the checkpoints kept outside the database. Reports every problem, up to
     `max_problems` (the AUDIT_VERIFY_MAX_PROBLEMS setting by default)."""
-    limit = settings.AUDIT_VERIFY_MAX_PROBLEMS if max_problems is None else max_problems
+    limit = max(1, settings.AUDIT_VERIFY_MAX_PROBLEMS if max_problems is None else max_problems)
+    # The head row and the checkpoints are read before the walk: whatever they record was
+    # committed before it began, so an append racing with verification is not a deletion.
+    head = AuditChainHead.objects.filter(id=1).values_list("sequence", flat=True).first()
     anchors = audit_checkpoints_read() if checkpoints is None else checkpoints
     problems = [Problem(None, message) for message in anchors.problems]
     # The checkpointed hash of each sequence, by hash (several checkpoints of one head are
@@ -236,7 +239,7 @@ def audit_chain_verify(
             break
 
     if not truncated:
-        problems.extend(_tail_problems(count + skipped, anchors))
+        problems.extend(_tail_problems(count + skipped, head or 0, anchors))
     if len(problems) > limit:
         problems, truncated = problems[:limit], True
     return ChainVerification(
@@ -250,16 +253,15 @@ def audit_chain_verify(
     )
 
 
-def _tail_problems(last: int, anchors: CheckpointFile) -> list[Problem]:
-    """Events missing from the end of the ledger: the head row, or a checkpoint, records more
-    events than the ledger holds."""
+def _tail_problems(last: int, head: int, anchors: CheckpointFile) -> list[Problem]:
+    """Events missing from the end of the ledger: the head row (`head` events), or a
+    checkpoint, records more events than the ledger holds."""
     problems = []
-    head = AuditChainHead.objects.filter(id=1).first()
-    if head is not None and head.sequence > last:
+    if head > last:
         problems.append(
             Problem(
                 last + 1,
-                f"The ledger ends at event {last} but its head records {head.sequence} events: "
+                f"The ledger ends at event {last} but its head records {head} events: "
                 "the latest events were deleted.",
             )
         )

@@ -157,6 +157,8 @@ def test_the_verify_command_warns_when_nothing_anchors_the_ledger(capsys):
         (lambda entry: {**entry, "key_id": "k-other"}, "unknown key id 'k-other'"),
         (lambda entry: {**entry, "sequence": "3"}, "wrong type"),
         (lambda entry: {"sequence": entry["sequence"]}, "checkpoint fields"),
+        (lambda entry: {**entry, "v": True}, "checkpoint fields"),
+        (lambda entry: {**entry, "hmac": "é" * 64}, "wrong type"),
     ],
 )
 def test_a_forged_or_corrupt_checkpoint_line_is_reported(audit_checkpoint_file, change, expected):
@@ -206,3 +208,24 @@ def test_an_unwritable_checkpoint_file_fails_the_command(settings, tmp_path):
 
     with pytest.raises(CommandError, match="could not be written"):
         call_command("audit_checkpoint")
+
+
+def test_an_append_racing_with_verification_is_not_a_deletion(monkeypatch):
+    # An event committed after verification read the head row and the checkpoints, but before
+    # its walk ended, is simply not seen: no "latest events were deleted".
+    from periop.audit import verification
+
+    append(3)
+    call_command("audit_checkpoint")
+    walk = verification._rows
+
+    def walk_then_append():
+        yield from walk()
+        append(1)
+        call_command("audit_checkpoint")
+
+    monkeypatch.setattr(verification, "_rows", walk_then_append)
+
+    result = audit_chain_verify()
+
+    assert result.ok, result.problems

@@ -231,3 +231,12 @@ def test_the_command_lists_every_problem(ledger, capsys):
     err = capsys.readouterr().err
     assert "Event 2 was altered" in err
     assert "Event 9 was altered" in err
+
+
+def test_a_limit_below_one_still_fails_a_broken_ledger(ledger):
+    as_owner("UPDATE audit_auditevent SET outcome = 'failure' WHERE sequence = 5")
+
+    result = audit_chain_verify(max_problems=0)
+
+    assert not result.ok
+    assert [problem.sequence for problem in result.problems] == [5]
