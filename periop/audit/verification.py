@@ -271,8 +271,8 @@ def _tail_problems(last: int, head: int, anchors: CheckpointFile) -> list[Proble
         problems.append(
             Problem(
                 last + 1,
-                f"The ledger ends at event {last} but {furthest.describe()} records "
-                f"{furthest.sequence} events: the latest events were deleted.",
+                f"The ledger ends at event {last}, before {furthest.describe()}: "
+                "the latest events were deleted.",
             )
         )
     return problems

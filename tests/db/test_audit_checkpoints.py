@@ -97,7 +97,8 @@ def test_wiping_the_whole_ledger_is_detected():
     assert not result.ok
     assert result.events == 0
     assert result.first_broken_sequence == 1
-    assert "records 5 events" in result.problem
+    assert result.problem.startswith("The ledger ends at event 0, before the checkpoint of ")
+    assert result.problem.endswith(" (event 5): the latest events were deleted.")
 
 
 def test_a_ledger_rebuilt_after_a_wipe_differs_from_the_checkpoint():
