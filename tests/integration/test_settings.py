@@ -116,3 +116,18 @@ def test_the_checkpoint_file_is_set_by_the_environment(tmp_path):
     chosen = tmp_path / "worm" / "checkpoints.jsonl"
 
     assert checkpoint_file({"AUDIT_CHECKPOINT_FILE": str(chosen)}) == str(chosen)
+
+
+def test_check_deploy_warns_when_checkpoints_cannot_be_written(tmp_path):
+    missing = tmp_path / "no-such-directory" / "checkpoints.jsonl"
+
+    result = run_manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        environment={**PRODUCTION_ENVIRONMENT, "AUDIT_CHECKPOINT_FILE": str(missing)},
+    )
+
+    assert result.returncode != 0
+    assert "audit.W002" in result.stderr + result.stdout
