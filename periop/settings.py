@@ -85,6 +85,8 @@ if not AUDIT_HMAC_KEY:
     AUDIT_HMAC_KEY = "development-audit-key-not-for-production"
 AUDIT_HMAC_KEY_ID = env_str("AUDIT_HMAC_KEY_ID", "k1" if not DEBUG else "dev")
 AUDIT_HMAC_PREVIOUS_KEYS = env_str("AUDIT_HMAC_PREVIOUS_KEYS")
+# Verification reports every problem it finds up to this many, then stops.
+AUDIT_VERIFY_MAX_PROBLEMS = env_int("AUDIT_VERIFY_MAX_PROBLEMS", 100)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -169,6 +171,23 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     # Persistent connections add nothing for a local file and keep WAL files open.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+# Signed checkpoints of the audit chain's head, one JSON line each, appended by
+# `manage.py audit_checkpoint` and by every report. A chain cannot see its own newest events
+# deleted; the checkpoints, kept outside the database (ship the file to a write-once store or
+# syslog, see the README), can. By default the file lies in the data directory, beside the
+# SQLite database.
+_SQLITE_NAME = str(DATABASES["default"].get("NAME") or "")
+DATA_DIR = (
+    Path(_SQLITE_NAME).resolve().parent
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+    and _SQLITE_NAME
+    and not _SQLITE_NAME.startswith((":memory:", "file:"))
+    else BASE_DIR
+)
+AUDIT_CHECKPOINT_FILE = Path(
+    env_str("AUDIT_CHECKPOINT_FILE") or DATA_DIR / "periop-audit-checkpoints.jsonl"
+)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

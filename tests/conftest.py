@@ -54,6 +54,15 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     return f"clock moved to {moment.isoformat()} ({MOVED_CLOCK})" if moment else None
 
 
+@pytest.fixture(autouse=True)
+def audit_checkpoint_file(tmp_path: Any, settings: Any) -> Any:
+    """Every test writes ledger checkpoints into its own temporary file, never into the
+    working tree, and starts with none."""
+    path = tmp_path / "audit-checkpoints.jsonl"
+    settings.AUDIT_CHECKPOINT_FILE = path
+    return path
+
+
 @pytest.fixture
 def department(db: None) -> Department:
     return DepartmentFactory(code="main-theatres", name="Main theatres")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -95,16 +95,61 @@ class AuditEventsApi(APIView):
         return paginator.get_paginated_response(self.EventOutput(page, many=True).data)
 
 
+class AuditCheckpointOutput(serializers.Serializer[Any]):
+    sequence = serializers.IntegerField(help_text="The number of events it records.")
+    hash = serializers.CharField(help_text="The hash of the last of those events.")
+    time = serializers.CharField(help_text="When it was taken, ISO 8601 UTC.")
+    key_id = serializers.CharField(help_text="The id of the audit key that signed it.")
+
+
+class AuditVerifyProblemOutput(serializers.Serializer[Any]):
+    sequence = serializers.IntegerField(
+        allow_null=True, help_text="The event concerned; null for a checkpoint-file line."
+    )
+    problem = serializers.CharField()
+
+
+class AuditVerifyOutput(serializers.Serializer[Any]):
+    """The verification result. The fields after `checkpoints` are present only when `ok` is
+    false."""
+
+    ok = serializers.BooleanField()
+    events = serializers.IntegerField(help_text="Events read.")
+    head = serializers.CharField(help_text="The hash of the last event read.")
+    checkpoint = AuditCheckpointOutput(
+        allow_null=True,
+        help_text="The latest valid signed checkpoint in the checkpoint file, or null if none.",
+    )
+    checkpoints = serializers.IntegerField(
+        help_text="Valid checkpoints the ledger was compared with (every one in the file)."
+    )
+    first_broken_sequence = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text="The lowest event a problem names; null when only checkpoint lines are wrong.",
+    )
+    problem = serializers.CharField(required=False, help_text="The first problem, explained.")
+    problems = AuditVerifyProblemOutput(
+        many=True,
+        required=False,
+        help_text="Every problem found, in ledger order, up to AUDIT_VERIFY_MAX_PROBLEMS.",
+    )
+    problems_truncated = serializers.BooleanField(
+        required=False, help_text="True when verification stopped at the limit."
+    )
+
+
 class AuditVerifyApi(APIView):
-    """`GET /api/v1/audit/verify`: recomputes the hash chain."""
+    """`GET /api/v1/audit/verify`: recomputes the hash chain and compares it with the
+    checkpoints kept outside the database."""
 
     permission_classes = [IsAuthenticated, HasRole]
     required_roles = AUDIT_ROLES
 
     @extend_schema(
         operation_id="audit_verify",
-        summary="Verify the audit ledger's hash chain",
-        responses={200: OpenApiResponse(description='{"ok": true, "events": N, "head": "<hash>"}')},
+        summary="Verify the audit ledger's hash chain against its checkpoints",
+        responses={200: AuditVerifyOutput},
         tags=["audit"],
     )
     def get(self, request: Request) -> Response:

@@ -68,8 +68,17 @@ def _reject_floats(value: Any) -> None:
 
 
 def iso_utc(value: dt.datetime) -> str:
-    """An aware datetime as ISO 8601 in UTC with microseconds, the same on every database."""
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """An aware datetime as ISO 8601 in UTC with microseconds and a four-digit year, the same
+    on every database (PostgreSQL's `to_char` pads years before 1000 with zeros)."""
+    # Not strftime: its "%Y" leaves years before 1000 unpadded on Linux.
+    return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def legacy_iso_utc(text: str) -> str:
+    """The canonical text as it was written before years were padded: events before year 1000
+    appended then were hashed with "1-01-01T..." for "0001-01-01T...", and still verify."""
+    year, _, rest = text.partition("-")
+    return f"{int(year)}-{rest}"
 
 
 def canonical_row(fields: Mapping[str, Any]) -> bytes:

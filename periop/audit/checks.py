@@ -1,10 +1,14 @@
-"""System check: the ledger's append-only triggers must exist on the database in use."""
+"""System checks: the ledger's append-only triggers must exist on the database in use, and
+its checkpoints must be writable."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
-from django.core.checks import CheckMessage, Error, register
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.db import DatabaseError, connections
 from django.db.migrations.executor import MigrationExecutor
 
@@ -36,3 +40,21 @@ def audit_triggers_installed(
                 )
             )
     return errors
+
+
+@register(Tags.security, deploy=True)
+def audit_checkpoint_file_writable(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The ledger's checkpoints can be written: without them deleting the newest events goes
+    unnoticed, and the regular checkpoint job would fail only when it first runs."""
+    directory = Path(settings.AUDIT_CHECKPOINT_FILE).parent
+    if directory.is_dir() and os.access(directory, os.W_OK | os.X_OK):
+        return []
+    return [
+        Warning(
+            f"The audit checkpoint file's directory {directory} does not exist or cannot be "
+            "written.",
+            hint="Set AUDIT_CHECKPOINT_FILE to a file in a writable directory; see the README, "
+            '"Anchoring the ledger outside the database".',
+            id="audit.W002",
+        )
+    ]

@@ -1,4 +1,5 @@
-"""Verification of the audit chain: finds the first altered, deleted or inserted event."""
+"""Verification of the audit chain: finds every altered, deleted or inserted event, and the
+latest events deleted since a checkpoint."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 
 from periop.audit.chain import (
@@ -16,11 +18,24 @@ from periop.audit.chain import (
     HASHED_FIELDS,
     STORED_FIELDS,
     iso_utc,
+    legacy_iso_utc,
     verification_keys,
 )
+from periop.audit.checkpoints import Checkpoint, CheckpointFile, audit_checkpoints_read
 from periop.audit.models import AuditChainHead
 
 CHUNK_SIZE = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong: the event it concerns (None for a checkpoint-file line) and why."""
+
+    sequence: int | None
+    message: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"sequence": self.sequence, "problem": self.message}
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,36 +43,92 @@ class ChainVerification:
     ok: bool
     events: int
     head: str
-    first_broken_sequence: int | None = None
-    problem: str = ""
+    problems: tuple[Problem, ...] = ()
+    # True when there were more problems than the limit and verification stopped early.
+    problems_truncated: bool = False
+    checkpoint: Checkpoint | None = None
+    checkpoints: int = 0
+
+    @property
+    def first_broken_sequence(self) -> int | None:
+        """The lowest event a problem names (None when only checkpoint lines are wrong)."""
+        return min((p.sequence for p in self.problems if p.sequence is not None), default=None)
+
+    @property
+    def problem(self) -> str:
+        """The explanation of the first broken event, else of the first problem."""
+        first = self.first_broken_sequence
+        for problem in self.problems:
+            if first is None or problem.sequence == first:
+                return problem.message
+        return ""
 
     def as_dict(self) -> dict[str, object]:
-        result: dict[str, object] = {"ok": self.ok, "events": self.events, "head": self.head}
+        result: dict[str, object] = {
+            "ok": self.ok,
+            "events": self.events,
+            "head": self.head,
+            "checkpoint": self.checkpoint.as_dict() if self.checkpoint else None,
+            "checkpoints": self.checkpoints,
+        }
         if not self.ok:
             result["first_broken_sequence"] = self.first_broken_sequence
             result["problem"] = self.problem
+            result["problems"] = [problem.as_dict() for problem in self.problems]
+            result["problems_truncated"] = self.problems_truncated
         return result
 
 
-def _problem(
+def _row_problems(
     row: tuple[Any, ...], expected_sequence: int, previous_hash: str, keys: dict[str, bytes]
-) -> tuple[int, str] | None:
-    """The first thing wrong with one stored row, as (sequence, explanation), or None."""
+) -> list[Problem]:
+    """Everything wrong with one stored row. After a gap the link cannot be checked (its
+    predecessor is gone), but the row's own content still is, against its stored link."""
+    found = []
     sequence = row[_SEQUENCE]
     if sequence != expected_sequence:
-        return (
-            expected_sequence,
-            f"Event {expected_sequence} is missing (the next stored event is {sequence}).",
+        missing = (
+            f"Event {expected_sequence} is missing"
+            if sequence == expected_sequence + 1
+            else f"Events {expected_sequence} to {sequence - 1} are missing"
         )
-    if row[_PREVIOUS_HASH] != previous_hash:
-        return sequence, f"Event {sequence} does not link to event {sequence - 1}."
+        found.append(
+            Problem(expected_sequence, f"{missing} (the next stored event is {sequence}).")
+        )
+    elif row[_PREVIOUS_HASH] != previous_hash:
+        found.append(Problem(sequence, f"Event {sequence} does not link to event {sequence - 1}."))
     key = keys.get(row[_KEY_ID])
     if key is None:
-        return sequence, f"Event {sequence} names an unknown key id {row[_KEY_ID]!r}."
-    message = previous_hash.encode() + b"\n" + _ENCODE(row[:_HASHED]).encode()
-    if hmac.digest(key, message, "sha256").hex() != row[_HASH]:
-        return sequence, f"Event {sequence} was altered: its content does not match its hash."
-    return None
+        found.append(
+            Problem(sequence, f"Event {sequence} names an unknown key id {row[_KEY_ID]!r}.")
+        )
+    elif not _content_matches(key, row):
+        found.append(
+            Problem(sequence, f"Event {sequence} was altered: its content does not match its hash.")
+        )
+    return found
+
+
+def _content_matches(key: bytes, row: tuple[Any, ...]) -> bool:
+    for hashed in (row[:_HASHED], _legacy_hashed(row)):
+        if hashed is not None:
+            message = row[_PREVIOUS_HASH].encode() + b"\n" + _ENCODE(hashed).encode()
+            if hmac.digest(key, message, "sha256").hex() == row[_HASH]:
+                return True
+    return False
+
+
+def _legacy_hashed(row: tuple[Any, ...]) -> list[Any] | None:
+    """The hashed values with times before year 1000 in the unpadded form they were once
+    hashed in (see `chain.legacy_iso_utc`), or None when the row has no such time."""
+    hashed = list(row[:_HASHED])
+    changed = False
+    for index in _DATETIME_INDEXES:
+        value = hashed[index]
+        if isinstance(value, str) and value.startswith("0"):
+            hashed[index] = legacy_iso_utc(value)
+            changed = True
+    return hashed if changed else None
 
 
 _HASHED = len(HASHED_FIELDS)
@@ -65,6 +136,7 @@ _SEQUENCE = HASHED_FIELDS.index("sequence")
 _KEY_ID = HASHED_FIELDS.index("key_id")
 _PREVIOUS_HASH = _HASHED
 _HASH = _HASHED + 1
+_DATETIME_INDEXES = (HASHED_FIELDS.index("occurred_at"), HASHED_FIELDS.index("data_time"))
 _ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
@@ -108,47 +180,99 @@ def _rows() -> Iterator[tuple[Any, ...]]:
                 yield tuple(fixed)
 
 
-def audit_chain_verify() -> ChainVerification:
-    """Walks the ledger in sequence order and recomputes every link of the chain."""
+def audit_chain_verify(
+    *, max_problems: int | None = None, checkpoints: CheckpointFile | None = None
+) -> ChainVerification:
+    """Walks the ledger in sequence order, recomputes every link of the chain and compares it
+    with the checkpoints kept outside the database. Reports every problem, up to
+    `max_problems` (the AUDIT_VERIFY_MAX_PROBLEMS setting by default)."""
+    limit = max(1, settings.AUDIT_VERIFY_MAX_PROBLEMS if max_problems is None else max_problems)
+    # The head row and the checkpoints are read before the walk: whatever they record was
+    # committed before it began, so an append racing with verification is not a deletion.
+    head = AuditChainHead.objects.filter(id=1).values_list("sequence", flat=True).first()
+    anchors = audit_checkpoints_read() if checkpoints is None else checkpoints
+    problems = [Problem(None, message) for message in anchors.problems]
+    # The checkpointed hash of each sequence, by hash (several checkpoints of one head are
+    # one expectation; two different hashes for one sequence mean the ledger was rewritten).
+    expected: dict[int, dict[str, Checkpoint]] = {}
+    for checkpoint in sorted(anchors.checkpoints, key=lambda item: (item.time, item.line)):
+        if checkpoint.sequence > 0:
+            expected.setdefault(checkpoint.sequence, {})[checkpoint.hash] = checkpoint
     keys = verification_keys()
     previous_hash = GENESIS_HASH
     count = 0
+    # Events missing so far: the next stored event should be `count + 1 + skipped`.
+    skipped = 0
+    truncated = False
     # The hot loop checks the common case inline (one key, intact link, matching HMAC) and
-    # hands anything unusual to `_problem`, which explains it.
+    # hands anything unusual to `_row_problems`, which explains it.
     encode = _ENCODE
     digest = hmac.digest
     single_key = next(iter(keys.values())) if len(keys) == 1 else None
     for row in _rows():
+        sequence = row[_SEQUENCE]
         key = single_key or keys.get(row[_KEY_ID])
         if (
             key is None
-            or row[_SEQUENCE] != count + 1
+            or sequence != count + 1 + skipped
             or row[_PREVIOUS_HASH] != previous_hash
             or digest(key, f"{previous_hash}\n{encode(row[:_HASHED])}".encode(), "sha256").hex()
             != row[_HASH]
         ):
-            problem = _problem(row, count + 1, previous_hash, keys)
-            if problem is not None:
-                return ChainVerification(
-                    ok=False,
-                    events=count,
-                    head=previous_hash,
-                    first_broken_sequence=problem[0],
-                    problem=problem[1],
+            problems.extend(_row_problems(row, count + 1 + skipped, previous_hash, keys))
+            # After a gap, carry on from the row found: every later problem is reported too.
+            skipped = sequence - count - 1
+        if sequence in expected:
+            problems.extend(
+                Problem(
+                    sequence,
+                    f"Event {sequence} differs from {checkpoint.describe()}: "
+                    "the ledger was rewritten after it.",
                 )
+                for digest_there, checkpoint in expected[sequence].items()
+                if digest_there != row[_HASH]
+            )
         previous_hash = row[_HASH]
         count += 1
+        if problems and len(problems) > limit:
+            truncated = True
+            break
 
-    head = AuditChainHead.objects.filter(id=1).first()
-    if head is not None and head.sequence > count:
-        return ChainVerification(
-            ok=False,
-            events=count,
-            head=previous_hash,
-            first_broken_sequence=count + 1,
-            problem=(
-                f"The ledger ends at event {count} but its head records {head.sequence} events: "
-                "the latest events were deleted."
-            ),
+    if not truncated:
+        problems.extend(_tail_problems(count + skipped, head or 0, anchors))
+    if len(problems) > limit:
+        problems, truncated = problems[:limit], True
+    return ChainVerification(
+        ok=not problems,
+        events=count,
+        head=previous_hash,
+        problems=tuple(problems),
+        problems_truncated=truncated,
+        checkpoint=anchors.latest,
+        checkpoints=len(anchors.checkpoints),
+    )
+
+
+def _tail_problems(last: int, head: int, anchors: CheckpointFile) -> list[Problem]:
+    """Events missing from the end of the ledger: the head row (`head` events), or a
+    checkpoint, records more events than the ledger holds."""
+    problems = []
+    if head > last:
+        problems.append(
+            Problem(
+                last + 1,
+                f"The ledger ends at event {last} but its head records {head} events: "
+                "the latest events were deleted.",
+            )
         )
-    return ChainVerification(ok=True, events=count, head=previous_hash)
+    beyond = [checkpoint for checkpoint in anchors.checkpoints if checkpoint.sequence > last]
+    if beyond:
+        furthest = max(beyond, key=lambda item: (item.sequence, item.time, item.line))
+        problems.append(
+            Problem(
+                last + 1,
+                f"The ledger ends at event {last}, before {furthest.describe()}: "
+                "the latest events were deleted.",
+            )
+        )
+    return problems

@@ -5,26 +5,30 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from periop.drugs.services import clinical_time_validate
 
 DATE_OR_DATETIME_HELP = (
     "Enter a date (YYYY-MM-DD) or a date-time with an offset (YYYY-MM-DDThh:mm:ss+00:00)."
 )
 
 
-# Clinical times outside these years are typing errors, and the extremes of Python's calendar
-# overflow when shifted between time zones.
-EARLIEST_YEAR = 1900
-LATEST_YEAR = 2200
-
-
-def to_utc(parsed: dt.datetime, field: serializers.Field) -> dt.datetime:  # type: ignore[type-arg]
-    """The instant in UTC; years outside 1900-2200 are rejected as invalid."""
-    if not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR:
-        field.fail("out_of_range")
+def to_utc(parsed: dt.datetime) -> dt.datetime:
+    """The instant in UTC, once its year is within the clinical bound."""
+    clinical_checked(parsed)
     return parsed.astimezone(dt.UTC)
+
+
+def clinical_checked(value: dt.date) -> None:
+    """The clinical year bound of the services, as a field error of the API."""
+    try:
+        clinical_time_validate(value)
+    except DjangoValidationError as error:
+        raise serializers.ValidationError(error.messages, code="out_of_range") from None
 
 
 @extend_schema_field(OpenApiTypes.DATETIME)
@@ -34,7 +38,6 @@ class AwareDateTimeField(serializers.Field):  # type: ignore[type-arg]
     default_error_messages = {
         "invalid": "Enter a date-time with an offset, for example 2026-11-22T08:00:00+00:00.",
         "naive": "Give the time zone offset, for example 2026-11-22T08:00:00+00:00.",
-        "out_of_range": "Enter a date-time between the years 1900 and 2200.",
     }
 
     def to_internal_value(self, data: Any) -> dt.datetime:
@@ -46,7 +49,7 @@ class AwareDateTimeField(serializers.Field):  # type: ignore[type-arg]
             self.fail("invalid")
         if parsed.tzinfo is None:
             self.fail("naive")
-        return to_utc(parsed, self)
+        return to_utc(parsed)
 
     def to_representation(self, value: dt.datetime) -> str:
         return value.isoformat()
@@ -67,7 +70,6 @@ class TimePointField(serializers.Field):  # type: ignore[type-arg]
     default_error_messages = {
         "invalid": DATE_OR_DATETIME_HELP,
         "naive": "Give the time zone offset, for example 2026-11-12T14:00:00+00:00, or a date.",
-        "out_of_range": "Enter a date between the years 1900 and 2200.",
     }
 
     def to_internal_value(self, data: Any) -> dt.date | dt.datetime:
@@ -78,8 +80,7 @@ class TimePointField(serializers.Field):  # type: ignore[type-arg]
                 day = dt.date.fromisoformat(data)
             except ValueError:
                 self.fail("invalid")
-            if not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
-                self.fail("out_of_range")
+            clinical_checked(day)
             return day
         try:
             parsed = dt.datetime.fromisoformat(data)
@@ -87,7 +88,7 @@ class TimePointField(serializers.Field):  # type: ignore[type-arg]
             self.fail("invalid")
         if parsed.tzinfo is None:
             self.fail("naive")
-        return to_utc(parsed, self)
+        return to_utc(parsed)
 
     def to_representation(self, value: dt.date | dt.datetime) -> str:
         return value.isoformat()

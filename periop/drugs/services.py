@@ -8,6 +8,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from django.core.exceptions import ValidationError
+
 from periop.api import DomainError
 from periop.audit.models import Action
 from periop.audit.services import Actor, audit_event_append
@@ -22,6 +24,27 @@ from periop.drugs.engine import (
     evaluate,
 )
 from periop.drugs.registry import get_knowledge_base
+
+# Clinical dates and times outside these years are typing errors, and the extremes of Python's
+# calendar overflow when shifted between time zones (23:59 on 31 December 9999 in New York is
+# past the last instant Python can hold in UTC).
+EARLIEST_YEAR = 1900
+LATEST_YEAR = 2200
+
+
+def clinical_time_validate(value: dt.date | dt.datetime) -> None:
+    """Refuses a clinical date or date-time outside the years 1900-2200.
+
+    The one bound for every clinical time a person types: the API's serializer fields and the
+    web forms' date fields both run it, before any time-zone conversion. Raises Django's
+    ValidationError, which forms and DRF both show as a field error.
+    """
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        kind = "date-time" if isinstance(value, dt.datetime) else "date"
+        raise ValidationError(
+            f"Enter a {kind} between the years {EARLIEST_YEAR} and {LATEST_YEAR}.",
+            code="out_of_range",
+        )
 
 
 def patient_state_from_input(data: Mapping[str, Any]) -> PatientState:

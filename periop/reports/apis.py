@@ -88,6 +88,7 @@ class DepartmentReportApi(APIView):
             period=period,
             report="department-report",
             output_format=output_format,
+            chain_head=report["audit_chain_head"],
         )
         if output_format == "csv":
             name = f"periop-{department.code}-{period.first_day}-{period.last_day}.csv"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from typing import Any
 
 from periop.accounts.models import Department
+from periop.audit.checkpoints import audit_checkpoint_write
 from periop.audit.models import Action, AuditEvent
 from periop.audit.services import Actor, audit_event_append
 from periop.reports.periods import ReportPeriod
@@ -17,6 +20,8 @@ FORMAT_ACTIONS = {
     "pdf": Action.PRINT,
 }
 
+logger = logging.getLogger(__name__)
+
 
 def report_access_record(
     *,
@@ -26,8 +31,12 @@ def report_access_record(
     report: str,
     output_format: str,
     filters: dict[str, Any] | None = None,
+    chain_head: Mapping[str, Any] | None = None,
 ) -> AuditEvent:
-    """Records that a report was viewed (query), exported (export) or printed (print)."""
+    """Records that a report was viewed (query), exported (export) or printed (print), and
+    appends a signed checkpoint of the ledger head the report quotes (`chain_head`)."""
+    if chain_head is not None:
+        report_head_checkpoint(chain_head)
     return audit_event_append(
         actor=actor,
         action=FORMAT_ACTIONS[output_format],
@@ -42,3 +51,13 @@ def report_access_record(
             "filters": {key: str(value) for key, value in (filters or {}).items()},
         },
     )
+
+
+def report_head_checkpoint(chain_head: Mapping[str, Any]) -> None:
+    """Anchors the head a report quotes outside the database. A report is still served when
+    the file cannot be written: the error is logged, and the regular `audit_checkpoint` job
+    is the anchor that fails loudly."""
+    try:
+        audit_checkpoint_write(sequence=int(chain_head["sequence"]), hash=str(chain_head["hash"]))
+    except OSError:
+        logger.exception("The audit checkpoint of a report's chain head could not be written.")

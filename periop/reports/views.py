@@ -95,6 +95,7 @@ def department_report_page(request: HttpRequest, department_id: int) -> HttpResp
         period=period,
         report="department-report",
         output_format=output_format,
+        chain_head=report["audit_chain_head"],
     )
     stem = f"periop-{department.code}-{period.first_day}-{period.last_day}"
     if output_format == "csv":
@@ -184,6 +185,7 @@ def audit_log_page(request: HttpRequest, department_id: int) -> HttpResponseBase
         report="audit-log",
         output_format=output_format,
         filters={**filters, "ordering": ordering},
+        chain_head=head,
     )
     if output_format == "csv":
         name = f"periop-audit-{department.code}-{period.first_day}-{period.last_day}.csv"

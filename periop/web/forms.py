@@ -21,6 +21,7 @@ from periop.assessments.models import (
 )
 from periop.drugs.engine import KnowledgeBase
 from periop.drugs.engine.knowledge import AttributeDefinition
+from periop.drugs.services import clinical_time_validate
 from periop.web.presenters import RECEPTOR_STATE_LABELS, choice_label, drug_choices
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -60,7 +61,9 @@ class PatientSearchForm(forms.Form):
 class PatientForm(forms.Form):
     mrn = forms.CharField(label="Medical record number (MRN)", max_length=64)
     name = forms.CharField(label="Full name", max_length=200)
-    birth_date = forms.DateField(label="Date of birth", widget=DATE_WIDGET)
+    birth_date = forms.DateField(
+        label="Date of birth", widget=DATE_WIDGET, validators=[clinical_time_validate]
+    )
     sex = forms.ChoiceField(label="Sex", choices=Sex.choices, initial=Sex.UNKNOWN)
 
 
@@ -82,8 +85,13 @@ class TimePointMixin:
     cleaned_data: dict[str, Any]
 
     def add_time_point(self, name: str, label: str, *, required: bool = False) -> None:
+        # The year is checked on the date as typed, before it is combined with the time and
+        # shifted to UTC, which overflows at the ends of the calendar.
         self.fields[f"{name}_date"] = forms.DateField(
-            label=f"{label}: date", required=required, widget=DATE_WIDGET
+            label=f"{label}: date",
+            required=required,
+            widget=DATE_WIDGET,
+            validators=[clinical_time_validate],
         )
         self.fields[f"{name}_time"] = forms.TimeField(
             label=f"{label}: time (if known)" if not required else f"{label}: time",
@@ -95,7 +103,8 @@ class TimePointMixin:
         day: dt.date | None = self.cleaned_data.get(f"{name}_date")
         time: dt.time | None = self.cleaned_data.get(f"{name}_time")
         if day is None:
-            if time is not None:
+            # A date refused for itself already carries its error.
+            if time is not None and f"{name}_date" not in self.errors:  # type: ignore[attr-defined]
                 self.add_error(f"{name}_date", "Give the date as well as the time.")  # type: ignore[attr-defined]
             return None
         if time is None:

@@ -154,3 +154,79 @@ def test_verify_names_the_first_broken_event(auditor_client):
 
     assert payload["ok"] is False
     assert payload["first_broken_sequence"] == tampered
+
+
+def test_verify_reports_the_latest_checkpoint(auditor_client):
+    from django.core.management import call_command
+
+    head = append()
+    call_command("audit_checkpoint")
+
+    payload = auditor_client.get("/api/v1/audit/verify").json()
+
+    assert payload["ok"] is True
+    assert payload["checkpoints"] == 1
+    assert payload["checkpoint"]["sequence"] == head.sequence
+    assert payload["checkpoint"]["hash"] == head.hash
+    assert set(payload["checkpoint"]) == {"sequence", "hash", "time", "key_id"}
+
+
+def test_verify_without_a_checkpoint_says_so(auditor_client):
+    payload = auditor_client.get("/api/v1/audit/verify").json()
+
+    assert payload["checkpoint"] is None
+    assert payload["checkpoints"] == 0
+
+
+def test_verify_lists_every_broken_event_and_names_the_checkpoint(auditor_client):
+    from django.core.management import call_command
+    from django.db import connection
+
+    from periop.audit import guards
+
+    for _ in range(5):
+        append()
+    call_command("audit_checkpoint")
+    last = AuditEvent.objects.order_by("sequence").last().sequence
+    guards.remove(connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE audit_auditevent SET resource_id = 'x' WHERE sequence IN (%s, %s)",
+            [last - 4, last - 3],
+        )
+        # The newest event deleted and the head rewound to hide it.
+        cursor.execute("DELETE FROM audit_auditevent WHERE sequence = %s", [last])
+        cursor.execute(
+            "UPDATE audit_auditchainhead SET sequence = %s, hash = "
+            "(SELECT hash FROM audit_auditevent WHERE sequence = %s) WHERE id = 1",
+            [last - 1, last - 1],
+        )
+    guards.install(connection)
+
+    payload = auditor_client.get("/api/v1/audit/verify").json()
+
+    assert payload["ok"] is False
+    assert payload["first_broken_sequence"] == last - 4
+    assert [problem["sequence"] for problem in payload["problems"]] == [last - 4, last - 3, last]
+    assert f"(event {last})" in payload["problems"][-1]["problem"]
+    assert payload["checkpoint"]["time"] in payload["problems"][-1]["problem"]
+    assert payload["problems_truncated"] is False
+
+
+def test_the_verify_response_is_documented(auditor_client):
+    schema = auditor_client.get("/api/v1/schema/", HTTP_ACCEPT="application/json").json()
+
+    response = schema["paths"]["/api/v1/audit/verify"]["get"]["responses"]["200"]
+    reference = response["content"]["application/json"]["schema"]["$ref"]
+    properties = schema["components"]["schemas"][reference.rsplit("/", 1)[-1]]["properties"]
+    assert {
+        "ok",
+        "events",
+        "head",
+        "checkpoint",
+        "checkpoints",
+        "first_broken_sequence",
+        "problem",
+        "problems",
+        "problems_truncated",
+    } <= set(properties)

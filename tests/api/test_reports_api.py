@@ -154,3 +154,13 @@ def test_the_query_count_does_not_grow_with_the_rows(auditor_client, department,
     # audit append (two statements on PostgreSQL, three on SQLite).
     append = 2 if connection.vendor == "postgresql" else 3
     assert _queries(auditor_client, department) == 4 + 6 + append
+
+
+def test_the_report_anchors_the_head_it_returns(auditor_client, department):
+    from periop.audit.checkpoints import audit_checkpoints_read
+
+    body = auditor_client.get(url(department)).json()
+
+    (checkpoint,) = audit_checkpoints_read().checkpoints
+    assert checkpoint.sequence == body["audit_chain_head"]["sequence"]
+    assert checkpoint.hash == body["audit_chain_head"]["hash"]

@@ -16,6 +16,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from periop.accounts.models import Role
+from periop.audit.checkpoints import audit_checkpoints_read
 from periop.audit.models import AuditChainHead, AuditEvent
 from tests.factories import (
     MembershipFactory,
@@ -356,3 +357,25 @@ def test_an_auditor_can_log_out_from_a_report(auditor, department):
 
     assert response.status_code == 302
     assert client.get(page(department)).status_code == 302  # back to the login page
+
+
+@pytest.mark.parametrize("output_format", ["html", "csv", "pdf"])
+def test_each_report_anchors_the_head_it_prints(auditor, october, output_format):
+    client = browser(auditor)
+    head = AuditChainHead.objects.get(id=1)
+
+    client.get(page(october.department), {**OCTOBER, "format": output_format})
+    client.get(log(october.department), {**OCTOBER, "format": "csv"})
+
+    report, audit_log = audit_checkpoints_read().checkpoints
+    assert (report.sequence, report.hash) == (head.sequence, head.hash)
+    # The audit log was pinned after the report's own event.
+    assert audit_log.sequence == head.sequence + 1
+
+
+def test_a_report_is_served_when_its_checkpoint_cannot_be_written(auditor, october, settings):
+    settings.AUDIT_CHECKPOINT_FILE = "/proc/no-such-directory/checkpoints.jsonl"
+
+    response = browser(auditor).get(page(october.department), OCTOBER)
+
+    assert response.status_code == 200

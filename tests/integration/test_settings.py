@@ -87,3 +87,47 @@ def test_a_malformed_boolean_is_a_clear_error():
 
     assert result.returncode != 0
     assert "DJANGO_DEBUG must be true or false, not 'maybe'." in result.stderr
+
+
+def checkpoint_file(environment: dict[str, str]) -> str:
+    result = run_manage(
+        "shell",
+        "--verbosity",
+        "0",
+        "-c",
+        "from django.conf import settings; print(settings.AUDIT_CHECKPOINT_FILE)",
+        environment={"AUDIT_CHECKPOINT_FILE": "", **environment},
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_checkpoints_default_to_the_data_directory_beside_the_sqlite_database(tmp_path):
+    database = tmp_path / "data" / "periop.sqlite3"
+
+    assert checkpoint_file({"DATABASE_URL": f"sqlite:///{database}"}) == str(
+        database.parent / "periop-audit-checkpoints.jsonl"
+    )
+    # The development default: the SQLite file in the project directory.
+    assert checkpoint_file({}) == str(ROOT / "periop-audit-checkpoints.jsonl")
+
+
+def test_the_checkpoint_file_is_set_by_the_environment(tmp_path):
+    chosen = tmp_path / "worm" / "checkpoints.jsonl"
+
+    assert checkpoint_file({"AUDIT_CHECKPOINT_FILE": str(chosen)}) == str(chosen)
+
+
+def test_check_deploy_warns_when_checkpoints_cannot_be_written(tmp_path):
+    missing = tmp_path / "no-such-directory" / "checkpoints.jsonl"
+
+    result = run_manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        environment={**PRODUCTION_ENVIRONMENT, "AUDIT_CHECKPOINT_FILE": str(missing)},
+    )
+
+    assert result.returncode != 0
+    assert "audit.W002" in result.stderr + result.stdout

@@ -52,6 +52,7 @@ from periop.drugs.fields import AwareDateTimeField
 from periop.drugs.presenters import evaluation_to_dict
 from periop.drugs.schema import CheckOutput
 from periop.drugs.serializers import DrugListField
+from periop.drugs.services import clinical_time_validate
 
 
 class PatientListApi(PeriopApi):
@@ -105,7 +106,7 @@ class PatientCreateApi(PeriopApi):
     class PatientCreateInput(StrictSerializer):
         mrn = serializers.CharField(max_length=64, help_text="Medical record number; unique.")
         name = serializers.CharField(max_length=200)
-        birth_date = serializers.DateField()
+        birth_date = serializers.DateField(validators=[clinical_time_validate])
         sex = serializers.ChoiceField(choices=Sex.values, required=False, default=Sex.UNKNOWN)
         department = id_field(
             required=False,

@@ -75,9 +75,15 @@ def _preview(
     cleaned = getattr(form, "cleaned_data", {})
     drugs = [] if "drugs" in form.errors else list(cleaned.get("drugs") or [])
     planned_at = getattr(form, "planned_at", None)
-    missing = []
+    missing: list[str] = []
     if planned_at is None:
-        missing.append("Enter the planned date and time.")
+        # A date the form refused (a year outside the clinical bound) says why.
+        out_of_range = form.has_error("planned_date", "out_of_range")
+        missing.extend(
+            [str(message) for message in form.errors["planned_date"]]
+            if out_of_range
+            else ["Enter the planned date and time."]
+        )
     if not drugs:
         missing.append("Choose at least one planned drug.")
     if missing:

@@ -1,20 +1,51 @@
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from periop.audit.checkpoints import checkpoint_file_path
 from periop.audit.verification import audit_chain_verify
 
 
 class Command(BaseCommand):
     help = (
-        "Verifies the audit ledger's hash chain. Exits 0 when intact; otherwise names the "
-        "first broken event."
+        "Verifies the audit ledger's hash chain and compares it with the checkpoints in "
+        "AUDIT_CHECKPOINT_FILE. Exits 0 when intact; otherwise lists every problem (up to "
+        "--max-problems) and names the first broken event."
     )
 
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--max-problems",
+            type=int,
+            default=None,
+            help="Stop after this many problems (default: AUDIT_VERIFY_MAX_PROBLEMS).",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
-        result = audit_chain_verify()
+        result = audit_chain_verify(max_problems=options["max_problems"])
         if not result.ok:
+            for problem in result.problems:
+                self.stderr.write(problem.message)
+            if result.problems_truncated:
+                self.stderr.write(f"Stopped after {len(result.problems)} problems.")
+            where = (
+                f"at event {result.first_broken_sequence}"
+                if result.first_broken_sequence is not None
+                else "in the checkpoint file"
+            )
             raise CommandError(
-                f"Audit chain broken at event {result.first_broken_sequence}: {result.problem}"
+                f"Audit chain broken {where}: {result.problem} "
+                f"({len(result.problems)} problem{'s' if len(result.problems) != 1 else ''})"
             )
         self.stdout.write(f"Audit chain intact: {result.events} events, head {result.head}.")
+        checkpoint = result.checkpoint
+        if checkpoint is None:
+            self.stderr.write(
+                f"No checkpoint in {checkpoint_file_path()}: deleting the newest events would go "
+                "unnoticed. Run `manage.py audit_checkpoint` regularly."
+            )
+        else:
+            self.stdout.write(
+                f"Matches {result.checkpoints} checkpoint(s); the latest, of {checkpoint.time}, "
+                f"records event {checkpoint.sequence}."
+            )
