@@ -17,25 +17,16 @@ from periop.api import StrictSerializer
 from periop.drugs.engine import RECEPTOR_STATES, check_condition_attributes
 from periop.drugs.fields import AwareDateTimeField, TimePointField
 from periop.drugs.registry import get_knowledge_base
+from periop.drugs.time_rules import (
+    earliest_instant,
+    resolved_before_onset,
+    stopped_before_started,
+)
 
 CATALOGUE_HINT = "See GET /api/v1/knowledge-base."
 MAX_DRUGS = 50
 MAX_CONDITIONS = 50
 MAX_MEDICATIONS = 50
-
-
-def _earliest(point: dt.date | dt.datetime) -> dt.datetime:
-    """The earliest instant a time point can mean (a date covers that day in every time zone)."""
-    if isinstance(point, dt.datetime):
-        return point
-    return dt.datetime.combine(point, dt.time(), tzinfo=dt.timezone(dt.timedelta(hours=14)))
-
-
-def _latest(point: dt.date | dt.datetime) -> dt.datetime:
-    if isinstance(point, dt.datetime):
-        return point
-    next_day = point + dt.timedelta(days=1)
-    return dt.datetime.combine(next_day, dt.time(), tzinfo=dt.timezone(dt.timedelta(hours=-12)))
 
 
 class PatientInput(StrictSerializer):
@@ -79,11 +70,9 @@ class ConditionInput(StrictSerializer):
             errors["attributes"] = [
                 f"{name}: {message}" for name, message in sorted(attribute_errors.items())
             ]
-        onset, resolved = data.get("onset"), data.get("resolved")
-        if onset is not None and resolved is not None and _latest(resolved) < _earliest(onset):
-            errors["resolved"] = [
-                f"Resolved ({resolved.isoformat()}) is before onset ({onset.isoformat()})."
-            ]
+        order = resolved_before_onset(data.get("onset"), data.get("resolved"))
+        if order:
+            errors["resolved"] = [order]
         if errors:
             raise serializers.ValidationError(errors)
         return data
@@ -100,10 +89,9 @@ class MedicationInput(StrictSerializer):
         return code
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
-        started, stopped = data.get("started"), data.get("stopped")
-        if started is not None and stopped is not None and _latest(stopped) < _earliest(started):
-            message = f"Stopped ({stopped.isoformat()}) is before started ({started.isoformat()})."
-            raise serializers.ValidationError({"stopped": [message]})
+        order = stopped_before_started(data.get("started"), data.get("stopped"))
+        if order:
+            raise serializers.ValidationError({"stopped": [order]})
         return data
 
 
@@ -147,7 +135,7 @@ def validate_onsets_before(conditions: list[dict[str, Any]], at: dt.datetime) ->
     errors: list[dict[str, Any]] = []
     for condition in conditions:
         onset = condition.get("onset")
-        if onset is not None and _earliest(onset) > at:
+        if onset is not None and earliest_instant(onset) > at:
             errors.append(
                 {
                     "onset": [

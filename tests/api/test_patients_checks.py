@@ -126,7 +126,11 @@ def test_a_recorded_receptor_state_overrides_until_cleared(
 def test_removed_conditions_no_longer_count(anesthetist_client, pharmacist_client, patient):
     conditions = anesthetist_client.get(f"/api/v1/patients/{patient.pk}/conditions").json()
     for condition in conditions:
-        anesthetist_client.delete(f"/api/v1/patients/{patient.pk}/conditions/{condition['id']}")
+        anesthetist_client.delete(
+            f"/api/v1/patients/{patient.pk}/conditions/{condition['id']}",
+            {"reason": "Entered in error."},
+            format="json",
+        )
 
     result = check(pharmacist_client, patient, drugs=["succinylcholine"], at=AT.isoformat())
 

@@ -92,7 +92,7 @@ def test_real_responses_of_a_whole_lifecycle_match_the_schema(anesthetist_token,
     corrected = call(
         "/api/v1/patients/{patient_id}/conditions/{condition_id}",
         "PATCH",
-        body={"resolved": "2026-02-01"},
+        body={"resolved": "2026-02-01", "reason": "Discharge letter."},
         expect=200,
         patient_id=patient["id"],
         condition_id=condition["id"],

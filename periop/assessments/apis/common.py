@@ -94,7 +94,11 @@ def writable_patient(request: Request, patient_id: int) -> Patient:
 
 class ReasonInput(StrictSerializer):
     reason = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=2000, help_text="Why."
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=2000,
+        help_text="Why (required for a removal: without one the answer is a 400 on `reason`).",
     )
 
 

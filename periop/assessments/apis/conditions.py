@@ -125,7 +125,11 @@ class ConditionCorrectApi(PeriopApi):
         resolved = TimePointField(required=False, allow_null=True)
         attributes = serializers.DictField(required=False)
         reason = serializers.CharField(
-            required=False, allow_blank=True, max_length=2000, help_text="Why it was corrected."
+            required=False,
+            allow_blank=True,
+            max_length=2000,
+            help_text="Why it was corrected (required: a correction without a reason is a 400 on "
+            "`reason`).",
         )
 
     @extend_schema(

@@ -29,7 +29,6 @@ from periop.assessments.services.common import (
 )
 from periop.assessments.time_points import (
     TimePoint,
-    earliest_instant,
     split_time_point,
     time_point_start,
     time_point_text,
@@ -38,11 +37,59 @@ from periop.audit.models import Action
 from periop.audit.services import Actor, audit_event_append
 from periop.drugs.engine import check_condition_attributes
 from periop.drugs.registry import get_knowledge_base
+from periop.drugs.time_rules import (
+    before_birth,
+    in_the_future,
+    resolved_before_onset,
+    stopped_before_started,
+)
 
 CATALOGUE_HINT = "See GET /api/v1/knowledge-base."
 
 
-def _check_condition(code: str, onset: TimePoint | None, attributes: Mapping[str, Any]) -> None:
+def _first_problem(checks: list[tuple[str, str | None]]) -> None:
+    """Raises the first failed check as a field error."""
+    for field, message in checks:
+        if message:
+            raise DomainError(message, field=field)
+
+
+def record_times_check(
+    *,
+    patient: Patient,
+    start: TimePoint | None,
+    end: TimePoint | None,
+    kind: str,
+) -> None:
+    """The date rules of a recorded condition (onset, resolved) or medication (started,
+    stopped), one set for the API and the web forms: these dates drive the cautions. The
+    start cannot be in the future nor before birth; the end cannot come before the start nor
+    before birth; a condition cannot be resolved in the future (a medication may be planned to
+    stop)."""
+    now = timezone.now()
+    birth = patient.birth_date
+    if kind == "condition":
+        _first_problem(
+            [
+                ("onset", in_the_future(start, now, "Onset")),
+                ("onset", before_birth(start, birth, "Onset")),
+                ("resolved", in_the_future(end, now, "Resolved")),
+                ("resolved", before_birth(end, birth, "Resolved")),
+                ("resolved", resolved_before_onset(start, end)),
+            ]
+        )
+    else:
+        _first_problem(
+            [
+                ("started", in_the_future(start, now, "Started")),
+                ("started", before_birth(start, birth, "Started")),
+                ("stopped", before_birth(end, birth, "Stopped")),
+                ("stopped", stopped_before_started(start, end)),
+            ]
+        )
+
+
+def _check_condition(code: str, attributes: Mapping[str, Any]) -> None:
     knowledge_base = get_knowledge_base()
     if code not in knowledge_base.conditions:
         raise DomainError(f"Unknown condition code '{code}'. {CATALOGUE_HINT}", field="code")
@@ -50,13 +97,11 @@ def _check_condition(code: str, onset: TimePoint | None, attributes: Mapping[str
     if problems:
         name, message = sorted(problems.items())[0]
         raise DomainError(f"{name}: {message}", field="attributes")
-    # A condition cannot have begun after now; a date counts from its earliest start anywhere.
-    if onset is not None and earliest_instant(onset) > timezone.now():
-        raise DomainError(f"Onset ({onset.isoformat()}) is in the future.", field="onset")
 
 
 def _condition_fields(
     *,
+    patient: Patient,
     code: str,
     onset: TimePoint | None,
     resolved: TimePoint | None,
@@ -64,7 +109,8 @@ def _condition_fields(
 ) -> dict[str, Any]:
     """The checked columns of a new condition version; raises DomainError."""
     attributes = dict(attributes)
-    _check_condition(code, onset, attributes)
+    _check_condition(code, attributes)
+    record_times_check(patient=patient, start=onset, end=resolved, kind="condition")
     onset_date, onset_at = split_time_point(onset)
     resolved_date, resolved_at = split_time_point(resolved)
     return {
@@ -150,7 +196,7 @@ def patient_condition_record(
 ) -> PatientCondition:
     """Records a condition for the patient (version 1 of a new lineage)."""
     fields = _condition_fields(
-        code=code, onset=onset, resolved=resolved, attributes=attributes or {}
+        patient=patient, code=code, onset=onset, resolved=resolved, attributes=attributes or {}
     )
     with transaction.atomic():
         condition = PatientCondition.objects.create(
@@ -185,7 +231,13 @@ def patient_condition_correct(
 ) -> PatientCondition:
     """Corrects a current condition: a new version replaces it; the old row is kept as it was,
     marked as replaced. A correction needs a reason. Returns the new version."""
-    fields = _condition_fields(code=code, onset=onset, resolved=resolved, attributes=attributes)
+    fields = _condition_fields(
+        patient=condition.patient,
+        code=code,
+        onset=onset,
+        resolved=resolved,
+        attributes=attributes,
+    )
     with transaction.atomic():
         old = _lock_current_condition(condition)
         reason = _required_reason(reason, "the correction")
@@ -251,6 +303,7 @@ def patient_medication_record(
     """Records a current or recent medication of the patient."""
     if code not in get_knowledge_base().drugs:
         raise DomainError(f"Unknown drug code '{code}'. {CATALOGUE_HINT}", field="code")
+    record_times_check(patient=patient, start=started, end=stopped, kind="medication")
     started_date, started_at = split_time_point(started)
     stopped_date, stopped_at = split_time_point(stopped)
     with transaction.atomic():
