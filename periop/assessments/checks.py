@@ -10,7 +10,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from periop.assessments import guards
 
-GUARD_MIGRATION = ("assessments", "0002_signed_assessment_guards")
+GUARD_MIGRATION = ("assessments", "0006_record_guards")
 
 
 @register("database")

@@ -8,6 +8,8 @@ so the migration, the system check and tests share one definition.
 
 from __future__ import annotations
 
+from django.db.backends.base.base import BaseDatabaseWrapper
+
 from periop.audit.triggers import TriggerGuard
 
 TABLE = "assessments_assessment"
@@ -40,9 +42,30 @@ POSTGRES_TRIGGERS = {
     ),
 }
 
-# The functions the migration, the system check and the tests call.
 GUARD = TriggerGuard(TABLE, SQLITE_TRIGGERS, POSTGRES_FUNCTION, POSTGRES_TRIGGERS)
-install = GUARD.install
-remove = GUARD.remove
-expected_triggers = GUARD.expected_triggers
-installed_triggers = GUARD.installed_triggers
+
+
+# The functions the migrations, the system check and the tests call: the signed assessment's
+# own guard, and those of the rows its record rests on (`periop.assessments.record_guards`).
+def _all() -> tuple[TriggerGuard, ...]:
+    from periop.assessments.record_guards import GUARDS
+
+    return (GUARD, *GUARDS)
+
+
+def install(connection: BaseDatabaseWrapper) -> None:
+    for guard in _all():
+        guard.install(connection)
+
+
+def remove(connection: BaseDatabaseWrapper) -> None:
+    for guard in _all():
+        guard.remove(connection)
+
+
+def expected_triggers(connection: BaseDatabaseWrapper) -> set[str]:
+    return set().union(*(guard.expected_triggers(connection) for guard in _all()))
+
+
+def installed_triggers(connection: BaseDatabaseWrapper) -> set[str]:
+    return set().union(*(guard.installed_triggers(connection) for guard in _all()))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -18,7 +19,7 @@ from periop.audit.chain import STORED_FIELDS
 from periop.audit.models import Action, AuditEvent
 from periop.audit.selectors import SORT_FIELDS, audit_events_filter, audit_events_visible_to
 from periop.audit.services import Actor, audit_event_append
-from periop.audit.verification import audit_chain_verify
+from periop.audit.verification import audit_chain_verify, records_verify
 
 SORT_CHOICES = sorted([*SORT_FIELDS, *(f"-{name}" for name in SORT_FIELDS)])
 
@@ -109,6 +110,14 @@ class AuditVerifyProblemOutput(serializers.Serializer[Any]):
     problem = serializers.CharField()
 
 
+class AuditRecordsOutput(serializers.Serializer[Any]):
+    ok = serializers.BooleanField()
+    checked = serializers.IntegerField(help_text="Signed records whose digest was recomputed.")
+    problems = serializers.ListField(
+        child=serializers.CharField(), help_text="Each record that differs from what was signed."
+    )
+
+
 class AuditVerifyOutput(serializers.Serializer[Any]):
     """The verification result. The fields after `checkpoints` are present only when `ok` is
     false."""
@@ -137,6 +146,11 @@ class AuditVerifyOutput(serializers.Serializer[Any]):
     problems_truncated = serializers.BooleanField(
         required=False, help_text="True when verification stopped at the limit."
     )
+    records = AuditRecordsOutput(
+        required=False,
+        help_text="With ?records=true: every signed record recomputed from its rows and "
+        "compared with the digest in its sign event; `ok` is false if any differs.",
+    )
 
 
 class AuditVerifyApi(APIView):
@@ -149,16 +163,31 @@ class AuditVerifyApi(APIView):
     @extend_schema(
         operation_id="audit_verify",
         summary="Verify the audit ledger's hash chain against its checkpoints",
+        parameters=[
+            OpenApiParameter(
+                "records",
+                OpenApiTypes.BOOL,
+                OpenApiParameter.QUERY,
+                required=False,
+                description="Also verify every signed record against its sign event's digest.",
+            )
+        ],
         responses={200: AuditVerifyOutput},
         tags=["audit"],
     )
     def get(self, request: Request) -> Response:
+        with_records = request.query_params.get("records", "").lower() in {"true", "1"}
         result = audit_chain_verify()
+        body = result.as_dict()
+        if with_records:
+            records = records_verify()
+            body["records"] = records.as_dict()
+            body["ok"] = body["ok"] and records.ok
         audit_event_append(
             actor=Actor.from_request(request),
             action=Action.QUERY,
             resource_type="audit-chain",
             data_category="audit",
-            payload={"ok": result.ok, "events": result.events},
+            payload={"ok": body["ok"], "events": result.events, "records": with_records},
         )
-        return Response(result.as_dict())
+        return Response(body)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -276,3 +276,42 @@ def _tail_problems(last: int, head: int, anchors: CheckpointFile) -> list[Proble
             )
         )
     return problems
+
+
+# Records that prove themselves: apps whose signed records carry a digest in the ledger
+# register a verifier here (the audit app imports no app above it). A verifier takes the most
+# problems to report and returns (records checked, problems).
+RecordsVerifier = Callable[[int], tuple[int, list[str]]]
+_RECORDS_VERIFIERS: list[RecordsVerifier] = []
+
+
+def records_verifier_register(verifier: RecordsVerifier) -> None:
+    if verifier not in _RECORDS_VERIFIERS:
+        _RECORDS_VERIFIERS.append(verifier)
+
+
+@dataclass(frozen=True)
+class RecordsVerification:
+    checked: int
+    problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "checked": self.checked, "problems": list(self.problems)}
+
+
+def records_verify(*, max_problems: int | None = None) -> RecordsVerification:
+    """Recomputes every signed record's digest and compares it with its signing event."""
+    limit = max(1, settings.AUDIT_VERIFY_MAX_PROBLEMS if max_problems is None else max_problems)
+    checked = 0
+    problems: list[str] = []
+    for verifier in _RECORDS_VERIFIERS:
+        count, found = verifier(limit - len(problems))
+        checked += count
+        problems.extend(found)
+        if len(problems) >= limit:
+            break
+    return RecordsVerification(checked, tuple(problems[:limit]))

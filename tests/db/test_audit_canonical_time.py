@@ -80,7 +80,9 @@ def test_the_reviews_reproduction_a_medication_started_in_year_999_verifies(depa
     from periop.assessments.services.records import patient_medication_record
     from tests.factories import PatientFactory
 
-    patient = PatientFactory(department=department)
+    # The record services now refuse a start before birth, so the patient row is written
+    # directly with a birth date that lets the year-999 start through to the ledger.
+    patient = PatientFactory(department=department, birth_date=dt.date(900, 1, 1))
     patient_medication_record(
         actor=Actor.system(), patient=patient, code="pyridostigmine", started=dt.date(999, 6, 1)
     )

@@ -11,15 +11,16 @@ from django.db import migrations
 def install_guards(apps, schema_editor):
     from periop.assessments import guards
 
+    # Only the signed-assessment guard: the guards of later tables come with their migrations.
     if schema_editor.connection.vendor in {"sqlite", "postgresql"}:
-        guards.install(schema_editor.connection)
+        guards.GUARD.install(schema_editor.connection)
 
 
 def remove_guards(apps, schema_editor):
     from periop.assessments import guards
 
     if schema_editor.connection.vendor in {"sqlite", "postgresql"}:
-        guards.remove(schema_editor.connection)
+        guards.GUARD.remove(schema_editor.connection)
 
 
 class Migration(migrations.Migration):

@@ -10,7 +10,7 @@ def install_guards(apps, schema_editor):
     from periop.assessments import guards
 
     if schema_editor.connection.vendor in {"sqlite", "postgresql"}:
-        guards.install(schema_editor.connection)
+        guards.GUARD.install(schema_editor.connection)
 
 
 class Migration(migrations.Migration):

@@ -37,6 +37,7 @@ from periop.assessments.services.common import (
     evaluate_recorded,
     join_names,
 )
+from periop.assessments.services.signed_records import signed_record_digest
 from periop.assessments.services.snapshots import (
     acknowledgement_required,
     canonical_json,
@@ -438,6 +439,10 @@ def assessment_sign(
             acknowledged=sorted(acknowledged),
             plan={line.drug: line.decision for line in signed_plan.lines},
             plan_digest=digest(plan_text),
+            # The whole record as signed, from its rows: verification recomputes it.
+            record_digest=signed_record_digest(
+                locked, plan_text=plan_text, signed_by_id=actor.user_id
+            ),
         )
         # One UPDATE while the row is still a draft: the guard triggers reject any later one.
         Assessment.objects.filter(pk=locked.pk, status=AssessmentStatus.DRAFT).update(

@@ -3,7 +3,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from periop.audit.checkpoints import checkpoint_file_path
-from periop.audit.verification import audit_chain_verify
+from periop.audit.verification import audit_chain_verify, records_verify
 
 
 class Command(BaseCommand):
@@ -20,8 +20,23 @@ class Command(BaseCommand):
             default=None,
             help="Stop after this many problems (default: AUDIT_VERIFY_MAX_PROBLEMS).",
         )
+        parser.add_argument(
+            "--records",
+            action="store_true",
+            help="Also recompute every signed record's digest from its rows and compare it "
+            "with the one in its sign event.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["records"]:
+            records = records_verify(max_problems=options["max_problems"])
+            for difference in records.problems:
+                self.stderr.write(difference)
+            if not records.ok:
+                raise CommandError(
+                    f"{len(records.problems)} signed record(s) differ from what was signed."
+                )
+            self.stdout.write(f"Signed records intact: {records.checked} checked.")
         result = audit_chain_verify(max_problems=options["max_problems"])
         if not result.ok:
             for problem in result.problems:
