@@ -53,6 +53,15 @@
     announce(target);
   });
 
+  // A page shown again with errors: focus goes to its error summary, whose links lead to the
+  // fields (the first summary on the page, so the one of the form that failed).
+  document.addEventListener("DOMContentLoaded", function () {
+    var summary = document.querySelector("[data-error-summary]");
+    if (summary) {
+      summary.focus();
+    }
+  });
+
   // The print view's button (no inline handlers: the content security policy forbids them).
   document.addEventListener("click", function (event) {
     var button = event.target.closest ? event.target.closest("[data-print]") : null;
