@@ -104,6 +104,7 @@ def _catalogue_for(digest: str, kb: KnowledgeBase) -> dict[str, Any]:
                 "id": reference.id,
                 "citation": reference.citation,
                 "url": reference.url,
+                "identifier": reference.identifier,
                 "what_read": reference.what_read,
             }
             for reference in kb.references.values()

@@ -32,10 +32,13 @@ MONITORING_CLASS = "reversal-agent"
 
 @dataclass(frozen=True, slots=True)
 class Reference:
+    """One source: `url` is an https link or empty; `identifier` a DOI, PMID or address as given."""
+
     id: str
     citation: str
     url: str
     what_read: str
+    identifier: str = ""
 
 
 @dataclass(frozen=True, slots=True)
