@@ -340,8 +340,8 @@ def _reference(knowledge_base: KnowledgeBase, reference_id: str) -> ReferenceVie
 
 def is_link(url: str) -> bool:
     """Only an https address with a host becomes a link; anything else is shown as text."""
-    parts = urlsplit(url)
-    return parts.scheme == "https" and bool(parts.hostname) and not parts.hostname.endswith(".")
+    host = urlsplit(url).hostname or ""
+    return url.startswith("https://") and bool(host) and not host.endswith(".")
 
 
 WORD = re.compile(r"[A-Za-z0-9]+")
