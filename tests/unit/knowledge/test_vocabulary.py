@@ -16,7 +16,8 @@ CONTRACT_CONDITIONS = {
     "lambert-eaton": {"paraneoplastic"},
     "congenital-myasthenic-syndrome": {"gene"},
     "botulism": set(),
-    "organophosphate-poisoning": set(),
+    # v1.1, additive with a cited source (S73: check cholinesterase whatever the time).
+    "organophosphate-poisoning": {"cholinesterase_activity"},
     "penicillamine-myasthenia": set(),
     "hypermagnesemia": {"serum_mg_mg_dl"},
     "stiff-person-syndrome": set(),
@@ -50,6 +51,7 @@ CONTRACT_CHOICES = {
         "unknown",
     ),
     ("muscular-dystrophy", "type"): ("duchenne", "becker", "other"),
+    ("organophosphate-poisoning", "cholinesterase_activity"): ("low", "normal", "unknown"),
     ("butyrylcholinesterase-deficiency", "genotype"): (
         "homozygous",
         "heterozygous",
