@@ -144,6 +144,7 @@ def rule_to_dict(rule: Any) -> dict[str, Any]:
                 "level": phase.level.code,
                 "effects": list(phase.effects),
                 "summary": phase.summary,
+                "unconfirmed": rule.unconfirmed if phase.unconfirmed is None else phase.unconfirmed,
             }
             for phase in rule.phases
         ],

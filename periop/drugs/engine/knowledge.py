@@ -207,6 +207,8 @@ class Phase:
     # (default) or, from the onset, until the "resolution" (how long the condition lasted).
     since: str = "onset"
     until: str = "evaluation"
+    # Whether this phase rests on a grade-U item; None: as the rule's `unconfirmed` says.
+    unconfirmed: bool | None = None
     # The window in exact microseconds, for the evaluator.
     start: Bound = field(init=False, repr=False, compare=False)
     end: Bound | None = field(init=False, repr=False, compare=False)

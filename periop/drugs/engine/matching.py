@@ -30,7 +30,7 @@ class _Match:
     """What part of a rule's `when` found in the patient; `level` set only by a phased rule."""
 
     # A plain slotted class: evaluation builds many of these, and frozen dataclasses are slower.
-    __slots__ = ("certain", "effects", "level", "notes", "summary", "triggers")
+    __slots__ = ("certain", "effects", "level", "notes", "summary", "triggers", "unconfirmed")
 
     def __init__(
         self,
@@ -40,6 +40,7 @@ class _Match:
         level: Level | None = None,
         effects: tuple[str, ...] = (),
         summary: str = "",
+        unconfirmed: bool | None = None,
     ) -> None:
         self.triggers = triggers
         self.notes = notes
@@ -47,12 +48,23 @@ class _Match:
         self.level = level
         self.effects = effects
         self.summary = summary
+        self.unconfirmed = unconfirmed  # the phase's own flag; None: the rule's
 
 
 class Fired:
     """A rule whose `when` holds under some reading of the inputs, for one or more drugs."""
 
-    __slots__ = ("_finding", "certain", "effects", "level", "notes", "rule", "summary", "triggers")
+    __slots__ = (
+        "_finding",
+        "certain",
+        "effects",
+        "level",
+        "notes",
+        "rule",
+        "summary",
+        "triggers",
+        "unconfirmed",
+    )
 
     def __init__(
         self,
@@ -63,6 +75,7 @@ class Fired:
         triggers: frozenset[str],
         notes: tuple[str, ...],
         certain: bool,
+        unconfirmed: bool | None = None,
     ) -> None:
         self.rule = rule
         self.level = level
@@ -71,6 +84,8 @@ class Fired:
         self.triggers = triggers
         self.notes = notes
         self.certain = certain  # holds under every reading of the inputs
+        # The applying phase's own flag, else the rule's.
+        self.unconfirmed = rule.unconfirmed if unconfirmed is None else unconfirmed
         self._finding: Finding | None = None
 
     def finding(self, memo: dict[tuple[object, ...], Finding]) -> Finding:
@@ -78,7 +93,7 @@ class Fired:
         # reused from earlier evaluations, since a finding is a pure function of this key.
         if self._finding is None:
             rule = self.rule
-            key = (rule.id, self.level, self.effects, self.summary, self.triggers)
+            key = (rule.id, self.level, self.effects, self.summary, self.triggers, self.unconfirmed)
             finding = memo.get(key)
             if finding is None:
                 finding = Finding(
@@ -89,7 +104,7 @@ class Fired:
                     summary=self.summary,
                     rationale=rule.rationale,
                     references=rule.references,
-                    unconfirmed=rule.unconfirmed,
+                    unconfirmed=self.unconfirmed,
                 )
                 _remember(memo, key, finding)
             self._finding = finding
@@ -214,6 +229,7 @@ def _with_present(base: Fired, target: str, context: Context) -> Fired | None:
         frozenset(triggers),
         tuple(notes),
         certain,
+        base.unconfirmed,
     )
 
 
@@ -242,6 +258,7 @@ def _base(rule: Rule, context: Context) -> Fired | None:
     """The target-independent part of a rule: receptor state, conditions and medications."""
     when = rule.when
     level, effects, summary = rule.level or Level.NONE, rule.effects, rule.summary
+    unconfirmed: bool | None = None
     parts: list[_Match] = []
     if when.receptor_state:
         parts.append(_Match(frozenset((f"receptor-state:{context.override}",)), (), True))
@@ -251,6 +268,7 @@ def _base(rule: Rule, context: Context) -> Fired | None:
             return None
         if found.level is not None:
             level, effects, summary = found.level, found.effects, found.summary
+            unconfirmed = found.unconfirmed
         parts.append(found)
     if when.medications:
         found = _medications(when, context)
@@ -259,7 +277,9 @@ def _base(rule: Rule, context: Context) -> Fired | None:
         parts.append(found)
     if len(parts) == 1:  # the usual case, with nothing to merge
         only = parts[0]
-        return Fired(rule, level, effects, summary, only.triggers, only.notes, only.certain)
+        return Fired(
+            rule, level, effects, summary, only.triggers, only.notes, only.certain, unconfirmed
+        )
     return Fired(
         rule,
         level,
@@ -268,6 +288,7 @@ def _base(rule: Rule, context: Context) -> Fired | None:
         frozenset(trigger for part in parts for trigger in part.triggers),
         tuple(note for part in parts for note in part.notes),
         all(part.certain for part in parts),
+        unconfirmed,
     )
 
 
@@ -358,6 +379,7 @@ def _phased(rule: Rule, context: Context) -> _Match | None:
         level=phase.level,
         effects=phase.effects,
         summary=phase.summary,
+        unconfirmed=phase.unconfirmed,
     )
 
 

@@ -215,7 +215,7 @@ def _when(entry: Entry, table: Table, catalogue: Catalogue) -> When:
 
 def _phase(entry: Entry, table: Table) -> Phase:
     required = ("from_hours", "level", "summary")
-    optional = ("to_hours", "status", "effects", "since", "until")
+    optional = ("to_hours", "status", "effects", "since", "until", "unconfirmed")
     entry.keys(table, (*required, *optional), required=required)
     start = entry.number(table, "from_hours", 0)
     end = entry.number(table, "to_hours", 0) if "to_hours" in table else None
@@ -237,6 +237,7 @@ def _phase(entry: Entry, table: Table) -> Phase:
         summary=entry.text(table, "summary"),
         since=since,
         until=until,
+        unconfirmed=entry.flag(table, "unconfirmed") if "unconfirmed" in table else None,
     )
 
 
