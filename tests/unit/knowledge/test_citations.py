@@ -288,6 +288,53 @@ def test_no_rule_grades_a_source_above_the_reference(rule):
         )
 
 
+RATIONALE_GRADE = re.compile(r"\b(S\d{2,3}[a-z]?),? (?:[a-z ,]*?)grade ([ABC])\b")
+
+
+def test_no_rationale_grades_a_source_above_the_reference(rule):
+    # The rationale names grades in prose ("(S19, grade A)"); the same check as the evidence.
+    for match in RATIONALE_GRADE.finditer(rule.rationale.replace("\n", " ")):
+        source, grade = match.groups()
+        highest = REFERENCE_GRADES.get(source)
+        assert highest is not None, f"{source}: the reference gives it no grade; text gives {grade}"
+        assert GRADE_ORDER.index(grade) >= GRADE_ORDER.index(highest), match.group(0)
+
+
+def test_every_cited_source_is_named_in_the_evidence(rule):
+    # Audit 2026-11-29: 34 rules cited sources their evidence string did not grade or name.
+    unnamed = [
+        source for source in rule.references if not re.search(rf"\b{source}\b", rule.evidence)
+    ]
+    assert not unnamed, unnamed
+
+
+# Each structured dose figure and the source the reference gives it (§6.1, §6.4, §6.9, §8).
+DOSE_SOURCES = {
+    ("rocuronium", "per_kg", "1.2", "1.2"): "S09",  # §6.4: major burns
+    ("rocuronium", "per_kg", "0.5", "0.6"): "S28",  # §6.1: teaching page, MG
+    ("succinylcholine", "per_kg", "1.5", "2.0"): "S28",  # §6.1: teaching dose, MG
+    ("succinylcholine", "fixed", "5", "10"): "S13",  # §6.9, §8: label test dose
+    ("neostigmine", "per_kg", "0.03", "0.07"): "S86",  # §8: Bloxiverz label, max 5 mg
+    ("sugammadex", "per_kg", "2", "16"): "S85",  # §8: Bridion label, 2/4/16 mg/kg
+}
+
+
+def _dose_figures(rule):
+    for dose in rule.doses:
+        drugs = dose.drug_codes or rule.target_drugs
+        for kind, value in (("per_kg", dose.per_kg_mg), ("fixed", dose.fixed_mg)):
+            if value is not None:
+                for drug in drugs:
+                    yield (drug, kind, str(value.minimum), str(value.maximum))
+
+
+def test_every_dose_figure_cites_its_source(rule):
+    # Audit 2026-11-29: three neostigmine label doses were shown without S86.
+    for figure in _dose_figures(rule):
+        assert figure in DOSE_SOURCES, f"{figure}: add the figure and its source to DOSE_SOURCES"
+        assert DOSE_SOURCES[figure] in rule.references, figure
+
+
 def test_a_rule_with_a_grade_u_evidence_item_says_so_or_keeps_it_outside_its_level(rule):
     # README: `unconfirmed = true` when the rule rests on a grade-U item. A rule that grades
     # nothing but U rests on U items only.
