@@ -100,6 +100,14 @@ def test_polymyxin_prolongs_pancuronium(kb):
     assert set(caution.effects) == {"increased_sensitivity", "prolonged"}
 
 
+def test_colistin_avoids_pancuronium_without_the_polymyxin_b_prolongation(kb):
+    # §7 and S48 (title only) name polymyxin B; colistin keeps the class avoid (S47a, S47b, S50).
+    caution = caution_alone(kb, patient(medication("colistin", ago(days=2))), "pancuronium")
+
+    assert caution.level == AVOID
+    assert set(caution.effects) == {"increased_sensitivity"}
+
+
 def test_magnesium_sulfate_potentiates_non_depolarisers(kb):
     state = patient(medication("magnesium-sulfate", ago(hours=2)))
 
