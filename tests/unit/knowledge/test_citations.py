@@ -316,6 +316,7 @@ DOSE_SOURCES = {
     ("succinylcholine", "fixed", "5", "10"): "S13",  # §6.9, §8: label test dose
     ("neostigmine", "per_kg", "0.03", "0.07"): "S86",  # §8: Bloxiverz label, max 5 mg
     ("sugammadex", "per_kg", "2", "16"): "S85",  # §8: Bridion label, 2/4/16 mg/kg
+    ("rocuronium", "per_kg", "0.075", "0.1"): "S113",  # §12.4: Esmeron SmPC, long volatile use
 }
 
 
