@@ -30,7 +30,7 @@ class _Match:
     """What part of a rule's `when` found in the patient; `level` set only by a phased rule."""
 
     # A plain slotted class: evaluation builds many of these, and frozen dataclasses are slower.
-    __slots__ = ("certain", "effects", "level", "notes", "summary", "triggers", "unconfirmed")
+    __slots__ = ("certain", "effects", "level", "notes", "summary", "triggers")
 
     def __init__(
         self,
@@ -40,7 +40,6 @@ class _Match:
         level: Level | None = None,
         effects: tuple[str, ...] = (),
         summary: str = "",
-        unconfirmed: bool | None = None,
     ) -> None:
         self.triggers = triggers
         self.notes = notes
@@ -48,23 +47,12 @@ class _Match:
         self.level = level
         self.effects = effects
         self.summary = summary
-        self.unconfirmed = unconfirmed  # the phase's own flag; None: the rule's
 
 
 class Fired:
     """A rule whose `when` holds under some reading of the inputs, for one or more drugs."""
 
-    __slots__ = (
-        "_finding",
-        "certain",
-        "effects",
-        "level",
-        "notes",
-        "rule",
-        "summary",
-        "triggers",
-        "unconfirmed",
-    )
+    __slots__ = ("_finding", "certain", "effects", "level", "notes", "rule", "summary", "triggers")
 
     def __init__(
         self,
@@ -75,7 +63,6 @@ class Fired:
         triggers: frozenset[str],
         notes: tuple[str, ...],
         certain: bool,
-        unconfirmed: bool | None = None,
     ) -> None:
         self.rule = rule
         self.level = level
@@ -84,8 +71,6 @@ class Fired:
         self.triggers = triggers
         self.notes = notes
         self.certain = certain  # holds under every reading of the inputs
-        # The applying phase's own flag, else the rule's.
-        self.unconfirmed = rule.unconfirmed if unconfirmed is None else unconfirmed
         self._finding: Finding | None = None
 
     def finding(self, memo: dict[tuple[object, ...], Finding]) -> Finding:
@@ -93,7 +78,7 @@ class Fired:
         # reused from earlier evaluations, since a finding is a pure function of this key.
         if self._finding is None:
             rule = self.rule
-            key = (rule.id, self.level, self.effects, self.summary, self.triggers, self.unconfirmed)
+            key = (rule.id, self.level, self.effects, self.summary, self.triggers)
             finding = memo.get(key)
             if finding is None:
                 finding = Finding(
@@ -104,11 +89,25 @@ class Fired:
                     summary=self.summary,
                     rationale=rule.rationale,
                     references=rule.references,
-                    unconfirmed=self.unconfirmed,
+                    unconfirmed=_unconfirmed(rule, self.level, self.effects, self.summary),
                 )
                 _remember(memo, key, finding)
             self._finding = finding
         return self._finding
+
+
+def _unconfirmed(rule: Rule, level: Level, effects: tuple[str, ...], summary: str) -> bool:
+    """The applying phase's own `unconfirmed`, else the rule's. Phases alike in level, effects and
+    summary are alike in this flag too (the loader checks it), so the finding's own fields tell
+    which phase applied."""
+    for phase in rule.phases:
+        if phase.unconfirmed is not None and (phase.level, phase.effects, phase.summary) == (
+            level,
+            effects,
+            summary,
+        ):
+            return phase.unconfirmed
+    return rule.unconfirmed
 
 
 _MEMO_LIMIT = 4096
@@ -229,7 +228,6 @@ def _with_present(base: Fired, target: str, context: Context) -> Fired | None:
         frozenset(triggers),
         tuple(notes),
         certain,
-        base.unconfirmed,
     )
 
 
@@ -258,7 +256,6 @@ def _base(rule: Rule, context: Context) -> Fired | None:
     """The target-independent part of a rule: receptor state, conditions and medications."""
     when = rule.when
     level, effects, summary = rule.level or Level.NONE, rule.effects, rule.summary
-    unconfirmed: bool | None = None
     parts: list[_Match] = []
     if when.receptor_state:
         parts.append(_Match(frozenset((f"receptor-state:{context.override}",)), (), True))
@@ -268,7 +265,6 @@ def _base(rule: Rule, context: Context) -> Fired | None:
             return None
         if found.level is not None:
             level, effects, summary = found.level, found.effects, found.summary
-            unconfirmed = found.unconfirmed
         parts.append(found)
     if when.medications:
         found = _medications(when, context)
@@ -277,9 +273,7 @@ def _base(rule: Rule, context: Context) -> Fired | None:
         parts.append(found)
     if len(parts) == 1:  # the usual case, with nothing to merge
         only = parts[0]
-        return Fired(
-            rule, level, effects, summary, only.triggers, only.notes, only.certain, unconfirmed
-        )
+        return Fired(rule, level, effects, summary, only.triggers, only.notes, only.certain)
     return Fired(
         rule,
         level,
@@ -288,7 +282,6 @@ def _base(rule: Rule, context: Context) -> Fired | None:
         frozenset(trigger for part in parts for trigger in part.triggers),
         tuple(note for part in parts for note in part.notes),
         all(part.certain for part in parts),
-        unconfirmed,
     )
 
 
@@ -379,7 +372,6 @@ def _phased(rule: Rule, context: Context) -> _Match | None:
         level=phase.level,
         effects=phase.effects,
         summary=phase.summary,
-        unconfirmed=phase.unconfirmed,
     )
 
 

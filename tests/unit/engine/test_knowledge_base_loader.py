@@ -155,7 +155,7 @@ def test_a_phase_may_flag_itself_unconfirmed_and_otherwise_follows_the_rule(
         "by-phase",
         drugs=["succinylcholine"],
         when={"conditions": ["burn"]},
-        phases=[{**_phase(0, 24), "unconfirmed": True}, _phase(24)],
+        phases=[{**_phase(0, 24), "unconfirmed": True, "summary": "Early."}, _phase(24)],
     )
 
     phases = kb_files.load().rule("by-phase").phases
@@ -269,6 +269,12 @@ INVALID = {
         RULES,
         "rule 'bad-rule' phase #1",
         "unconfirmed must be true or false",
+    ),
+    "phases alike but for their unconfirmed flag": (
+        _rule(when=_BURN_WINDOW, phases=[{**_phase(0, 24), "unconfirmed": True}, _phase(24)]),
+        RULES,
+        "rule 'bad-rule'",
+        "phases #1 and #2 share level, effects and summary but not unconfirmed",
     ),
     "a drug in an undeclared group": (
         _set("drugs.toml", ("drugs", 1, "groups"), ["nmba", "steroid"]),
