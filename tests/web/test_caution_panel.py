@@ -2,7 +2,6 @@
 and every reference the text cites by id listed under that id."""
 
 import datetime as dt
-import re
 from decimal import Decimal
 
 import pytest
@@ -108,25 +107,3 @@ def test_the_print_view_labels_the_dose_and_lists_every_cited_reference(
     assert "[S16b] " in page
     assert "[S24] " in page
     assert "[S25] " in page
-
-
-def test_a_doi_is_linked_through_doi_org(anesthetist_browser, myasthenic):
-    # clinical-reference.md §10 gives S19 as "doi:10.1007/BF03005579" only.
-    page = preview(anesthetist_browser, myasthenic, drugs=["rocuronium"])
-
-    assert 'href="https://doi.org/10.1007/BF03005579"' in page
-
-
-def test_every_source_link_is_https_and_a_source_without_one_is_named_not_linked(
-    anesthetist_browser, myasthenic
-):
-    # S47a: §10 gives only an http address, so the card shows it as text, not as a link.
-    page = preview(anesthetist_browser, myasthenic, drugs=["gentamicin"])
-
-    links = re.findall(r'<a href="([^"]*)" rel="noopener noreferrer" target="_blank">Open', page)
-    assert links
-    assert all(link.startswith("https://") for link in links), links
-    start = page.index('<span class="reference-id">S47a</span>')
-    item = page[start : page.index("</li>", start)]
-    assert "formularyproductions.com" in item
-    assert "<a " not in item
