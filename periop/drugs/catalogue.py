@@ -104,6 +104,7 @@ def _catalogue_for(digest: str, kb: KnowledgeBase) -> dict[str, Any]:
                 "id": reference.id,
                 "citation": reference.citation,
                 "url": reference.url,
+                "identifier": reference.identifier,
                 "what_read": reference.what_read,
             }
             for reference in kb.references.values()
@@ -143,6 +144,7 @@ def rule_to_dict(rule: Any) -> dict[str, Any]:
                 "level": phase.level.code,
                 "effects": list(phase.effects),
                 "summary": phase.summary,
+                "unconfirmed": rule.unconfirmed if phase.unconfirmed is None else phase.unconfirmed,
             }
             for phase in rule.phases
         ],

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 from periop.drugs.engine import KnowledgeBase, ReceptorState
 
@@ -248,6 +249,7 @@ class ReferenceView:
     id: str
     citation: str
     url: str
+    identifier: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,7 +330,18 @@ def _reference(knowledge_base: KnowledgeBase, reference_id: str) -> ReferenceVie
     reference = knowledge_base.references.get(reference_id)
     if reference is None:
         return ReferenceView(id=reference_id, citation=f"Reference {reference_id}", url="")
-    return ReferenceView(id=reference_id, citation=reference.citation, url=reference.url)
+    return ReferenceView(
+        id=reference_id,
+        citation=reference.citation,
+        url=reference.url if is_link(reference.url) else "",
+        identifier=reference.identifier,
+    )
+
+
+def is_link(url: str) -> bool:
+    """Only an https address with a host becomes a link; anything else is shown as text."""
+    host = urlsplit(url).hostname or ""
+    return url.startswith("https://") and bool(host) and not host.endswith(".")
 
 
 WORD = re.compile(r"[A-Za-z0-9]+")

@@ -118,6 +118,29 @@ def test_every_rule_cites_references_that_are_listed(pharmacist_client):
 
 
 @pytest.mark.django_db
+def test_references_link_only_https_and_keep_the_identifier_as_given(pharmacist_client):
+    payload = pharmacist_client.get("/api/v1/knowledge-base").json()
+    references = {reference["id"]: reference for reference in payload["references"]}
+
+    # clinical-reference.md §10: S19 is given as a DOI only, S48 as a title from a list.
+    assert references["S19"]["url"] == "https://doi.org/10.1007/BF03005579"
+    assert references["S19"]["identifier"] == "doi:10.1007/BF03005579"
+    assert references["S48"]["url"] == ""
+    assert references["S48"]["identifier"]
+    for reference in references.values():
+        assert reference["url"] == "" or reference["url"].startswith("https://"), reference["id"]
+
+
+@pytest.mark.django_db
+def test_each_phase_says_whether_it_is_unconfirmed(pharmacist_client):
+    payload = pharmacist_client.get("/api/v1/knowledge-base").json()
+    burn = next(rule for rule in payload["rules"] if rule["id"] == "sux-burn-window")
+
+    # §4.2: the 24-72 h avoid and the healed-burn level after 2 years are design choices (U).
+    assert [phase["unconfirmed"] for phase in burn["phases"]] == [False, True, False, False, True]
+
+
+@pytest.mark.django_db
 def test_each_attribute_says_whether_it_is_informational_and_why(pharmacist_client):
     conditions = {
         c["code"]: c for c in pharmacist_client.get("/api/v1/knowledge-base").json()["conditions"]

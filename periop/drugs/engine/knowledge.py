@@ -32,10 +32,13 @@ MONITORING_CLASS = "reversal-agent"
 
 @dataclass(frozen=True, slots=True)
 class Reference:
+    """One source: `url` is an https link or empty; `identifier` a DOI, PMID or address as given."""
+
     id: str
     citation: str
     url: str
     what_read: str
+    identifier: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +207,8 @@ class Phase:
     # (default) or, from the onset, until the "resolution" (how long the condition lasted).
     since: str = "onset"
     until: str = "evaluation"
+    # Whether this phase rests on a grade-U item; None: as the rule's `unconfirmed` says.
+    unconfirmed: bool | None = None
     # The window in exact microseconds, for the evaluator.
     start: Bound = field(init=False, repr=False, compare=False)
     end: Bound | None = field(init=False, repr=False, compare=False)

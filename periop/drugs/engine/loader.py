@@ -137,9 +137,18 @@ def _references(document: Table, file: Entry) -> dict[str, Reference]:
     references: dict[str, Reference] = {}
     for position, table in enumerate(file.tables(document["references"], "references"), 1):
         entry = file.identify(table, "reference", position)
-        fields = ("id", "citation", "url", "what_read")
-        entry.keys(table, fields, required=fields)
-        reference = Reference(*(entry.text(table, key) for key in fields))
+        required = ("id", "citation", "url", "what_read")
+        entry.keys(table, (*required, "identifier"), required=required)
+        url = table["url"]
+        if not isinstance(url, str):
+            entry.fail(f"url must be a string (empty when there is no link), not {show(url)}.")
+        reference = Reference(
+            id=entry.text(table, "id"),
+            citation=entry.text(table, "citation"),
+            url=url,
+            what_read=entry.text(table, "what_read"),
+            identifier=entry.optional_text(table, "identifier") or "",
+        )
         if reference.id in references:
             entry.fail(f"duplicate reference id '{reference.id}'.")
         references[reference.id] = reference

@@ -89,11 +89,25 @@ class Fired:
                     summary=self.summary,
                     rationale=rule.rationale,
                     references=rule.references,
-                    unconfirmed=rule.unconfirmed,
+                    unconfirmed=_unconfirmed(rule, self.level, self.effects, self.summary),
                 )
                 _remember(memo, key, finding)
             self._finding = finding
         return self._finding
+
+
+def _unconfirmed(rule: Rule, level: Level, effects: tuple[str, ...], summary: str) -> bool:
+    """The applying phase's own `unconfirmed`, else the rule's. Phases alike in level, effects and
+    summary are alike in this flag too (the loader checks it), so the finding's own fields tell
+    which phase applied."""
+    for phase in rule.phases:
+        if phase.unconfirmed is not None and (phase.level, phase.effects, phase.summary) == (
+            level,
+            effects,
+            summary,
+        ):
+            return phase.unconfirmed
+    return rule.unconfirmed
 
 
 _MEMO_LIMIT = 4096

@@ -140,6 +140,7 @@ def _rule(entry: Entry, table: Table, relative: str, catalogue: Catalogue) -> Ru
     if phases and not when.conditions:
         entry.fail("phases count hours from a condition's onset, but when.conditions is empty.")
     _check_phase_overlaps(entry, phases)
+    _check_phase_flags(entry, phases, entry.flag(table, "unconfirmed"))
     doses = tuple(
         _dose(entry.at(f"{entry.entry} dose #{position}"), dose, targets, catalogue)
         for position, dose in enumerate(entry.tables(table.get("doses", []), "doses"), 1)
@@ -215,7 +216,7 @@ def _when(entry: Entry, table: Table, catalogue: Catalogue) -> When:
 
 def _phase(entry: Entry, table: Table) -> Phase:
     required = ("from_hours", "level", "summary")
-    optional = ("to_hours", "status", "effects", "since", "until")
+    optional = ("to_hours", "status", "effects", "since", "until", "unconfirmed")
     entry.keys(table, (*required, *optional), required=required)
     start = entry.number(table, "from_hours", 0)
     end = entry.number(table, "to_hours", 0) if "to_hours" in table else None
@@ -237,6 +238,7 @@ def _phase(entry: Entry, table: Table) -> Phase:
         summary=entry.text(table, "summary"),
         since=since,
         until=until,
+        unconfirmed=entry.flag(table, "unconfirmed") if "unconfirmed" in table else None,
     )
 
 
@@ -251,6 +253,20 @@ def _check_phase_overlaps(entry: Entry, phases: tuple[Phase, ...]) -> None:
             )
             if same_status and overlap:
                 entry.fail(f"phases #{first} and #{second} overlap for the same status.")
+
+
+def _check_phase_flags(entry: Entry, phases: tuple[Phase, ...], unconfirmed: bool) -> None:
+    """A finding tells its phase by level, effects and summary, so phases alike in those must be
+    alike in `unconfirmed` (a phase without the key takes the rule's flag)."""
+    seen: dict[tuple[object, ...], tuple[int, bool]] = {}
+    for position, phase in enumerate(phases, 1):
+        flag = unconfirmed if phase.unconfirmed is None else phase.unconfirmed
+        first = seen.setdefault((phase.level, phase.effects, phase.summary), (position, flag))
+        if first[1] != flag:
+            entry.fail(
+                f"phases #{first[0]} and #{position} share level, effects and summary but not "
+                "unconfirmed; give them different summaries."
+            )
 
 
 def _dose(entry: Entry, table: Table, targets: frozenset[str], catalogue: Catalogue) -> DoseSpec:

@@ -148,6 +148,29 @@ def test_it_allows_phases_with_the_same_window_for_different_statuses(kb_files: 
     assert kb_files.load().rule("by-status").phases[1].level is Level.MONITOR
 
 
+def test_a_phase_may_flag_itself_unconfirmed_and_otherwise_follows_the_rule(
+    kb_files: KnowledgeFiles,
+):
+    kb_files.add_rule(
+        "by-phase",
+        drugs=["succinylcholine"],
+        when={"conditions": ["burn"]},
+        phases=[{**_phase(0, 24), "unconfirmed": True, "summary": "Early."}, _phase(24)],
+    )
+
+    phases = kb_files.load().rule("by-phase").phases
+    assert [phase.unconfirmed for phase in phases] == [True, None]
+
+
+def test_a_reference_may_have_no_link_but_an_identifier(kb_files: KnowledgeFiles):
+    reference = kb_files.documents["references.toml"]["references"][0]
+    reference["url"] = ""
+    reference["identifier"] = "PMID 123"
+
+    loaded = kb_files.load().references[reference["id"]]
+    assert (loaded.url, loaded.identifier) == ("", "PMID 123")
+
+
 def _set(
     document: str, path: tuple[object, ...], value: object
 ) -> Callable[[KnowledgeFiles], None]:
@@ -228,6 +251,30 @@ INVALID = {
         "knowledge/references.toml",
         "reference 'R1'",
         "citation must be a non-empty string",
+    ),
+    "a reference url that is not a string": (
+        _set("references.toml", ("references", 0, "url"), 7),
+        "knowledge/references.toml",
+        "reference 'R1'",
+        "url must be a string (empty when there is no link)",
+    ),
+    "an empty reference identifier": (
+        _set("references.toml", ("references", 0, "identifier"), ""),
+        "knowledge/references.toml",
+        "reference 'R1'",
+        "identifier must be a non-empty string",
+    ),
+    "a phase unconfirmed flag that is not a boolean": (
+        _rule(when=_BURN_WINDOW, phases=[{**_phase(0), "unconfirmed": "yes"}], level=None),
+        RULES,
+        "rule 'bad-rule' phase #1",
+        "unconfirmed must be true or false",
+    ),
+    "phases alike but for their unconfirmed flag": (
+        _rule(when=_BURN_WINDOW, phases=[{**_phase(0, 24), "unconfirmed": True}, _phase(24)]),
+        RULES,
+        "rule 'bad-rule'",
+        "phases #1 and #2 share level, effects and summary but not unconfirmed",
     ),
     "a drug in an undeclared group": (
         _set("drugs.toml", ("drugs", 1, "groups"), ["nmba", "steroid"]),

@@ -64,9 +64,29 @@ def test_burn_before_day_seven_gives_no_rocuronium_dose_change(kb):
     assert caution_alone(kb, patient(burn(24 * 5), weight_kg="80"), "rocuronium").dose is None
 
 
-@pytest.mark.parametrize("hours", [6, 24 * 5, 24 * 30])
+# §6.4: non-depolariser resistance "starts ~day 7, peaks days 15-40, can persist up to 2 years"
+# (S07, A), the only source of the §5 BENZ cell; up-regulation can begin at 72 h (S02, A). The
+# larger dose applies from day 7, as for the aminosteroids; before then monitor.
+@pytest.mark.parametrize("hours", [24 * 7, 24 * 30, 24 * 700])
 def test_burn_gives_atracurium_and_cisatracurium_a_dose_change_for_resistance(kb, hours):
     assert_matrix_cell(kb, patient(burn(hours)), "BENZ", ADJUST, {"resistance"})
+
+
+@pytest.mark.parametrize("hours", [0, 6, 71])
+def test_a_fresh_burn_gives_atracurium_and_cisatracurium_no_dose_change(kb, hours):
+    # Citation audit 2026-11-29: the dose change from hour 0 overstated S07.
+    assert_matrix_cell(kb, patient(burn(hours)), "BENZ", MONITOR, set())
+
+
+@pytest.mark.parametrize("hours", [72, 24 * 5, 167])
+def test_a_burn_of_three_to_seven_days_monitors_atracurium_for_beginning_resistance(kb, hours):
+    assert_matrix_cell(kb, patient(burn(hours)), "BENZ", MONITOR, {"resistance"})
+
+
+def test_the_atracurium_caution_is_marked_unconfirmed_for_its_uncertain_start(kb):
+    caution = caution_alone(kb, patient(burn(24 * 10)), "cisatracurium")
+
+    assert caution.findings[0].unconfirmed
 
 
 # §5 Burns x MIVA and §6.4: "MO PROLONG possible in >30 % TBSA" (S10, A); 30 % itself is

@@ -83,3 +83,15 @@ def test_amifampridine_in_lambert_eaton_warns_about_seizures_and_qt(kb):
     caution = caution_alone(kb, patient(LAMBERT_EATON), "amifampridine")
 
     assert "QT" in caution.monitoring
+
+
+@pytest.mark.parametrize("drug", ["phenytoin", "carbamazepine"])
+def test_anticonvulsants_in_myasthenia_are_monitored_without_an_unsourced_worsening_tag(kb, drug):
+    # §5.1: "MO (U for MG; phenytoin is on the CMS avoid list, S76c)": no source says they
+    # worsen MG or LEMS.
+    state = patient(condition("myasthenia-gravis", ago(years=2), antibody="achr"))
+
+    caution = caution_alone(kb, state, drug)
+
+    assert caution.level == MONITOR
+    assert "worsens_disease" not in caution.effects

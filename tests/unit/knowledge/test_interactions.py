@@ -100,11 +100,20 @@ def test_polymyxin_prolongs_pancuronium(kb):
     assert set(caution.effects) == {"increased_sensitivity", "prolonged"}
 
 
+def test_colistin_avoids_pancuronium_without_the_polymyxin_b_prolongation(kb):
+    # §7 and S48 (title only) name polymyxin B; colistin keeps the class avoid (S47a, S47b, S50).
+    caution = caution_alone(kb, patient(medication("colistin", ago(days=2))), "pancuronium")
+
+    assert caution.level == AVOID
+    assert set(caution.effects) == {"increased_sensitivity"}
+
+
 def test_magnesium_sulfate_potentiates_non_depolarisers(kb):
     state = patient(medication("magnesium-sulfate", ago(hours=2)))
 
     assert_matrix_cell(kb, state, "AMINO", ADJUST, {"increased_sensitivity", "prolonged"})
-    assert_matrix_cell(kb, state, "BENZ", ADJUST, {"increased_sensitivity", "prolonged"})
+    # S39c (§6.3): magnesium shortened cisatracurium onset without prolonging recovery.
+    assert_matrix_cell(kb, state, "BENZ", ADJUST, {"increased_sensitivity"})
     assert_matrix_cell(kb, state, "SUX", NONE)
 
 
@@ -133,7 +142,8 @@ def test_magnesium_with_an_aminoglycoside_makes_non_depolarisers_avoided(kb):
     )
 
     assert_matrix_cell(kb, state, "AMINO", AVOID, {"increased_sensitivity", "prolonged"})
-    assert_matrix_cell(kb, state, "BENZ", AVOID, {"increased_sensitivity", "prolonged"})
+    # Magnesium does not prolong cisatracurium recovery (S39c, §6.3).
+    assert_matrix_cell(kb, state, "BENZ", AVOID, {"increased_sensitivity"})
 
 
 def test_hypermagnesaemia_with_an_aminoglycoside_makes_non_depolarisers_avoided(kb):

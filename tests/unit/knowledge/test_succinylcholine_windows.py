@@ -234,3 +234,49 @@ def test_recovered_prolonged_sepsis_keeps_succinylcholine_avoided(kb):
 
     assert caution.level == AVOID
     assert any("no source states" in note for note in caution.assumptions)
+
+
+# §4.2 and §11 item 27: the 24-72 h avoid, the levels after a window and the day thresholds
+# before 16 ICU days are design proposals (grade U); the contraindicated cores are sourced
+# (§4.1, §5). Citation audit 2026-11-29: the per-rule flag hid the former on the card.
+@pytest.mark.parametrize(
+    ("code", "hours", "level", "unconfirmed"),
+    [
+        ("burn", 6, MONITOR, False),
+        ("burn", 30, AVOID, True),
+        ("burn", 24 * 10, CONTRAINDICATED, False),
+        ("spinal-cord-injury", 30, AVOID, True),
+        ("spinal-cord-injury", 24 * 10, CONTRAINDICATED, False),
+        ("spinal-cord-injury", HOURS_IN_SIX_MONTHS * 2, AVOID, True),
+        ("major-trauma", 30, AVOID, True),
+        ("major-trauma", 24 * 10, CONTRAINDICATED, False),
+        ("major-trauma", HOURS_IN_THREE_MONTHS * 2, AVOID, True),
+        ("critical-illness", 24 * 5, AVOID, True),
+        ("critical-illness", 24 * 20, CONTRAINDICATED, False),
+    ],
+)
+def test_a_design_phase_is_flagged_unconfirmed_and_a_sourced_core_is_not(
+    kb, code, hours, level, unconfirmed
+):
+    caution = caution_alone(kb, patient(condition(code, ago(hours=hours))), "succinylcholine")
+
+    assert caution.level == level
+    assert [finding.unconfirmed for finding in caution.findings] == [unconfirmed]
+
+
+def test_a_healed_burn_over_two_years_old_is_flagged_unconfirmed(kb):
+    burn = condition("burn", ago(hours=HOURS_IN_TWO_YEARS + 24), resolved=ago(days=300))
+
+    caution = caution_alone(kb, patient(burn), "succinylcholine")
+
+    assert caution.level == MONITOR
+    assert all(finding.unconfirmed for finding in caution.findings)
+
+
+def test_guillain_barre_avoid_beyond_a_month_after_recovery_is_flagged_unconfirmed(kb):
+    recovered = condition("guillain-barre", ago(days=200), resolved=ago(days=60))
+
+    caution = caution_alone(kb, patient(recovered), "succinylcholine")
+
+    assert caution.level == AVOID
+    assert all(finding.unconfirmed for finding in caution.findings)

@@ -65,3 +65,54 @@ def test_succinylcholine_and_mivacurium_stay_avoided_38_days_after_resolved_pois
     assert caution.level == AVOID
     assert caution.effects == ("prolonged",)
     assert "cholinesterase" in caution.monitoring
+
+
+# §6.11 and §7: apnoea 38 days after exposure with very low cholinesterase; "check BChE
+# regardless of time since exposure" (S73, A). Citation audit 2026-11-29: nothing let a normal
+# result end the avoid.
+@pytest.mark.parametrize("drug", ["succinylcholine", "mivacurium"])
+def test_a_normal_cholinesterase_after_resolved_poisoning_lowers_the_avoid_to_monitor(kb, drug):
+    poisoning = condition(
+        "organophosphate-poisoning",
+        ago(days=38),
+        resolved=ago(days=30),
+        cholinesterase_activity="normal",
+    )
+
+    caution = caution_alone(kb, patient(poisoning), drug)
+
+    assert caution.level == MONITOR
+    assert caution.effects == ()
+    assert all(finding.unconfirmed for finding in caution.findings)
+
+
+@pytest.mark.parametrize("drug", ["succinylcholine", "mivacurium"])
+def test_a_normal_cholinesterase_during_active_toxicity_keeps_the_avoid(kb, drug):
+    poisoning = condition(
+        "organophosphate-poisoning", ago(days=3), cholinesterase_activity="normal"
+    )
+
+    assert caution_alone(kb, patient(poisoning), drug).level == AVOID
+
+
+@pytest.mark.parametrize("activity", ["low", "unknown"])
+@pytest.mark.parametrize("drug", ["succinylcholine", "mivacurium"])
+def test_a_low_or_unknown_cholinesterase_keeps_the_avoid_after_resolution(kb, drug, activity):
+    poisoning = condition(
+        "organophosphate-poisoning",
+        ago(days=400),
+        resolved=ago(days=300),
+        cholinesterase_activity=activity,
+    )
+
+    caution = caution_alone(kb, patient(poisoning), drug)
+
+    assert caution.level == AVOID
+    assert caution.effects == ("prolonged",)
+
+
+def test_the_mivacurium_caution_after_organophosphates_is_unconfirmed(kb):
+    # §5: "AV PROLONG (B: S66; U specific)".
+    state = patient(condition("organophosphate-poisoning", ago(days=3)))
+
+    assert all(f.unconfirmed for f in caution_alone(kb, state, "mivacurium").findings)
