@@ -94,6 +94,7 @@ def _catalogue_for(digest: str, kb: KnowledgeBase) -> dict[str, Any]:
                 "drug_class": drug.drug_class,
                 "groups": list(drug.groups),
                 "atc": drug.atc,
+                "synonyms": list(drug.synonyms),
                 "aftermath": aftermath_to_dict(drug.aftermath),
             }
             for drug in kb.drugs.values()

@@ -22,6 +22,10 @@ CATALOGUE_HINT = "See GET /api/v1/knowledge-base."
 MAX_DRUGS = 50
 MAX_CONDITIONS = 50
 MAX_MEDICATIONS = 50
+DRUG_LIST_HELP = (
+    "1 to 50 distinct planned drug codes. v1.1: a drug's synonyms (British and international "
+    "names such as 'suxamethonium') are accepted too; responses always carry the canonical code."
+)
 
 
 def _earliest(point: dt.date | dt.datetime) -> dt.datetime:
@@ -90,14 +94,21 @@ class ConditionInput(StrictSerializer):
 
 
 class MedicationInput(StrictSerializer):
-    code = serializers.CharField(max_length=64)
+    code = serializers.CharField(
+        max_length=64,
+        help_text=(
+            "A drug code or one of its synonyms (v1.1), for example 'suxamethonium'; "
+            "stored and returned as the canonical code."
+        ),
+    )
     started = TimePointField(required=False, allow_null=True, default=None)
     stopped = TimePointField(required=False, allow_null=True, default=None)
 
     def validate_code(self, code: str) -> str:
-        if code not in get_knowledge_base().drugs:
+        canonical = get_knowledge_base().canonical_drug_code(code)
+        if canonical is None:
             raise serializers.ValidationError(f"Unknown drug code '{code}'. {CATALOGUE_HINT}")
-        return code
+        return canonical
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
         started, stopped = data.get("started"), data.get("stopped")
@@ -107,8 +118,22 @@ class MedicationInput(StrictSerializer):
         return data
 
 
+class DrugNameField(serializers.CharField):
+    """A drug code or synonym (v1.1), given to the service as the canonical code; a name the
+    knowledge base does not know passes unchanged, for the service's own message."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 64)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        name = super().to_internal_value(data)
+        return get_knowledge_base().canonical_drug_code(name) or name
+
+
 class DrugListField(serializers.ListField):
-    """1 to 50 distinct, known drug codes; errors name every bad code."""
+    """1 to 50 distinct, known drug codes or synonyms, returned as codes; errors name every bad
+    code."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(
@@ -127,16 +152,21 @@ class DrugListField(serializers.ListField):
         # The count comes first: fifty unknown codes are one error, not fifty.
         if isinstance(data, list) and len(data) > MAX_DRUGS:
             self.fail("max_length", max_length=MAX_DRUGS)
-        codes: list[str] = super().to_internal_value(data)
-        known = get_knowledge_base().drugs
-        messages = [
-            f"Unknown drug code '{code}'. {CATALOGUE_HINT}" for code in codes if code not in known
-        ]
+        names: list[str] = super().to_internal_value(data)
+        knowledge_base = get_knowledge_base()
+        messages = []
+        codes: list[str] = []
         seen: set[str] = set()
-        for code in codes:
+        for name in names:
+            code = knowledge_base.canonical_drug_code(name)
+            if code is None:
+                messages.append(f"Unknown drug code '{name}'. {CATALOGUE_HINT}")
+                continue
             if code in seen:
-                messages.append(f"Drug '{code}' is listed more than once.")
+                alias = "" if name == code else f" (as '{name}')"
+                messages.append(f"Drug '{code}' is listed more than once{alias}.")
             seen.add(code)
+            codes.append(code)
         if messages:
             raise serializers.ValidationError(messages)
         return codes
@@ -180,7 +210,7 @@ class CheckInput(StrictSerializer):
         allow_null=True,
         help_text="Clinician override of the receptor state; recorded as an override.",
     )
-    drugs = DrugListField(help_text="1 to 50 distinct planned drug codes.")
+    drugs = DrugListField(help_text=DRUG_LIST_HELP)
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
         data["at"] = data.get("at") or timezone.now()

@@ -150,6 +150,8 @@ class DrugDefinition:
     groups: tuple[str, ...]
     atc: str | None
     aftermath: Aftermath = UNSTATED  # how long it counts as active after it stops
+    # Other names accepted for the drug (British and international names); never a code.
+    synonyms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,6 +292,8 @@ class RuleIndex:
     conditional_by_drug: Mapping[str, Mapping[str, tuple[int, ...]]]
     rules_by_condition: Mapping[str, tuple[Rule, ...]]
     monitored_drugs: frozenset[str]
+    # Every drug code and synonym mapped to its code (v1.1 vocabulary).
+    drug_names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     # Output values already built for this knowledge base, reused by later evaluations: each is
     # immutable and a pure function of its key. matching.py bounds their size.
     finding_memo: dict[tuple[object, ...], Finding] = field(default_factory=dict, repr=False)
@@ -321,6 +325,10 @@ class KnowledgeBase:
             return self.index.selectors[selector]
         except KeyError:
             raise KeyError(f"Unknown drug selector '{selector}'.") from None
+
+    def canonical_drug_code(self, name: object) -> str | None:
+        """The drug code a code or synonym stands for ("suxamethonium" -> "succinylcholine")."""
+        return self.index.drug_names.get(name) if isinstance(name, str) else None
 
     def rule(self, rule_id: str) -> Rule:
         """The rule with this id (KeyError when there is none)."""
@@ -356,7 +364,16 @@ def build_index(
             for code, drug in drugs.items()
             if MONITORING_GROUP in drug.groups or drug.drug_class == MONITORING_CLASS
         ),
+        drug_names=MappingProxyType(drug_names(drugs)),
     )
+
+
+def drug_names(drugs: Mapping[str, DrugDefinition]) -> dict[str, str]:
+    """Every drug code and synonym mapped to its drug code (the loader keeps them unique)."""
+    names = {code: code for code in drugs}
+    for code, drug in drugs.items():
+        names.update(dict.fromkeys(drug.synonyms, code))
+    return names
 
 
 def resolve_selectors(
