@@ -84,6 +84,17 @@ def _catalogue_for(digest: str, kb: KnowledgeBase) -> dict[str, Any]:
                     }
                     for implication in condition.implications
                 ],
+                "conversions": [
+                    {
+                        "from": conversion.source,
+                        "to": conversion.to,
+                        "factor": _plain(conversion.factor),
+                        "tolerance": _plain(conversion.tolerance),
+                        "reason": conversion.reason,
+                        "references": list(conversion.references),
+                    }
+                    for conversion in condition.conversions
+                ],
             }
             for condition in kb.conditions.values()
         ],

@@ -53,6 +53,51 @@ CONTRACT_DRUGS = {
     "nifedipine",
     "nicardipine",
 }
+# Vocabulary v1.1 (additive): the §12 additions, each with a cited source.
+V1_1_CONDITIONS = {"hyperkalemia", "pregnancy", "postpartum"}
+V1_1_DRUGS = {
+    "lithium",
+    "sevoflurane",
+    "desflurane",
+    "isoflurane",
+    "verapamil",
+    "diltiazem",
+    "amlodipine",
+    "ciprofloxacin",
+    "levofloxacin",
+    "moxifloxacin",
+    "azithromycin",
+    "clarithromycin",
+    "erythromycin",
+    "telithromycin",
+    "propranolol",
+    "metoprolol",
+    "atenolol",
+    "timolol",
+    "quinine",
+    "chloroquine",
+    "hydroxychloroquine",
+    "quinidine",
+    "procainamide",
+    "botulinum-toxin",
+    "atorvastatin",
+    "simvastatin",
+    "rosuvastatin",
+    "pravastatin",
+    "pembrolizumab",
+    "nivolumab",
+    "ipilimumab",
+    "atezolizumab",
+    "donepezil",
+    "rivastigmine",
+    "galantamine",
+    "echothiophate",
+    "oral-hormonal-contraceptive",
+    "non-oral-hormonal-contraceptive",
+    "toremifene",
+    "fusidic-acid",
+    "flucloxacillin",
+}
 
 
 @pytest.mark.django_db
@@ -75,8 +120,8 @@ def test_it_carries_the_onc_source_attributes(auditor_client):
 def test_it_lists_every_contract_condition_and_drug(pharmacist_client):
     payload = pharmacist_client.get("/api/v1/knowledge-base").json()
 
-    assert {c["code"] for c in payload["conditions"]} == CONTRACT_CONDITIONS
-    assert {d["code"] for d in payload["drugs"]} == CONTRACT_DRUGS
+    assert {c["code"] for c in payload["conditions"]} == CONTRACT_CONDITIONS | V1_1_CONDITIONS
+    assert {d["code"] for d in payload["drugs"]} == CONTRACT_DRUGS | V1_1_DRUGS
 
 
 @pytest.mark.django_db

@@ -19,7 +19,9 @@ from periop.drugs.engine.timeline import Bound, hours_to_microseconds
 from periop.drugs.engine.types import DoseRange, EngineInputError, Finding, Level
 
 if TYPE_CHECKING:
-    # Only for the annotation: coverage.py reads the knowledge types defined here.
+    # Only for the annotations: coverage.py and attribute_units.py read the knowledge types
+    # defined here.
+    from periop.drugs.engine.attribute_units import UnitConversion
     from periop.drugs.engine.coverage import CoverageMap
 
 ATTRIBUTE_TYPES: tuple[str, ...] = ("choice", "boolean", "number")
@@ -134,6 +136,8 @@ class ConditionDefinition:
     receptor_effect_overrides: tuple[ReceptorEffectOverride, ...] = ()
     implications: tuple[AttributeImplication, ...] = ()
     aftermath: Aftermath = UNSTATED  # how long it counts as active after it resolves
+    # Attributes recorded in another unit and the attribute the rules read them as (v1.1).
+    conversions: tuple[UnitConversion, ...] = ()
     # receptor_effect_from_hours in exact microseconds, for the evaluator.
     effect_from: Bound = field(init=False, repr=False, compare=False)
 

@@ -13,6 +13,7 @@ from types import MappingProxyType
 
 from periop.drugs.engine.aftermath import AFTERMATH_KEYS, aftermath_declaration
 from periop.drugs.engine.attribute_readings import check_attribute_use, implications
+from periop.drugs.engine.attribute_units import conversions
 from periop.drugs.engine.coverage import read_coverage
 from periop.drugs.engine.knowledge import (
     ATTRIBUTE_TYPES,
@@ -209,6 +210,7 @@ def _conditions(
         "attributes",
         "receptor_effect_overrides",
         "implications",
+        "conversions",
         *AFTERMATH_KEYS,
     )
     for position, table in enumerate(file.tables(document["conditions"], "conditions"), 1):
@@ -240,6 +242,7 @@ def _conditions(
             receptor_effect_overrides=_overrides(entry, table, attributes),
             implications=implications(entry, table, attributes, references, attribute_constraint),
             aftermath=aftermath_declaration(entry, table, references),
+            conversions=conversions(entry, table, attributes, references),
         )
     return conditions
 
