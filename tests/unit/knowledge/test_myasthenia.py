@@ -8,8 +8,8 @@ import pytest
 
 from tests.unit.knowledge.conftest import (
     ADJUST,
-    CONTRAINDICATED,
     AVOID,
+    CONTRAINDICATED,
     MONITOR,
     ago,
     assert_matrix_cell,
