@@ -89,6 +89,7 @@ def _catalogue_for(digest: str, kb: KnowledgeBase) -> dict[str, Any]:
                         "from": conversion.source,
                         "to": conversion.to,
                         "factor": _plain(conversion.factor),
+                        "round_to": _plain(conversion.round_to),
                         "tolerance": _plain(conversion.tolerance),
                         "reason": conversion.reason,
                         "references": list(conversion.references),

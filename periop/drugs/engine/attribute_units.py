@@ -14,31 +14,34 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from periop.drugs.engine.attribute_readings import Readings
 from periop.drugs.engine.knowledge import AttributeDefinition, Reference, is_number
 from periop.drugs.engine.timeline import UNKNOWN, ConditionEpisode
 from periop.drugs.engine.toml_checks import Entry, Table
 
-CONVERSION_KEYS = ("from", "to", "factor", "tolerance", "reason", "references")
+CONVERSION_KEYS = ("from", "to", "factor", "round_to", "tolerance", "reason", "references")
 
 
 @dataclass(frozen=True, slots=True)
 class UnitConversion:
-    """`to` = `source` x `factor`; values further apart than `tolerance` (in the unit of `to`)
-    contradict each other."""
+    """`to` = `source` x `factor`, rounded half up to `round_to` (the precision the rules'
+    thresholds are written to, so that a value at a threshold in the other unit meets it);
+    values further apart than `tolerance` (in the unit of `to`) contradict each other."""
 
     source: str
     to: str
     factor: Decimal
+    round_to: Decimal
     tolerance: Decimal
     reason: str
     references: tuple[str, ...]
 
     def convert(self, value: int | float | Decimal) -> Decimal:
-        """The value in the unit of `to`, to three decimal places."""
-        return (Decimal(str(value)) * self.factor).quantize(Decimal("0.001"))
+        """The value in the unit of `to`, rounded half up to `round_to`."""
+        exact = Decimal(str(value)) * self.factor
+        return exact.quantize(self.round_to, rounding=ROUND_HALF_UP)
 
     def agrees(self, converted: Decimal, recorded: int | float | Decimal) -> bool:
         return abs(converted - Decimal(str(recorded))) <= self.tolerance
@@ -67,13 +70,15 @@ def conversions(
         if any(item.source == source for item in found):
             here.fail(f"attribute '{source}' already converts.")
         factor = here.decimal(conversion["factor"], "factor")
-        if factor == 0:
-            here.fail("factor must be above 0.")
+        round_to = here.decimal(conversion["round_to"], "round_to")
+        if factor == 0 or round_to == 0:
+            here.fail("factor and round_to must be above 0.")
         found.append(
             UnitConversion(
                 source=source,
                 to=to,
                 factor=factor,
+                round_to=round_to,
                 tolerance=here.decimal(conversion["tolerance"], "tolerance"),
                 reason=here.text(conversion, "reason"),
                 references=here.references(conversion, "references", references, nonempty=True),
