@@ -64,10 +64,31 @@ class PatientInput(StrictSerializer):
 
 
 class ConditionInput(StrictSerializer):
-    code = serializers.CharField(max_length=64)
-    onset = TimePointField(required=False, allow_null=True, default=None)
-    resolved = TimePointField(required=False, allow_null=True, default=None)
-    attributes = serializers.DictField(required=False, default=dict)
+    code = serializers.CharField(
+        max_length=64,
+        help_text=(
+            "A condition code of GET /api/v1/knowledge-base. v1.1 adds hyperkalemia, pregnancy "
+            "and postpartum (onset = delivery)."
+        ),
+    )
+    onset = TimePointField(
+        required=False, allow_null=True, default=None, help_text="null: unknown."
+    )
+    resolved = TimePointField(
+        required=False, allow_null=True, default=None, help_text="null: ongoing."
+    )
+    attributes = serializers.DictField(
+        required=False,
+        default=dict,
+        help_text=(
+            "The condition's attributes, all optional; an attribute the condition does not "
+            "define is refused. v1.1 (additive): renal-impairment and hyperkalemia take "
+            "serum_potassium_mmol_l (0-15); hypermagnesemia takes serum_mg_mmol_l and "
+            "serum_mg_meq_l besides serum_mg_mg_dl, read as mg/dL (x 2.43 and x 1.215, rounded "
+            "to 0.1); a pair that disagrees by more than 0.1 mg/dL keeps both readings, the "
+            "most cautious applies and the assumptions say so."
+        ),
+    )
 
     def validate_code(self, code: str) -> str:
         if code not in get_knowledge_base().conditions:
