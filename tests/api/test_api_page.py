@@ -57,3 +57,19 @@ def test_it_documents_every_error_status(status):
 def test_it_marks_the_v1_1_additions_as_additive():
     assert "## v1.1 (additive)" in PAGE
     assert "`suxamethonium`" in PAGE
+
+
+@pytest.mark.django_db
+def test_the_openapi_schema_documents_the_v1_1_fields(pharmacist_client):
+    schema = pharmacist_client.get("/api/v1/schema/", HTTP_ACCEPT="application/json").json()
+    components = schema["components"]["schemas"]
+
+    assert "synonyms" in components["CheckInputRequest"]["properties"]["drugs"]["description"]
+    assert "synonym" in components["MedicationInputRequest"]["properties"]["code"]["description"]
+    attributes = components["ConditionInputRequest"]["properties"]["attributes"]["description"]
+    assert "serum_mg_mmol_l" in attributes
+    assert "serum_potassium_mmol_l" in attributes
+    assert "canonical" in components["CautionOutput"]["properties"]["drug"]["description"]
+    knowledge_base = schema["paths"]["/api/v1/knowledge-base"]["get"]["description"]
+    assert "synonyms" in knowledge_base
+    assert "conversions" in knowledge_base

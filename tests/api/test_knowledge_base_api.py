@@ -221,3 +221,18 @@ def test_phases_say_which_clock_they_count_on(pharmacist_client):
     assert clocks == ["onset", "resolution", "resolution"]
     durations = {phase["until"] for phase in rules["sux-immobilization-window"]["phases"]}
     assert durations == {"resolution"}
+
+
+@pytest.mark.django_db
+def test_conditions_list_their_unit_conversions_with_the_cited_factor(pharmacist_client):
+    conditions = {
+        c["code"]: c for c in pharmacist_client.get("/api/v1/knowledge-base").json()["conditions"]
+    }
+
+    conversions = {c["from"]: c for c in conditions["hypermagnesemia"]["conversions"]}
+    # clinical-reference.md §12.9: 1 mmol/L = 2.43 mg/dL; 1 mEq/L = 1.215 mg/dL (S159, S160).
+    assert conversions["serum_mg_mmol_l"]["to"] == "serum_mg_mg_dl"
+    assert conversions["serum_mg_mmol_l"]["factor"] == "2.43"
+    assert conversions["serum_mg_meq_l"]["factor"] == "1.215"
+    assert conversions["serum_mg_mmol_l"]["references"] == ["S159", "S160"]
+    assert conditions["burn"]["conversions"] == []
