@@ -88,7 +88,11 @@ class KnowledgeBaseApi(APIView):
             "A condition's `implications` say which recorded attribute values imply another "
             "attribute's values (for example a dibucaine number under 30 implies a homozygous "
             "genotype); a recorded value outside them is a contradiction, and the check takes "
-            "the most cautious reading and names the contradiction in `assumptions`."
+            "the most cautious reading and names the contradiction in `assumptions`. "
+            "v1.1 (additive): each drug lists its `synonyms` (British and international names "
+            "accepted wherever a drug code is); each condition lists its `conversions` (an "
+            "attribute recorded in another unit, such as serum magnesium in mmol/L, with the "
+            "cited factor that turns it into the attribute the rules read)."
         ),
         responses={200: dict},
         tags=["knowledge base"],

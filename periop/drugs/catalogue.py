@@ -84,6 +84,18 @@ def _catalogue_for(digest: str, kb: KnowledgeBase) -> dict[str, Any]:
                     }
                     for implication in condition.implications
                 ],
+                "conversions": [
+                    {
+                        "from": conversion.source,
+                        "to": conversion.to,
+                        "factor": _plain(conversion.factor),
+                        "round_to": _plain(conversion.round_to),
+                        "tolerance": _plain(conversion.tolerance),
+                        "reason": conversion.reason,
+                        "references": list(conversion.references),
+                    }
+                    for conversion in condition.conversions
+                ],
             }
             for condition in kb.conditions.values()
         ],
@@ -94,6 +106,7 @@ def _catalogue_for(digest: str, kb: KnowledgeBase) -> dict[str, Any]:
                 "drug_class": drug.drug_class,
                 "groups": list(drug.groups),
                 "atc": drug.atc,
+                "synonyms": list(drug.synonyms),
                 "aftermath": aftermath_to_dict(drug.aftermath),
             }
             for drug in kb.drugs.values()

@@ -32,7 +32,13 @@ class FindingOutput(serializers.Serializer):  # type: ignore[type-arg]
     rule = serializers.CharField()
     level = serializers.ChoiceField(choices=LEVEL_CHOICES)
     effects = serializers.ListField(child=serializers.ChoiceField(choices=EFFECT_CHOICES))
-    triggered_by = serializers.ListField(child=serializers.CharField())
+    triggered_by = serializers.ListField(
+        child=serializers.CharField(),
+        help_text=(
+            "condition:<code>, medication:<code>, drug:<code> (another planned drug) or "
+            "receptor-state:<value>; codes are canonical."
+        ),
+    )
     summary = serializers.CharField()
     rationale = serializers.CharField()
     references = serializers.ListField(child=serializers.CharField())
@@ -40,7 +46,9 @@ class FindingOutput(serializers.Serializer):  # type: ignore[type-arg]
 
 
 class CautionOutput(serializers.Serializer):  # type: ignore[type-arg]
-    drug = serializers.CharField()
+    drug = serializers.CharField(
+        help_text="The canonical drug code, also when the request gave a synonym (v1.1)."
+    )
     drug_class = serializers.CharField()
     level = serializers.ChoiceField(choices=LEVEL_CHOICES)
     effects = serializers.ListField(child=serializers.ChoiceField(choices=EFFECT_CHOICES))

@@ -27,6 +27,10 @@ CATALOGUE_HINT = "See GET /api/v1/knowledge-base."
 MAX_DRUGS = 50
 MAX_CONDITIONS = 50
 MAX_MEDICATIONS = 50
+DRUG_LIST_HELP = (
+    "1 to 50 distinct planned drug codes. v1.1: a drug's synonyms (British and international "
+    "names such as 'suxamethonium') are accepted too; responses always carry the canonical code."
+)
 
 
 class PatientInput(StrictSerializer):
@@ -51,10 +55,31 @@ class PatientInput(StrictSerializer):
 
 
 class ConditionInput(StrictSerializer):
-    code = serializers.CharField(max_length=64)
-    onset = TimePointField(required=False, allow_null=True, default=None)
-    resolved = TimePointField(required=False, allow_null=True, default=None)
-    attributes = serializers.DictField(required=False, default=dict)
+    code = serializers.CharField(
+        max_length=64,
+        help_text=(
+            "A condition code of GET /api/v1/knowledge-base. v1.1 adds hyperkalemia, pregnancy "
+            "and postpartum (onset = delivery)."
+        ),
+    )
+    onset = TimePointField(
+        required=False, allow_null=True, default=None, help_text="null: unknown."
+    )
+    resolved = TimePointField(
+        required=False, allow_null=True, default=None, help_text="null: ongoing."
+    )
+    attributes = serializers.DictField(
+        required=False,
+        default=dict,
+        help_text=(
+            "The condition's attributes, all optional; an attribute the condition does not "
+            "define is refused. v1.1 (additive): renal-impairment and hyperkalemia take "
+            "serum_potassium_mmol_l (0-15); hypermagnesemia takes serum_mg_mmol_l and "
+            "serum_mg_meq_l besides serum_mg_mg_dl, read as mg/dL (x 2.43 and x 1.215, rounded "
+            "to 0.1); a pair that disagrees by more than 0.1 mg/dL keeps both readings, the "
+            "most cautious applies and the assumptions say so."
+        ),
+    )
 
     def validate_code(self, code: str) -> str:
         if code not in get_knowledge_base().conditions:
@@ -79,14 +104,21 @@ class ConditionInput(StrictSerializer):
 
 
 class MedicationInput(StrictSerializer):
-    code = serializers.CharField(max_length=64)
+    code = serializers.CharField(
+        max_length=64,
+        help_text=(
+            "A drug code or one of its synonyms (v1.1), for example 'suxamethonium'; "
+            "stored and returned as the canonical code."
+        ),
+    )
     started = TimePointField(required=False, allow_null=True, default=None)
     stopped = TimePointField(required=False, allow_null=True, default=None)
 
     def validate_code(self, code: str) -> str:
-        if code not in get_knowledge_base().drugs:
+        canonical = get_knowledge_base().canonical_drug_code(code)
+        if canonical is None:
             raise serializers.ValidationError(f"Unknown drug code '{code}'. {CATALOGUE_HINT}")
-        return code
+        return canonical
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
         order = stopped_before_started(data.get("started"), data.get("stopped"))
@@ -95,8 +127,22 @@ class MedicationInput(StrictSerializer):
         return data
 
 
+class DrugNameField(serializers.CharField):
+    """A drug code or synonym (v1.1), given to the service as the canonical code; a name the
+    knowledge base does not know passes unchanged, for the service's own message."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 64)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        name = super().to_internal_value(data)
+        return get_knowledge_base().canonical_drug_code(name) or name
+
+
 class DrugListField(serializers.ListField):
-    """1 to 50 distinct, known drug codes; errors name every bad code."""
+    """1 to 50 distinct, known drug codes or synonyms, returned as codes; errors name every bad
+    code."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(
@@ -115,16 +161,21 @@ class DrugListField(serializers.ListField):
         # The count comes first: fifty unknown codes are one error, not fifty.
         if isinstance(data, list) and len(data) > MAX_DRUGS:
             self.fail("max_length", max_length=MAX_DRUGS)
-        codes: list[str] = super().to_internal_value(data)
-        known = get_knowledge_base().drugs
-        messages = [
-            f"Unknown drug code '{code}'. {CATALOGUE_HINT}" for code in codes if code not in known
-        ]
+        names: list[str] = super().to_internal_value(data)
+        knowledge_base = get_knowledge_base()
+        messages = []
+        codes: list[str] = []
         seen: set[str] = set()
-        for code in codes:
+        for name in names:
+            code = knowledge_base.canonical_drug_code(name)
+            if code is None:
+                messages.append(f"Unknown drug code '{name}'. {CATALOGUE_HINT}")
+                continue
             if code in seen:
-                messages.append(f"Drug '{code}' is listed more than once.")
+                alias = "" if name == code else f" (as '{name}')"
+                messages.append(f"Drug '{code}' is listed more than once{alias}.")
             seen.add(code)
+            codes.append(code)
         if messages:
             raise serializers.ValidationError(messages)
         return codes
@@ -168,7 +219,7 @@ class CheckInput(StrictSerializer):
         allow_null=True,
         help_text="Clinician override of the receptor state; recorded as an override.",
     )
-    drugs = DrugListField(help_text="1 to 50 distinct planned drug codes.")
+    drugs = DrugListField(help_text=DRUG_LIST_HELP)
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
         data["at"] = data.get("at") or timezone.now()

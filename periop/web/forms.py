@@ -29,6 +29,26 @@ TIME_WIDGET = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
 ATTRIBUTE_PREFIX = "attribute_"
 
 
+class DrugChoiceField(forms.ChoiceField):
+    """A drug pick list that also takes a drug's synonym (v1.1) and cleans it to the code."""
+
+    names: Mapping[str, str] = {}
+
+    def to_python(self, value: Any) -> str:
+        name = super().to_python(value)
+        return self.names.get(name, name)
+
+
+class DrugMultipleChoiceField(forms.MultipleChoiceField):
+    """Planned drugs by code or synonym (v1.1), cleaned to codes without repeats."""
+
+    names: Mapping[str, str] = {}
+
+    def to_python(self, value: Any) -> list[str]:
+        names = super().to_python(value)
+        return list(dict.fromkeys(self.names.get(name, name) for name in names))
+
+
 class LoginForm(AuthenticationForm):
     error_messages = {
         "invalid_login": (
@@ -233,7 +253,7 @@ MEDICATION_ERROR_FIELDS = {"code": "code", "started": "started_date", "stopped":
 
 
 class MedicationForm(TimePointMixin, forms.Form):
-    code = forms.ChoiceField(label="Medication")
+    code = DrugChoiceField(label="Medication")
 
     def __init__(
         self, *args: Any, knowledge_base: KnowledgeBase, time_zone: zoneinfo.ZoneInfo, **kwargs: Any
@@ -241,8 +261,9 @@ class MedicationForm(TimePointMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.time_zone = time_zone
         field = self.fields["code"]
-        assert isinstance(field, forms.ChoiceField)  # noqa: S101 - narrows the type
+        assert isinstance(field, DrugChoiceField)  # noqa: S101 - narrows the type
         field.choices = [("", "Choose a medication"), *drug_choices(knowledge_base)]
+        field.names = knowledge_base.index.drug_names
         self.add_time_point("started", "Started")
         self.add_time_point("stopped", "Stopped")
 
@@ -330,7 +351,7 @@ class AssessmentForm(TimePointMixin, forms.Form):
             "max_decimal_places": "Give the weight to at most two decimal places.",
         },
     )
-    drugs = forms.MultipleChoiceField(
+    drugs = DrugMultipleChoiceField(
         label="Planned drugs",
         error_messages={"required": "Choose at least one planned drug."},
     )
@@ -342,8 +363,9 @@ class AssessmentForm(TimePointMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.time_zone = time_zone
         field = self.fields["drugs"]
-        assert isinstance(field, forms.MultipleChoiceField)  # noqa: S101 - narrows the type
+        assert isinstance(field, DrugMultipleChoiceField)  # noqa: S101 - narrows the type
         field.choices = [(code, drug.name) for code, drug in knowledge_base.drugs.items()]
+        field.names = knowledge_base.index.drug_names
         self.add_time_point("planned", "Planned", required=True)
         self.fields["planned_date"].error_messages["required"] = "Give the planned date."
         self.fields["planned_time"].error_messages["required"] = "Give the planned time."

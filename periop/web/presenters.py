@@ -55,6 +55,17 @@ CLASS_ORDER = (
     ("chronic-nmj-drug", "Chronic neuromuscular-junction drugs"),
     ("anticonvulsant", "Anticonvulsants"),
     ("calcium-channel-blocker", "Calcium-channel blockers"),
+    ("volatile-anesthetic", "Volatile anaesthetics"),
+    ("mood-stabilizer", "Mood stabilisers"),
+    ("beta-blocker", "Beta-blockers"),
+    ("antimalarial", "Antimalarials"),
+    ("antiarrhythmic", "Antiarrhythmics"),
+    ("botulinum-toxin", "Botulinum toxins"),
+    ("statin", "Statins"),
+    ("immune-checkpoint-inhibitor", "Immune checkpoint inhibitors"),
+    ("cholinesterase-inhibitor", "Cholinesterase inhibitors"),
+    ("hormonal-contraceptive", "Hormonal contraceptives"),
+    ("antiestrogen", "Anti-oestrogens"),
 )
 CHOICE_LABELS = {"achr": "AChR", "musk": "MuSK", "lrp4": "LRP4", "colq": "COLQ", "dok7": "DOK7"}
 

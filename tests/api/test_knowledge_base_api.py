@@ -53,6 +53,51 @@ CONTRACT_DRUGS = {
     "nifedipine",
     "nicardipine",
 }
+# Vocabulary v1.1 (additive): the §12 additions, each with a cited source.
+V1_1_CONDITIONS = {"hyperkalemia", "pregnancy", "postpartum"}
+V1_1_DRUGS = {
+    "lithium",
+    "sevoflurane",
+    "desflurane",
+    "isoflurane",
+    "verapamil",
+    "diltiazem",
+    "amlodipine",
+    "ciprofloxacin",
+    "levofloxacin",
+    "moxifloxacin",
+    "azithromycin",
+    "clarithromycin",
+    "erythromycin",
+    "telithromycin",
+    "propranolol",
+    "metoprolol",
+    "atenolol",
+    "timolol",
+    "quinine",
+    "chloroquine",
+    "hydroxychloroquine",
+    "quinidine",
+    "procainamide",
+    "botulinum-toxin",
+    "atorvastatin",
+    "simvastatin",
+    "rosuvastatin",
+    "pravastatin",
+    "pembrolizumab",
+    "nivolumab",
+    "ipilimumab",
+    "atezolizumab",
+    "donepezil",
+    "rivastigmine",
+    "galantamine",
+    "echothiophate",
+    "oral-hormonal-contraceptive",
+    "non-oral-hormonal-contraceptive",
+    "toremifene",
+    "fusidic-acid",
+    "flucloxacillin",
+}
 
 
 @pytest.mark.django_db
@@ -75,8 +120,8 @@ def test_it_carries_the_onc_source_attributes(auditor_client):
 def test_it_lists_every_contract_condition_and_drug(pharmacist_client):
     payload = pharmacist_client.get("/api/v1/knowledge-base").json()
 
-    assert {c["code"] for c in payload["conditions"]} == CONTRACT_CONDITIONS
-    assert {d["code"] for d in payload["drugs"]} == CONTRACT_DRUGS
+    assert {c["code"] for c in payload["conditions"]} == CONTRACT_CONDITIONS | V1_1_CONDITIONS
+    assert {d["code"] for d in payload["drugs"]} == CONTRACT_DRUGS | V1_1_DRUGS
 
 
 @pytest.mark.django_db
@@ -199,3 +244,18 @@ def test_phases_say_which_clock_they_count_on(pharmacist_client):
     assert clocks == ["onset", "resolution", "resolution"]
     durations = {phase["until"] for phase in rules["sux-immobilization-window"]["phases"]}
     assert durations == {"resolution"}
+
+
+@pytest.mark.django_db
+def test_conditions_list_their_unit_conversions_with_the_cited_factor(pharmacist_client):
+    conditions = {
+        c["code"]: c for c in pharmacist_client.get("/api/v1/knowledge-base").json()["conditions"]
+    }
+
+    conversions = {c["from"]: c for c in conditions["hypermagnesemia"]["conversions"]}
+    # clinical-reference.md §12.9: 1 mmol/L = 2.43 mg/dL; 1 mEq/L = 1.215 mg/dL (S159, S160).
+    assert conversions["serum_mg_mmol_l"]["to"] == "serum_mg_mg_dl"
+    assert conversions["serum_mg_mmol_l"]["factor"] == "2.43"
+    assert conversions["serum_mg_meq_l"]["factor"] == "1.215"
+    assert conversions["serum_mg_mmol_l"]["references"] == ["S159", "S160"]
+    assert conditions["burn"]["conversions"] == []

@@ -120,3 +120,46 @@ def test_knowledge_base_validate_names_the_file_and_rule_at_fault(tmp_path):
     assert "S999" in message
     # The message names the rule at fault, not only its file.
     assert f"'{first_id}'" in message or f'"{first_id}"' in message or f" {first_id}" in message
+
+
+def test_check_cautions_accepts_synonyms_and_prints_the_codes():
+    output = json.loads(
+        run(
+            "--condition",
+            "burn:onset=2026-11-17,tbsa_percent=30",
+            "--medication",
+            "magnesium-sulphate:started=2026-11-21",
+            "--drug",
+            "suxamethonium",
+            "--drug",
+            "rocuronium-bromide",
+            "--at",
+            "2026-11-22T08:00+00:00",
+            "--json",
+        )
+    )
+
+    succinylcholine, rocuronium = output["cautions"]
+    assert succinylcholine["drug"] == "succinylcholine"
+    assert succinylcholine["level"] == "contraindicated"
+    assert rocuronium["drug"] == "rocuronium"
+    assert any(
+        "medication:magnesium-sulfate" in finding["triggered_by"]
+        for finding in rocuronium["findings"]
+    )
+
+
+def test_check_cautions_reads_serum_magnesium_in_mmol_per_litre():
+    output = json.loads(
+        run(
+            "--condition",
+            "hypermagnesemia:onset=2026-11-22,serum_mg_mmol_l=4.0",
+            "--drug",
+            "magnesium-sulfate",
+            "--at",
+            "2026-11-22T08:00+00:00",
+            "--json",
+        )
+    )
+
+    assert output["cautions"][0]["level"] == "avoid"

@@ -293,3 +293,13 @@ def test_records_of_another_departments_patient_are_not_found(
             anesthetist_browser.post(condition_url(elsewhere, f"{condition.pk}/remove")).status_code
             == 404
         )
+
+
+def test_a_medication_given_by_a_synonym_is_recorded_as_its_code(anesthetist_browser, patient):
+    response = anesthetist_browser.post(
+        f"/patients/{patient.pk}/medications/new",
+        {"code": "magnesium-sulphate", "started_date": "2026-11-21"},
+    )
+
+    assert response.status_code == 302
+    assert PatientMedication.objects.get().code == "magnesium-sulfate"

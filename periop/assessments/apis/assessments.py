@@ -53,7 +53,7 @@ from periop.assessments.services import (
 from periop.assessments.services.common import CATEGORY_ASSESSMENT
 from periop.audit.services import Actor
 from periop.drugs.fields import AwareDateTimeField
-from periop.drugs.serializers import DrugListField
+from periop.drugs.serializers import DRUG_LIST_HELP, DrugListField, DrugNameField
 
 NOT_FOUND = OpenApiResponse(description="No such assessment in the caller's departments.")
 SIGNED = OpenApiResponse(description="The assessment's state forbids this (for example signed).")
@@ -147,7 +147,7 @@ class AssessmentCreateApi(PeriopApi):
         planned_at = AwareDateTimeField(help_text="Planned time of the procedure.")
         procedure = serializers.CharField(max_length=200)
         weight_kg = weight_field()
-        drugs = DrugListField(help_text="1 to 50 distinct planned drug codes.")
+        drugs = DrugListField(help_text=DRUG_LIST_HELP)
 
     @extend_schema(
         operation_id="assessments_create",
@@ -231,7 +231,7 @@ class AssessmentUpdateApi(PeriopApi):
         planned_at = AwareDateTimeField(required=False)
         procedure = serializers.CharField(required=False, max_length=200)
         weight_kg = weight_field(required=False)
-        drugs = DrugListField(required=False)
+        drugs = DrugListField(required=False, help_text=DRUG_LIST_HELP)
 
         def validate(self, data: dict[str, object]) -> dict[str, object]:
             if not data:
@@ -319,7 +319,7 @@ class AcknowledgementCreateApi(PeriopApi):
     roles_by_method = {"POST": CLINICAL_ROLES}
 
     class AcknowledgementInput(StrictSerializer):
-        drug = serializers.CharField(max_length=64)
+        drug = DrugNameField(help_text="A planned drug's code or synonym (v1.1).")
         decision = serializers.ChoiceField(
             choices=[Decision.ACCEPTED.value, Decision.OVERRIDDEN.value],
             help_text="accepted: the drug is withheld (the plan's withhold); overridden: it is "

@@ -30,13 +30,14 @@ from periop.assessments.selectors import assessment_get
 from periop.assessments.services import plan_decide
 from periop.assessments.services.plan import PLAN_DECISIONS
 from periop.audit.services import Actor
+from periop.drugs.serializers import DrugNameField
 
 
 class DecisionCreateApi(PeriopApi):
     roles_by_method = {"POST": CLINICAL_ROLES}
 
     class DecisionInput(StrictSerializer):
-        drug = serializers.CharField(max_length=64)
+        drug = DrugNameField(help_text="A planned drug's code or synonym (v1.1).")
         decision = serializers.ChoiceField(
             choices=list(PLAN_DECISIONS),
             help_text="give: as planned; give-adjusted: dose and monitoring from the card; "
@@ -54,11 +55,10 @@ class DecisionCreateApi(PeriopApi):
         comment = serializers.CharField(
             required=False, allow_blank=True, default="", max_length=2000
         )
-        alternative = serializers.CharField(
+        alternative = DrugNameField(
             required=False,
             allow_blank=True,
             default="",
-            max_length=64,
             help_text="With withhold: the drug given instead; it is evaluated with the plan "
             "and refused if it is contraindicated or avoid.",
         )

@@ -51,7 +51,7 @@ from periop.audit.services import Actor
 from periop.drugs.fields import AwareDateTimeField
 from periop.drugs.presenters import evaluation_to_dict
 from periop.drugs.schema import CheckOutput
-from periop.drugs.serializers import DrugListField
+from periop.drugs.serializers import DRUG_LIST_HELP, DrugListField
 from periop.drugs.services import clinical_time_validate
 
 
@@ -189,7 +189,7 @@ class PatientCheckApi(PeriopApi):
     roles_by_method = {"POST": CHECK_ROLES}
 
     class PatientCheckInput(StrictSerializer):
-        drugs = DrugListField(help_text="1 to 50 distinct planned drug codes.")
+        drugs = DrugListField(help_text=DRUG_LIST_HELP)
         at = AwareDateTimeField(
             required=False, help_text="Planned time of administration (defaults to now)."
         )

@@ -300,9 +300,11 @@ def patient_medication_record(
     started: TimePoint | None = None,
     stopped: TimePoint | None = None,
 ) -> PatientMedication:
-    """Records a current or recent medication of the patient."""
-    if code not in get_knowledge_base().drugs:
+    """Records a current or recent medication of the patient (a synonym is stored as its code)."""
+    canonical = get_knowledge_base().canonical_drug_code(code)
+    if canonical is None:
         raise DomainError(f"Unknown drug code '{code}'. {CATALOGUE_HINT}", field="code")
+    code = canonical
     record_times_check(patient=patient, start=started, end=stopped, kind="medication")
     started_date, started_at = split_time_point(started)
     stopped_date, stopped_at = split_time_point(stopped)

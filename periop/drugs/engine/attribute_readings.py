@@ -139,6 +139,10 @@ def used_attributes(
     for override in condition.receptor_effect_overrides:
         for name in override.attributes:
             used.setdefault(name, []).append("a receptor effect override")
+    # A unit conversion counts when the attribute it converts into is used.
+    for conversion in condition.conversions:
+        if conversion.to in used:
+            used.setdefault(conversion.source, []).append(f"its conversion into {conversion.to}")
     # An implication counts only when what it implies is used, so follow chains to the end.
     changed = True
     while changed:

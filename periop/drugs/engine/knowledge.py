@@ -19,7 +19,9 @@ from periop.drugs.engine.timeline import Bound, hours_to_microseconds
 from periop.drugs.engine.types import DoseRange, EngineInputError, Finding, Level
 
 if TYPE_CHECKING:
-    # Only for the annotation: coverage.py reads the knowledge types defined here.
+    # Only for the annotations: coverage.py and attribute_units.py read the knowledge types
+    # defined here.
+    from periop.drugs.engine.attribute_units import UnitConversion
     from periop.drugs.engine.coverage import CoverageMap
 
 ATTRIBUTE_TYPES: tuple[str, ...] = ("choice", "boolean", "number")
@@ -137,6 +139,8 @@ class ConditionDefinition:
     receptor_effect_overrides: tuple[ReceptorEffectOverride, ...] = ()
     implications: tuple[AttributeImplication, ...] = ()
     aftermath: Aftermath = UNSTATED  # how long it counts as active after it resolves
+    # Attributes recorded in another unit and the attribute the rules read them as (v1.1).
+    conversions: tuple[UnitConversion, ...] = ()
     # receptor_effect_from_hours in exact microseconds, for the evaluator.
     effect_from: Bound = field(init=False, repr=False, compare=False)
 
@@ -153,6 +157,8 @@ class DrugDefinition:
     groups: tuple[str, ...]
     atc: str | None
     aftermath: Aftermath = UNSTATED  # how long it counts as active after it stops
+    # Other names accepted for the drug (British and international names); never a code.
+    synonyms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,6 +301,8 @@ class RuleIndex:
     conditional_by_drug: Mapping[str, Mapping[str, tuple[int, ...]]]
     rules_by_condition: Mapping[str, tuple[Rule, ...]]
     monitored_drugs: frozenset[str]
+    # Every drug code and synonym mapped to its code (v1.1 vocabulary).
+    drug_names: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     # Output values already built for this knowledge base, reused by later evaluations: each is
     # immutable and a pure function of its key. matching.py bounds their size.
     finding_memo: dict[tuple[object, ...], Finding] = field(default_factory=dict, repr=False)
@@ -326,6 +334,10 @@ class KnowledgeBase:
             return self.index.selectors[selector]
         except KeyError:
             raise KeyError(f"Unknown drug selector '{selector}'.") from None
+
+    def canonical_drug_code(self, name: object) -> str | None:
+        """The drug code a code or synonym stands for ("suxamethonium" -> "succinylcholine")."""
+        return self.index.drug_names.get(name) if isinstance(name, str) else None
 
     def rule(self, rule_id: str) -> Rule:
         """The rule with this id (KeyError when there is none)."""
@@ -361,7 +373,16 @@ def build_index(
             for code, drug in drugs.items()
             if MONITORING_GROUP in drug.groups or drug.drug_class == MONITORING_CLASS
         ),
+        drug_names=MappingProxyType(drug_names(drugs)),
     )
+
+
+def drug_names(drugs: Mapping[str, DrugDefinition]) -> dict[str, str]:
+    """Every drug code and synonym mapped to its drug code (the loader keeps them unique)."""
+    names = {code: code for code in drugs}
+    for code, drug in drugs.items():
+        names.update(dict.fromkeys(drug.synonyms, code))
+    return names
 
 
 def resolve_selectors(

@@ -13,6 +13,7 @@ from types import MappingProxyType
 
 from periop.drugs.engine.aftermath import AFTERMATH_KEYS, aftermath_declaration
 from periop.drugs.engine.attribute_readings import check_attribute_use, implications
+from periop.drugs.engine.attribute_units import conversions
 from periop.drugs.engine.coverage import read_coverage
 from periop.drugs.engine.knowledge import (
     ATTRIBUTE_TYPES,
@@ -171,7 +172,8 @@ def _drugs(
     for position, table in enumerate(file.tables(document["drugs"], "drugs"), 1):
         entry = file.identify(table, "drug", position, key="code")
         required = ("code", "name", "drug_class")
-        entry.keys(table, (*required, "groups", "atc", *AFTERMATH_KEYS), required=required)
+        optional = ("groups", "atc", "synonyms", *AFTERMATH_KEYS)
+        entry.keys(table, (*required, *optional), required=required)
         drug = DrugDefinition(
             code=entry.text(table, "code"),
             name=entry.text(table, "name"),
@@ -179,11 +181,27 @@ def _drugs(
             groups=entry.choices(table, "groups", groups, unknown="group"),
             atc=entry.optional_text(table, "atc"),
             aftermath=aftermath_declaration(entry, table, references),
+            synonyms=entry.texts(table, "synonyms"),
         )
         if drug.code in drugs:
             entry.fail(f"duplicate drug code '{drug.code}'.")
         drugs[drug.code] = drug
+    _check_drug_names(drugs, file)
     return groups, drugs
+
+
+def _check_drug_names(drugs: Mapping[str, DrugDefinition], file: Entry) -> None:
+    """Synonyms are lower-case names, unique across every drug code and every synonym, so a
+    name always stands for exactly one drug."""
+    owner: dict[str, str] = {code: f"the code of '{code}'" for code in drugs}
+    for code, drug in drugs.items():
+        entry = file.at(f"drug '{code}'")
+        for synonym in drug.synonyms:
+            if synonym != synonym.strip().lower():
+                entry.fail(f"synonym '{synonym}' must be lower case without surrounding spaces.")
+            if synonym in owner:
+                entry.fail(f"synonym '{synonym}' is already {owner[synonym]}.")
+            owner[synonym] = f"a synonym of '{code}'"
 
 
 def _conditions(
@@ -201,6 +219,7 @@ def _conditions(
         "attributes",
         "receptor_effect_overrides",
         "implications",
+        "conversions",
         *AFTERMATH_KEYS,
     )
     for position, table in enumerate(file.tables(document["conditions"], "conditions"), 1):
@@ -232,6 +251,7 @@ def _conditions(
             receptor_effect_overrides=_overrides(entry, table, attributes),
             implications=implications(entry, table, attributes, references, attribute_constraint),
             aftermath=aftermath_declaration(entry, table, references),
+            conversions=conversions(entry, table, attributes, references),
         )
     return conditions
 

@@ -12,6 +12,7 @@ import functools
 from collections.abc import Mapping
 
 from periop.drugs.engine.attribute_readings import Readings, apply_implications
+from periop.drugs.engine.attribute_units import apply_conversions
 from periop.drugs.engine.knowledge import (
     ConditionDefinition,
     KnowledgeBase,
@@ -67,6 +68,7 @@ def episode_at(condition: ConditionInput, at_us: int, kb: KnowledgeBase) -> Cond
     for name, problem in check_condition_attributes(kb, code, condition.attributes).items():
         raise EngineInputError("conditions", f"Condition '{code}' attribute '{name}': {problem}")
     episode = condition_episode(definition, condition, at_us)
+    apply_conversions(episode)
     apply_implications(episode)
     return episode
 

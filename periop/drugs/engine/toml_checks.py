@@ -30,6 +30,18 @@ DRUG_CLASSES = (
     "chronic-nmj-drug",
     "anticonvulsant",
     "calcium-channel-blocker",
+    # Vocabulary v1.1 (clinical-reference.md §12).
+    "volatile-anesthetic",
+    "mood-stabilizer",
+    "beta-blocker",
+    "antimalarial",
+    "antiarrhythmic",
+    "botulinum-toxin",
+    "statin",
+    "immune-checkpoint-inhibitor",
+    "cholinesterase-inhibitor",
+    "hormonal-contraceptive",
+    "antiestrogen",
 )
 MECHANISM_SITES = (
     "presynaptic",

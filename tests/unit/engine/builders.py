@@ -314,6 +314,8 @@ class KnowledgeFiles:
             for implication in condition.get("implications", []):
                 named.update(implication["when"])
                 named.update(implication["then"])
+            for conversion in condition.get("conversions", []):
+                named.update((conversion["from"], conversion["to"]))
             for name, attribute in condition.get("attributes", {}).items():
                 if name not in named and "informational" not in attribute:
                     attribute["informational"] = "Used by no rule of this test knowledge base."

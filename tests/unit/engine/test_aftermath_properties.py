@@ -114,6 +114,9 @@ STATED_AFTER_RECOVERY: Mapping[str, tuple[int, Level]] = {
     "stroke": (4380, NONE),
     "major-trauma": (2160, NONE),  # "NO if mobile and healed"
     "guillain-barre": (0, AVOID),  # "AV for at least months after recovery" (S80)
+    # §12.2: the enzyme is back to its pre-pregnancy value 6-8 weeks after delivery (S71); the
+    # post-partum rules end 8 weeks after the delivery (the onset), whatever the resolution.
+    "postpartum": (1344, NONE),
 }
 
 

@@ -473,10 +473,10 @@ INVALID = {
         "condition_status 'resolved' is not one of active, any",
     ),
     "an unknown medication selector": (
-        _rule(when={"medications": ["group:statin"]}),
+        _rule(when={"medications": ["group:antihistamine"]}),
         RULES,
         "rule 'bad-rule'",
-        "medications: unknown group 'statin'",
+        "medications: unknown group 'antihistamine'",
     ),
     "medication hours without a medication": (
         _rule(when={"medication_hours": {"min": 1}}),

@@ -11,6 +11,8 @@ INFORMATIONAL = {
     ("myasthenia-gravis", "in_remission"),  # §6.1: "in true remission" no level given (S21)
     ("lambert-eaton", "paraneoplastic"),  # §6.2: cancer association, no drug caution (S34)
     ("muscular-dystrophy", "type"),  # §5: one row for Duchenne and Becker
+    ("hyperkalemia", "serum_potassium_mmol_l"),  # §12.1: the label gives no threshold (S100)
+    ("pregnancy", "gestation_weeks"),  # §12.2: no level by gestational age (S107, S110)
 }
 
 

@@ -129,11 +129,15 @@ def test_magnesium_with_a_calcium_channel_blocker_makes_sugammadex_reversal_unce
     assert caution.effects == ("reduced_reversal",)
 
 
-def test_calcium_channel_blocker_alone_gives_no_caution(kb):
+def test_calcium_channel_blocker_alone_gives_no_caution_beyond_the_label_class_statement(kb):
     state = patient(medication("nifedipine", ago(days=3)))
 
     assert caution_alone(kb, state, "sugammadex").level == NONE
-    assert caution_alone(kb, state, "rocuronium").level == NONE
+    assert caution_alone(kb, state, "succinylcholine").level == NONE
+    # §12.5: the rocuronium label's class statement, "calcium channel blocking agents" increase
+    # the effect (S113, B): MO SENS+.
+    rocuronium = caution_alone(kb, state, "rocuronium")
+    assert (rocuronium.level, rocuronium.effects) == (MONITOR, ("increased_sensitivity",))
 
 
 def test_magnesium_with_an_aminoglycoside_makes_non_depolarisers_avoided(kb):

@@ -7,6 +7,7 @@ import pytest
 from tests.unit.knowledge.conftest import (
     AVOID,
     CONTRAINDICATED,
+    MONITOR,
     NONE,
     ago,
     caution_alone,
@@ -60,10 +61,20 @@ def test_unknown_renal_attributes_are_reported_as_assumptions(kb):
     assert caution.assumptions
 
 
-def test_renal_impairment_does_not_caution_the_blockers(kb):
-    by_drug = cautions(kb, patient(renal(dialysis=True)), ("rocuronium", "succinylcholine"))
+def test_renal_impairment_does_not_caution_the_non_depolarisers(kb):
+    by_drug = cautions(kb, patient(renal(dialysis=True)), ("rocuronium", "atracurium"))
 
     assert {caution.level for caution in by_drug.values()} == {NONE}
+
+
+# §12.1: renal impairment with a potassium under 5.5 mmol/L: a single usual dose only, MO
+# HYPERK (S100, B; S97, B).
+def test_renal_impairment_with_a_normal_potassium_gives_succinylcholine_monitor(kb):
+    caution = caution_alone(
+        kb, patient(renal(dialysis=True, serum_potassium_mmol_l=4.6)), "succinylcholine"
+    )
+
+    assert (caution.level, caution.effects) == (MONITOR, ("hyperkalemia",))
 
 
 def test_amifampridine_is_contraindicated_in_epilepsy(kb):

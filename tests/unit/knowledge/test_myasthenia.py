@@ -9,6 +9,7 @@ import pytest
 from tests.unit.knowledge.conftest import (
     ADJUST,
     AVOID,
+    CONTRAINDICATED,
     MONITOR,
     ago,
     assert_matrix_cell,
@@ -23,7 +24,9 @@ GENERALISED_ROW = [
     ("BENZ", ADJUST, {"increased_sensitivity"}),
     ("MIVA", ADJUST, {"increased_sensitivity", "prolonged"}),
     ("AG/PMX", AVOID, {"increased_sensitivity", "worsens_disease"}),
-    ("Mg", AVOID, {"worsens_disease"}),
+    # §5 gives AV; §12.6 flags the magnesium label's CI in MG (S139, A) as a conflict, and the
+    # more restrictive reading (§1.3) is taken.
+    ("Mg", CONTRAINDICATED, {"worsens_disease"}),
     ("NEO", ADJUST, {"cholinergic", "reduced_reversal"}),
     ("SUG", MONITOR, set()),
 ]
@@ -33,7 +36,9 @@ OCULAR_ROW = [
     ("BENZ", ADJUST, {"increased_sensitivity"}),
     ("MIVA", ADJUST, {"increased_sensitivity"}),
     ("AG/PMX", AVOID, {"increased_sensitivity", "worsens_disease"}),
-    ("Mg", AVOID, {"worsens_disease"}),
+    # §5 gives AV; §12.6 flags the magnesium label's CI in MG (S139, A) as a conflict, and the
+    # more restrictive reading (§1.3) is taken.
+    ("Mg", CONTRAINDICATED, {"worsens_disease"}),
     ("NEO", ADJUST, {"cholinergic", "reduced_reversal"}),
     ("SUG", MONITOR, set()),
 ]
@@ -44,7 +49,9 @@ MUSK_ROW = [
     ("BENZ", ADJUST, {"increased_sensitivity"}),
     ("MIVA", ADJUST, {"increased_sensitivity", "prolonged"}),
     ("AG/PMX", AVOID, {"increased_sensitivity", "worsens_disease"}),
-    ("Mg", AVOID, {"worsens_disease"}),
+    # §5 gives AV; §12.6 flags the magnesium label's CI in MG (S139, A) as a conflict, and the
+    # more restrictive reading (§1.3) is taken.
+    ("Mg", CONTRAINDICATED, {"worsens_disease"}),
     ("NEO", AVOID, {"cholinergic", "reduced_reversal"}),
     ("SUG", MONITOR, set()),
 ]

@@ -19,7 +19,8 @@ CONTRACT_CONDITIONS = {
     # v1.1, additive with a cited source (S73: check cholinesterase whatever the time).
     "organophosphate-poisoning": {"cholinesterase_activity"},
     "penicillamine-myasthenia": set(),
-    "hypermagnesemia": {"serum_mg_mg_dl"},
+    # v1.1 (§12.9): the same serum magnesium in mmol/L or mEq/L.
+    "hypermagnesemia": {"serum_mg_mg_dl", "serum_mg_mmol_l", "serum_mg_meq_l"},
     "stiff-person-syndrome": set(),
     "isaacs-syndrome": set(),
     "spinal-cord-injury": {"motor_deficit"},
@@ -34,8 +35,13 @@ CONTRACT_CONDITIONS = {
     "myotonic-dystrophy": set(),
     "malignant-hyperthermia-susceptibility": set(),
     "butyrylcholinesterase-deficiency": {"genotype", "dibucaine_number"},
-    "renal-impairment": {"crcl_ml_min", "dialysis"},
+    # v1.1 (§12.1): serum potassium.
+    "renal-impairment": {"crcl_ml_min", "dialysis", "serum_potassium_mmol_l"},
     "epilepsy": set(),
+    # v1.1 (§12.1, §12.2).
+    "hyperkalemia": {"serum_potassium_mmol_l"},
+    "pregnancy": {"gestation_weeks"},
+    "postpartum": set(),
 }
 CONTRACT_CHOICES = {
     ("myasthenia-gravis", "antibody"): ("achr", "musk", "lrp4", "seronegative", "unknown"),
@@ -84,6 +90,48 @@ CONTRACT_DRUGS = (
     "carbamazepine",
     "nifedipine",
     "nicardipine",
+    # v1.1 (§12.3-§12.8).
+    "lithium",
+    "sevoflurane",
+    "desflurane",
+    "isoflurane",
+    "verapamil",
+    "diltiazem",
+    "amlodipine",
+    "ciprofloxacin",
+    "levofloxacin",
+    "moxifloxacin",
+    "azithromycin",
+    "clarithromycin",
+    "erythromycin",
+    "telithromycin",
+    "propranolol",
+    "metoprolol",
+    "atenolol",
+    "timolol",
+    "quinine",
+    "chloroquine",
+    "hydroxychloroquine",
+    "quinidine",
+    "procainamide",
+    "botulinum-toxin",
+    "atorvastatin",
+    "simvastatin",
+    "rosuvastatin",
+    "pravastatin",
+    "pembrolizumab",
+    "nivolumab",
+    "ipilimumab",
+    "atezolizumab",
+    "donepezil",
+    "rivastigmine",
+    "galantamine",
+    "echothiophate",
+    "oral-hormonal-contraceptive",
+    "non-oral-hormonal-contraceptive",
+    "toremifene",
+    "fusidic-acid",
+    "flucloxacillin",
 )
 # standards-reference.md §2.8: the ATC codes graded B. Drugs absent here must carry none.
 CONFIRMED_ATC = {
@@ -170,6 +218,11 @@ REFERENCE_IDS = (
     "S156",
     "S157",
     "S161",
+    # §12.10 sources of the v1.1 vocabulary (§12.1-§12.9).
+    *(f"S{number}" for number in (97, *range(99, 123), 124, *range(125, 139), *range(140, 154))),
+    "S121b",
+    "S159",
+    "S160",
 }
 
 
