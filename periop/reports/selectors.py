@@ -61,8 +61,38 @@ def _in_period(department: Department, period: ReportPeriod, prefix: str = "") -
     )
 
 
+# A lineage (an assessment and its amendments) counts once, by its latest signed version: a
+# signed assessment that a signed amendment replaced is left out, and so is an amendment still
+# in draft (its lineage counts through the signed version it amends). Both sets are small
+# (amendments only), so each is one hashed anti-join, and the caution and condition rows keep
+# their own (department, created_at) indexes.
+def _replaced_ids() -> QuerySet[Any, Any]:
+    return Assessment.objects.filter(
+        status=AssessmentStatus.SIGNED, supersedes__isnull=False
+    ).values("supersedes_id")
+
+
+def _draft_amendment_ids() -> QuerySet[Any, Any]:
+    return Assessment.objects.filter(
+        status=AssessmentStatus.DRAFT, supersedes__isnull=False
+    ).values("id")
+
+
+def _counted(prefix: str = "") -> Q:
+    """The rows of assessments that count: each lineage once, by its latest signed version."""
+    key = f"{prefix}id" if prefix else "id"
+    return ~Q(**{f"{key}__in": _replaced_ids()}) & ~Q(**{f"{key}__in": _draft_amendment_ids()})
+
+
+LINEAGE_NOTE = (
+    "Each assessment counts once with its amendments, by its latest signed version: a signed "
+    "assessment replaced by a signed amendment is counted through that amendment, and an "
+    "amendment still in draft is not counted (the list of stale drafts shows every draft)."
+)
+
+
 def _assessments(department: Department, period: ReportPeriod) -> QuerySet[Assessment]:
-    return Assessment.objects.filter(_in_period(department, period)).order_by()
+    return Assessment.objects.filter(_in_period(department, period), _counted()).order_by()
 
 
 def _assessment_groups(
@@ -146,7 +176,9 @@ def _buckets(period: ReportPeriod) -> Iterable[dt.date]:
 def _cautions(department: Department, period: ReportPeriod) -> dict[str, Any]:
     # The caution rows carry their assessment's department and creation time: no join.
     # One row per drug and class; the totals are their sums.
-    cautions = AssessmentCaution.objects.filter(_in_period(department, period))
+    cautions = AssessmentCaution.objects.filter(
+        _in_period(department, period), _counted("assessment_")
+    )
     by_drug_rows = (
         cautions.values("drug", "drug_class")
         .annotate(rows=Count("id"), conflicts=Count("id", filter=Q(conflict=True)))
@@ -208,15 +240,20 @@ LEFT JOIN (
     SELECT caution.assessment_id, {counts}
     FROM {cautions} caution
     WHERE caution.department_id = %s AND caution.created_at >= %s AND caution.created_at < %s
+      AND caution.assessment_id NOT IN ({replaced})
+      AND caution.assessment_id NOT IN ({draft_amendments})
     GROUP BY caution.assessment_id
 ) per_assessment ON per_assessment.assessment_id = condition.assessment_id
 WHERE condition.department_id = %s AND condition.created_at >= %s AND condition.created_at < %s
+  AND condition.assessment_id NOT IN ({replaced})
+  AND condition.assessment_id NOT IN ({draft_amendments})
 GROUP BY condition.code
 """
 
 
 def _cautions_by_condition(department: Department, period: ReportPeriod) -> list[dict[str, Any]]:
     """For each recorded condition: how many assessments had it, and the cautions they got."""
+    assessments = Assessment._meta.db_table
     sql = _CAUTIONS_BY_CONDITION.format(
         sums=", ".join(f"SUM(per_assessment.level_{index})" for index in range(len(LEVELS))),
         counts=", ".join(
@@ -225,11 +262,17 @@ def _cautions_by_condition(department: Department, period: ReportPeriod) -> list
         ),
         conditions=AssessmentConditionCode._meta.db_table,
         cautions=AssessmentCaution._meta.db_table,
+        # The amendment sets of `_counted`, in SQL (their status is a parameter).
+        replaced=f"SELECT supersedes_id FROM {assessments} "  # noqa: S608 (a table name)
+        "WHERE status = %s AND supersedes_id IS NOT NULL",
+        draft_amendments=f"SELECT id FROM {assessments} "  # noqa: S608 (a table name)
+        "WHERE status = %s AND supersedes_id IS NOT NULL",
     )
     adapt = connection.ops.adapt_datetimefield_value
     bounds = [department.pk, adapt(period.start), adapt(period.end)]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*LEVELS, *bounds, *bounds])
+        lineage = [AssessmentStatus.SIGNED.value, AssessmentStatus.DRAFT.value]
+        cursor.execute(sql, [*LEVELS, *bounds, *lineage, *bounds, *lineage])
         rows = sorted(cursor.fetchall())
     result = []
     for code, assessments, *counts in rows:
@@ -253,7 +296,11 @@ def _acknowledgements(department: Department, period: ReportPeriod) -> list[dict
     return list(
         Acknowledgement.objects.filter(
             _in_period(department, period, "assessment__"),
+            _counted("assessment_"),
             revision=F("assessment__revision"),
+            # The reports count acknowledgements of contraindicated and avoid cautions; the
+            # plan's decisions on lower levels (give, give adjusted) are not acknowledgements.
+            level__in=ACKNOWLEDGED_LEVELS,
             # Redundant but cheap: nothing is acknowledged before its assessment exists, and
             # this bound lets PostgreSQL skip older rows through a BRIN index.
             acknowledged_at__gte=period.start,
@@ -358,7 +405,7 @@ def _stale_drafts(
 ) -> list[dict[str, Any]]:
     """The oldest drafts left unsigned for more than a day (ids only: no patient names)."""
     rows = (
-        _assessments(department, period)
+        Assessment.objects.filter(_in_period(department, period))
         .filter(status=AssessmentStatus.DRAFT, created_at__lt=stale_before)
         .order_by("created_at", "id")
         .values("id", "patient_id", "created_at", "created_by__username", "highest_level")[
@@ -432,6 +479,7 @@ def department_report(
         "period": period.as_dict(),
         "generated_at": now.astimezone(period.zone).isoformat(),
         "audit_chain_head": {"sequence": head["sequence"], "hash": head["hash"]},
+        "counting": LINEAGE_NOTE,
         "assessments": assessments,
         "cautions": cautions,
         "overrides": _overrides(acknowledgements, cautions["by_level"]),

@@ -373,8 +373,16 @@ def test_the_backfill_indexes_assessments_stored_before_the_rows_existed(october
         AssessmentCaution.objects.values_list("assessment_id", "drug", "level", "department_id")
     )
     codes = sorted(AssessmentConditionCode.objects.values_list("assessment_id", "code"))
+    # Back to before the rows existed: the report rows of signed assessments are guarded, so
+    # the guard is lifted for the deletion only (this test's transaction is rolled back).
+    from periop.assessments.record_guards import CAUTIONS, CONDITION_CODES
+
+    for guard in (CAUTIONS, CONDITION_CODES):
+        guard.remove(connection)
     AssessmentCaution.objects.all().delete()
     AssessmentConditionCode.objects.all().delete()
+    for guard in (CAUTIONS, CONDITION_CODES):
+        guard.install(connection)
 
     class SchemaEditor:
         pass
@@ -394,3 +402,33 @@ def test_the_backfill_indexes_assessments_stored_before_the_rows_existed(october
     assert {row.created_at for row in AssessmentCaution.objects.filter(assessment=a1)} == {
         Assessment.objects.get(pk=a1.pk).created_at
     }
+
+
+def test_a_lineage_counts_once_by_its_latest_signed_version(october, anesthetist):
+    """A2 (signed) is amended: while the amendment is a draft the report still counts A2; once
+    it is signed, it counts the amendment instead. Either way the totals stay one lineage."""
+    from periop.assessments.services import assessment_amend
+
+    actor = Actor.from_user(anesthetist)
+    department, a2 = october.department, october.assessments["a2"]
+    before = department_report(department=department, period=OCTOBER, now=NOW)
+    amendment = assessment_amend(actor=actor, assessment=a2, reason="Weight corrected.")
+    move(amendment, local(2026, 10, 20, 9, 0))
+
+    with_draft = department_report(department=department, period=OCTOBER, now=NOW)
+
+    assert with_draft["assessments"]["total"] == before["assessments"]["total"] == 4
+    assert with_draft["cautions"] == before["cautions"]
+    assert "latest signed version" in with_draft["counting"]
+
+    for item in amendment.acknowledgement_required:
+        caution_acknowledge(
+            actor=actor, assessment=amendment, drug=item["drug"], decision="accepted"
+        )
+    assessment_sign(actor=actor, assessment=amendment)
+    signed = department_report(department=department, period=OCTOBER, now=NOW)
+
+    assert signed["assessments"]["total"] == 4
+    assert signed["assessments"]["amendments"] == 1
+    assert signed["assessments"]["by_status"] == before["assessments"]["by_status"]
+    assert signed["cautions"]["planned_drugs"] == before["cautions"]["planned_drugs"]
