@@ -2,7 +2,15 @@
 
 from django.urls import path
 
-from periop.web.views import assessments, auth, history, patients, receptor_state, records
+from periop.web.views import (
+    assessments,
+    auth,
+    history,
+    patients,
+    printing,
+    receptor_state,
+    records,
+)
 
 app_name = "web"
 
@@ -83,7 +91,7 @@ urlpatterns = [
     ),
     path(
         "assessments/<int:assessment_id>/print",
-        assessments.assessment_print,
+        printing.assessment_print,
         name="assessment-print",
     ),
 ]

@@ -260,8 +260,9 @@ def test_the_print_view_costs_the_same_for_1_and_many_acknowledgements(
     one = signed(acknowledged(stroke_patient, CAUTIONED_DRUGS[:1], people), people[0])
     many = signed(acknowledged(stroke_patient, CAUTIONED_DRUGS, people), people[0])
     # the workplace, the assessment with its patient, department and people,
-    # acknowledgements with their authors, then the audit append of the print
-    expected = WORKPLACE_QUERIES + 2 + audit_append_queries()
+    # acknowledgements with their authors, the amendment that supersedes it if any (a paper
+    # copy must say so), then the audit append of the print
+    expected = WORKPLACE_QUERIES + 3 + audit_append_queries()
     for assessment in (one, many):
         with django_assert_num_queries(expected):
             response = anesthetist_browser.get(f"/assessments/{assessment.pk}/print")

@@ -1,5 +1,5 @@
-"""New and edited assessments with the live caution panel; acknowledgements, signing,
-amendment and the print view of a signed assessment."""
+"""New and edited assessments with the live caution panel; acknowledgements, signing and
+amendment. The print view is in `printing`."""
 
 from __future__ import annotations
 
@@ -30,8 +30,7 @@ from periop.assessments.services import (
     plan_decide,
 )
 from periop.assessments.services.common import CATEGORY_ASSESSMENT
-from periop.audit.models import Action
-from periop.audit.services import Actor, audit_event_append
+from periop.audit.services import Actor
 from periop.drugs.presenters import evaluation_to_dict
 from periop.drugs.registry import get_knowledge_base
 from periop.web.forms import (
@@ -49,7 +48,6 @@ from periop.web.presenters import (
     CautionPanel,
     caution_panel,
     drug_groups,
-    panel_references,
     time_point_display,
 )
 from periop.web.views.common import assessment_here, page, patient_here, time_zone
@@ -401,54 +399,3 @@ def assessment_amend_view(request: HttpRequest, assessment_id: int) -> HttpRespo
             messages.success(request, "Amendment started: edit this draft, then sign it.")
             return redirect("web:assessment", assessment_id=draft.pk)
     return _detail_page(request, assessment, amend_form=form, status=400)
-
-
-# --- the print view ---------------------------------------------------------------------------
-
-
-@department_page
-@require_GET
-def assessment_print(request: HttpRequest, assessment_id: int) -> HttpResponse:
-    """The signed record on A4, readable in black and white. Printing is audited."""
-    assessment = assessment_here(request, assessment_id)
-    if not assessment.is_signed:
-        messages.error(request, "Only a signed assessment can be printed.")
-        return redirect("web:assessment", assessment_id=assessment.pk)
-    knowledge_base = get_knowledge_base()
-    every_revision = assessment_acknowledgements(assessment=assessment)
-    acknowledgements = [ack for ack in every_revision if ack.revision == assessment.revision]
-    required = [item["drug"] for item in assessment.acknowledgement_required]
-    panel = caution_panel(
-        knowledge_base, json.loads(assessment.cautions_snapshot), required, assessment.weight_kg
-    )
-    by_drug = {ack.drug: ack for ack in acknowledgements}
-    for card in panel.cards:
-        card.acknowledgement = by_drug.get(card.drug)
-    plan, _ = assessment_plan_data(assessment=assessment, acknowledgements=every_revision)
-    zone = time_zone(request)
-    audit_event_append(
-        actor=Actor.from_request(request),
-        action=Action.PRINT,
-        resource_type="assessment",
-        resource_id=assessment.pk,
-        data_category=CATEGORY_ASSESSMENT,
-        patient_id=assessment.patient_id,
-        department_id=assessment.department_id,
-        data_time=assessment.planned_at,
-        payload={"sign_event_hash": assessment.sign_event_hash},
-    )
-    return page(
-        request,
-        "web/assessment_print.html",
-        {
-            "assessment": assessment,
-            "patient": assessment.patient,
-            "planned": time_point_display(assessment.planned_at, zone),
-            "signed_at": time_point_display(assessment.signed_at, zone),
-            "panel": panel,
-            "plan_rows": plan_rows(knowledge_base, plan),
-            "acknowledgements": acknowledgements,
-            "printed_by": request.user.get_username(),
-            "references": panel_references(panel),
-        },
-    )
