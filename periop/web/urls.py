@@ -10,12 +10,13 @@ from periop.web.views import (
     printing,
     receptor_state,
     records,
+    start,
 )
 
 app_name = "web"
 
 urlpatterns = [
-    path("", patients.home, name="home"),
+    path("", start.home, name="home"),
     path("login", auth.login_view, name="login"),
     path("logout", auth.logout_view, name="logout"),
     path("department", auth.department_view, name="department"),

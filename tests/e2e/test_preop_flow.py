@@ -31,7 +31,9 @@ def test_an_anaesthetist_gets_a_signed_printable_assessment_with_the_right_cauti
     page.get_by_label("Username").fill("dr-anesthetist")
     page.get_by_label("Password").fill(TEST_PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Patients in Main theatres")).to_be_visible()
+    expect(
+        page.get_by_role("heading", name="Main theatres: today and the next days")
+    ).to_be_visible()
 
     # Register a patient.
     page.get_by_role("link", name="Register a patient").click()
