@@ -352,3 +352,13 @@ def patients_by_ids(*, department: Department, patient_ids: Iterable[int]) -> li
     order = list(patient_ids)
     found = {p.pk: p for p in Patient.objects.filter(department=department, pk__in=order)}
     return [found[pk] for pk in order if pk in found]
+
+
+def assessment_last_weight(*, patient: Patient) -> Assessment | None:
+    """The patient's most recently recorded assessment, for its weight (one query)."""
+    return (
+        Assessment.objects.filter(patient=patient)
+        .only("weight_kg", "planned_at", "created_at")
+        .order_by("-created_at", "-id")
+        .first()
+    )

@@ -3,7 +3,9 @@ amendment. The print view is in `printing`."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import zoneinfo
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,6 +13,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from periop.api import DomainError, PreconditionFailed
@@ -18,6 +21,7 @@ from periop.assessments.models import ACKNOWLEDGED_LEVELS, Assessment, Patient
 from periop.assessments.presenters import assessment_plan_data
 from periop.assessments.selectors import (
     assessment_acknowledgements,
+    assessment_last_weight,
     assessment_versions,
 )
 from periop.assessments.services import (
@@ -53,6 +57,9 @@ from periop.web.presenters import (
 from periop.web.views.common import assessment_here, page, patient_here, time_zone
 from periop.web.workplace import clinical_page, department_page, workplace
 
+# A new assessment is planned for the next morning list unless the clinician says otherwise.
+MORNING_LIST = dt.time(8, 0)
+
 STALE_MESSAGE = (
     "Someone changed this assessment after you opened it. Your entries are kept below: "
     "check the cautions, which may have changed, and submit again."
@@ -60,6 +67,13 @@ STALE_MESSAGE = (
 
 
 # --- the form and its live panel ---------------------------------------------------------
+
+
+def next_morning(now: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetime:
+    """The next 08:00 in the department's time zone: today's if it is still to come."""
+    local = now.astimezone(zone)
+    day = local.date() if local.time() < MORNING_LIST else local.date() + dt.timedelta(days=1)
+    return dt.datetime.combine(day, MORNING_LIST, tzinfo=zone)
 
 
 def _preview(
@@ -141,7 +155,22 @@ def assessment_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = patient_here(request, patient_id)
     knowledge_base = get_knowledge_base()
     if request.method == "GET":
-        form = AssessmentForm(knowledge_base=knowledge_base, time_zone=time_zone(request))
+        zone = time_zone(request)
+        last = assessment_last_weight(patient=patient)
+        form = AssessmentForm(
+            initial={
+                **time_point_initial("planned", next_morning(timezone.now(), zone), zone),
+                "weight_kg": last.weight_kg if last else None,
+            },
+            knowledge_base=knowledge_base,
+            time_zone=zone,
+        )
+        if last is not None:
+            # Offered, not assumed: the clinician sees where the weight came from.
+            form.fields["weight_kg"].help_text = (
+                f"Last recorded: {last.weight_kg.normalize():f} kg for the assessment planned "
+                f"{time_point_display(last.planned_at, zone)}. Weigh again if it may have changed."
+            )
         patient_data_read(
             actor=Actor.from_request(request),
             patient=patient,
