@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 from periop.drugs.engine import KnowledgeBase, ReceptorState
 
@@ -247,7 +248,11 @@ def condition_versions(
 class ReferenceView:
     id: str
     citation: str
+    # As the knowledge base gives it: a web address, or an identifier ("PMID 687036; doi:...").
     url: str
+    # Where "Open source" goes: always an absolute web address, or empty (no link). A bare
+    # identifier as an href would be a relative URL into this site.
+    link: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,7 +333,31 @@ def _reference(knowledge_base: KnowledgeBase, reference_id: str) -> ReferenceVie
     reference = knowledge_base.references.get(reference_id)
     if reference is None:
         return ReferenceView(id=reference_id, citation=f"Reference {reference_id}", url="")
-    return ReferenceView(id=reference_id, citation=reference.citation, url=reference.url)
+    return ReferenceView(
+        id=reference_id,
+        citation=reference.citation,
+        url=reference.url,
+        link=source_link(reference.url),
+    )
+
+
+DOI = re.compile(r"doi:\s*(10\.\S+?)[;,]?(?:\s|$)", re.IGNORECASE)
+PMID = re.compile(r"PMID:?\s*(\d+)", re.IGNORECASE)
+
+
+def source_link(url: str) -> str:
+    """A reference's web address: as given when it is one; a DOI resolved at doi.org, else a
+    PubMed id at PubMed; empty when neither (the identifier is then shown as text only)."""
+    text = url.strip()
+    if text.startswith(("https://", "http://")) and not any(c.isspace() for c in text):
+        return text
+    doi = DOI.search(text + " ")
+    if doi:
+        return "https://doi.org/" + quote(doi.group(1), safe="/:;()._-<>[]")
+    pmid = PMID.search(text)
+    if pmid:
+        return f"https://pubmed.ncbi.nlm.nih.gov/{pmid.group(1)}/"
+    return ""
 
 
 WORD = re.compile(r"[A-Za-z0-9]+")
