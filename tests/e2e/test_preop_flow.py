@@ -39,7 +39,8 @@ def test_an_anaesthetist_gets_a_signed_printable_assessment_with_the_right_cauti
     page.get_by_role("link", name="Register a patient").click()
     page.get_by_label("Medical record number (MRN)").fill("E2E-0001")
     page.get_by_label("Full name").fill("Grace Hopper")
-    page.get_by_label("Date of birth").fill(years_ago(46).isoformat())
+    born = years_ago(46)
+    page.get_by_label("Date of birth").fill(born.isoformat())
     page.get_by_label("Sex").select_option(label="Female")
     page.get_by_role("button", name="Register patient").click()
     expect(page.get_by_role("heading", name="Grace Hopper", level=1)).to_be_visible()
@@ -138,6 +139,7 @@ def test_an_anaesthetist_gets_a_signed_printable_assessment_with_the_right_cauti
         compact = "".join(text.split())
         assert "GraceHopper" in compact
         assert "MRNE2E-0001" in compact
+        assert f"born{born:%-d%b%Y}" in compact
         assert f"Page{number}of{len(pages)}" in compact
     # The plan and what it rests on open the first page; the details follow.
     first = "".join(pages[0].split())
