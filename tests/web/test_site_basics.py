@@ -79,8 +79,8 @@ def internal_links_resolve(page: str) -> list[str]:
     a URL pattern answers. Returns the ones that are none of these."""
     broken = []
     for href in HREF.findall(page):
-        if href.startswith(("https://", "http://", "#")):
-            continue
+        if href.startswith(("https://", "http://", "#", "?")):
+            continue  # another site, or this page (a fragment, other filters)
         if not href.startswith("/"):
             broken.append(href)
             continue
@@ -129,4 +129,17 @@ def test_no_link_of_the_clinical_pages_leads_to_a_page_that_does_not_exist(
     # Among them, identifiers that used to be relative links (doi:..., PMID ...).
     assert 'href="https://doi.org/10.' in pages[f"/assessments/{assessment.pk}/"]
     for url, page in pages.items():
+        assert internal_links_resolve(page) == [], url
+
+
+def test_no_link_of_the_report_pages_leads_to_a_page_that_does_not_exist(
+    auditor_browser, department, patient, anesthetist
+):
+    AssessmentFactory(patient=patient, created_by=anesthetist)
+    for url in (
+        "/reports/",
+        f"/reports/departments/{department.pk}/",
+        f"/reports/departments/{department.pk}/audit-log/",
+    ):
+        page = auditor_browser.get(url).content.decode()
         assert internal_links_resolve(page) == [], url
