@@ -131,3 +131,12 @@ def test_the_age_turns_at_midnight_in_the_departments_time_zone(anesthetist, dep
         page = page_at_frozen_time(anesthetist, f"/patients/{patient.pk}/")
 
     assert "<div><dt>Age</dt><dd>36 years</dd></div>" in page
+
+
+def test_the_search_results_give_each_patients_age(anesthetist, department):
+    PatientFactory(department=department, name="Aged Patient", birth_date=dt.date(1958, 4, 12))
+
+    with time_machine.travel(dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC), tick=False):
+        page = page_at_frozen_time(anesthetist, "/patients/?q=Aged")
+
+    assert "<td>12 Apr 1958</td><td>68 years</td>" in page

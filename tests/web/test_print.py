@@ -106,6 +106,17 @@ def test_the_signature_block_names_the_signer_the_time_and_the_sign_event_hash(
     assert signed.sign_event_hash in block
 
 
+def test_the_print_gives_the_age_on_the_planned_day(anesthetist_browser, signed, patient):
+    planned_day = signed.planned_at.astimezone(zoneinfo.ZoneInfo("Europe/London")).date()
+    years = planned_day.year - patient.birth_date.year
+    if (planned_day.month, planned_day.day) < (patient.birth_date.month, patient.birth_date.day):
+        years -= 1
+
+    page = printed(anesthetist_browser, signed)
+
+    assert f"born {patient.birth_date:%-d %b %Y} (aged {years}), " in page
+
+
 def test_every_printed_page_carries_the_patient(anesthetist_browser, signed, patient):
     page = printed(anesthetist_browser, signed)
 
