@@ -144,3 +144,12 @@ def test_a_superseded_print_names_its_successor(anesthetist_browser, signed, ane
     assert f'href="/assessments/{amendment.pk}/">Open assessment {amendment.pk}</a>' in page
     # The banner comes before the plan.
     assert page.index("Superseded:") < page.index("<h2>Plan</h2>")
+
+
+def test_a_summary_that_only_repeats_a_finding_is_printed_once(anesthetist_browser, signed):
+    page = printed(anesthetist_browser, signed)
+
+    card = page[page.index("Succinylcholine (suxamethonium): CONTRAINDICATED") :]
+    card = card[: card.index("</section>")]
+    summary = "risk of lethal hyperkalaemia"
+    assert card.count(summary) == 1

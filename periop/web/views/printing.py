@@ -63,6 +63,12 @@ def assessment_print(request: HttpRequest, assessment_id: int) -> HttpResponse:
         payload={"sign_event_hash": assessment.sign_event_hash},
     )
     signer = assessment.signed_by
+    # On paper a card's summary is left out where it only repeats one of its findings.
+    repeated_summaries = {
+        card.drug
+        for card in panel.cards
+        if card.summary in {finding.summary for finding in card.findings}
+    }
     return page(
         request,
         "web/assessment_print.html",
@@ -86,5 +92,6 @@ def assessment_print(request: HttpRequest, assessment_id: int) -> HttpResponse:
             else "",
             "printed_by": request.user.get_username(),
             "references": panel_references(panel),
+            "repeated_summaries": repeated_summaries,
         },
     )
