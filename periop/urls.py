@@ -1,6 +1,8 @@
 """Root URLs: the health probe, the admin, version 1 of the API and the pre-op pages."""
 
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponseRedirect
+from django.templatetags.static import static
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -25,8 +27,15 @@ api_v1: list[URLPattern | URLResolver] = [
     ),
 ]
 
+
+def favicon(request: HttpRequest) -> HttpResponseRedirect:
+    """Browsers ask for /favicon.ico where a page names no icon (a PDF, a JSON answer)."""
+    return HttpResponseRedirect(static("periop/favicon.svg"))
+
+
 urlpatterns = [
     path("health", health, name="health"),
+    path("favicon.ico", favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api-v1"))),
     path("reports/", include("periop.reports.urls")),

@@ -318,3 +318,49 @@ def assessment_acknowledgements(*, assessment: Assessment) -> list[Acknowledgeme
         .select_related("acknowledged_by")
         .order_by("acknowledged_at", "id")
     )
+
+
+# --- the start page ----------------------------------------------------------------------------
+
+
+def assessments_planned_between(
+    *, department: Department, start: dt.datetime, end: dt.datetime, limit: int
+) -> list[Assessment]:
+    """The department's current assessments planned in [start, end), soonest first: a
+    superseded assessment is left out, its amendment stands for it (one query)."""
+    return list(
+        Assessment.objects.filter(
+            department=department,
+            planned_at__gte=start,
+            planned_at__lt=end,
+            superseded_by__isnull=True,
+        )
+        .select_related("patient", "signed_by")
+        .order_by("planned_at", "id")[:limit]
+    )
+
+
+def assessment_drafts_of(*, user: AnyUser, department: Department, limit: int) -> list[Assessment]:
+    """The user's unsigned drafts in the department, most recently changed first (one query)."""
+    return list(
+        Assessment.objects.filter(department=department, created_by_id=user.pk, status="draft")
+        .select_related("patient")
+        .order_by("-updated_at", "-id")[:limit]
+    )
+
+
+def patients_by_ids(*, department: Department, patient_ids: Iterable[int]) -> list[Patient]:
+    """The department's patients among `patient_ids`, in the order given (one query)."""
+    order = list(patient_ids)
+    found = {p.pk: p for p in Patient.objects.filter(department=department, pk__in=order)}
+    return [found[pk] for pk in order if pk in found]
+
+
+def assessment_last_weight(*, patient: Patient) -> Assessment | None:
+    """The patient's most recently recorded assessment, for its weight (one query)."""
+    return (
+        Assessment.objects.filter(patient=patient)
+        .only("weight_kg", "planned_at", "created_at")
+        .order_by("-created_at", "-id")
+        .first()
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Max, Q, QuerySet
 
 from periop.accounts.models import Membership
 from periop.accounts.permissions import AUDIT_ROLES, AnyUser, user_department_ids
@@ -80,3 +80,25 @@ def audit_events_filter(
     if field != "sequence":
         order.append("-sequence" if descending else "sequence")
     return events.order_by(*order)
+
+
+def audit_patients_recently_read(
+    *, user_id: int | None, department_id: int, since: dt.datetime, limit: int
+) -> list[int]:
+    """The patients the user read in the department since `since`, the latest read first: one
+    grouped query over the user's own events of that window (index on actor and time)."""
+    if user_id is None:
+        return []
+    rows = (
+        AuditEvent.objects.filter(
+            actor_user_id=user_id,
+            department_id=department_id,
+            action="read",
+            occurred_at__gte=since,
+            patient_id__isnull=False,
+        )
+        .values("patient_id")
+        .annotate(last_read=Max("sequence"))
+        .order_by("-last_read")[:limit]
+    )
+    return [row["patient_id"] for row in rows]

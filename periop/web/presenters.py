@@ -83,6 +83,21 @@ def _class_rank(drug_class: str) -> int:
     return codes.index(drug_class) if drug_class in codes else len(codes)
 
 
+# The other spelling of a drug name, British (BAN) or American (USAN), where the knowledge
+# base's name gives only one: a pick list must be found under either. A name that already
+# carries both ("Succinylcholine (suxamethonium)") needs nothing here. (This belongs in the
+# knowledge base's drug entries; until a release adds it there, the pick lists add it.)
+OTHER_SPELLINGS = {
+    "magnesium-sulfate": "magnesium sulphate",
+}
+
+
+def pick_label(code: str, name: str) -> str:
+    """A drug as the pick lists show it: its name and, where it differs, its other spelling."""
+    other = OTHER_SPELLINGS.get(code)
+    return f"{name}, also spelt {other}" if other and other not in name.lower() else name
+
+
 @dataclass(frozen=True, slots=True)
 class DrugOption:
     code: str
@@ -103,7 +118,7 @@ def drug_groups(knowledge_base: KnowledgeBase, chosen: Iterable[str]) -> list[Dr
     by_class: dict[str, list[DrugOption]] = {}
     for code, drug in knowledge_base.drugs.items():
         by_class.setdefault(drug.drug_class, []).append(
-            DrugOption(code=code, name=drug.name, checked=code in chosen_codes)
+            DrugOption(code=code, name=pick_label(code, drug.name), checked=code in chosen_codes)
         )
     return [
         DrugGroup(drug_class=name, label=class_label(name), drugs=tuple(options))
@@ -259,6 +274,7 @@ def condition_versions(
 class ReferenceView:
     id: str
     citation: str
+    # As the knowledge base gives it: a web address, or an identifier ("PMID 687036; doi:...").
     url: str
     identifier: str = ""
 

@@ -2,12 +2,21 @@
 
 from django.urls import path
 
-from periop.web.views import assessments, auth, history, patients, receptor_state, records
+from periop.web.views import (
+    assessments,
+    auth,
+    history,
+    patients,
+    printing,
+    receptor_state,
+    records,
+    start,
+)
 
 app_name = "web"
 
 urlpatterns = [
-    path("", patients.home, name="home"),
+    path("", start.home, name="home"),
     path("login", auth.login_view, name="login"),
     path("logout", auth.logout_view, name="logout"),
     path("department", auth.department_view, name="department"),
@@ -83,7 +92,7 @@ urlpatterns = [
     ),
     path(
         "assessments/<int:assessment_id>/print",
-        assessments.assessment_print,
+        printing.assessment_print,
         name="assessment-print",
     ),
 ]

@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 
 from periop.assessments.models import Assessment
 from periop.audit.models import AuditEvent
+from tests.e2e.pdf_text import page_texts
 from tests.factories import TEST_PASSWORD, years_ago
 
 pytestmark = [pytest.mark.e2e]
@@ -30,13 +31,16 @@ def test_an_anaesthetist_gets_a_signed_printable_assessment_with_the_right_cauti
     page.get_by_label("Username").fill("dr-anesthetist")
     page.get_by_label("Password").fill(TEST_PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Patients in Main theatres")).to_be_visible()
+    expect(
+        page.get_by_role("heading", name="Main theatres: today and the next days")
+    ).to_be_visible()
 
     # Register a patient.
     page.get_by_role("link", name="Register a patient").click()
     page.get_by_label("Medical record number (MRN)").fill("E2E-0001")
     page.get_by_label("Full name").fill("Grace Hopper")
-    page.get_by_label("Date of birth").fill(years_ago(46).isoformat())
+    born = years_ago(46)
+    page.get_by_label("Date of birth").fill(born.isoformat())
     page.get_by_label("Sex").select_option(label="Female")
     page.get_by_role("button", name="Register patient").click()
     expect(page.get_by_role("heading", name="Grace Hopper", level=1)).to_be_visible()
@@ -123,3 +127,21 @@ def test_an_anaesthetist_gets_a_signed_printable_assessment_with_the_right_cauti
         "Override: given despite the caution by dr-anesthetist"
     )
     assert AuditEvent.objects.filter(action="print", resource_id=str(assessment.pk)).exists()
+
+    # On A4 paper: at most two pages, each naming the patient and its place in the print.
+    page.emulate_media(media="print")
+    pdf = page.pdf(format="A4", prefer_css_page_size=True)
+    (artifacts / "print-view.pdf").write_bytes(pdf)
+    pages = page_texts(pdf)
+    print(f"The print runs to {len(pages)} A4 pages.")
+    assert len(pages) <= 2
+    for number, text in enumerate(pages, start=1):
+        compact = "".join(text.split())
+        assert "GraceHopper" in compact
+        assert "MRNE2E-0001" in compact
+        assert f"born{born:%-d%b%Y}" in compact
+        assert f"Page{number}of{len(pages)}" in compact
+    # The plan and what it rests on open the first page; the details follow.
+    first = "".join(pages[0].split())
+    assert "Theplan:onelineperdrug" in first
+    assert "Whattheplanrestson" in first

@@ -26,13 +26,13 @@ def test_the_login_page_has_labelled_fields(client):
     assert '<label for="id_password">Password' in page
 
 
-def test_logging_in_goes_to_the_patients_and_is_audited(client, anesthetist):
+def test_logging_in_goes_to_the_start_page_and_is_audited(client, anesthetist):
     response = client.post(
         "/login", {"username": "dr-anesthetist", "password": TEST_PASSWORD}, follow=True
     )
 
-    assert response.redirect_chain[-1][0] == "/patients/"
-    assert "Patients in Main theatres" in response.content.decode()
+    assert response.redirect_chain[-1][0] == "/"
+    assert "Main theatres: today and the next days" in response.content.decode()
     (event,) = events("login")
     assert event.actor_username == "dr-anesthetist"
 

@@ -176,9 +176,9 @@ def test_the_new_assessment_form_costs_the_same_for_1_and_many_conditions(
     anesthetist_browser, department, django_assert_num_queries
 ):
     one, many = few_and_many(department)
-    # the workplace, the patient, then the audit append of the read (the form shows no
-    # cautions until a time and a drug are chosen)
-    expected = WORKPLACE_QUERIES + 1 + audit_append_queries()
+    # the workplace, the patient, the last recorded weight (offered on the form), then the
+    # audit append of the read (the form shows no cautions until a drug is chosen)
+    expected = WORKPLACE_QUERIES + 2 + audit_append_queries()
     for patient in (one, many):
         with django_assert_num_queries(expected):
             response = anesthetist_browser.get(f"/patients/{patient.pk}/assessments/new")
@@ -260,8 +260,9 @@ def test_the_print_view_costs_the_same_for_1_and_many_acknowledgements(
     one = signed(acknowledged(stroke_patient, CAUTIONED_DRUGS[:1], people), people[0])
     many = signed(acknowledged(stroke_patient, CAUTIONED_DRUGS, people), people[0])
     # the workplace, the assessment with its patient, department and people,
-    # acknowledgements with their authors, then the audit append of the print
-    expected = WORKPLACE_QUERIES + 2 + audit_append_queries()
+    # acknowledgements with their authors, the amendment that supersedes it if any (a paper
+    # copy must say so), then the audit append of the print
+    expected = WORKPLACE_QUERIES + 3 + audit_append_queries()
     for assessment in (one, many):
         with django_assert_num_queries(expected):
             response = anesthetist_browser.get(f"/assessments/{assessment.pk}/print")

@@ -1,9 +1,11 @@
-"""New and edited assessments with the live caution panel; acknowledgements, signing,
-amendment and the print view of a signed assessment."""
+"""New and edited assessments with the live caution panel; acknowledgements, signing and
+amendment. The print view is in `printing`."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import zoneinfo
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,6 +13,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from periop.api import DomainError, PreconditionFailed
@@ -18,6 +21,7 @@ from periop.assessments.models import ACKNOWLEDGED_LEVELS, Assessment, Patient
 from periop.assessments.presenters import assessment_plan_data
 from periop.assessments.selectors import (
     assessment_acknowledgements,
+    assessment_last_weight,
     assessment_versions,
 )
 from periop.assessments.services import (
@@ -30,8 +34,7 @@ from periop.assessments.services import (
     plan_decide,
 )
 from periop.assessments.services.common import CATEGORY_ASSESSMENT
-from periop.audit.models import Action
-from periop.audit.services import Actor, audit_event_append
+from periop.audit.services import Actor
 from periop.drugs.presenters import evaluation_to_dict
 from periop.drugs.registry import get_knowledge_base
 from periop.web.forms import (
@@ -49,11 +52,13 @@ from periop.web.presenters import (
     CautionPanel,
     caution_panel,
     drug_groups,
-    panel_references,
     time_point_display,
 )
 from periop.web.views.common import assessment_here, page, patient_here, time_zone
 from periop.web.workplace import clinical_page, department_page, workplace
+
+# A new assessment is planned for the next morning list unless the clinician says otherwise.
+MORNING_LIST = dt.time(8, 0)
 
 STALE_MESSAGE = (
     "Someone changed this assessment after you opened it. Your entries are kept below: "
@@ -62,6 +67,13 @@ STALE_MESSAGE = (
 
 
 # --- the form and its live panel ---------------------------------------------------------
+
+
+def next_morning(now: dt.datetime, zone: zoneinfo.ZoneInfo) -> dt.datetime:
+    """The next 08:00 in the department's time zone: today's if it is still to come."""
+    local = now.astimezone(zone)
+    day = local.date() if local.time() < MORNING_LIST else local.date() + dt.timedelta(days=1)
+    return dt.datetime.combine(day, MORNING_LIST, tzinfo=zone)
 
 
 def _preview(
@@ -149,7 +161,22 @@ def assessment_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     patient = patient_here(request, patient_id)
     knowledge_base = get_knowledge_base()
     if request.method == "GET":
-        form = AssessmentForm(knowledge_base=knowledge_base, time_zone=time_zone(request))
+        zone = time_zone(request)
+        last = assessment_last_weight(patient=patient)
+        form = AssessmentForm(
+            initial={
+                **time_point_initial("planned", next_morning(timezone.now(), zone), zone),
+                "weight_kg": last.weight_kg if last else None,
+            },
+            knowledge_base=knowledge_base,
+            time_zone=zone,
+        )
+        if last is not None:
+            # Offered, not assumed: the clinician sees where the weight came from.
+            form.fields["weight_kg"].help_text = (
+                f"Last recorded: {last.weight_kg.normalize():f} kg for the assessment planned "
+                f"{time_point_display(last.planned_at, zone)}. Weigh again if it may have changed."
+            )
         patient_data_read(
             actor=Actor.from_request(request),
             patient=patient,
@@ -407,54 +434,3 @@ def assessment_amend_view(request: HttpRequest, assessment_id: int) -> HttpRespo
             messages.success(request, "Amendment started: edit this draft, then sign it.")
             return redirect("web:assessment", assessment_id=draft.pk)
     return _detail_page(request, assessment, amend_form=form, status=400)
-
-
-# --- the print view ---------------------------------------------------------------------------
-
-
-@department_page
-@require_GET
-def assessment_print(request: HttpRequest, assessment_id: int) -> HttpResponse:
-    """The signed record on A4, readable in black and white. Printing is audited."""
-    assessment = assessment_here(request, assessment_id)
-    if not assessment.is_signed:
-        messages.error(request, "Only a signed assessment can be printed.")
-        return redirect("web:assessment", assessment_id=assessment.pk)
-    knowledge_base = get_knowledge_base()
-    every_revision = assessment_acknowledgements(assessment=assessment)
-    acknowledgements = [ack for ack in every_revision if ack.revision == assessment.revision]
-    required = [item["drug"] for item in assessment.acknowledgement_required]
-    panel = caution_panel(
-        knowledge_base, json.loads(assessment.cautions_snapshot), required, assessment.weight_kg
-    )
-    by_drug = {ack.drug: ack for ack in acknowledgements}
-    for card in panel.cards:
-        card.acknowledgement = by_drug.get(card.drug)
-    plan, _ = assessment_plan_data(assessment=assessment, acknowledgements=every_revision)
-    zone = time_zone(request)
-    audit_event_append(
-        actor=Actor.from_request(request),
-        action=Action.PRINT,
-        resource_type="assessment",
-        resource_id=assessment.pk,
-        data_category=CATEGORY_ASSESSMENT,
-        patient_id=assessment.patient_id,
-        department_id=assessment.department_id,
-        data_time=assessment.planned_at,
-        payload={"sign_event_hash": assessment.sign_event_hash},
-    )
-    return page(
-        request,
-        "web/assessment_print.html",
-        {
-            "assessment": assessment,
-            "patient": assessment.patient,
-            "planned": time_point_display(assessment.planned_at, zone),
-            "signed_at": time_point_display(assessment.signed_at, zone),
-            "panel": panel,
-            "plan_rows": plan_rows(knowledge_base, plan),
-            "acknowledgements": acknowledgements,
-            "printed_by": request.user.get_username(),
-            "references": panel_references(panel),
-        },
-    )

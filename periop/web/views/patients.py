@@ -27,11 +27,6 @@ from periop.web.workplace import clinical_page, department_page, workplace
 SEARCH_LIMIT = 50
 
 
-@require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    return redirect("web:patients")
-
-
 @department_page
 @require_GET
 def patient_search(request: HttpRequest) -> HttpResponse:
