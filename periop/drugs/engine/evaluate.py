@@ -115,6 +115,7 @@ def _course(medication: MedicationInput, at_us: int, kb: KnowledgeBase) -> Medic
 def _caution(drug: str, context: Context, weight: Decimal | None) -> DrugCaution:
     kb = context.kb
     kept = kept_rules(drug, context)
+    spared = context.spared.get(drug, NO_NOTES)
     monitoring = [rule.rule.monitoring for rule in kept if rule.rule.monitoring]
     if drug in kb.index.monitored_drugs:
         monitoring.append(kb.guidance.neuromuscular_monitoring.text)
@@ -130,11 +131,11 @@ def _caution(drug: str, context: Context, weight: Decimal | None) -> DrugCaution
             dose=None,
             monitoring=" ".join(monitoring),
             reversal="",
-            assumptions=(),
+            assumptions=spared,
         )
     effects: set[str] = set()
     reversal: list[str] = []
-    notes: list[str] = []
+    notes: list[str] = list(spared)
     memo = kb.index.finding_memo
     findings = []
     for rule in kept:

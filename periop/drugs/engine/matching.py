@@ -20,6 +20,7 @@ from periop.drugs.engine.timeline import (
     Span,
     window_text,
 )
+from periop.drugs.engine.tolerated import chronic_course, tolerated_note
 from periop.drugs.engine.types import Finding, Level
 
 NO_NOTES: tuple[str, ...] = ()
@@ -30,7 +31,7 @@ class _Match:
     """What part of a rule's `when` found in the patient; `level` set only by a phased rule."""
 
     # A plain slotted class: evaluation builds many of these, and frozen dataclasses are slower.
-    __slots__ = ("certain", "effects", "level", "notes", "summary", "triggers")
+    __slots__ = ("certain", "effects", "level", "notes", "summary", "triggers", "unknown_reading")
 
     def __init__(
         self,
@@ -40,6 +41,7 @@ class _Match:
         level: Level | None = None,
         effects: tuple[str, ...] = (),
         summary: str = "",
+        unknown_reading: bool = False,
     ) -> None:
         self.triggers = triggers
         self.notes = notes
@@ -47,12 +49,24 @@ class _Match:
         self.level = level
         self.effects = effects
         self.summary = summary
+        # Holds only through the cautious reading of an unknown attribute value.
+        self.unknown_reading = unknown_reading
 
 
 class Fired:
     """A rule whose `when` holds under some reading of the inputs, for one or more drugs."""
 
-    __slots__ = ("_finding", "certain", "effects", "level", "notes", "rule", "summary", "triggers")
+    __slots__ = (
+        "_finding",
+        "certain",
+        "effects",
+        "level",
+        "notes",
+        "rule",
+        "summary",
+        "triggers",
+        "unknown_reading",
+    )
 
     def __init__(
         self,
@@ -63,6 +77,7 @@ class Fired:
         triggers: frozenset[str],
         notes: tuple[str, ...],
         certain: bool,
+        unknown_reading: bool = False,
     ) -> None:
         self.rule = rule
         self.level = level
@@ -71,6 +86,8 @@ class Fired:
         self.triggers = triggers
         self.notes = notes
         self.certain = certain  # holds under every reading of the inputs
+        # Holds only through the cautious reading of an unknown attribute value.
+        self.unknown_reading = unknown_reading
         self._finding: Finding | None = None
 
     def finding(self, memo: dict[tuple[object, ...], Finding]) -> Finding:
@@ -130,6 +147,8 @@ class Context:
         self.override = override
         # The target-independent part of each rule, computed at most once per evaluation.
         self.base: dict[int, Fired | None] = {}
+        # Per planned drug: why rules were left out for a tolerated chronic medication.
+        self.spared: dict[str, tuple[str, ...]] = {}
 
 
 def kept_rules(drug: str, context: Context) -> list[Fired]:
@@ -147,12 +166,27 @@ def kept_rules(drug: str, context: Context) -> list[Fired]:
                 base = _with_present(base, drug, context)
             if base is not None:
                 fired.append(base)
+    if any(rule.unknown_reading for rule in fired):
+        fired = _spare_tolerated(drug, fired, context)
     # Only a rule that holds under every reading of the inputs may lower another one.
     superseded = {rule_id for rule in fired if rule.certain for rule_id in rule.rule.supersedes}
     kept = [rule for rule in fired if rule.level and rule.rule.id not in superseded]
     if len(kept) > 1:
         kept.sort(key=lambda rule: (-rule.level, rule.rule.id))
     return kept
+
+
+def _spare_tolerated(drug: str, fired: list[Fired], context: Context) -> list[Fired]:
+    """Leaves out the rules that hold only through an unknown attribute when `drug` is a chronic
+    medication the patient already takes (tolerated.py says why), and records the assumption."""
+    course = chronic_course(drug, context.medications)
+    if course is None:
+        return fired
+    spared = [rule for rule in fired if rule.unknown_reading]
+    context.spared[drug] = tuple(
+        dict.fromkeys(tolerated_note(course, rule.summary) for rule in spared)
+    )
+    return [rule for rule in fired if not rule.unknown_reading]
 
 
 def _candidates(drug: str, context: Context) -> tuple[int, ...]:
@@ -214,6 +248,7 @@ def _with_present(base: Fired, target: str, context: Context) -> Fired | None:
         frozenset(triggers),
         tuple(notes),
         certain,
+        base.unknown_reading,
     )
 
 
@@ -259,7 +294,16 @@ def _base(rule: Rule, context: Context) -> Fired | None:
         parts.append(found)
     if len(parts) == 1:  # the usual case, with nothing to merge
         only = parts[0]
-        return Fired(rule, level, effects, summary, only.triggers, only.notes, only.certain)
+        return Fired(
+            rule,
+            level,
+            effects,
+            summary,
+            only.triggers,
+            only.notes,
+            only.certain,
+            only.unknown_reading,
+        )
     return Fired(
         rule,
         level,
@@ -268,6 +312,7 @@ def _base(rule: Rule, context: Context) -> Fired | None:
         frozenset(trigger for part in parts for trigger in part.triggers),
         tuple(note for part in parts for note in part.notes),
         all(part.certain for part in parts),
+        any(part.unknown_reading for part in parts),
     )
 
 
@@ -278,12 +323,14 @@ def _conditions(when: When, context: Context) -> _Match | None:
     triggers: list[str] = []
     notes: list[str] = []
     certain = False
+    unknown_reading = True
     for episode in context.episodes:
         if episode.code not in codes or (needs_active and not episode.possibly_active):
             continue
         attributes = _attributes(when, episode)
         if attributes is None:
             continue
+        unknown_reading = unknown_reading and not attributes[1] and _reads_unknown(when, episode)
         triggers.append(episode.trigger)
         notes += attributes[0]
         if needs_active:
@@ -299,12 +346,30 @@ def _conditions(when: When, context: Context) -> _Match | None:
         certain = certain or (timely and attributes[1] and not lingering)
     if not triggers:
         return None
-    return _Match(frozenset(triggers), tuple(notes) if notes else NO_NOTES, certain)
+    return _Match(
+        frozenset(triggers),
+        tuple(notes) if notes else NO_NOTES,
+        certain,
+        None,
+        (),
+        "",
+        unknown_reading,
+    )
+
+
+def _reads_unknown(when: When, episode: ConditionEpisode) -> bool:
+    """Whether the episode meets the rule's attribute constraints only through an unknown value."""
+    definition = episode.definition
+    return any(
+        name in definition.attributes and episode.values[name] is UNKNOWN
+        for name in when.attributes
+    )
 
 
 def _phased(rule: Rule, context: Context) -> _Match | None:
     """The most restrictive phase possible for any listed condition whose attributes fit."""
     candidates: list[tuple[Phase, str, list[str], bool]] = []
+    unknown_reading = True
     # Each phase's status decides. A rule for any status states itself what applies after
     # resolution, so its phases see the recorded status; any other rule's phases see a condition
     # inside its aftermath as still ongoing.
@@ -346,6 +411,9 @@ def _phased(rule: Rule, context: Context) -> _Match | None:
         if len(possible) > 1:
             notes.append(_phases_note(definition, episode, possible, statuses))
         candidates.append((top, episode.trigger, notes, exact and attributes[1]))
+        unknown_reading = (
+            unknown_reading and not attributes[1] and _reads_unknown(rule.when, episode)
+        )
     if not candidates:
         return None
     level = max(candidate[0].level for candidate in candidates)
@@ -358,6 +426,7 @@ def _phased(rule: Rule, context: Context) -> _Match | None:
         level=phase.level,
         effects=phase.effects,
         summary=phase.summary,
+        unknown_reading=unknown_reading,
     )
 
 
