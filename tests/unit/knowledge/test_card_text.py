@@ -48,3 +48,37 @@ def test_a_burn_of_unknown_onset_names_its_possible_phases_in_words(kb):
     text = " ".join(evaluation.assumptions)
     assert "72 hours to 2 years" in text
     assert not HOURS_FIGURE.search(text), text
+
+
+def _user_facing_texts(kb):
+    """Every text of the knowledge base that a card or the knowledge-base page shows a clinician:
+    each rule's summary, rationale, monitoring, reversal, dose texts and phase summaries, and
+    the guidance added to every caution of a kind. (`evidence` is a grade list, not prose.)"""
+    for rule in kb.rules:
+        yield rule.id, "summary", rule.summary
+        yield rule.id, "rationale", rule.rationale
+        yield rule.id, "monitoring", rule.monitoring or ""
+        yield rule.id, "reversal", rule.reversal or ""
+        for position, dose in enumerate(rule.doses, 1):
+            yield rule.id, f"dose #{position}", dose.text
+        for position, phase in enumerate(rule.phases, 1):
+            yield rule.id, f"phase #{position}", phase.summary
+    yield "guidance", "neuromuscular_monitoring", kb.guidance.neuromuscular_monitoring.text
+
+
+def test_no_user_facing_text_names_an_internal_section(kb):
+    # "(§11 item 3, grade U)" means nothing to a pharmacist; the grade and the source ids say it.
+    found = [(rule, field) for rule, field, text in _user_facing_texts(kb) if "§" in text]
+
+    assert found == []
+
+
+def test_no_user_facing_text_gives_a_duration_as_bare_hours(kb):
+    found = [
+        (rule, field, match.group())
+        for rule, field, text in _user_facing_texts(kb)
+        for match in [HOURS_FIGURE.search(text)]
+        if match
+    ]
+
+    assert found == []
