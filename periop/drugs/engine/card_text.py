@@ -8,6 +8,7 @@ bracket; clauses at a semicolon. Both are plain-text conventions of the knowledg
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -46,6 +47,13 @@ def unrepeated(texts: Iterable[str]) -> str:
     """The texts joined, each sentence once: a sentence that repeats another, or whose words all
     stand in that order inside a longer one ("Confirm a TOF ratio of at least 0.9 before
     extubation" inside the monitoring guidance), is left out."""
+    return _unrepeated(tuple(texts))
+
+
+# The texts come from the knowledge base, so the same few combinations recur across
+# evaluations: remembering them keeps evaluation as fast as before.
+@functools.lru_cache(maxsize=4096)
+def _unrepeated(texts: tuple[str, ...]) -> str:
     found = [sentence for text in texts for sentence in sentences(text)]
     normal = [_normal(sentence) for sentence in found]
     kept = []
@@ -73,18 +81,29 @@ def drug_names(kb: KnowledgeBase, code: str) -> tuple[str, ...]:
     return tuple(sorted(names, key=len, reverse=True))
 
 
+@functools.lru_cache(maxsize=256)
+def _recommending(names: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern for every way of recommending the drug of these names."""
+    drug = "(?:" + "|".join(re.escape(name).replace(r"\ ", r"\s+") for name in names) + ")"
+    return re.compile(
+        "|".join(f"(?:{pattern.format(drug=drug)})" for pattern in _RECOMMENDING), re.IGNORECASE
+    )
+
+
 def recommends(clause: str, names: Sequence[str]) -> bool:
     """Whether a clause advises using the drug of these names."""
-    for name in names:
-        drug = re.escape(name).replace(r"\ ", r"\s+")
-        for pattern in _RECOMMENDING:
-            if re.search(pattern.format(drug=drug), clause, re.IGNORECASE):
-                return True
-    return False
+    lowered = clause.lower()
+    if not any(name in lowered for name in names):
+        return False  # the usual case, decided without a regular expression
+    return _recommending(tuple(names)).search(clause) is not None
 
 
-def _without(text: str, names: Sequence[str]) -> str:
+@functools.lru_cache(maxsize=8192)
+def _without(text: str, names: tuple[str, ...]) -> str:
     """The text with every clause that recommends the drug left out."""
+    lowered = text.lower()
+    if not any(name in lowered for name in names):
+        return text
     kept_sentences = []
     for sentence in sentences(text):
         end = sentence[-1] if sentence[-1] in ".!?" else "."
