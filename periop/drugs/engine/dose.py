@@ -57,11 +57,11 @@ class _Matched(Protocol):
     def triggers(self) -> frozenset[str]: ...
 
     @property
-    def unknown_reading(self) -> bool: ...
+    def unknown_reading(self) -> str: ...
 
 
 def specificity(
-    rule: Rule, triggers: frozenset[str], unknown_reading: bool = False
+    rule: Rule, triggers: frozenset[str], unknown_reading: str = ""
 ) -> tuple[int, int, int, int]:
     """How specific a fired rule is to this patient, larger first, for choosing the dose:
 

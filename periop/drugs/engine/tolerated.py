@@ -6,9 +6,12 @@ cautious reading for a drug that would be new to the patient. For a drug the pat
 as already taking, long enough to count as chronic, that reading harms: "avoid pyridostigmine"
 for a myasthenic patient of unknown antibody who has taken it for years invites withholding it
 and a myasthenic crisis (clinical-reference.md §5.1: continue; "avoid unless already
-tolerated" for MuSK disease). So a rule that fires for such a drug only through an unknown
-attribute is left out, and an assumption says so. A rule that a known value satisfies still
-fires, so the caution is never below what the least cautious known value gives.
+tolerated" for MuSK disease). So a rule that fires for such a drug only through an unknown choice
+attribute (what kind of disease it is: an antibody, a gene, a genotype) is left out, and an
+assumption says so. A rule that a known value satisfies still fires, so the caution is never
+below what the least cautious known value gives. An unknown number or boolean (a serum level, a
+clearance, a deficit) measures a state that changes, which tolerance says nothing about: it
+stays cautious (matching.py, `_unknown_kind`).
 """
 
 from __future__ import annotations

@@ -100,3 +100,18 @@ def test_the_chronic_threshold_is_the_knowledge_bases_own(kb):
 
     assert rule.when.medication_hours is not None
     assert rule.when.medication_hours.minimum == CHRONIC_MEDICATION_HOURS
+
+
+def test_an_unknown_serum_magnesium_stays_cautious_for_magnesium_already_given(kb):
+    # §6.3: loss of reflexes and neuromuscular blockade from about 9.0 mg/dL (S41a, B; the
+    # sources conflict). A serum level is a state that changes: weeks of magnesium say nothing
+    # about today's level, so an unknown level keeps the cautious reading even for magnesium the
+    # patient already receives.
+    hypermagnesaemia = condition("hypermagnesemia", ago(days=20))
+    course = medication("magnesium-sulfate", ago(days=20))
+
+    chronic = caution_alone(kb, patient(hypermagnesaemia, course), "magnesium-sulfate")
+    new = caution_alone(kb, patient(hypermagnesaemia), "magnesium-sulfate")
+
+    assert "hypermagnesemia-magnesium-paralysing-level" in rules_of(chronic)
+    assert chronic.level == new.level >= AVOID
