@@ -60,13 +60,28 @@ def _unrepeated(texts: tuple[str, ...]) -> str:
     for position, sentence in enumerate(found):
         mine = normal[position]
         repeated = any(
-            (other == mine and earlier < position)
-            or (other != mine and f" {mine} " in f" {other} ")
+            (other == mine and earlier < position) or (other != mine and _says(other, mine))
             for earlier, other in enumerate(normal)
         )
         if not repeated:
             kept.append(sentence)
     return " ".join(kept)
+
+
+_NEGATIONS = frozenset({"not", "never", "no", "avoid", "without"})
+
+
+def _says(longer: str, shorter: str) -> bool:
+    """Whether the longer sentence says all the shorter one does: its words stand there in
+    order, and not under a negation ("give x" is not said by "do not give x")."""
+    padded = f" {longer} "
+    start = padded.find(f" {shorter} ")
+    while start != -1:
+        before = padded[:start].split()
+        if not before or before[-1] not in _NEGATIONS:
+            return True
+        start = padded.find(f" {shorter} ", start + 1)
+    return False
 
 
 def drug_names(kb: KnowledgeBase, code: str) -> tuple[str, ...]:
@@ -95,7 +110,10 @@ def recommends(clause: str, names: Sequence[str]) -> bool:
     lowered = clause.lower()
     if not any(name in lowered for name in names):
         return False  # the usual case, decided without a regular expression
-    return _recommending(tuple(names)).search(clause) is not None
+    pattern = _recommending(tuple(names))
+    # A clause may open with a label ("Lambert-Eaton syndrome: sugammadex for rocuronium").
+    _, colon, labelled = clause.partition(": ")
+    return pattern.search(clause) is not None or bool(colon and pattern.search(labelled))
 
 
 @functools.lru_cache(maxsize=8192)

@@ -262,3 +262,28 @@ def test_every_per_kg_dose_rule_gives_the_dose_in_mg_for_a_known_weight(kb):
                 given_by_rule.add((rule_id, drug))
     # Each per-kg dose is shown, in mg, for at least one patient of its cell.
     assert given_by_rule == {(rule_id, drug) for rule_id, drug, _ in cases}
+
+
+@pytest.mark.parametrize(
+    ("texts", "joined"),
+    [
+        (["Quantitative TOF.", "Quantitative TOF."], "Quantitative TOF."),
+        (
+            ["Quantitative TOF.", "Quantitative TOF; watch breathing."],
+            "Quantitative TOF; watch breathing.",
+        ),
+        (
+            [
+                "Confirm a TOF ratio of at least 0.9.",
+                "Confirm a train-of-four ratio of at least 0.9.",
+            ],
+            "Confirm a TOF ratio of at least 0.9.",
+        ),
+        (["Give calcium.", "Do not give calcium."], "Give calcium. Do not give calcium."),
+    ],
+    ids=["repeated", "inside a longer one", "spelt out", "negated is not the same"],
+)
+def test_advice_is_joined_with_each_sentence_once(texts, joined):
+    from periop.drugs.engine.card_text import unrepeated
+
+    assert unrepeated(texts) == joined
