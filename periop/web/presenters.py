@@ -292,6 +292,12 @@ class CautionCard:
     form: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def has_milder_findings(self) -> bool:
+        """Findings below the card's level: on an avoid or contraindicated card they apply only
+        if the drug is given after an override."""
+        return any(finding.level != self.level for finding in self.findings)
+
 
 @dataclass(frozen=True, slots=True)
 class CautionPanel:

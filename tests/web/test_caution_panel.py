@@ -126,6 +126,9 @@ def test_a_contraindicated_card_leads_with_do_not_give_and_keeps_titration_for_a
     assert instead < card.index('class="caution-card__summary"') < override
     assert card.index("<strong>Monitoring:</strong>") > override
     assert "titrate" not in card[:override].lower()
+    # The myasthenic resistance (adjust) is a milder finding: it applies only if given.
+    milder = card.index("Milder findings, which apply if it is given")
+    assert override < milder < card.index("Myasthenia gravis: resistance to succinylcholine")
 
 
 def test_an_adjust_card_shows_the_dose_for_this_patient_without_an_override_label(
