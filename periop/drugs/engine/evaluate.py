@@ -43,6 +43,7 @@ __all__ = ["CONFLICT_PREFIX", "NO_CAUTION", "derive_receptor_state", "evaluate"]
 NO_CAUTION = "No specific caution."
 CONFLICT_PREFIX = "Opposing effects: response unpredictable; titrate to quantitative TOF. "
 _MAXIMUM_WEIGHT_KG = Decimal(1000)
+_REVERSAL_CLASS = "reversal-agent"
 _EFFECT_ORDER = {tag: position for position, tag in enumerate(EFFECT_TAGS)}
 
 
@@ -176,8 +177,11 @@ def _caution(drug: str, context: Context, weight: Decimal | None) -> DrugCaution
 
 
 def _instead(drug: str, kept: list[Fired], kb: KnowledgeBase) -> str:
-    """What an avoid or contraindicated card leads with: not to give the drug, and the
-    alternatives its restrictive findings name (their reversal advice)."""
+    """What an avoid or contraindicated card leads with: not to give the drug and, for a
+    reversal agent, the other reversal its restrictive findings advise ("Use sugammadex after
+    rocuronium or vecuronium" on an avoided neostigmine). For any other drug a finding's
+    reversal advice is about reversing that drug if it is given, so it stays with the part of
+    the card that applies only after an override."""
     name = kb.drugs[drug].name
     name = name[:1].lower() + name[1:] if name[1:2].islower() else name
     level = kept[0].level
@@ -185,6 +189,8 @@ def _instead(drug: str, kept: list[Fired], kb: KnowledgeBase) -> str:
         lead = f"Do not give {name}."
     else:
         lead = f"Avoid {name} unless there is no reasonable alternative."
+    if kb.drugs[drug].drug_class != _REVERSAL_CLASS:
+        return lead
     alternatives = [
         fired.rule.reversal for fired in kept if fired.level == level and fired.rule.reversal
     ]

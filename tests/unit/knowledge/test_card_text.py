@@ -287,3 +287,16 @@ def test_advice_is_joined_with_each_sentence_once(texts, joined):
     from periop.drugs.engine.card_text import unrepeated
 
     assert unrepeated(texts) == joined
+
+
+def test_an_avoided_blocker_does_not_lead_with_how_to_reverse_it(kb):
+    # §7, polymyxin B with any blocker: AV (B: S47a, S47b). The finding's reversal advice
+    # ("prefer sugammadex after rocuronium") is about reversing rocuronium if it is given: it is
+    # not what to do instead of rocuronium.
+    state = patient(condition("myasthenia-gravis", ago(years=3), antibody="achr"))
+
+    caution = cautions(kb, state, ["rocuronium", "polymyxin-b"])["rocuronium"]
+
+    assert caution.level == AVOID
+    assert caution.instead == "Avoid rocuronium unless there is no reasonable alternative."
+    assert "sugammadex" in caution.reversal.lower()
