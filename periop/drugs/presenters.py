@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from periop.drugs.engine import DoseGuidance, DoseRange, DrugCaution, Evaluation, Finding
+from periop.drugs.engine import DoseGuidance, DoseRange, DrugCaution, Evaluation, Finding, Level
 
 
 def _decimal(value: Decimal) -> str:
@@ -28,6 +28,8 @@ def dose_to_dict(dose: DoseGuidance | None) -> dict[str, Any] | None:
         "per_kg_mg": _range(dose.per_kg_mg),
         "total_mg": _range(dose.total_mg),
         "max_mg": None if dose.max_mg is None else _decimal(dose.max_mg),
+        # v1.1, additive: the dose applies only if the drug is given after an override.
+        "only_after_override": dose.only_after_override,
     }
 
 
@@ -57,6 +59,10 @@ def caution_to_dict(caution: DrugCaution) -> dict[str, Any]:
         "monitoring": caution.monitoring,
         "reversal": caution.reversal,
         "assumptions": list(caution.assumptions),
+        # v1.1, additive: what an avoid or contraindicated card leads with, and that its dose,
+        # monitoring and reversal apply only if the drug is given after an override.
+        "instead": caution.instead,
+        "only_after_override": caution.level >= Level.AVOID,
     }
 
 

@@ -26,6 +26,11 @@ class DoseOutput(serializers.Serializer):  # type: ignore[type-arg]
     per_kg_mg = DoseRangeOutput(allow_null=True, help_text="mg/kg")
     total_mg = DoseRangeOutput(allow_null=True, help_text="mg for this patient's weight")
     max_mg = serializers.CharField(allow_null=True)
+    only_after_override = serializers.BooleanField(
+        required=False,
+        help_text="v1.1: true on an avoid or contraindicated caution; the dose applies only if "
+        "the drug is given after a clinician's override, never as advice to give it.",
+    )
 
 
 class FindingOutput(serializers.Serializer):  # type: ignore[type-arg]
@@ -59,6 +64,17 @@ class CautionOutput(serializers.Serializer):  # type: ignore[type-arg]
     monitoring = serializers.CharField(allow_blank=True)
     reversal = serializers.CharField(allow_blank=True)
     assumptions = serializers.ListField(child=serializers.CharField())
+    instead = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="v1.1: on an avoid or contraindicated caution, what to do instead (not to give "
+        "the drug, and any alternative its findings name); empty otherwise.",
+    )
+    only_after_override = serializers.BooleanField(
+        required=False,
+        help_text="v1.1: true on an avoid or contraindicated caution; its dose, monitoring and "
+        "reversal apply only if the drug is given after an override.",
+    )
 
 
 class KnowledgeBaseVersionOutput(serializers.Serializer):  # type: ignore[type-arg]

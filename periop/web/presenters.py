@@ -313,9 +313,19 @@ class CautionCard:
     needs_acknowledgement: bool
     # References the card's text names by id, e.g. "(S16b)", that no finding lists.
     cited: tuple[ReferenceView, ...] = ()
+    # On an avoid or contraindicated card: what to do instead, shown first; and that the dose,
+    # monitoring and reversal are guidance only if the drug is given after an override.
+    instead: str = ""
+    only_after_override: bool = False
     acknowledgement: Any = None
     form: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def has_milder_findings(self) -> bool:
+        """Findings below the card's level: on an avoid or contraindicated card they apply only
+        if the drug is given after an override."""
+        return any(finding.level != self.level for finding in self.findings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -446,6 +456,13 @@ def caution_panel(
                 reversal=caution.get("reversal", "") or "",
                 assumptions=tuple(caution.get("assumptions", ())),
                 needs_acknowledgement=caution["drug"] in required,
+                instead=caution.get("instead", "") or "",
+                # A snapshot stored before the flag existed: the level decides, as it did.
+                only_after_override=bool(
+                    caution.get(
+                        "only_after_override", caution["level"] in {"contraindicated", "avoid"}
+                    )
+                ),
                 cited=_cited_in_text(
                     knowledge_base,
                     [
@@ -454,6 +471,7 @@ def caution_panel(
                         dose.get("text", "") if dose else "",
                         caution.get("monitoring", "") or "",
                         caution.get("reversal", "") or "",
+                        caution.get("instead", "") or "",
                         *caution.get("assumptions", ()),
                     ],
                     (ref.id for finding in findings for ref in finding.references),

@@ -487,3 +487,91 @@ def test_dates_at_the_edges_of_the_calendar_are_a_400_not_a_500(pharmacist_clien
 
     assert response.status_code == 400
     assert response.json()["conditions"][0][field][0].startswith("Enter a date")
+
+
+# --- v1.1 card fields (additive) -----------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_contraindicated_caution_leads_with_instead_and_flags_its_dose_for_an_override(
+    pharmacist_client,
+):
+    # §4.2, stroke with motor deficit 72 hours to 6 months: SUX CI. §5, MG generalised x SUX: DA
+    # with a teaching dose (C: S28), which may be shown only as guidance after an override.
+    payload = post(pharmacist_client, valid_body()).json()
+    succinylcholine, rocuronium, _ = payload["cautions"]
+
+    assert succinylcholine["instead"] == "Do not give succinylcholine (suxamethonium)."
+    assert succinylcholine["only_after_override"] is True
+    assert not succinylcholine["summary"].startswith("Opposing effects")
+    # §5, MG generalised x AMINO: DA; stroke x AMINO: MO SENS-. Usable: no instead, and its
+    # dose is for this patient.
+    assert rocuronium["level"] == "adjust"
+    assert rocuronium["instead"] == ""
+    assert rocuronium["only_after_override"] is False
+    assert rocuronium["dose"]["only_after_override"] is False
+    # Every v1 field is still there.
+    assert set(succinylcholine) >= {
+        "drug",
+        "drug_class",
+        "level",
+        "effects",
+        "conflict",
+        "summary",
+        "findings",
+        "dose",
+        "monitoring",
+        "reversal",
+        "assumptions",
+    }
+
+
+@pytest.mark.django_db
+def test_an_avoid_cautions_dose_is_flagged_for_an_override_only(pharmacist_client):
+    # §5, BChE deficiency homozygous x SUX: AV PROLONG; "if unavoidable, label test dose 5-10 mg"
+    # (B: S13).
+    body = valid_body(
+        conditions=[
+            {
+                "code": "butyrylcholinesterase-deficiency",
+                "onset": None,
+                "attributes": {"genotype": "homozygous"},
+            }
+        ],
+        medications=[],
+        drugs=["succinylcholine"],
+    )
+
+    (caution,) = post(pharmacist_client, body).json()["cautions"]
+
+    assert caution["level"] == "avoid"
+    assert caution["instead"].startswith("Avoid succinylcholine (suxamethonium) unless")
+    assert caution["dose"]["total_mg"] == {"min": "5", "max": "10"}
+    assert caution["dose"]["only_after_override"] is True
+
+
+@pytest.mark.django_db
+def test_no_caution_recommends_sugammadex_when_the_check_rates_it_avoid(pharmacist_client):
+    # §7, sugammadex x severe renal impairment: AV (B: S85); §5, MG generalised x NEO: DA,
+    # "prefer SUG" (B: S86, S87).
+    body = valid_body(
+        conditions=[
+            {
+                "code": "myasthenia-gravis",
+                "onset": "2024-05-01",
+                "attributes": {"antibody": "achr"},
+            },
+            {"code": "renal-impairment", "onset": None, "attributes": {"crcl_ml_min": 20}},
+        ],
+        medications=[],
+        drugs=["neostigmine", "sugammadex"],
+    )
+
+    neostigmine, sugammadex = post(pharmacist_client, body).json()["cautions"]
+
+    assert sugammadex["level"] == "avoid"
+    assert "prefer sugammadex" not in neostigmine["reversal"].lower()
+    assert "sugammadex preferred" not in neostigmine["summary"].lower()
+    assert neostigmine["reversal"] == (
+        "Sugammadex is rated avoid in this evaluation, so advice to use it is left out."
+    )

@@ -107,3 +107,38 @@ def test_the_print_view_labels_the_dose_and_lists_every_cited_reference(
     assert "[S16b] " in page
     assert "[S24] " in page
     assert "[S25] " in page
+
+
+def test_a_contraindicated_card_leads_with_do_not_give_and_keeps_titration_for_an_override(
+    anesthetist_browser, myasthenic_after_stroke
+):
+    # §4.2, stroke with motor deficit: SUX CI from 72 hours; §5, MG x SUX: DA. The card says
+    # first what to do instead; the dose, monitoring and reversal sit under "Only if given after
+    # an override", never beside "Do not give" on their own.
+    page = preview(
+        anesthetist_browser, myasthenic_after_stroke, drugs=["succinylcholine"], weight_kg="70"
+    )
+
+    card = page[page.index('id="caution-succinylcholine"') :]
+    card = card[: card.index("</article>")]
+    instead = card.index("Do not give succinylcholine (suxamethonium).")
+    override = card.index("Only if given after an override")
+    assert instead < card.index('class="caution-card__summary"') < override
+    assert card.index("<strong>Monitoring:</strong>") > override
+    assert "titrate" not in card[:override].lower()
+    # The myasthenic resistance (adjust) is a milder finding: it applies only if given.
+    milder = card.index("Milder findings, which apply if it is given")
+    assert override < milder < card.index("Myasthenia gravis: resistance to succinylcholine")
+
+
+def test_an_adjust_card_shows_the_dose_for_this_patient_without_an_override_label(
+    anesthetist_browser, myasthenic
+):
+    # §5, MG generalised x AMINO: DA (A: S19; B: S24; C: S28).
+    page = preview(anesthetist_browser, myasthenic, drugs=["rocuronium"], weight_kg="70")
+
+    card = page[page.index('id="caution-rocuronium"') :]
+    card = card[: card.index("</article>")]
+    assert "Dose for this patient" in card
+    assert "Only if given after an override" not in card
+    assert "caution-card__instead" not in card

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from periop.drugs.engine.timeline import Bound, hours_text, hours_to_microseconds
+from periop.drugs.engine.timeline import Bound, duration_text, hours_to_microseconds
 
 if TYPE_CHECKING:
     # Only for annotations: toml_checks imports the knowledge module, which imports this one.
@@ -60,9 +60,9 @@ class Aftermath:
                 f"{name}: {event} ({when}); its effect has no stated end ({cited}); "
                 "counted as still active."
             )
-        hours = hours_text(self.hours or 0)
+        lasts = duration_text(self.hours or 0)
         return (
-            f"{name}: {event} ({when}); its effect lasts {hours} h after that "
+            f"{name}: {event} ({when}); its effect lasts {lasts} after that "
             f"({cited}); counted as active within that time."
         )
 

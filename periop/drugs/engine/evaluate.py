@@ -8,11 +8,13 @@ value can never lower a caution.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
 
-from periop.drugs.engine.dose import CONFLICT_DOSE, dose_guidance
+from periop.drugs.engine.card_text import unrepeated, without_rated_out_advice
+from periop.drugs.engine.dose import CONFLICT_DOSE, dose_guidance, most_specific_first
 from periop.drugs.engine.knowledge import KnowledgeBase, show
 from periop.drugs.engine.matching import NO_NOTES, Context, Fired, kept_rules
 from periop.drugs.engine.receptor_state import (
@@ -41,6 +43,7 @@ __all__ = ["CONFLICT_PREFIX", "NO_CAUTION", "derive_receptor_state", "evaluate"]
 NO_CAUTION = "No specific caution."
 CONFLICT_PREFIX = "Opposing effects: response unpredictable; titrate to quantitative TOF. "
 _MAXIMUM_WEIGHT_KG = Decimal(1000)
+_REVERSAL_CLASS = "reversal-agent"
 _EFFECT_ORDER = {tag: position for position, tag in enumerate(EFFECT_TAGS)}
 
 
@@ -57,7 +60,9 @@ def evaluate(
     medications = tuple(_course(medication, at_us, kb) for medication in state.medications)
     context = Context(kb, episodes, medications, planned, override)
     receptor_state, receptor_notes = receptor_state_from(episodes, override)
-    cautions = tuple(_caution(drug, context, weight) for drug in planned)
+    cautions = without_rated_out_advice(
+        tuple(_caution(drug, context, weight) for drug in planned), kb
+    )
     notes = [note for episode in episodes for note in episode.notes]
     notes += [note for medication in medications for note in medication.notes]
     notes += receptor_notes
@@ -115,6 +120,7 @@ def _course(medication: MedicationInput, at_us: int, kb: KnowledgeBase) -> Medic
 def _caution(drug: str, context: Context, weight: Decimal | None) -> DrugCaution:
     kb = context.kb
     kept = kept_rules(drug, context)
+    spared = context.spared.get(drug, NO_NOTES)
     monitoring = [rule.rule.monitoring for rule in kept if rule.rule.monitoring]
     if drug in kb.index.monitored_drugs:
         monitoring.append(kb.guidance.neuromuscular_monitoring.text)
@@ -128,13 +134,13 @@ def _caution(drug: str, context: Context, weight: Decimal | None) -> DrugCaution
             summary=NO_CAUTION,
             findings=(),
             dose=None,
-            monitoring=" ".join(monitoring),
+            monitoring=unrepeated(monitoring),
             reversal="",
-            assumptions=(),
+            assumptions=spared,
         )
     effects: set[str] = set()
     reversal: list[str] = []
-    notes: list[str] = []
+    notes: list[str] = list(spared)
     memo = kb.index.finding_memo
     findings = []
     for rule in kept:
@@ -146,19 +152,49 @@ def _caution(drug: str, context: Context, weight: Decimal | None) -> DrugCaution
     conflict = "increased_sensitivity" in effects and "resistance" in effects
     if conflict:
         effects.add("unpredictable")
+    level = kept[0].level
+    # An avoid or contraindicated card leads with what to do instead and its restrictive
+    # finding; titration advice (a conflict's included) belongs only to its dose, which applies
+    # only if the drug is given after an override.
+    restrictive = level >= Level.AVOID
+    dose = CONFLICT_DOSE if conflict else _dose(drug, kept, weight)
+    if dose is not None and restrictive:
+        dose = dataclasses.replace(dose, only_after_override=True)
     return DrugCaution(
         drug=drug,
         drug_class=kb.drugs[drug].drug_class,
-        level=kept[0].level,
+        level=level,
         effects=tuple(sorted(effects, key=_EFFECT_ORDER.__getitem__)),
         conflict=conflict,
-        summary=_conflict_summary(kept) if conflict else kept[0].summary,
+        summary=_conflict_summary(kept) if conflict and not restrictive else kept[0].summary,
         findings=tuple(findings),
-        dose=CONFLICT_DOSE if conflict else _dose(drug, kept, weight),
-        monitoring=" ".join(dict.fromkeys(monitoring)),
-        reversal=" ".join(dict.fromkeys(reversal)),
+        dose=dose,
+        monitoring=unrepeated(monitoring),
+        reversal=unrepeated(reversal),
         assumptions=tuple(dict.fromkeys(notes)) if notes else NO_NOTES,
+        instead=_instead(drug, kept, kb) if restrictive else "",
     )
+
+
+def _instead(drug: str, kept: list[Fired], kb: KnowledgeBase) -> str:
+    """What an avoid or contraindicated card leads with: not to give the drug and, for a
+    reversal agent, the other reversal its restrictive findings advise ("Use sugammadex after
+    rocuronium or vecuronium" on an avoided neostigmine). For any other drug a finding's
+    reversal advice is about reversing that drug if it is given, so it stays with the part of
+    the card that applies only after an override."""
+    name = kb.drugs[drug].name
+    name = name[:1].lower() + name[1:] if name[1:2].islower() else name
+    level = kept[0].level
+    if level == Level.CONTRAINDICATED:
+        lead = f"Do not give {name}."
+    else:
+        lead = f"Avoid {name} unless there is no reasonable alternative."
+    if kb.drugs[drug].drug_class != _REVERSAL_CLASS:
+        return lead
+    alternatives = [
+        fired.rule.reversal for fired in kept if fired.level == level and fired.rule.reversal
+    ]
+    return unrepeated([lead, *alternatives])
 
 
 def _conflict_summary(kept: list[Fired]) -> str:
@@ -175,10 +211,11 @@ def _conflict_summary(kept: list[Fired]) -> str:
 def _dose(drug: str, kept: list[Fired], weight: Decimal | None) -> DoseGuidance | None:
     """Dose guidance from a finding at the caution's own level only: a dose that belongs to a
     milder finding must never sit beside a more restrictive verdict (a succinylcholine dose for
-    myasthenic resistance on a card that contraindicates it after a stroke)."""
-    for fired in kept:
-        if fired.level != kept[0].level:
-            break
+    myasthenic resistance on a card that contraindicates it after a stroke). Among the findings
+    at that level, the most specific one with a dose for the drug gives it (dose.py)."""
+    level = kept[0].level
+    candidates = [fired for fired in kept if fired.level == level]
+    for fired in most_specific_first(candidates):
         spec = fired.rule.dose_for(drug)
         if spec is not None:
             return dose_guidance(spec, fired.rule.id, weight)

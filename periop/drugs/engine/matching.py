@@ -7,7 +7,7 @@ rule that holds under every reading may supersede another.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TypeVar
 
 from periop.drugs.engine.attribute_readings import Readings
@@ -20,6 +20,7 @@ from periop.drugs.engine.timeline import (
     Span,
     window_text,
 )
+from periop.drugs.engine.tolerated import chronic_course, tolerated_note
 from periop.drugs.engine.types import Finding, Level
 
 NO_NOTES: tuple[str, ...] = ()
@@ -30,7 +31,7 @@ class _Match:
     """What part of a rule's `when` found in the patient; `level` set only by a phased rule."""
 
     # A plain slotted class: evaluation builds many of these, and frozen dataclasses are slower.
-    __slots__ = ("certain", "effects", "level", "notes", "summary", "triggers")
+    __slots__ = ("certain", "effects", "level", "notes", "summary", "triggers", "unknown_reading")
 
     def __init__(
         self,
@@ -40,6 +41,7 @@ class _Match:
         level: Level | None = None,
         effects: tuple[str, ...] = (),
         summary: str = "",
+        unknown_reading: str = "",
     ) -> None:
         self.triggers = triggers
         self.notes = notes
@@ -47,12 +49,25 @@ class _Match:
         self.level = level
         self.effects = effects
         self.summary = summary
+        # Holds only through the cautious reading of an unknown attribute value: UNKNOWN_TRAIT
+        # or UNKNOWN_MEASURE (see _unknown_kind), "" when known values meet the rule.
+        self.unknown_reading = unknown_reading
 
 
 class Fired:
     """A rule whose `when` holds under some reading of the inputs, for one or more drugs."""
 
-    __slots__ = ("_finding", "certain", "effects", "level", "notes", "rule", "summary", "triggers")
+    __slots__ = (
+        "_finding",
+        "certain",
+        "effects",
+        "level",
+        "notes",
+        "rule",
+        "summary",
+        "triggers",
+        "unknown_reading",
+    )
 
     def __init__(
         self,
@@ -63,6 +78,7 @@ class Fired:
         triggers: frozenset[str],
         notes: tuple[str, ...],
         certain: bool,
+        unknown_reading: str = "",
     ) -> None:
         self.rule = rule
         self.level = level
@@ -71,6 +87,8 @@ class Fired:
         self.triggers = triggers
         self.notes = notes
         self.certain = certain  # holds under every reading of the inputs
+        # Holds only through the cautious reading of an unknown attribute value (_Match).
+        self.unknown_reading = unknown_reading
         self._finding: Finding | None = None
 
     def finding(self, memo: dict[tuple[object, ...], Finding]) -> Finding:
@@ -144,6 +162,8 @@ class Context:
         self.override = override
         # The target-independent part of each rule, computed at most once per evaluation.
         self.base: dict[int, Fired | None] = {}
+        # Per planned drug: why rules were left out for a tolerated chronic medication.
+        self.spared: dict[str, tuple[str, ...]] = {}
 
 
 def kept_rules(drug: str, context: Context) -> list[Fired]:
@@ -161,12 +181,27 @@ def kept_rules(drug: str, context: Context) -> list[Fired]:
                 base = _with_present(base, drug, context)
             if base is not None:
                 fired.append(base)
+    if any(rule.unknown_reading == UNKNOWN_TRAIT for rule in fired):
+        fired = _spare_tolerated(drug, fired, context)
     # Only a rule that holds under every reading of the inputs may lower another one.
     superseded = {rule_id for rule in fired if rule.certain for rule_id in rule.rule.supersedes}
     kept = [rule for rule in fired if rule.level and rule.rule.id not in superseded]
     if len(kept) > 1:
         kept.sort(key=lambda rule: (-rule.level, rule.rule.id))
     return kept
+
+
+def _spare_tolerated(drug: str, fired: list[Fired], context: Context) -> list[Fired]:
+    """Leaves out the rules that hold only through an unknown attribute when `drug` is a chronic
+    medication the patient already takes (tolerated.py says why), and records the assumption."""
+    course = chronic_course(drug, context.medications)
+    if course is None:
+        return fired
+    spared = [rule for rule in fired if rule.unknown_reading == UNKNOWN_TRAIT]
+    context.spared[drug] = tuple(
+        dict.fromkeys(tolerated_note(course, rule.summary) for rule in spared)
+    )
+    return [rule for rule in fired if rule.unknown_reading != UNKNOWN_TRAIT]
 
 
 def _candidates(drug: str, context: Context) -> tuple[int, ...]:
@@ -228,6 +263,7 @@ def _with_present(base: Fired, target: str, context: Context) -> Fired | None:
         frozenset(triggers),
         tuple(notes),
         certain,
+        base.unknown_reading,
     )
 
 
@@ -273,7 +309,16 @@ def _base(rule: Rule, context: Context) -> Fired | None:
         parts.append(found)
     if len(parts) == 1:  # the usual case, with nothing to merge
         only = parts[0]
-        return Fired(rule, level, effects, summary, only.triggers, only.notes, only.certain)
+        return Fired(
+            rule,
+            level,
+            effects,
+            summary,
+            only.triggers,
+            only.notes,
+            only.certain,
+            only.unknown_reading,
+        )
     return Fired(
         rule,
         level,
@@ -282,6 +327,7 @@ def _base(rule: Rule, context: Context) -> Fired | None:
         frozenset(trigger for part in parts for trigger in part.triggers),
         tuple(note for part in parts for note in part.notes),
         all(part.certain for part in parts),
+        _either(part.unknown_reading for part in parts),
     )
 
 
@@ -292,12 +338,14 @@ def _conditions(when: When, context: Context) -> _Match | None:
     triggers: list[str] = []
     notes: list[str] = []
     certain = False
+    unknown_reading: str | None = None
     for episode in context.episodes:
         if episode.code not in codes or (needs_active and not episode.possibly_active):
             continue
         attributes = _attributes(when, episode)
         if attributes is None:
             continue
+        unknown_reading = _both(unknown_reading, attributes[1], when, episode)
         triggers.append(episode.trigger)
         notes += attributes[0]
         if needs_active:
@@ -313,12 +361,63 @@ def _conditions(when: When, context: Context) -> _Match | None:
         certain = certain or (timely and attributes[1] and not lingering)
     if not triggers:
         return None
-    return _Match(frozenset(triggers), tuple(notes) if notes else NO_NOTES, certain)
+    return _Match(
+        frozenset(triggers),
+        tuple(notes) if notes else NO_NOTES,
+        certain,
+        None,
+        (),
+        "",
+        unknown_reading or "",
+    )
+
+
+# How a rule can hold only through the cautious reading of unknown attribute values. A choice
+# attribute says what kind of disease it is (an antibody, a gene, a genotype): a medication the
+# patient has long tolerated tells against the kinds that forbid it, so that reading is spared
+# for it (tolerated.py). A number or a boolean measures a state that changes (a serum level, a
+# clearance, a deficit): tolerance says nothing about its value now, so it is never spared.
+UNKNOWN_TRAIT = "trait"
+UNKNOWN_MEASURE = "measure"
+
+
+def _unknown_kind(when: When, episode: ConditionEpisode) -> str:
+    """UNKNOWN_TRAIT when only choice attributes the rule constrains are unknown for this
+    episode, UNKNOWN_MEASURE when any other such attribute is, else ""."""
+    definition = episode.definition
+    unknown = [
+        definition.attributes[name].type
+        for name in when.attributes
+        if name in definition.attributes and episode.values[name] is UNKNOWN
+    ]
+    if not unknown:
+        return ""
+    return UNKNOWN_TRAIT if all(kind == "choice" for kind in unknown) else UNKNOWN_MEASURE
+
+
+def _both(so_far: str | None, certain_values: bool, when: When, episode: ConditionEpisode) -> str:
+    """The unknown reading of a rule matched by several episodes: it holds through known values
+    when any episode's known values meet it; otherwise the least sparable kind."""
+    kind = "" if certain_values else _unknown_kind(when, episode)
+    if so_far is None:
+        return kind
+    if not so_far or not kind:
+        return ""
+    return UNKNOWN_MEASURE if UNKNOWN_MEASURE in (so_far, kind) else UNKNOWN_TRAIT
+
+
+def _either(kinds: Iterable[str]) -> str:
+    """The unknown reading of a rule whose parts must all hold: any part's, the least sparable."""
+    found = set(kinds)
+    if UNKNOWN_MEASURE in found:
+        return UNKNOWN_MEASURE
+    return UNKNOWN_TRAIT if UNKNOWN_TRAIT in found else ""
 
 
 def _phased(rule: Rule, context: Context) -> _Match | None:
     """The most restrictive phase possible for any listed condition whose attributes fit."""
     candidates: list[tuple[Phase, str, list[str], bool]] = []
+    unknown_reading: str | None = None
     # Each phase's status decides. A rule for any status states itself what applies after
     # resolution, so its phases see the recorded status; any other rule's phases see a condition
     # inside its aftermath as still ongoing.
@@ -360,6 +459,7 @@ def _phased(rule: Rule, context: Context) -> _Match | None:
         if len(possible) > 1:
             notes.append(_phases_note(definition, episode, possible, statuses))
         candidates.append((top, episode.trigger, notes, exact and attributes[1]))
+        unknown_reading = _both(unknown_reading, attributes[1], rule.when, episode)
     if not candidates:
         return None
     level = max(candidate[0].level for candidate in candidates)
@@ -372,6 +472,7 @@ def _phased(rule: Rule, context: Context) -> _Match | None:
         level=phase.level,
         effects=phase.effects,
         summary=phase.summary,
+        unknown_reading=unknown_reading or "",
     )
 
 

@@ -156,11 +156,41 @@ def hours_text(hours: int | float) -> str:
     return str(int(hours)) if float(hours).is_integer() else repr(hours)
 
 
+# Units for durations in words, largest first: a year is 365 days and a month a twelfth of that,
+# as in the knowledge base's hour windows (4380 hours is 6 months, 17520 hours 2 years).
+_DURATION_UNITS: tuple[tuple[str, int, int], ...] = (
+    ("year", 8760, 8760),
+    ("month", 730, 730),
+    ("week", 168, 336),
+    ("day", 24, 96),
+)
+
+
+def _duration_parts(hours: int | float) -> tuple[str, str]:
+    """The number and the singular unit of a duration, in the largest unit that divides it."""
+    if float(hours).is_integer():
+        whole = int(hours)
+        for unit, size, smallest in _DURATION_UNITS:
+            if whole >= smallest and whole % size == 0:
+                return str(whole // size), unit
+    return hours_text(hours), "hour"
+
+
+def duration_text(hours: int | float) -> str:
+    """Hours in words for a reader: "2 years", "6 months", "10 days", "72 hours", "1 hour"."""
+    number, unit = _duration_parts(hours)
+    return f"{number} {unit}" if number == "1" else f"{number} {unit}s"
+
+
 def window_text(from_hours: int | float, to_hours: int | float | None) -> str:
-    """A phase window in words: "24-72 h" or "from 72 h"."""
+    """A phase window in words: "24 to 72 hours", "72 hours to 2 years" or "from 2 years"."""
     if to_hours is None:
-        return f"from {hours_text(from_hours)} h"
-    return f"{hours_text(from_hours)}-{hours_text(to_hours)} h"
+        return f"from {duration_text(from_hours)}"
+    start_number, start_unit = _duration_parts(from_hours)
+    end = duration_text(to_hours)
+    if start_unit == _duration_parts(to_hours)[1] or start_number == "0":
+        return f"{start_number} to {end}"
+    return f"{duration_text(from_hours)} to {end}"
 
 
 # An attribute value nobody knows: absent without a schema default, or the schema's marker.

@@ -110,6 +110,9 @@ class DoseGuidance:
     # is known; or the rule's fixed dose.
     total_mg: DoseRange | None = None
     max_mg: Decimal | None = None
+    # True on an avoid or contraindicated caution: the dose applies only if the drug is given
+    # after a clinician's override, never as a recommendation to give it.
+    only_after_override: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +141,9 @@ class DrugCaution:
     monitoring: str
     reversal: str
     assumptions: tuple[str, ...]
+    # On an avoid or contraindicated caution, what to do instead (the card leads with it);
+    # empty otherwise.
+    instead: str = ""
 
 
 @dataclass(frozen=True, slots=True)

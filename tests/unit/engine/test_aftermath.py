@@ -106,7 +106,7 @@ def test_it_counts_a_stopped_medication_inside_its_stated_aftermath_and_names_th
 
     assert [finding.rule for finding in caution.findings] == ["roc-aminoglycoside"]
     assert caution.assumptions == (
-        f"Gentamicin: stopped ({hours_before(5).isoformat()}); its effect lasts 8 h after that "
+        f"Gentamicin: stopped ({hours_before(5).isoformat()}); its effect lasts 8 hours after that "
         "(R2); counted as active within that time.",
     )
 

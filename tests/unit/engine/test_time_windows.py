@@ -119,8 +119,8 @@ def test_it_reads_a_date_only_onset_as_every_time_of_that_day_and_takes_the_wors
     assert caution.summary == "24 to 72 h."
     assert caution.assumptions == (
         "Burn injury: onset given as a date (2026-11-21); evaluated over every time of that day.",
-        "Burn injury: time since onset uncertain; phases 0-24 h, 24-72 h are possible; "
-        "the most restrictive applies.",
+        "Burn injury: time since onset uncertain; phases 0 to 24 hours, 24 to 72 hours are "
+        "possible; the most restrictive applies.",
     )
 
 
@@ -128,12 +128,12 @@ def test_it_counts_a_date_as_starting_at_utc_plus_14_and_ending_at_utc_minus_12(
     kb: KnowledgeBase,
 ):
     # 2026-11-19 begins at 2026-11-18T10:00Z and ends at 2026-11-20T12:00Z: 44 to 94 hours
-    # before the evaluation, so the 24-72 h phase is possible alongside the 72 h one.
+    # before the evaluation, so the 24 to 72 hours phase is possible alongside the 72 h one.
     caution = caution_for(kb, state(burn(dt.date(2026, 11, 19))), "succinylcholine")
     phases_note = caution.assumptions[-1]
 
     assert caution.level is Level.CONTRAINDICATED
-    assert "phases 24-72 h, from 72 h (ongoing) are possible" in phases_note
+    assert "phases 24 to 72 hours, from 72 hours (ongoing) are possible" in phases_note
 
 
 def test_it_ends_a_date_just_before_the_next_midnight_at_utc_minus_12(kb: KnowledgeBase):
@@ -147,8 +147,9 @@ def test_it_ends_a_date_just_before_the_next_midnight_at_utc_minus_12(kb: Knowle
     at_noon_caution = evaluate(patient, ["succinylcholine"], at_noon, kb).cautions[0]
     just_before_caution = evaluate(patient, ["succinylcholine"], just_before, kb).cautions[0]
 
-    assert "phases 24-72 h, from 72 h (ongoing) are" in at_noon_caution.assumptions[-1]
-    assert "phases 0-24 h, 24-72 h, from 72 h (ongoing) are" in just_before_caution.assumptions[-1]
+    assert "phases 24 to 72 hours, from 72 hours (ongoing) are" in at_noon_caution.assumptions[-1]
+    all_three = "phases 0 to 24 hours, 24 to 72 hours, from 72 hours (ongoing) are"
+    assert all_three in just_before_caution.assumptions[-1]
 
 
 def test_it_reports_no_phase_assumption_when_a_whole_date_falls_in_one_phase(kb: KnowledgeBase):
@@ -168,7 +169,8 @@ def test_it_takes_the_most_cautious_phase_over_every_possible_unknown_onset(kb: 
     assert caution.assumptions[0] == (
         "Burn injury: onset unknown; the most cautious level over all possible onsets is used."
     )
-    assert "phases 0-24 h, 24-72 h, from 72 h (ongoing) are possible" in caution.assumptions[1]
+    all_three = "phases 0 to 24 hours, 24 to 72 hours, from 72 hours (ongoing) are possible"
+    assert all_three in caution.assumptions[1]
 
 
 def test_it_uses_the_resolved_phases_once_the_condition_has_resolved(kb: KnowledgeBase):

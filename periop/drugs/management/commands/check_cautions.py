@@ -191,20 +191,24 @@ def render_table(result: dict[str, Any]) -> str:
         lines += [
             "",
             f"== {caution['drug']}: {caution['level'].upper()}",
-            _wrap(caution["summary"]),
         ]
+        if caution.get("instead"):
+            lines.append(_wrap(caution["instead"]))
+        lines.append(_wrap(caution["summary"]))
         for finding in caution["findings"]:
             lines.append(
                 f"  - [{finding['level']}] {finding['rule']} "
                 f"(triggered by {', '.join(finding['triggered_by']) or 'the drug itself'}; "
                 f"references {', '.join(finding['references'])})"
             )
+        # On an avoid or contraindicated caution these apply only after an override.
+        when = " (only if given after an override)" if caution.get("only_after_override") else ""
         if caution["dose"]:
-            lines.append(_wrap("Dose: " + _dose_text(caution["dose"])))
+            lines.append(_wrap(f"Dose{when}: " + _dose_text(caution["dose"])))
         if caution["monitoring"]:
-            lines.append(_wrap("Monitoring: " + caution["monitoring"]))
+            lines.append(_wrap(f"Monitoring{when}: " + caution["monitoring"]))
         if caution["reversal"]:
-            lines.append(_wrap("Reversal: " + caution["reversal"]))
+            lines.append(_wrap(f"Reversal{when}: " + caution["reversal"]))
         for assumption in caution["assumptions"]:
             lines.append(_wrap("Assumed: " + assumption))
     return "\n".join(lines)
