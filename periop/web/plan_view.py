@@ -82,7 +82,9 @@ def plan_rows(knowledge_base: KnowledgeBase, plan: Sequence[Mapping[str, Any]]) 
                 decision=decision,
                 decision_label=label,
                 dose=_dose(line),
-                monitoring=_first_sentence(line.get("monitoring") or ""),
+                monitoring=""
+                if decision == "withhold"
+                else _first_sentence(line.get("monitoring") or ""),
                 level_change=line.get("level_change") or "",
                 needs_decision=bool(line.get("needs_decision")),
                 given=decision != "withhold",

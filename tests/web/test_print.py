@@ -146,7 +146,39 @@ def test_a_superseded_print_names_its_successor(anesthetist_browser, signed, ane
     assert page.index("Superseded:") < page.index("<h2>Plan</h2>")
 
 
-def test_a_summary_that_only_repeats_a_finding_is_printed_once(anesthetist_browser, signed):
+def test_a_withheld_drug_is_in_the_plan_but_has_no_detailed_card(anesthetist_browser, signed):
+    page = printed(anesthetist_browser, signed)
+
+    assert 'id="plan-succinylcholine"' in page
+    assert "Succinylcholine (suxamethonium): CONTRAINDICATED" not in page
+    assert "Rocuronium: " in page
+
+
+def test_a_summary_that_only_repeats_a_finding_is_printed_once(
+    anesthetist_browser, patient, anesthetist
+):
+    PatientConditionFactory(
+        patient=patient,
+        code="burn",
+        onset_date=None,
+        onset_at=timezone.now() - dt.timedelta(days=4),
+        attributes={"tbsa_percent": 32},
+    )
+    assessment = AssessmentFactory(
+        patient=patient,
+        drugs=["succinylcholine"],
+        planned_at=timezone.now() + dt.timedelta(days=1),
+        created_by=anesthetist,
+    )
+    actor = Actor.from_user(anesthetist)
+    caution_acknowledge(
+        actor=actor,
+        assessment=assessment,
+        drug="succinylcholine",
+        decision="overridden",
+        reason_code="no-alternative",
+    )
+    signed = assessment_sign(actor=actor, assessment=Assessment.objects.get(pk=assessment.pk))
     page = printed(anesthetist_browser, signed)
 
     card = page[page.index("Succinylcholine (suxamethonium): CONTRAINDICATED") :]

@@ -63,6 +63,8 @@ class PlanLine:
     monitoring: str
     level_change: str
     needs_decision: bool
+    # The drug's card evaluated over the drugs that will be given; None when it is withheld.
+    card: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,7 @@ class Plan:
                 "monitoring": line.monitoring,
                 "level_change": line.level_change,
                 "needs_decision": line.needs_decision,
+                "card": line.card,
             }
             for line in self.lines
         ]
@@ -133,8 +136,8 @@ def state_from_inputs(inputs: Mapping[str, Any]) -> PatientState:
     )
 
 
-def _rules(caution: Mapping[str, Any]) -> dict[str, str]:
-    return {finding["rule"]: finding["summary"] for finding in caution.get("findings", ())}
+def _rules(caution: Mapping[str, Any]) -> set[str]:
+    return {finding["rule"] for finding in caution.get("findings", ())}
 
 
 def _level_change(
@@ -143,9 +146,15 @@ def _level_change(
     """Why a drug's level moved once the withheld drugs were taken out of the plan."""
     if original["level"] == now["level"]:
         return ""
-    dropped = [summary for rule, summary in _rules(original).items() if rule not in _rules(now)]
-    because = "; ".join(dropped) if dropped else "interactions with withheld drugs"
-    return f"Was {original['level']}: {because} ({join_names(list(withheld))} withheld)."
+    remaining = _rules(now)
+    gone = [finding for finding in original.get("findings", ()) if finding["rule"] not in remaining]
+    # Named by the findings that set the old level, each by the head of its summary.
+    setting = [finding for finding in gone if finding["level"] == original["level"]] or gone
+    heads = list(dict.fromkeys(finding["summary"].split(":")[0].strip() for finding in setting))
+    because = "; ".join(heads) if heads else "interactions with withheld drugs"
+    drugs = get_knowledge_base().drugs
+    names = [drugs[code].name if code in drugs else code for code in withheld]
+    return f"Was {original['level']}: {because} ({join_names(names)} withheld)."
 
 
 def plan_evaluate(*, assessment: Assessment, decisions: Sequence[Acknowledgement]) -> Plan:
@@ -194,6 +203,7 @@ def plan_evaluate(*, assessment: Assessment, decisions: Sequence[Acknowledgement
                 needs_decision=decision is None
                 and drug in planned
                 and level in ACKNOWLEDGED_LEVELS,
+                card=cards.get(drug),
             )
         )
     return Plan(lines=tuple(lines), cautions=tuple(cards.get(d) or original[d] for d in planned))

@@ -37,13 +37,19 @@ def assessment_print(request: HttpRequest, assessment_id: int) -> HttpResponse:
     every_revision = assessment_acknowledgements(assessment=assessment)
     acknowledgements = [ack for ack in every_revision if ack.revision == assessment.revision]
     required = [item["drug"] for item in assessment.acknowledgement_required]
-    panel = caution_panel(
-        knowledge_base, json.loads(assessment.cautions_snapshot), required, assessment.weight_kg
-    )
+    plan, _ = assessment_plan_data(assessment=assessment, acknowledgements=every_revision)
+    # The paper gives the detail of what will be given, as the plan evaluated it (withheld
+    # drugs and their interactions are gone); a withheld drug keeps its line in the plan.
+    evaluation = json.loads(assessment.cautions_snapshot)
+    plan_cards = [line["card"] for line in plan if line.get("card")]
+    withheld = {line["drug"] for line in plan if line.get("decision") == "withhold"}
+    evaluation["cautions"] = plan_cards or [
+        card for card in evaluation["cautions"] if card["drug"] not in withheld
+    ]
+    panel = caution_panel(knowledge_base, evaluation, required, assessment.weight_kg)
     by_drug = {ack.drug: ack for ack in acknowledgements}
     for card in panel.cards:
         card.acknowledgement = by_drug.get(card.drug)
-    plan, _ = assessment_plan_data(assessment=assessment, acknowledgements=every_revision)
     # A paper copy outlives the screen: it must say when a later amendment replaced it.
     superseded_by = (
         Assessment.objects.filter(supersedes_id=assessment.pk)
