@@ -313,28 +313,43 @@ class AssessmentSignApi(PeriopApi):
         return detail_response(signed)
 
 
+class DecisionReasonInput(StrictSerializer):
+    """The drug decided and the reason fields shared by the v1 acknowledgement and the plan's
+    decision (the services check which combinations are allowed)."""
+
+    drug = DrugNameField(help_text="A planned drug's code or synonym (v1.1).")
+    reason_code = serializers.ChoiceField(
+        choices=ReasonCode.values,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Required to override; caution-not-applicable and other-documented also "
+        "need a comment.",
+    )
+    comment = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+# What a decision on a draft can answer besides success.
+DECISION_ERRORS = {
+    400: INVALID,
+    401: NOT_AUTHENTICATED,
+    403: FORBIDDEN,
+    404: NOT_FOUND,
+    409: SIGNED,
+    412: STALE,
+}
+
+
 class AcknowledgementCreateApi(PeriopApi):
     """`POST /api/v1/assessments/{id}/acknowledgements`."""
 
     roles_by_method = {"POST": CLINICAL_ROLES}
 
-    class AcknowledgementInput(StrictSerializer):
-        drug = DrugNameField(help_text="A planned drug's code or synonym (v1.1).")
+    class AcknowledgementInput(DecisionReasonInput):
         decision = serializers.ChoiceField(
             choices=[Decision.ACCEPTED.value, Decision.OVERRIDDEN.value],
             help_text="accepted: the drug is withheld (the plan's withhold); overridden: it is "
             "given despite the caution.",
-        )
-        reason_code = serializers.ChoiceField(
-            choices=ReasonCode.values,
-            required=False,
-            allow_blank=True,
-            default="",
-            help_text="Required to override; caution-not-applicable and other-documented also "
-            "need a comment.",
-        )
-        comment = serializers.CharField(
-            required=False, allow_blank=True, default="", max_length=2000
         )
 
     @extend_schema(
@@ -342,15 +357,7 @@ class AcknowledgementCreateApi(PeriopApi):
         summary="Accept or override a contraindicated or avoid caution",
         parameters=[IF_MATCH_OPTIONAL],
         request=AcknowledgementInput,
-        responses={
-            201: AcknowledgementOutput,
-            400: INVALID,
-            401: NOT_AUTHENTICATED,
-            403: FORBIDDEN,
-            404: NOT_FOUND,
-            409: SIGNED,
-            412: STALE,
-        },
+        responses={201: AcknowledgementOutput, **DECISION_ERRORS},
         tags=["assessments"],
     )
     def post(self, request: Request, assessment_id: int) -> Response:

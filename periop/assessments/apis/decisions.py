@@ -8,24 +8,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from periop.accounts.permissions import CLINICAL_ROLES
-from periop.api import StrictSerializer
 from periop.assessments.apis.assessments import (
+    DECISION_ERRORS,
     IF_MATCH_OPTIONAL,
-    NOT_FOUND,
-    SIGNED,
-    STALE,
+    DecisionReasonInput,
     _writable_assessment,
     detail_response,
 )
-from periop.assessments.apis.common import (
-    FORBIDDEN,
-    INVALID,
-    NOT_AUTHENTICATED,
-    PeriopApi,
-    optional_revision,
-)
+from periop.assessments.apis.common import PeriopApi, optional_revision
 from periop.assessments.apis.outputs import AssessmentDetailOutput
-from periop.assessments.models import ReasonCode
 from periop.assessments.selectors import assessment_get
 from periop.assessments.services import plan_decide
 from periop.assessments.services.plan import PLAN_DECISIONS
@@ -36,24 +27,12 @@ from periop.drugs.serializers import DrugNameField
 class DecisionCreateApi(PeriopApi):
     roles_by_method = {"POST": CLINICAL_ROLES}
 
-    class DecisionInput(StrictSerializer):
-        drug = DrugNameField(help_text="A planned drug's code or synonym (v1.1).")
+    class DecisionInput(DecisionReasonInput):
         decision = serializers.ChoiceField(
             choices=list(PLAN_DECISIONS),
             help_text="give: as planned; give-adjusted: dose and monitoring from the card; "
             "withhold: not given (optionally with an alternative); override: given despite "
             "a contraindicated or avoid caution, with a reason.",
-        )
-        reason_code = serializers.ChoiceField(
-            choices=ReasonCode.values,
-            required=False,
-            allow_blank=True,
-            default="",
-            help_text="Required to override; caution-not-applicable and other-documented also "
-            "need a comment.",
-        )
-        comment = serializers.CharField(
-            required=False, allow_blank=True, default="", max_length=2000
         )
         alternative = DrugNameField(
             required=False,
@@ -81,15 +60,7 @@ class DecisionCreateApi(PeriopApi):
         ),
         parameters=[IF_MATCH_OPTIONAL],
         request=DecisionInput,
-        responses={
-            200: AssessmentDetailOutput,
-            400: INVALID,
-            401: NOT_AUTHENTICATED,
-            403: FORBIDDEN,
-            404: NOT_FOUND,
-            409: SIGNED,
-            412: STALE,
-        },
+        responses={200: AssessmentDetailOutput, **DECISION_ERRORS},
         tags=["assessments"],
     )
     def post(self, request: Request, assessment_id: int) -> Response:
