@@ -301,3 +301,19 @@ def test_reading_an_assessment_is_audited(anesthetist_browser, draft):
 
     (event,) = events("read", resource_type="assessment")
     assert event.resource_id == str(draft.pk)
+
+
+def test_the_live_panel_opens_with_one_line_per_drug(anesthetist_browser, myasthenic_after_stroke):
+    # At tablet width the cards sit far below the form: the lines at the top of the panel say
+    # for each drug its level and what to do, linking to its card.
+    response = anesthetist_browser.post(
+        f"/patients/{myasthenic_after_stroke.pk}/assessments/preview",
+        tomorrow_form(),
+        headers={"HX-Request": "true"},
+    )
+
+    page = response.content.decode()
+    lines = page[page.index('class="plan-summary panel-lines"') : page.index("</table>")]
+    assert lines.index("#caution-succinylcholine") < lines.index("#caution-rocuronium")
+    assert "Do not give succinylcholine" in lines
+    assert page.index("panel-lines") < page.index('id="caution-succinylcholine"')
