@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
+from periop.accounts.actors import ChangeActor, change_actor_set
 from periop.accounts.models import Department, Membership, Role
 
 
@@ -26,6 +27,7 @@ def department_create(*, code: str, name: str, time_zone: str = "UTC") -> Depart
 @transaction.atomic
 def user_create(
     *,
+    actor: ChangeActor,
     username: str,
     password: str,
     role: str,
@@ -33,7 +35,10 @@ def user_create(
     email: str = "",
     is_staff: bool = False,
 ) -> User:
-    """Creates a user with one department role. The password must pass the validators."""
+    """Creates a user with one department role. The password must pass the validators.
+
+    `actor` (the administrator, or the name of the command) is recorded with the account's
+    creation and its first role."""
     if role not in Role.values:
         raise ValidationError(
             {"role": f"Unknown role {role!r}. Choose from {', '.join(Role.values)}."}
@@ -45,22 +50,66 @@ def user_create(
     user.full_clean(exclude=["password"])
     validate_password(password, user)
     user.set_password(password)
+    change_actor_set(user, actor)
     user.save()
-    membership_grant(user=user, department=department, role=role)
+    membership_grant(actor=actor, user=user, department=department, role=role)
     return user
 
 
 @transaction.atomic
-def membership_grant(*, user: User, department: Department, role: str) -> Membership:
-    """Gives `user` the role in `department`, replacing any role they held there."""
+def user_privileges_set(
+    *,
+    actor: ChangeActor,
+    user: User,
+    is_staff: bool | None = None,
+    is_superuser: bool | None = None,
+) -> User:
+    """Changes a user's site-wide privileges; the ledger records `actor` with before and after."""
+    if is_staff is not None:
+        user.is_staff = is_staff
+    if is_superuser is not None:
+        user.is_superuser = is_superuser
+    change_actor_set(user, actor)
+    user.save(update_fields=["is_staff", "is_superuser"])
+    return user
+
+
+@transaction.atomic
+def membership_grant(
+    *, actor: ChangeActor, user: User, department: Department, role: str
+) -> Membership:
+    """Gives `user` the role in `department`, replacing any role they held there. The ledger
+    records `actor` with the previous role and the new one."""
     if role not in Role.values:
         raise ValidationError(
             {"role": f"Unknown role {role!r}. Choose from {', '.join(Role.values)}."}
         )
-    membership, _created = Membership.objects.update_or_create(
-        user=user, department=department, defaults={"role": role}
+    membership = (
+        Membership.objects.select_for_update().filter(user=user, department=department).first()
     )
+    if membership is None:
+        membership = Membership(user=user, department=department, role=role)
+    return membership_set_role(actor=actor, membership=membership, role=role)
+
+
+@transaction.atomic
+def membership_set_role(*, actor: ChangeActor, membership: Membership, role: str) -> Membership:
+    """Sets the role of an existing (or new, unsaved) membership, recording `actor`."""
+    if role not in Role.values:
+        raise ValidationError(
+            {"role": f"Unknown role {role!r}. Choose from {', '.join(Role.values)}."}
+        )
+    membership.role = role
+    change_actor_set(membership, actor)
+    membership.save()
     return membership
+
+
+@transaction.atomic
+def membership_revoke(*, actor: ChangeActor, membership: Membership) -> None:
+    """Removes a role; the ledger records `actor` and the role that was revoked."""
+    change_actor_set(membership, actor)
+    membership.delete()
 
 
 def api_token_issue(*, user: User) -> str:
