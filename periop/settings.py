@@ -99,7 +99,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "periop.accounts",
@@ -279,7 +278,8 @@ if not DEBUG:
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header is what turns "not authenticated" into a 401.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # DRF's `Token <key>` header, checked against hashed keys (periop.accounts.models.ApiToken).
+        "periop.accounts.authentication.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -10,7 +10,7 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 
 from periop.accounts.actors import change_actor_set
-from periop.accounts.models import Department, Membership
+from periop.accounts.models import ApiToken, Department, Membership
 
 
 class ActorRecordingAdmin(admin.ModelAdmin[Any]):
@@ -72,3 +72,22 @@ admin.site.unregister(user_model)
 @admin.register(user_model)
 class PeriopUserAdmin(ActorRecordingAdmin, UserAdmin[User]):
     inlines = [UserMembershipInline]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ActorRecordingAdmin):
+    """Lists tokens by prefix and date, and revokes them. The key itself is not stored, so no
+    page can show it; tokens are issued by `manage.py create_user --api-token`, which prints the
+    key once."""
+
+    list_display = ["prefix", "user", "created_at"]
+    list_select_related = ["user"]
+    search_fields = ["prefix", "user__username"]
+    fields = ["prefix", "user", "created_at"]
+    readonly_fields = ["prefix", "user", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -10,10 +10,16 @@ from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from rest_framework.authtoken.models import Token
 
 from periop.accounts.actors import ChangeActor, change_actor_set
-from periop.accounts.models import Department, Membership, Role
+from periop.accounts.models import (
+    API_TOKEN_PREFIX_LENGTH,
+    ApiToken,
+    Department,
+    Membership,
+    Role,
+    api_token_digest,
+)
 
 
 def department_create(*, code: str, name: str, time_zone: str = "UTC") -> Department:
@@ -112,11 +118,26 @@ def membership_revoke(*, actor: ChangeActor, membership: Membership) -> None:
     membership.delete()
 
 
-def api_token_issue(*, user: User) -> str:
-    """Issues (or replaces) the user's API token and returns it; it is shown only once."""
-    Token.objects.filter(user=user).delete()
-    token: Token = Token.objects.create(user=user)
-    return str(token.key)
+@transaction.atomic
+def api_token_issue(*, actor: ChangeActor, user: User) -> str:
+    """Issues a new API token for `user`, revoking any they held, and returns its key.
+
+    This is the only time the key exists outside the client: the database keeps its digest.
+    The ledger records the issue (and each revocation) with `actor`."""
+    for token in ApiToken.objects.select_for_update().filter(user=user):
+        api_token_revoke(actor=actor, token=token)
+    key = secrets.token_hex(20)
+    token = ApiToken(user=user, prefix=key[:API_TOKEN_PREFIX_LENGTH], digest=api_token_digest(key))
+    change_actor_set(token, actor)
+    token.save()
+    return key
+
+
+@transaction.atomic
+def api_token_revoke(*, actor: ChangeActor, token: ApiToken) -> None:
+    """Revokes an API token at once; the ledger records `actor`."""
+    change_actor_set(token, actor)
+    token.delete()
 
 
 def random_password() -> str:

@@ -19,7 +19,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from periop.accounts.actors import change_actor_get
-from periop.accounts.models import Membership
+from periop.accounts.models import ApiToken, Membership
 from periop.audit.models import Action, Outcome
 from periop.audit.services import Actor, audit_event_append
 
@@ -137,4 +137,28 @@ def _membership_event(membership: Membership, change: str, *, previous_role: str
             "role": membership.role,
             "previous_role": previous_role,
         },
+    )
+
+
+@receiver(post_save, sender=ApiToken)
+def audit_api_token_issued(sender: Any, instance: ApiToken, created: bool, **kwargs: Any) -> None:
+    if created:
+        _api_token_event(instance, "api-token-issued")
+
+
+@receiver(post_delete, sender=ApiToken)
+def audit_api_token_revoked(sender: Any, instance: ApiToken, **kwargs: Any) -> None:
+    _api_token_event(instance, "api-token-revoked")
+
+
+def _api_token_event(token: ApiToken, change: str) -> None:
+    # An API token is a credential, so issuing or revoking one is a privilege change. The
+    # prefix (never the key) tells the tokens apart; the admin lists the same prefix.
+    audit_event_append(
+        actor=change_actor(token),
+        action=Action.PRIVILEGE_CHANGE,
+        resource_type="api-token",
+        resource_id=token.pk or "",
+        data_category="privileges",
+        payload={"change": change, "user_id": token.user_id, "prefix": token.prefix},
     )

@@ -57,7 +57,9 @@ class Command(BaseCommand):
             f"Created user {user.username} as {options['role']} in {department.code}."
         )
         if options["api_token"]:
-            self.stdout.write(f"API token (shown once): {api_token_issue(user=user)}")
+            self.stdout.write(
+                f"API token (shown once): {api_token_issue(actor=COMMAND_ACTOR, user=user)}"
+            )
 
     def _password(self, *, no_input: bool) -> str:
         password = os.environ.get(PASSWORD_VARIABLE, "")

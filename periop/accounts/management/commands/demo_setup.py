@@ -75,4 +75,5 @@ class Command(BaseCommand):
             self.stdout.write(f"  {username:<18} {role:<12} {password}")
         pharmacist = user_model.objects.get(username="demo-pharmacist")
         if any(username == "demo-pharmacist" for username, _, _ in printed):
-            self.stdout.write(f"API token for demo-pharmacist: {api_token_issue(user=pharmacist)}")
+            key = api_token_issue(actor=COMMAND_ACTOR, user=pharmacist)
+            self.stdout.write(f"API token for demo-pharmacist (shown once): {key}")
