@@ -63,6 +63,17 @@ def audit_checkpoint_file(tmp_path: Any, settings: Any) -> Any:
     return path
 
 
+@pytest.fixture(autouse=True)
+def empty_cache() -> Iterator[None]:
+    """Every test starts with an empty cache: counts such as the failed logins per address
+    must not carry over from one test to the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def department(db: None) -> Department:
     return DepartmentFactory(code="main-theatres", name="Main theatres")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.db.models.signals import post_delete, post_save, pre_save
@@ -19,6 +20,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from periop.accounts.actors import change_actor_get
+from periop.accounts.login_limits import login_failure_count
 from periop.accounts.models import ApiToken, Membership
 from periop.audit.models import Action, Outcome
 from periop.audit.services import Actor, audit_event_append
@@ -53,12 +55,26 @@ def audit_login_failed(
 ) -> None:
     # Only the username tried: Django already masks the password, and we never keep it.
     username = str(credentials.get("username", ""))[:150]
+    # Bounded per client address (F13): beyond the budget, one "throttled" event, then none
+    # until the window ends.
+    count = login_failure_count(request)
+    limit = settings.LOGIN_FAILURES_PER_ADDRESS
+    if count is not None and count > limit + 1:
+        return
+    throttled = count == limit + 1
     audit_event_append(
         actor=Actor(user_id=None, username=username, kind="anonymous"),
         action=Action.LOGIN_FAILED,
         resource_type="session",
         data_category="authentication",
         outcome=Outcome.FAILURE,
+        payload={
+            "throttled": True,
+            "limit": limit,
+            "window_seconds": settings.LOGIN_FAILURE_WINDOW_SECONDS,
+        }
+        if throttled
+        else None,
     )
 
 

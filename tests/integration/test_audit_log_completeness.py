@@ -13,7 +13,7 @@ from periop.accounts.models import Role
 from periop.audit.models import AuditEvent
 from tests.api.test_checks import post, valid_body
 from tests.conftest import client_for, nothing_changes
-from tests.factories import DepartmentFactory, MembershipFactory, UserFactory
+from tests.factories import TEST_PASSWORD, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -96,3 +96,83 @@ def test_a_check_without_a_department_from_a_multi_department_client_names_none(
 
     event = AuditEvent.objects.get(resource_type="check")
     assert event.department_id is None
+
+
+# --- failed logins -----------------------------------------------------------------------------
+
+
+def failed_login(client, username, address="203.0.113.7"):
+    return client.post(
+        "/login", {"username": username, "password": "wrong-one-1234"}, REMOTE_ADDR=address
+    )
+
+
+def login_failed_events():
+    return list(AuditEvent.objects.filter(action="login-failed").order_by("sequence"))
+
+
+def test_rotating_usernames_cannot_grow_the_ledger_beyond_the_addresss_bound(client, settings):
+    # F13: 30 failed logins with 30 usernames once wrote 30 events.
+    settings.LOGIN_FAILURES_PER_ADDRESS = 5
+    for attempt in range(30):
+        failed_login(client, f"guess-{attempt}")
+
+    recorded = login_failed_events()
+    # Five failures, then one event saying the address was throttled, then nothing.
+    assert len(recorded) == 6
+    assert [event.actor_username for event in recorded[:5]] == [f"guess-{n}" for n in range(5)]
+    assert '"throttled":true' in recorded[5].payload
+    assert '"limit":5' in recorded[5].payload
+
+
+def test_an_address_past_its_bound_is_refused_even_with_the_right_password(
+    client, settings, anesthetist
+):
+    settings.LOGIN_FAILURES_PER_ADDRESS = 3
+    for attempt in range(3):
+        failed_login(client, f"guess-{attempt}")
+
+    refused = client.post(
+        "/login",
+        {"username": "dr-anesthetist", "password": TEST_PASSWORD},
+        REMOTE_ADDR="203.0.113.7",
+    )
+    elsewhere = client.post(
+        "/login",
+        {"username": "dr-anesthetist", "password": TEST_PASSWORD},
+        REMOTE_ADDR="198.51.100.9",
+    )
+
+    assert refused.status_code == 429
+    assert elsewhere.status_code == 302
+    assert [event.actor_username for event in AuditEvent.objects.filter(action="login")] == [
+        "dr-anesthetist"
+    ]
+
+
+def test_the_bound_ends_with_the_window(client, settings):
+    settings.LOGIN_FAILURES_PER_ADDRESS = 2
+    for attempt in range(5):
+        failed_login(client, f"guess-{attempt}")
+    assert len(login_failed_events()) == 3
+
+    # The window's end, as the cache sees it: the address's count expires.
+    from django.core.cache import cache
+
+    cache.delete("periop:login-failures:203.0.113.7")
+    failed_login(client, "guess-again")
+
+    assert login_failed_events()[-1].actor_username == "guess-again"
+
+
+def test_failed_logins_under_a_members_username_appear_in_the_departments_audit_log(
+    client, auditor, anesthetist, department, outsider
+):
+    failed_login(client, "dr-anesthetist")
+    failed_login(client, "dr-outsider")
+    failed_login(client, "nobody-at-all")
+
+    rows = [row for row in audit_log_csv(auditor, department) if row["action"] == "login-failed"]
+
+    assert [row["actor_username"] for row in rows] == ["dr-anesthetist"]
+    assert rows[0]["actor_kind"] == "anonymous"
