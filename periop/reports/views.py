@@ -37,7 +37,7 @@ from periop.reports.periods import (
     report_period_parse,
     report_period_shortcuts,
 )
-from periop.reports.selectors import audit_chain_head, department_report
+from periop.reports.selectors import audit_chain_head, audit_log_with_mrns, department_report
 from periop.reports.services import report_access_record
 
 AUDIT_LOG_PAGE_SIZE = 50
@@ -181,8 +181,9 @@ def audit_log_page(request: HttpRequest, department_id: int) -> HttpResponseBase
         action=filters.get("action"),
         ordering=ordering,
     )
-    events = audit_events_of_department(events, department.pk).filter(
-        sequence__lte=head["sequence"]
+    events = audit_log_with_mrns(
+        audit_events_of_department(events, department.pk).filter(sequence__lte=head["sequence"]),
+        department_id=department.pk,
     )
     report_access_record(
         actor=Actor.from_request(request),

@@ -10,10 +10,13 @@ import pytest
 from django.test import Client
 
 from periop.accounts.models import Role
+from periop.assessments.models import Assessment, Patient
 from periop.audit.models import AuditEvent
+from periop.audit.services import Actor, audit_event_append
 from tests.api.test_checks import post, valid_body
 from tests.conftest import client_for, nothing_changes
-from tests.factories import TEST_PASSWORD, MembershipFactory, UserFactory
+from tests.factories import TEST_PASSWORD, MembershipFactory, PatientFactory, UserFactory
+from tests.integration.test_reports_figures import add_overridden_assessments
 
 pytestmark = pytest.mark.django_db
 
@@ -176,3 +179,52 @@ def test_failed_logins_under_a_members_username_appear_in_the_departments_audit_
 
     assert [row["actor_username"] for row in rows] == ["dr-anesthetist"]
     assert rows[0]["actor_kind"] == "anonymous"
+
+
+# --- patients' MRNs and overrides -----------------------------------------------------------
+
+
+def test_the_audit_log_names_the_patients_mrn_and_each_overrides_drug_and_assessment(
+    auditor, anesthetist, department
+):
+    add_overridden_assessments(department, anesthetist, 2)
+    patient = Patient.objects.get(department=department)
+    assessments = sorted(Assessment.objects.filter(patient=patient).values_list("pk", flat=True))
+
+    rows = audit_log_csv(auditor, department)
+    overrides = [row for row in rows if row["action"] == "override"]
+    html = browser(auditor).get(
+        f"/reports/departments/{department.pk}/audit-log/", {"action": "override"}
+    )
+
+    assert [
+        (row["patient_mrn"], row["override_drug"], row["override_assessment"]) for row in overrides
+    ] == [(patient.mrn, "succinylcholine", str(pk)) for pk in assessments]
+    assert all(row["override_reason"] == "no-alternative" for row in overrides)
+    page = html.content.decode()
+    assert f"MRN {patient.mrn}" in page
+    for pk in assessments:
+        assert f"succinylcholine in assessment {pk} (revision 1): no-alternative" in page
+
+
+def test_the_audit_log_shows_no_mrn_of_another_departments_patient(
+    auditor, department, other_department, outsider
+):
+    # An event recorded under this department about a patient registered elsewhere (a
+    # cross-department mistake) names the patient by id only.
+    stranger = PatientFactory(department=other_department)
+    audit_event_append(
+        actor=Actor.from_user(outsider),
+        action="read",
+        resource_type="patient",
+        resource_id=stranger.pk,
+        patient_id=stranger.pk,
+        department_id=department.pk,
+    )
+
+    (row,) = [
+        row for row in audit_log_csv(auditor, department) if row["resource_type"] == "patient"
+    ]
+
+    assert row["patient_id"] == str(stranger.pk)
+    assert row["patient_mrn"] == ""
