@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 from django.apps import apps
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -176,3 +176,27 @@ def test_the_migration_hashes_the_keys_of_drf_tokens_and_deletes_them(pharmacist
         cursor.execute("SELECT COUNT(*) FROM authtoken_token")
         assert cursor.fetchone()[0] == 0
     assert _me(key).json()["username"] == "pharmacist"
+
+
+def test_the_api_token_command_reissues_and_revokes_an_existing_users_token(pharmacist, capsys):
+    first = api_token_issue(actor="command:test", user=pharmacist)
+
+    call_command("api_token", "pharmacist")
+    second = capsys.readouterr().out.split("API token (shown once): ")[1].strip()
+    assert _me(first).status_code == 401
+    assert _me(second).json()["username"] == "pharmacist"
+
+    call_command("api_token", "pharmacist", "--revoke")
+    assert "Revoked 1 API token(s) of pharmacist." in capsys.readouterr().out
+    assert _me(second).status_code == 401
+    changes = [(event.actor_username, payload["change"]) for event, payload in _token_events()]
+    assert changes[-3:] == [
+        ("command:api_token", "api-token-revoked"),
+        ("command:api_token", "api-token-issued"),
+        ("command:api_token", "api-token-revoked"),
+    ]
+
+
+def test_the_api_token_command_refuses_an_unknown_user():
+    with pytest.raises(CommandError, match="No user named 'nobody'"):
+        call_command("api_token", "nobody")
