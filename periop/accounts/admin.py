@@ -77,8 +77,8 @@ class PeriopUserAdmin(ActorRecordingAdmin, UserAdmin[User]):
 @admin.register(ApiToken)
 class ApiTokenAdmin(ActorRecordingAdmin):
     """Lists tokens by prefix and date, and revokes them. The key itself is not stored, so no
-    page can show it; tokens are issued by `manage.py create_user --api-token` or `manage.py api_token`,
-    which print the key once."""
+    page can show it; tokens are issued by `manage.py create_user --api-token` or
+    `manage.py api_token`, which print the key once."""
 
     list_display = ["prefix", "user", "created_at"]
     list_select_related = ["user"]
