@@ -199,3 +199,38 @@ def test_create_user_records_the_command_as_the_actor(monkeypatch, department):
 
     actors = {(event.actor_kind, event.actor_username) for event in events("privilege-change")}
     assert actors == {("system", "command:create_user")}
+
+
+def test_a_role_changed_in_the_user_admins_inline_names_the_administrator(
+    client, department, pharmacist
+):
+    root = get_user_model().objects.create_superuser(username="root", password=TEST_PASSWORD)
+    client.force_login(root)
+    membership = Membership.objects.get(user=pharmacist)
+
+    response = client.post(
+        f"/admin/auth/user/{pharmacist.pk}/change/",
+        {
+            "username": pharmacist.username,
+            "email": pharmacist.email,
+            "is_active": "on",
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "00:00:00",
+            "memberships-TOTAL_FORMS": "1",
+            "memberships-INITIAL_FORMS": "1",
+            "memberships-MIN_NUM_FORMS": "0",
+            "memberships-MAX_NUM_FORMS": "1000",
+            "memberships-0-id": str(membership.pk),
+            "memberships-0-user": str(pharmacist.pk),
+            "memberships-0-department": str(department.pk),
+            "memberships-0-role": Role.AUDITOR,
+        },
+    )
+
+    assert response.status_code == 302
+    event, payload = _privilege_events("membership")[-1]
+    assert (event.actor_user_id, payload["previous_role"], payload["role"]) == (
+        root.pk,
+        "pharmacist",
+        "auditor",
+    )
