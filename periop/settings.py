@@ -99,7 +99,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "periop.accounts",
@@ -237,6 +236,12 @@ AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
 # Axes writes its own access log rows; the audit ledger already records every login.
 AXES_DISABLE_ACCESS_LOG = True
 
+# Failed logins per client address, whatever the usernames (periop.accounts.login_limits):
+# beyond this many in the window, an address's attempts are refused, and the ledger records
+# one "throttled" event instead of one event per attempt.
+LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 20)
+LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_MINUTES", 15) * 60
+
 # Content security policy: every script and style is a local file, so nothing inline runs.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -280,7 +285,8 @@ if not DEBUG:
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header is what turns "not authenticated" into a 401.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # DRF's `Token <key>` header, checked against hashed keys (periop.accounts.models.ApiToken).
+        "periop.accounts.authentication.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

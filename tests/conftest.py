@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
 import time_machine
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from periop.accounts.models import Department, Role
+from periop.accounts.models import ApiToken, Department, Role, api_token_digest
 from tests.factories import DepartmentFactory, MembershipFactory, UserFactory
 
 # CI runs the date-sensitive tests again with the clock moved to awkward instants (a new year in
@@ -61,6 +61,17 @@ def audit_checkpoint_file(tmp_path: Any, settings: Any) -> Any:
     path = tmp_path / "audit-checkpoints.jsonl"
     settings.AUDIT_CHECKPOINT_FILE = path
     return path
+
+
+@pytest.fixture(autouse=True)
+def empty_cache() -> Iterator[None]:
+    """Every test starts with an empty cache: counts such as the failed logins per address
+    must not carry over from one test to the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
@@ -115,11 +126,21 @@ def api_client() -> APIClient:
     return APIClient()
 
 
+def api_token_for(user: Any) -> str:
+    """A new API key for the user, stored hashed as `api_token_issue` stores it. Written in
+    bulk, which sends no signals, so setting up a client appends nothing to the ledger (tests
+    that count events count only what the request under test did)."""
+    key = secrets.token_hex(20)
+    ApiToken.objects.bulk_create(
+        [ApiToken(user=user, prefix=key[:8], digest=api_token_digest(key))]
+    )
+    return key
+
+
 def client_for(user: Any) -> APIClient:
     """An API client authenticated with the user's token, as a pharmacy system would be."""
     client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(user)}")
     return client
 
 

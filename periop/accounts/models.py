@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import zoneinfo
 
 from django.conf import settings
@@ -69,3 +70,33 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} — {self.get_role_display()} in {self.department}"
+
+
+# An API key is 40 hexadecimal characters (160 random bits). Its first 8 are kept in the clear
+# to find the row; the rest of the key is never stored.
+API_TOKEN_PREFIX_LENGTH = 8
+
+
+def api_token_digest(key: str) -> str:
+    """SHA-256 of a presented key. A fast hash is enough: the keys are random and long, so
+    there is nothing to guess from a digest, unlike a password."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """An API client's credential (a pharmacy system's). Only the key's digest and its prefix
+    are stored: the key is shown once, when it is issued, and cannot be read back."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    prefix = models.CharField(max_length=API_TOKEN_PREFIX_LENGTH, db_index=True)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["user__username", "created_at"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"

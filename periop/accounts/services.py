@@ -10,9 +10,16 @@ from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from rest_framework.authtoken.models import Token
 
-from periop.accounts.models import Department, Membership, Role
+from periop.accounts.actors import ChangeActor, change_actor_set
+from periop.accounts.models import (
+    API_TOKEN_PREFIX_LENGTH,
+    ApiToken,
+    Department,
+    Membership,
+    Role,
+    api_token_digest,
+)
 
 
 def department_create(*, code: str, name: str, time_zone: str = "UTC") -> Department:
@@ -26,6 +33,7 @@ def department_create(*, code: str, name: str, time_zone: str = "UTC") -> Depart
 @transaction.atomic
 def user_create(
     *,
+    actor: ChangeActor,
     username: str,
     password: str,
     role: str,
@@ -33,7 +41,10 @@ def user_create(
     email: str = "",
     is_staff: bool = False,
 ) -> User:
-    """Creates a user with one department role. The password must pass the validators."""
+    """Creates a user with one department role. The password must pass the validators.
+
+    `actor` (the administrator, or the name of the command) is recorded with the account's
+    creation and its first role."""
     if role not in Role.values:
         raise ValidationError(
             {"role": f"Unknown role {role!r}. Choose from {', '.join(Role.values)}."}
@@ -45,29 +56,88 @@ def user_create(
     user.full_clean(exclude=["password"])
     validate_password(password, user)
     user.set_password(password)
+    change_actor_set(user, actor)
     user.save()
-    membership_grant(user=user, department=department, role=role)
+    membership_grant(actor=actor, user=user, department=department, role=role)
     return user
 
 
 @transaction.atomic
-def membership_grant(*, user: User, department: Department, role: str) -> Membership:
-    """Gives `user` the role in `department`, replacing any role they held there."""
+def user_privileges_set(
+    *,
+    actor: ChangeActor,
+    user: User,
+    is_staff: bool | None = None,
+    is_superuser: bool | None = None,
+) -> User:
+    """Changes a user's site-wide privileges; the ledger records `actor` with before and after."""
+    if is_staff is not None:
+        user.is_staff = is_staff
+    if is_superuser is not None:
+        user.is_superuser = is_superuser
+    change_actor_set(user, actor)
+    user.save(update_fields=["is_staff", "is_superuser"])
+    return user
+
+
+@transaction.atomic
+def membership_grant(
+    *, actor: ChangeActor, user: User, department: Department, role: str
+) -> Membership:
+    """Gives `user` the role in `department`, replacing any role they held there. The ledger
+    records `actor` with the previous role and the new one."""
     if role not in Role.values:
         raise ValidationError(
             {"role": f"Unknown role {role!r}. Choose from {', '.join(Role.values)}."}
         )
-    membership, _created = Membership.objects.update_or_create(
-        user=user, department=department, defaults={"role": role}
+    membership = (
+        Membership.objects.select_for_update().filter(user=user, department=department).first()
     )
+    if membership is None:
+        membership = Membership(user=user, department=department, role=role)
+    return membership_set_role(actor=actor, membership=membership, role=role)
+
+
+@transaction.atomic
+def membership_set_role(*, actor: ChangeActor, membership: Membership, role: str) -> Membership:
+    """Sets the role of an existing (or new, unsaved) membership, recording `actor`."""
+    if role not in Role.values:
+        raise ValidationError(
+            {"role": f"Unknown role {role!r}. Choose from {', '.join(Role.values)}."}
+        )
+    membership.role = role
+    change_actor_set(membership, actor)
+    membership.save()
     return membership
 
 
-def api_token_issue(*, user: User) -> str:
-    """Issues (or replaces) the user's API token and returns it; it is shown only once."""
-    Token.objects.filter(user=user).delete()
-    token: Token = Token.objects.create(user=user)
-    return str(token.key)
+@transaction.atomic
+def membership_revoke(*, actor: ChangeActor, membership: Membership) -> None:
+    """Removes a role; the ledger records `actor` and the role that was revoked."""
+    change_actor_set(membership, actor)
+    membership.delete()
+
+
+@transaction.atomic
+def api_token_issue(*, actor: ChangeActor, user: User) -> str:
+    """Issues a new API token for `user`, revoking any they held, and returns its key.
+
+    This is the only time the key exists outside the client: the database keeps its digest.
+    The ledger records the issue (and each revocation) with `actor`."""
+    for token in ApiToken.objects.select_for_update().filter(user=user):
+        api_token_revoke(actor=actor, token=token)
+    key = secrets.token_hex(20)
+    token = ApiToken(user=user, prefix=key[:API_TOKEN_PREFIX_LENGTH], digest=api_token_digest(key))
+    change_actor_set(token, actor)
+    token.save()
+    return key
+
+
+@transaction.atomic
+def api_token_revoke(*, actor: ChangeActor, token: ApiToken) -> None:
+    """Revokes an API token at once; the ledger records `actor`."""
+    change_actor_set(token, actor)
+    token.delete()
 
 
 def random_password() -> str:

@@ -9,7 +9,7 @@ from django.db.models import F, Max, Q, QuerySet
 
 from periop.accounts.models import Membership
 from periop.accounts.permissions import AUDIT_ROLES, AnyUser, user_department_ids
-from periop.audit.models import AuditEvent
+from periop.audit.models import Action, AuditEvent
 
 # Sortable columns (ONC (d)(3): sort by each ASTM field): public name -> model field.
 SORT_FIELDS = {
@@ -26,17 +26,42 @@ SORT_FIELDS = {
 }
 
 
+def _failed_logins_as_members(department_ids: Any) -> Q:
+    """Failed logins (and throttled or locked-out attempts) under the username of a member of
+    the departments. They carry no department and no user id, since nobody signed in, so the
+    username tried is what ties them to the account attacked."""
+    usernames = Membership.objects.filter(department_id__in=department_ids).values("user__username")
+    return Q(
+        department_id__isnull=True,
+        actor_user_id__isnull=True,
+        action=Action.LOGIN_FAILED,
+        actor_username__in=usernames,
+    )
+
+
 def audit_events_visible_to(user: AnyUser) -> QuerySet[AuditEvent]:
-    """Events of the auditor's departments, and events without a department (logins, stateless
-    checks) whose actor belongs to one of those departments. A superuser sees everything."""
+    """Events of the auditor's departments; events without a department (logins, stateless
+    checks) whose actor belongs to one of those departments; and failed logins under a
+    member's username. A superuser sees everything."""
     events = AuditEvent.objects.all()
     if getattr(user, "is_superuser", False):
         return events
     departments = user_department_ids(user, AUDIT_ROLES)
     members = Membership.objects.filter(department_id__in=departments).values("user_id")
     return events.filter(
-        Q(department_id__in=departments) | Q(department_id__isnull=True, actor_user_id__in=members)
+        Q(department_id__in=departments)
+        | Q(department_id__isnull=True, actor_user_id__in=members)
+        | _failed_logins_as_members(departments)
     )
+
+
+def audit_events_of_department(
+    events: QuerySet[AuditEvent], department_id: int
+) -> QuerySet[AuditEvent]:
+    """The department's audit log: its events, and failed logins under its members' usernames
+    (so its auditors see attempts on their colleagues' accounts)."""
+    own = Q(department_id=department_id)
+    return events.filter(own | _failed_logins_as_members([department_id]))
 
 
 def audit_events_filter(

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from periop.accounts.permissions import CHECK_ROLES, HasRole
+from periop.accounts.models import Department
+from periop.accounts.permissions import CHECK_ROLES, HasRole, user_department_ids
 from periop.audit.services import Actor
 from periop.drugs.catalogue import knowledge_base_catalogue
 from periop.drugs.presenters import evaluation_to_dict
@@ -39,11 +41,37 @@ CHECK_EXAMPLE = {
 }
 
 
+class HasCheckRole(HasRole):
+    """A checking role in some department. The departments are kept on the view, so the check
+    can name its department without asking the database again."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        department_ids = user_department_ids(request.user, CHECK_ROLES)
+        view.check_department_ids = department_ids  # type: ignore[attr-defined]
+        return bool(department_ids) or bool(getattr(request.user, "is_superuser", False))
+
+
 class CheckApi(APIView):
     """`POST /api/v1/checks`: stateless check of planned drugs against a patient's state."""
 
-    permission_classes = [IsAuthenticated, HasRole]
-    required_roles = CHECK_ROLES
+    permission_classes = [IsAuthenticated, HasCheckRole]
+    check_department_ids: set[int]
+
+    def check_department(self, request: Request, chosen: int | None) -> int | None:
+        """The department the check is recorded under: the one chosen, which the caller must
+        hold a checking role in (any existing one for a superuser), else the caller's only
+        department, else none (a caller with several that chose none)."""
+        if chosen is None:
+            if len(self.check_department_ids) == 1:
+                return next(iter(self.check_department_ids))
+            return None
+        if chosen in self.check_department_ids:
+            return chosen
+        if getattr(request.user, "is_superuser", False):
+            if Department.objects.filter(pk=chosen).exists():
+                return chosen
+            raise ValidationError({"department": ["No such department."]})
+        raise PermissionDenied("You hold no checking role in that department.")
 
     @extend_schema(
         operation_id="checks_create",
@@ -51,14 +79,17 @@ class CheckApi(APIView):
         description=(
             "Returns one caution per planned drug, in request order, with the findings that "
             "produced it, dose guidance, monitoring advice, assumptions and reference ids. "
-            "Stores no patient. Allowed for pharmacists, anesthetists and admins."
+            "Stores no patient. Allowed for pharmacists, anesthetists and admins. The audit "
+            "event is recorded under the `department` given, or the caller's only department."
         ),
         request=CheckInput,
         responses={
             200: CheckOutput,
             400: OpenApiResponse(description="Invalid input: one message per field."),
             401: OpenApiResponse(description="Not authenticated."),
-            403: OpenApiResponse(description="The caller's role may not run checks."),
+            403: OpenApiResponse(
+                description="The caller's role may not run checks (in the department given)."
+            ),
         },
         examples=[
             OpenApiExample(
@@ -71,7 +102,13 @@ class CheckApi(APIView):
         serializer = CheckInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        evaluation = check_run(actor=Actor.from_request(request), data=data, raw_input=request.data)
+        department_id = self.check_department(request, data.get("department"))
+        evaluation = check_run(
+            actor=Actor.from_request(request),
+            data=data,
+            raw_input=request.data,
+            department_id=department_id,
+        )
         return Response(evaluation_to_dict(evaluation), status=status.HTTP_200_OK)
 
 

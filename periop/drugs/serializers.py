@@ -220,6 +220,16 @@ class CheckInput(StrictSerializer):
         help_text="Clinician override of the receptor state; recorded as an override.",
     )
     drugs = DrugListField(help_text=DRUG_LIST_HELP)
+    department = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        help_text=(
+            "The department the check is made for (its id), so that it appears in that "
+            "department's audit log. Optional for a caller with a checking role in one "
+            "department only, which is then taken; the caller must hold a checking role in it."
+        ),
+    )
 
     def validate(self, data: dict[str, Any]) -> dict[str, Any]:
         data["at"] = data.get("at") or timezone.now()

@@ -99,8 +99,11 @@ def input_digest(raw: Any) -> str:
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def check_run(*, actor: Actor, data: Mapping[str, Any], raw_input: Any) -> Evaluation:
-    """The stateless pharmacy check: evaluates, then records who checked what, when.
+def check_run(
+    *, actor: Actor, data: Mapping[str, Any], raw_input: Any, department_id: int | None = None
+) -> Evaluation:
+    """The stateless pharmacy check: evaluates, then records who checked what, when, and for
+    which department (so it appears in that department's audit log).
 
     The audit event holds the input's digest, the drugs and the levels shown, never the
     patient's conditions themselves.
@@ -113,6 +116,7 @@ def check_run(*, actor: Actor, data: Mapping[str, Any], raw_input: Any) -> Evalu
         action=Action.QUERY,
         resource_type="check",
         data_category="nmj-drug-check",
+        department_id=department_id,
         data_time=data["at"],
         payload={
             "input_digest": input_digest(raw_input),

@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
@@ -129,28 +129,62 @@ AUDIT_LOG_COLUMNS = (
 )
 
 
+# Beside the ledger's own columns: the patient's MRN (for the department's own patients), and
+# what each override was about (ONC: overrides come with their reason and comment).
+AUDIT_LOG_EXTRA_COLUMNS = (
+    "patient_mrn",
+    "override_drug",
+    "override_assessment",
+    "override_revision",
+    "override_reason",
+    "override_comment",
+)
+
+
 def audit_log_rows(events: QuerySet[AuditEvent], period: ReportPeriod) -> Iterator[list[Any]]:
-    """The audit log, one row per event, times in the department's zone, read in chunks."""
+    """The audit log, one row per event, times in the department's zone, read in chunks.
+    `events` carries the `patient_mrn` annotation (`audit_log_with_mrns`)."""
     zone = period.zone
-    yield [*AUDIT_LOG_COLUMNS, "override_reason", "override_comment"]
-    for row in events.values_list(*AUDIT_LOG_COLUMNS).iterator(chunk_size=CHUNK_SIZE):
-        values = list(row)
+    yield [*AUDIT_LOG_COLUMNS, *AUDIT_LOG_EXTRA_COLUMNS]
+    rows = events.values_list(*AUDIT_LOG_COLUMNS, "patient_mrn").iterator(chunk_size=CHUNK_SIZE)
+    for row in rows:
+        values = list(row[:-1])
         for index in (1, 2):
             if values[index] is not None:
                 values[index] = values[index].astimezone(zone).isoformat()
-        reason, comment = override_details(values[7], values[14])
-        yield [*("" if value is None else value for value in values), reason, comment]
+        override = override_details(values[7], values[14])
+        yield [
+            *("" if value is None else value for value in values),
+            row[-1] or "",
+            *override,
+        ]
 
 
-def override_details(action: str, payload: str) -> tuple[str, str]:
-    """The reason code and comment of an override event (ONC: overrides come with both)."""
+class OverrideDetails(NamedTuple):
+    """What an override event overrode: the drug, in which assessment and revision, and why."""
+
+    drug: str = ""
+    assessment: str = ""
+    revision: str = ""
+    reason: str = ""
+    comment: str = ""
+
+
+def override_details(action: str, payload: str) -> OverrideDetails:
+    """The drug, assessment, reason code and comment of an override event; empty otherwise."""
     if action != "override":
-        return "", ""
+        return OverrideDetails()
     try:
         data = json.loads(payload)
     except ValueError:
-        return "", ""
-    return str(data.get("reason_code", "")), str(data.get("comment", ""))
+        return OverrideDetails()
+    return OverrideDetails(
+        drug=str(data.get("drug", "")),
+        assessment=str(data.get("assessment", "")),
+        revision=str(data.get("revision", "")),
+        reason=str(data.get("reason_code", "")),
+        comment=str(data.get("comment", "")),
+    )
 
 
 @lru_cache(maxsize=1)

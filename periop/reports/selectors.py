@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, F, Max, Min, Q, QuerySet
+from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
@@ -26,9 +26,10 @@ from periop.assessments.models import (
     AssessmentConditionCode,
     AssessmentStatus,
     Decision,
+    Patient,
     ReasonCode,
 )
-from periop.audit.models import AuditChainHead
+from periop.audit.models import AuditChainHead, AuditEvent
 from periop.reports.periods import ReportPeriod
 
 LEVELS = ("contraindicated", "avoid", "adjust", "monitor", "none")
@@ -491,3 +492,13 @@ def department_report(
         },
         "knowledge_base_versions": _knowledge_base_versions(groups, period),
     }
+
+
+def audit_log_with_mrns(
+    events: QuerySet[AuditEvent], *, department_id: int
+) -> QuerySet[AuditEvent]:
+    """Annotates each event with its patient's MRN (`patient_mrn`), for the department's own
+    patients only: its auditors identify patients by MRN, and another department's patient
+    stays an id. A subquery in the same statement, so the log's query count does not grow."""
+    mrn = Patient.objects.filter(pk=OuterRef("patient_id"), department_id=department_id)
+    return events.annotate(patient_mrn=Subquery(mrn.values("mrn")[:1]))

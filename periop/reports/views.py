@@ -14,7 +14,11 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from periop.accounts.models import Department
-from periop.audit.selectors import audit_events_filter, audit_events_visible_to
+from periop.audit.selectors import (
+    audit_events_filter,
+    audit_events_of_department,
+    audit_events_visible_to,
+)
 from periop.audit.services import Actor
 from periop.reports.access import report_department_get, report_departments_for
 from periop.reports.charts import LEVEL_COLOURS, bar_chart, column_chart
@@ -33,7 +37,7 @@ from periop.reports.periods import (
     report_period_parse,
     report_period_shortcuts,
 )
-from periop.reports.selectors import audit_chain_head, department_report
+from periop.reports.selectors import audit_chain_head, audit_log_with_mrns, department_report
 from periop.reports.services import report_access_record
 
 AUDIT_LOG_PAGE_SIZE = 50
@@ -175,9 +179,12 @@ def audit_log_page(request: HttpRequest, department_id: int) -> HttpResponseBase
         patient_id=filters.get("patient"),
         user=filters.get("user"),
         action=filters.get("action"),
-        department_id=department.pk,
         ordering=ordering,
-    ).filter(sequence__lte=head["sequence"])
+    )
+    events = audit_log_with_mrns(
+        audit_events_of_department(events, department.pk).filter(sequence__lte=head["sequence"]),
+        department_id=department.pk,
+    )
     report_access_record(
         actor=Actor.from_request(request),
         department=department,

@@ -7,12 +7,13 @@ import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import (
     not_a_server_error,
     response_schema_conformance,
     status_code_conformance,
 )
+
+from tests.conftest import api_token_for
 
 schema = schemathesis.openapi.from_dict(
     SchemaGenerator().get_schema(request=None, public=True)
@@ -25,8 +26,7 @@ STATUSES: list[int] = []
 
 @pytest.fixture
 def pharmacist_token(pharmacist) -> str:
-    token, _ = Token.objects.get_or_create(user=pharmacist)
-    return token.key
+    return api_token_for(pharmacist)
 
 
 @pytest.mark.django_db

@@ -8,13 +8,13 @@ import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import (
     not_a_server_error,
     response_schema_conformance,
     status_code_conformance,
 )
 
+from tests.conftest import api_token_for
 from tests.factories import years_ago
 
 schema = schemathesis.openapi.from_dict(
@@ -30,8 +30,7 @@ def _keep_the_test_transaction_open(keep_test_connection):
 
 @pytest.fixture
 def anesthetist_token(anesthetist) -> str:
-    token, _ = Token.objects.get_or_create(user=anesthetist)
-    return token.key
+    return api_token_for(anesthetist)
 
 
 @pytest.mark.django_db

@@ -9,6 +9,8 @@ from periop.accounts.management.commands.create_department import _messages
 from periop.accounts.models import Department, Role
 from periop.accounts.services import api_token_issue, user_create
 
+# The ledger's actor for what this command changes: whoever runs it has shell access, not a user.
+COMMAND_ACTOR = "command:create_user"
 PASSWORD_VARIABLE = "PERIOP_USER_PASSWORD"  # noqa: S105 (the name of a variable, not a password)
 
 
@@ -42,6 +44,7 @@ class Command(BaseCommand):
         password = self._password(no_input=options["no_input"])
         try:
             user = user_create(
+                actor=COMMAND_ACTOR,
                 username=options["username"],
                 password=password,
                 role=options["role"],
@@ -54,7 +57,9 @@ class Command(BaseCommand):
             f"Created user {user.username} as {options['role']} in {department.code}."
         )
         if options["api_token"]:
-            self.stdout.write(f"API token (shown once): {api_token_issue(user=user)}")
+            self.stdout.write(
+                f"API token (shown once): {api_token_issue(actor=COMMAND_ACTOR, user=user)}"
+            )
 
     def _password(self, *, no_input: bool) -> str:
         password = os.environ.get(PASSWORD_VARIABLE, "")

@@ -10,9 +10,12 @@ from periop.accounts.services import (
     department_create,
     random_password,
     user_create,
+    user_privileges_set,
 )
 
 DEMO_DEPARTMENT = "demo"
+# The ledger's actor for the accounts this command creates.
+COMMAND_ACTOR = "command:demo_setup"
 
 
 class Command(BaseCommand):
@@ -41,6 +44,7 @@ class Command(BaseCommand):
             if existing is None:
                 password = random_password()
                 user = user_create(
+                    actor=COMMAND_ACTOR,
                     username=username,
                     password=password,
                     role=role,
@@ -49,8 +53,7 @@ class Command(BaseCommand):
                     is_staff=role == Role.ADMIN,
                 )
                 if role == Role.ADMIN:
-                    user.is_superuser = True
-                    user.save(update_fields=["is_superuser"])
+                    user_privileges_set(actor=COMMAND_ACTOR, user=user, is_superuser=True)
                 printed.append((username, role, password))
             elif options["reset_passwords"]:
                 password = random_password()
@@ -72,4 +75,5 @@ class Command(BaseCommand):
             self.stdout.write(f"  {username:<18} {role:<12} {password}")
         pharmacist = user_model.objects.get(username="demo-pharmacist")
         if any(username == "demo-pharmacist" for username, _, _ in printed):
-            self.stdout.write(f"API token for demo-pharmacist: {api_token_issue(user=pharmacist)}")
+            key = api_token_issue(actor=COMMAND_ACTOR, user=pharmacist)
+            self.stdout.write(f"API token for demo-pharmacist (shown once): {key}")
