@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from periop.assessments.models import Acknowledgement, Assessment
@@ -85,6 +86,33 @@ def test_the_preview_shows_cautions_live_without_saving(
     assert not Assessment.objects.exists()
     (event,) = events("read", resource_type="patient")
     assert '"succinylcholine":"contraindicated"' in event.payload
+
+
+def test_an_auditor_cannot_run_a_drug_check_through_the_preview(
+    auditor_browser, myasthenic_after_stroke
+):
+    # Auditors read records; they do not check drugs, here as in the API (review F16).
+    with nothing_changes():
+        response = auditor_browser.post(
+            f"/patients/{myasthenic_after_stroke.pk}/assessments/preview",
+            tomorrow_form(),
+            headers={"HX-Request": "true"},
+        )
+
+    assert response.status_code == 403
+    assert 'id="caution-succinylcholine"' not in response.content.decode()
+
+
+def test_a_pharmacist_runs_the_preview_as_in_the_api(pharmacist, myasthenic_after_stroke):
+    browser = Client()
+    browser.force_login(pharmacist)
+
+    response = browser.post(
+        f"/patients/{myasthenic_after_stroke.pk}/assessments/preview", tomorrow_form()
+    )
+
+    assert response.status_code == 200
+    assert 'id="caution-succinylcholine"' in response.content.decode()
 
 
 def test_the_preview_says_what_is_missing(anesthetist_browser, patient):
