@@ -302,8 +302,9 @@ def test_the_list_costs_the_same_queries_for_1_and_25_assessments(
         AssessmentFactory(patient=patient, drugs=["sugammadex"])
 
     # Token and user, role check, the caller's departments, count, the page with patients,
-    # creators and signers, then the audit append.
-    with django_assert_num_queries(5 + audit_append_queries()):
+    # creators and signers, the departments searched (for the audit event's department),
+    # then the audit append.
+    with django_assert_num_queries(6 + audit_append_queries()):
         response = anesthetist_client.get("/api/v1/assessments")
 
     assert len(response.json()["results"]) == rows

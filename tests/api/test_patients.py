@@ -101,6 +101,41 @@ def test_listing_is_audited_as_one_query_naming_the_patients_shown(anesthetist_c
     assert json.loads(event.payload)["patient_ids"] == sorted(p.pk for p in patients)
 
 
+def test_a_search_across_departments_is_audited_in_each_department_with_its_own_patients(
+    pharmacist, department, other_department
+):
+    # Review F6: a search event without a department showed another department's patient to
+    # this department's auditors, and was missing from each department's audit-log report.
+    MembershipFactory(user=pharmacist, department=other_department, role=Role.ANESTHETIST)
+    here = PatientFactory(department=department, name="Ada Lovelace")
+    there = PatientFactory(department=other_department, name="Ada Byron")
+    before = AuditEvent.objects.count()
+
+    client_for(pharmacist).get("/api/v1/patients", {"q": "Ada"})
+
+    events = list(AuditEvent.objects.order_by("sequence")[before:])
+    assert [(e.action, e.department_id, e.patient_id) for e in events] == sorted(
+        [
+            ("query", department.pk, here.pk),
+            ("query", other_department.pk, there.pk),
+        ],
+        key=lambda row: row[1],
+    )
+    by_department = {event.department_id: json.loads(event.payload) for event in events}
+    assert by_department[department.pk]["patient_ids"] == [here.pk]
+    assert by_department[other_department.pk]["patient_ids"] == [there.pk]
+
+
+def test_an_empty_search_is_still_audited_in_the_department_searched(
+    anesthetist_client, department
+):
+    anesthetist_client.get("/api/v1/patients", {"q": "nobody"})
+
+    event = last_event()
+    assert (event.action, event.department_id, event.patient_id) == ("query", department.pk, None)
+    assert json.loads(event.payload)["patient_ids"] == []
+
+
 @pytest.mark.parametrize("rows", [1, 25])
 def test_the_list_costs_the_same_queries_for_1_and_25_patients(
     anesthetist_client, department, django_assert_num_queries, rows
@@ -109,8 +144,9 @@ def test_the_list_costs_the_same_queries_for_1_and_25_patients(
         PatientFactory(department=department)
 
     # Token and user, role check, the caller's departments, count, the page with its
-    # creators, then the audit append.
-    with django_assert_num_queries(5 + audit_append_queries()):
+    # creators, the departments searched (for the audit event's department), then the
+    # audit append.
+    with django_assert_num_queries(6 + audit_append_queries()):
         response = anesthetist_client.get("/api/v1/patients")
 
     assert len(response.json()["results"]) == rows

@@ -39,9 +39,11 @@ from periop.assessments.selectors import (
     assessment_list,
     assessment_versions,
     department_for_writing,
+    departments_searched,
     patients_visible_to,
 )
 from periop.assessments.services import (
+    ShownRow,
     assessment_amend,
     assessment_create,
     assessment_sign,
@@ -131,8 +133,11 @@ class AssessmentListApi(PeriopApi):
             actor=Actor.from_request(request),
             resource_type="assessment",
             data_category=CATEGORY_ASSESSMENT,
-            patient_ids=[assessment.patient_id for assessment in page],
-            resource_ids=[assessment.pk for assessment in page],
+            rows=[
+                ShownRow(assessment.department_id, assessment.patient_id, assessment.pk)
+                for assessment in page
+            ],
+            searched_department_ids=departments_searched(request.user),
             filters=filters.validated_data,
         )
         return paginator.get_paginated_response(AssessmentSummaryOutput(page, many=True).data)

@@ -10,6 +10,7 @@ from periop.assessments.services.assessments import (
     plan_decide,
 )
 from periop.assessments.services.patients import (
+    ShownRow,
     patient_check_run,
     patient_condition_history_read,
     patient_create,
@@ -27,6 +28,7 @@ from periop.assessments.services.records import (
 )
 
 __all__ = [
+    "ShownRow",
     "assessment_amend",
     "assessment_create",
     "assessment_sign",
