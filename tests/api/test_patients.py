@@ -211,14 +211,32 @@ def test_a_department_the_user_cannot_write_to_is_refused(anesthetist_client, ot
     }
 
 
-def test_a_duplicate_mrn_is_a_400_on_the_mrn(anesthetist_client, other_department):
-    PatientFactory(mrn="MRN-100", department=other_department)
+def test_a_duplicate_mrn_is_a_400_on_the_mrn(anesthetist_client, department):
+    PatientFactory(mrn="MRN-100", department=department)
 
     with nothing_changes():
         response = anesthetist_client.post("/api/v1/patients", NEW_PATIENT, format="json")
 
     assert response.status_code == 400
-    assert response.json() == {"mrn": ["A patient with MRN 'MRN-100' is already registered."]}
+    assert response.json() == {
+        "mrn": ["A patient with MRN 'MRN-100' is already registered in this department."]
+    }
+
+
+def test_an_mrn_registered_in_another_department_is_not_revealed(
+    anesthetist_client, department, other_department
+):
+    # Review F14: a refusal here would tell the caller that another department treats the
+    # patient, which a search of their own department does not show. Each department keeps
+    # its own record of the patient.
+    elsewhere = PatientFactory(mrn="MRN-100", department=other_department)
+
+    response = anesthetist_client.post("/api/v1/patients", NEW_PATIENT, format="json")
+
+    assert response.status_code == 201
+    registered = Patient.objects.get(pk=response.json()["id"])
+    assert (registered.department, registered.mrn) == (department, "MRN-100")
+    assert registered.pk != elsewhere.pk
 
 
 @pytest.mark.parametrize(

@@ -38,7 +38,11 @@ def patient_create(
     birth_date: dt.date,
     sex: str = Sex.UNKNOWN,
 ) -> Patient:
-    """Registers a patient in `department`; the MRN must be new."""
+    """Registers a patient in `department`; the MRN must be new in that department.
+
+    Another department's patients are never consulted, so the answer does not reveal whether
+    an MRN is registered elsewhere.
+    """
     mrn, name = mrn.strip(), name.strip()
     if not mrn:
         raise DomainError("Give the medical record number.", field="mrn")
@@ -56,8 +60,10 @@ def patient_create(
             f"Birth date ({birth_date.isoformat()}) is more than {OLDEST_AGE_YEARS} years ago.",
             field="birth_date",
         )
-    duplicate = DomainError(f"A patient with MRN '{mrn}' is already registered.", field="mrn")
-    if Patient.objects.filter(mrn=mrn).exists():
+    duplicate = DomainError(
+        f"A patient with MRN '{mrn}' is already registered in this department.", field="mrn"
+    )
+    if Patient.objects.filter(department=department, mrn=mrn).exists():
         raise duplicate
     try:
         with transaction.atomic():
