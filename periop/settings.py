@@ -76,13 +76,17 @@ if not SECRET_KEY:
 # The audit ledger's HMAC key lives outside the database, so even a database superuser who
 # rewrites rows cannot recompute the chain. Rotating it: set a new AUDIT_HMAC_KEY_ID with the new
 # key and keep the old one in AUDIT_HMAC_PREVIOUS_KEYS ("id:key,id:key") for verification.
+# Public, so anyone could recompute a chain signed with it: `check --deploy` refuses it, as it
+# refuses any key shorter than AUDIT_HMAC_KEY_MIN_LENGTH characters.
+DEVELOPMENT_AUDIT_HMAC_KEY = "development-audit-key-not-for-production"
+AUDIT_HMAC_KEY_MIN_LENGTH = 32
 AUDIT_HMAC_KEY = env_str("AUDIT_HMAC_KEY")
 if not AUDIT_HMAC_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
             "AUDIT_HMAC_KEY (or AUDIT_HMAC_KEY_FILE) must be set when DJANGO_DEBUG is false."
         )
-    AUDIT_HMAC_KEY = "development-audit-key-not-for-production"
+    AUDIT_HMAC_KEY = DEVELOPMENT_AUDIT_HMAC_KEY
 AUDIT_HMAC_KEY_ID = env_str("AUDIT_HMAC_KEY_ID", "k1" if not DEBUG else "dev")
 AUDIT_HMAC_PREVIOUS_KEYS = env_str("AUDIT_HMAC_PREVIOUS_KEYS")
 # Verification reports every problem it finds up to this many, then stops.
