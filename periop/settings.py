@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "periop.assessments",
     "periop.reports",
     "periop.web",
+    "periop.health",
     "axes",
     "django_htmx",
     "csp",
@@ -121,6 +122,11 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "periop.middleware.RequestIdMiddleware",
+    # Before anything reads the body or the session: a refusal costs no parsing.
+    "periop.protection.RequestBodyLimitMiddleware",
+    # After WhiteNoise, so static files keep their long-lived caching.
+    "periop.protection.NoStoreMiddleware",
+    "periop.protection.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -132,6 +138,12 @@ MIDDLEWARE = [
     # Last, as django-axes requires: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
+
+# The largest request body accepted, in bytes (413 above it, before parsing). JSON requests
+# are small: fifty drugs, conditions or medications fit in a few kilobytes.
+MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 1024 * 1024)
+# Seconds a client is asked to wait (Retry-After) when the database is down, read-only or full.
+DATABASE_RETRY_AFTER_SECONDS = env_int("DATABASE_RETRY_AFTER_SECONDS", 5)
 
 AUTHENTICATION_BACKENDS = [
     # First: refuses a locked-out login before any password is checked.

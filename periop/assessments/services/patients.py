@@ -158,10 +158,11 @@ def patient_data_query(
     An event carries its department, so each department's auditors see what was searched and
     shown there, and nothing of another department's patients or searches.
     """
-    department_ids = sorted({*searched_department_ids, *(row.department_id for row in rows)})
+    searched = sorted({*searched_department_ids, *(row.department_id for row in rows)})
     # A superuser searches no department in particular: with nothing shown, one event
     # without a department (which only administrators of the whole system see).
-    for department_id in department_ids or [None]:
+    department_ids: list[int | None] = [*searched] or [None]
+    for department_id in department_ids:
         shown = [row for row in rows if row.department_id == department_id]
         unique_patients = sorted({row.patient_id for row in shown})
         audit_event_append(
