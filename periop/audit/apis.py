@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from periop.accounts.permissions import AUDIT_ROLES, HasRole
-from periop.api import Pagination, StrictSerializer
+from periop.api import IdField, Pagination, StrictSerializer
 from periop.audit.chain import STORED_FIELDS
 from periop.audit.models import Action, AuditEvent
 from periop.audit.selectors import SORT_FIELDS, audit_events_filter, audit_events_visible_to
@@ -34,11 +34,11 @@ class AuditEventsApi(APIView):
         # Query parameters: `from` and `to` are Python keywords, hence the source names.
         occurred_from = serializers.DateTimeField(required=False)
         occurred_to = serializers.DateTimeField(required=False)
-        patient = serializers.IntegerField(required=False, min_value=1)
+        patient = IdField(required=False)
         user = serializers.CharField(required=False, max_length=150)
         action = serializers.ChoiceField(choices=Action.values, required=False)
         resource_type = serializers.CharField(required=False, max_length=64)
-        department = serializers.IntegerField(required=False, min_value=1)
+        department = IdField(required=False)
         ordering = serializers.ChoiceField(choices=SORT_CHOICES, required=False, default="sequence")
         page = serializers.IntegerField(required=False, min_value=1)
         page_size = serializers.IntegerField(required=False, min_value=1, max_value=100)
