@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -29,6 +29,8 @@ class AuditEventsApi(APIView):
 
     permission_classes = [IsAuthenticated, HasRole]
     required_roles = AUDIT_ROLES
+    # Declared so the schema documents the paginated envelope the view returns.
+    pagination_class = Pagination
 
     class FilterInput(StrictSerializer):
         # Query parameters: `from` and `to` are Python keywords, hence the source names.
@@ -64,7 +66,13 @@ class AuditEventsApi(APIView):
         operation_id="audit_events_list",
         summary="Audit events, filtered and sorted by any ASTM field",
         parameters=[FilterInput],
-        responses={200: EventOutput(many=True)},
+        responses={
+            200: EventOutput(many=True),
+            400: OpenApiResponse(description="Invalid filter: one message per parameter."),
+            401: OpenApiResponse(description="Not authenticated."),
+            403: OpenApiResponse(description="The caller's role does not allow this."),
+            404: OpenApiResponse(description="No such page."),
+        },
         tags=["audit"],
     )
     def get(self, request: Request) -> Response:
@@ -81,7 +89,7 @@ class AuditEventsApi(APIView):
             department_id=department_id,
             **options,
         )
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(events, request, view=self)
         # Reading the audit log is itself audited ("audit log used").
         audit_event_append(
