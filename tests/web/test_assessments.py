@@ -6,10 +6,16 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from periop.accounts.models import Role
 from periop.assessments.models import Acknowledgement, Assessment
 from periop.audit.services import Actor
 from tests.conftest import nothing_changes
-from tests.factories import AssessmentFactory, PatientConditionFactory, PatientFactory
+from tests.factories import (
+    AssessmentFactory,
+    MembershipFactory,
+    PatientConditionFactory,
+    PatientFactory,
+)
 from tests.web.conftest import events, tomorrow_form
 
 pytestmark = pytest.mark.django_db
@@ -113,6 +119,27 @@ def test_a_pharmacist_runs_the_preview_as_in_the_api(pharmacist, myasthenic_afte
 
     assert response.status_code == 200
     assert 'id="caution-succinylcholine"' in response.content.decode()
+
+
+def test_a_patient_of_another_department_cannot_get_an_assessment_filed_here(
+    pharmacist, patient, other_department
+):
+    # Review F5 on the pages: a pharmacist of the patient's department who is an anaesthetist
+    # elsewhere cannot file the patient's assessment from either department.
+    MembershipFactory(user=pharmacist, department=other_department, role=Role.ANESTHETIST)
+    browser = Client()
+    browser.force_login(pharmacist)
+    path = f"/patients/{patient.pk}/assessments/new"
+
+    browser.post("/department", {"department": other_department.pk})
+    with nothing_changes(reads_allowed=True):
+        elsewhere = browser.post(path, tomorrow_form())
+    browser.post("/department", {"department": patient.department_id})
+    with nothing_changes(reads_allowed=True):
+        at_home = browser.post(path, tomorrow_form())
+
+    assert (elsewhere.status_code, at_home.status_code) == (404, 403)
+    assert not Assessment.objects.exists()
 
 
 def test_the_preview_says_what_is_missing(anesthetist_browser, patient):
