@@ -53,6 +53,13 @@ class PreconditionFailed(DomainError):
     status_code: int = status.HTTP_412_PRECONDITION_FAILED
 
 
+class UnprocessableError(DomainError):
+    """Well-formed, but contradicting an earlier request (an idempotency key reused for a
+    different request)."""
+
+    status_code: int = status.HTTP_422_UNPROCESSABLE_ENTITY
+
+
 class PreconditionRequired(DomainError):
     status_code: int = status.HTTP_428_PRECONDITION_REQUIRED
 

@@ -9,6 +9,7 @@ from periop.assessments.services.assessments import (
     caution_acknowledge,
     plan_decide,
 )
+from periop.assessments.services.idempotency import assessment_create_once
 from periop.assessments.services.patients import (
     ShownRow,
     patient_check_run,
@@ -31,6 +32,7 @@ __all__ = [
     "ShownRow",
     "assessment_amend",
     "assessment_create",
+    "assessment_create_once",
     "assessment_sign",
     "assessment_update",
     "caution_acknowledge",
