@@ -76,13 +76,17 @@ if not SECRET_KEY:
 # The audit ledger's HMAC key lives outside the database, so even a database superuser who
 # rewrites rows cannot recompute the chain. Rotating it: set a new AUDIT_HMAC_KEY_ID with the new
 # key and keep the old one in AUDIT_HMAC_PREVIOUS_KEYS ("id:key,id:key") for verification.
+# Public, so anyone could recompute a chain signed with it: `check --deploy` refuses it, as it
+# refuses any key shorter than AUDIT_HMAC_KEY_MIN_LENGTH characters.
+DEVELOPMENT_AUDIT_HMAC_KEY = "development-audit-key-not-for-production"
+AUDIT_HMAC_KEY_MIN_LENGTH = 32
 AUDIT_HMAC_KEY = env_str("AUDIT_HMAC_KEY")
 if not AUDIT_HMAC_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
             "AUDIT_HMAC_KEY (or AUDIT_HMAC_KEY_FILE) must be set when DJANGO_DEBUG is false."
         )
-    AUDIT_HMAC_KEY = "development-audit-key-not-for-production"
+    AUDIT_HMAC_KEY = DEVELOPMENT_AUDIT_HMAC_KEY
 AUDIT_HMAC_KEY_ID = env_str("AUDIT_HMAC_KEY_ID", "k1" if not DEBUG else "dev")
 AUDIT_HMAC_PREVIOUS_KEYS = env_str("AUDIT_HMAC_PREVIOUS_KEYS")
 # Verification reports every problem it finds up to this many, then stops.
@@ -107,6 +111,7 @@ INSTALLED_APPS = [
     "periop.assessments",
     "periop.reports",
     "periop.web",
+    "periop.health",
     "axes",
     "django_htmx",
     "csp",
@@ -116,6 +121,11 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "periop.middleware.RequestIdMiddleware",
+    # Before anything reads the body or the session: a refusal costs no parsing.
+    "periop.protection.RequestBodyLimitMiddleware",
+    # After WhiteNoise, so static files keep their long-lived caching.
+    "periop.protection.NoStoreMiddleware",
+    "periop.protection.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -127,6 +137,12 @@ MIDDLEWARE = [
     # Last, as django-axes requires: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
+
+# The largest request body accepted, in bytes (413 above it, before parsing). JSON requests
+# are small: fifty drugs, conditions or medications fit in a few kilobytes.
+MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 1024 * 1024)
+# Seconds a client is asked to wait (Retry-After) when the database is down, read-only or full.
+DATABASE_RETRY_AFTER_SECONDS = env_int("DATABASE_RETRY_AFTER_SECONDS", 5)
 
 AUTHENTICATION_BACKENDS = [
     # First: refuses a locked-out login before any password is checked.
@@ -291,7 +307,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["periop.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "periop.api.Pagination",
     "PAGE_SIZE": 25,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -313,6 +329,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "periop.schema.shared_responses",
+    ],
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "ENUM_NAME_OVERRIDES": {
         "CautionLevelEnum": "periop.drugs.schema.LEVEL_CHOICES",

@@ -7,7 +7,7 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from periop.accounts.apis import MeApi
-from periop.health import health
+from periop.health.views import health
 
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("periop.drugs.urls")),

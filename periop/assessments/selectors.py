@@ -79,6 +79,14 @@ def patients_visible_to(user: AnyUser) -> QuerySet[Patient]:
     return scope_to_departments(Patient.objects.all(), user)
 
 
+def departments_searched(user: AnyUser) -> set[int]:
+    """The departments a list of patient data searches for this user: every department where
+    they hold a role (none in particular for a superuser, who sees every department)."""
+    if getattr(user, "is_superuser", False):
+        return set()
+    return user_department_ids(user)
+
+
 def patient_list(*, user: AnyUser, query: str | None = None) -> QuerySet[Patient]:
     """Visible patients, optionally searched by MRN (exact or prefix) or name (contains)."""
     patients = patients_visible_to(user).select_related("created_by")

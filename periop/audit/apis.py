@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from periop.accounts.permissions import AUDIT_ROLES, HasRole
-from periop.api import Pagination, StrictSerializer
+from periop.api import IdField, Pagination, StrictSerializer
 from periop.audit.chain import STORED_FIELDS
 from periop.audit.models import Action, AuditEvent
 from periop.audit.selectors import SORT_FIELDS, audit_events_filter, audit_events_visible_to
@@ -29,16 +29,18 @@ class AuditEventsApi(APIView):
 
     permission_classes = [IsAuthenticated, HasRole]
     required_roles = AUDIT_ROLES
+    # Declared so the schema documents the paginated envelope the view returns.
+    pagination_class = Pagination
 
     class FilterInput(StrictSerializer):
         # Query parameters: `from` and `to` are Python keywords, hence the source names.
         occurred_from = serializers.DateTimeField(required=False)
         occurred_to = serializers.DateTimeField(required=False)
-        patient = serializers.IntegerField(required=False, min_value=1)
+        patient = IdField(required=False)
         user = serializers.CharField(required=False, max_length=150)
         action = serializers.ChoiceField(choices=Action.values, required=False)
         resource_type = serializers.CharField(required=False, max_length=64)
-        department = serializers.IntegerField(required=False, min_value=1)
+        department = IdField(required=False)
         ordering = serializers.ChoiceField(choices=SORT_CHOICES, required=False, default="sequence")
         page = serializers.IntegerField(required=False, min_value=1)
         page_size = serializers.IntegerField(required=False, min_value=1, max_value=100)
@@ -64,7 +66,13 @@ class AuditEventsApi(APIView):
         operation_id="audit_events_list",
         summary="Audit events, filtered and sorted by any ASTM field",
         parameters=[FilterInput],
-        responses={200: EventOutput(many=True)},
+        responses={
+            200: EventOutput(many=True),
+            400: OpenApiResponse(description="Invalid filter: one message per parameter."),
+            401: OpenApiResponse(description="Not authenticated."),
+            403: OpenApiResponse(description="The caller's role does not allow this."),
+            404: OpenApiResponse(description="No such page."),
+        },
         tags=["audit"],
     )
     def get(self, request: Request) -> Response:
@@ -81,7 +89,7 @@ class AuditEventsApi(APIView):
             department_id=department_id,
             **options,
         )
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(events, request, view=self)
         # Reading the audit log is itself audited ("audit log used").
         audit_event_append(

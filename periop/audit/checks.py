@@ -58,3 +58,31 @@ def audit_checkpoint_file_writable(app_configs: Any = None, **kwargs: Any) -> li
             id="audit.W002",
         )
     ]
+
+
+# Placeholders people paste into configuration; none of them is a secret.
+_PLACEHOLDER_KEYS = {"changeme", "change-me", "secret", "audit-key", "development", "test"}
+
+
+@register(Tags.security, deploy=True)
+def audit_hmac_key_strong(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The ledger's HMAC key is long and not a published or placeholder value: whoever knows
+    the key can rewrite the ledger and recompute its chain undetected."""
+    key = str(settings.AUDIT_HMAC_KEY)
+    minimum = int(settings.AUDIT_HMAC_KEY_MIN_LENGTH)
+    if key == settings.DEVELOPMENT_AUDIT_HMAC_KEY or key.strip().lower() in _PLACEHOLDER_KEYS:
+        problem = "is the published development key or a placeholder"
+    elif len(key) < minimum:
+        problem = f"is shorter than {minimum} characters"
+    else:
+        return []
+    return [
+        Error(
+            f"AUDIT_HMAC_KEY {problem}: anyone who knows or guesses it can rewrite the audit "
+            "ledger and recompute its chain.",
+            hint=f"Set AUDIT_HMAC_KEY (or AUDIT_HMAC_KEY_FILE) to at least {minimum} random "
+            "characters, for example from `python -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))'`, kept outside the database.",
+            id="audit.E002",
+        )
+    ]

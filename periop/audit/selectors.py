@@ -86,7 +86,9 @@ def audit_events_filter(
     if user:
         events = events.filter(
             Q(actor_username=user) | Q(actor_user_id=int(user))
-            if user.isdigit()
+            # An id is ASCII digits within a database integer: "²" is a digit to Python but
+            # not to `int`, and a 30-digit number overflows the column (review F10).
+            if user.isascii() and user.isdigit() and len(user) <= 18
             else Q(actor_username=user)
         )
     if action:

@@ -61,11 +61,30 @@ class DepartmentReportApi(APIView):
         operation_id="department_report",
         summary="Department audit report for a period (JSON, or CSV with ?format=csv)",
         parameters=[
-            OpenApiParameter("from", OpenApiTypes.DATE, description="First day, local time."),
-            OpenApiParameter("to", OpenApiTypes.DATE, description="Last day (inclusive)."),
+            OpenApiParameter(
+                "from",
+                OpenApiTypes.DATE,
+                description="First day, local time; between the years 2000 and 2999.",
+            ),
+            OpenApiParameter(
+                "to",
+                OpenApiTypes.DATE,
+                description="Last day (inclusive); between the years 2000 and 2999, at most "
+                "a year and a day after `from`.",
+            ),
             OpenApiParameter("format", OpenApiTypes.STR, enum=["json", "csv"]),
         ],
-        responses={200: OpenApiResponse(description="The report's figures.")},
+        responses={
+            200: OpenApiResponse(description="The report's figures."),
+            400: OpenApiResponse(
+                description="Invalid period or format: dates outside the years 2000 to 2999, "
+                "`to` before `from`, a period longer than a year and a day, or an unknown "
+                "format."
+            ),
+            401: OpenApiResponse(description="Not authenticated."),
+            403: OpenApiResponse(description="The caller holds no audit role."),
+            404: OpenApiResponse(description="No such department among those the caller audits."),
+        },
         tags=["reports"],
     )
     def get(self, request: Request, department_id: int) -> HttpResponseBase:

@@ -19,7 +19,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from periop.accounts.models import Department, Membership, Role
-from periop.accounts.permissions import AUDIT_ROLES, CLINICAL_ROLES
+from periop.accounts.permissions import AUDIT_ROLES, CHECK_ROLES, CLINICAL_ROLES
 
 SESSION_KEY = "periop_department_id"
 
@@ -35,6 +35,11 @@ class Workplace:
     @property
     def can_write(self) -> bool:
         return self.role in CLINICAL_ROLES
+
+    @property
+    def can_check(self) -> bool:
+        """Whether the user may run a patient's drug check (as the API's patient check)."""
+        return self.role in CHECK_ROLES
 
     @property
     def can_audit(self) -> bool:
@@ -110,6 +115,19 @@ def clinical_page(view: View) -> View:
     def check_role(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not workplace(request).can_write:
             raise PermissionDenied("Your role in this department does not allow changes.")
+        return view(request, *args, **kwargs)
+
+    return department_page(check_role)
+
+
+def check_page(view: View) -> View:
+    """As `department_page`, and the user's role must allow drug checks (pharmacist,
+    anaesthetist or department administrator, as in the API): 403 otherwise."""
+
+    @functools.wraps(view)
+    def check_role(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not workplace(request).can_check:
+            raise PermissionDenied("Your role in this department does not allow drug checks.")
         return view(request, *args, **kwargs)
 
     return department_page(check_role)

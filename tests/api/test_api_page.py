@@ -49,7 +49,9 @@ def test_it_lists_every_level_effect_tag_and_receptor_state():
         assert f"`{word}`" in PAGE, word
 
 
-@pytest.mark.parametrize("status", ["400", "401", "403", "404", "409", "412", "428"])
+@pytest.mark.parametrize(
+    "status", ["400", "401", "403", "404", "409", "412", "413", "422", "428", "503"]
+)
 def test_it_documents_every_error_status(status):
     assert f"| `{status}` |" in PAGE
 

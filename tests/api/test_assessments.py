@@ -139,6 +139,44 @@ def test_a_department_where_the_caller_holds_no_clinical_role_is_refused(
     }
 
 
+def test_an_assessment_cannot_be_filed_outside_its_patients_department(
+    pharmacist, patient, other_department
+):
+    # A pharmacist here who is an anaesthetist elsewhere sees this patient, and may write in
+    # the other department; filing the patient's assessment there would show the patient's
+    # record to that department, and hide it from the patient's own (review F5).
+    MembershipFactory(user=pharmacist, department=other_department, role=Role.ANESTHETIST)
+
+    with nothing_changes():
+        response = client_for(pharmacist).post(
+            "/api/v1/assessments", body(patient, department=other_department.pk), format="json"
+        )
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "department": [
+            "An assessment is filed in its patient's department: "
+            f"patient {patient.pk} is not registered in department {other_department.pk}."
+        ]
+    }
+
+
+def test_seeing_a_patient_without_a_clinical_role_in_its_department_is_refused(
+    pharmacist, patient, other_department
+):
+    MembershipFactory(user=pharmacist, department=other_department, role=Role.ANESTHETIST)
+
+    with nothing_changes():
+        response = client_for(pharmacist).post("/api/v1/assessments", body(patient), format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "department": [
+            f"You cannot record patients or assessments in department {patient.department_id}."
+        ]
+    }
+
+
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
@@ -264,8 +302,9 @@ def test_the_list_costs_the_same_queries_for_1_and_25_assessments(
         AssessmentFactory(patient=patient, drugs=["sugammadex"])
 
     # Token and user, role check, the caller's departments, count, the page with patients,
-    # creators and signers, then the audit append.
-    with django_assert_num_queries(5 + audit_append_queries()):
+    # creators and signers, the departments searched (for the audit event's department),
+    # then the audit append.
+    with django_assert_num_queries(6 + audit_append_queries()):
         response = anesthetist_client.get("/api/v1/assessments")
 
     assert len(response.json()["results"]) == rows

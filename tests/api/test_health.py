@@ -21,12 +21,13 @@ def test_it_reports_ok_without_authentication(api_client):
 @pytest.mark.django_db
 def test_it_answers_503_when_the_database_is_unreachable(api_client):
     with mock.patch(
-        "periop.health.connection.cursor", side_effect=OperationalError("connection refused")
+        "periop.health.views.connection.cursor", side_effect=OperationalError("connection refused")
     ):
         response = api_client.get("/health")
 
     assert response.status_code == 503
     assert response.json()["database"] == "unreachable"
+    assert response["Retry-After"] == "5"
     assert response.json()["status"] == "unavailable"
 
 

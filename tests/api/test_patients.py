@@ -101,6 +101,41 @@ def test_listing_is_audited_as_one_query_naming_the_patients_shown(anesthetist_c
     assert json.loads(event.payload)["patient_ids"] == sorted(p.pk for p in patients)
 
 
+def test_a_search_across_departments_is_audited_in_each_department_with_its_own_patients(
+    pharmacist, department, other_department
+):
+    # Review F6: a search event without a department showed another department's patient to
+    # this department's auditors, and was missing from each department's audit-log report.
+    MembershipFactory(user=pharmacist, department=other_department, role=Role.ANESTHETIST)
+    here = PatientFactory(department=department, name="Ada Lovelace")
+    there = PatientFactory(department=other_department, name="Ada Byron")
+    before = AuditEvent.objects.count()
+
+    client_for(pharmacist).get("/api/v1/patients", {"q": "Ada"})
+
+    events = list(AuditEvent.objects.order_by("sequence")[before:])
+    assert [(e.action, e.department_id, e.patient_id) for e in events] == sorted(
+        [
+            ("query", department.pk, here.pk),
+            ("query", other_department.pk, there.pk),
+        ],
+        key=lambda row: row[1],
+    )
+    by_department = {event.department_id: json.loads(event.payload) for event in events}
+    assert by_department[department.pk]["patient_ids"] == [here.pk]
+    assert by_department[other_department.pk]["patient_ids"] == [there.pk]
+
+
+def test_an_empty_search_is_still_audited_in_the_department_searched(
+    anesthetist_client, department
+):
+    anesthetist_client.get("/api/v1/patients", {"q": "nobody"})
+
+    event = last_event()
+    assert (event.action, event.department_id, event.patient_id) == ("query", department.pk, None)
+    assert json.loads(event.payload)["patient_ids"] == []
+
+
 @pytest.mark.parametrize("rows", [1, 25])
 def test_the_list_costs_the_same_queries_for_1_and_25_patients(
     anesthetist_client, department, django_assert_num_queries, rows
@@ -109,8 +144,9 @@ def test_the_list_costs_the_same_queries_for_1_and_25_patients(
         PatientFactory(department=department)
 
     # Token and user, role check, the caller's departments, count, the page with its
-    # creators, then the audit append.
-    with django_assert_num_queries(5 + audit_append_queries()):
+    # creators, the departments searched (for the audit event's department), then the
+    # audit append.
+    with django_assert_num_queries(6 + audit_append_queries()):
         response = anesthetist_client.get("/api/v1/patients")
 
     assert len(response.json()["results"]) == rows
@@ -175,14 +211,32 @@ def test_a_department_the_user_cannot_write_to_is_refused(anesthetist_client, ot
     }
 
 
-def test_a_duplicate_mrn_is_a_400_on_the_mrn(anesthetist_client, other_department):
-    PatientFactory(mrn="MRN-100", department=other_department)
+def test_a_duplicate_mrn_is_a_400_on_the_mrn(anesthetist_client, department):
+    PatientFactory(mrn="MRN-100", department=department)
 
     with nothing_changes():
         response = anesthetist_client.post("/api/v1/patients", NEW_PATIENT, format="json")
 
     assert response.status_code == 400
-    assert response.json() == {"mrn": ["A patient with MRN 'MRN-100' is already registered."]}
+    assert response.json() == {
+        "mrn": ["A patient with MRN 'MRN-100' is already registered in this department."]
+    }
+
+
+def test_an_mrn_registered_in_another_department_is_not_revealed(
+    anesthetist_client, department, other_department
+):
+    # Review F14: a refusal here would tell the caller that another department treats the
+    # patient, which a search of their own department does not show. Each department keeps
+    # its own record of the patient.
+    elsewhere = PatientFactory(mrn="MRN-100", department=other_department)
+
+    response = anesthetist_client.post("/api/v1/patients", NEW_PATIENT, format="json")
+
+    assert response.status_code == 201
+    registered = Patient.objects.get(pk=response.json()["id"])
+    assert (registered.department, registered.mrn) == (department, "MRN-100")
+    assert registered.pk != elsewhere.pk
 
 
 @pytest.mark.parametrize(

@@ -62,6 +62,16 @@ def create(actor, patient, drugs=("succinylcholine",), **overrides):
     return services.assessment_create(**options)
 
 
+def test_an_assessment_is_filed_only_in_its_patients_department(actor, patient, other_department):
+    # The service is the one guard every caller goes through, API and web alike (review F5).
+    with pytest.raises(DomainError) as raised:
+        create(actor, patient, department=other_department)
+
+    assert raised.value.field == "department"
+    assert not Assessment.objects.exists()
+    assert not AuditEvent.objects.filter(resource_type="assessment").exists()
+
+
 def acknowledge_all(actor, assessment, decision="accepted"):
     for item in assessment.acknowledgement_required:
         services.caution_acknowledge(

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 PRODUCTION_ENVIRONMENT = {
@@ -131,3 +133,22 @@ def test_check_deploy_warns_when_checkpoints_cannot_be_written(tmp_path):
 
     assert result.returncode != 0
     assert "audit.W002" in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "a",
+        "short-but-not-empty-key",
+        "development-audit-key-not-for-production",
+        "changeme",
+    ],
+)
+def test_check_deploy_fails_on_a_short_or_published_audit_key(key):
+    # Review F17: whoever knows the key can rewrite the ledger and recompute its chain.
+    result = run_manage(
+        "check", "--deploy", environment={**PRODUCTION_ENVIRONMENT, "AUDIT_HMAC_KEY": key}
+    )
+
+    assert result.returncode != 0
+    assert "audit.E002" in result.stderr + result.stdout

@@ -3,12 +3,19 @@
 import datetime as dt
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
+from periop.accounts.models import Role
 from periop.assessments.models import Acknowledgement, Assessment
 from periop.audit.services import Actor
 from tests.conftest import nothing_changes
-from tests.factories import AssessmentFactory, PatientConditionFactory, PatientFactory
+from tests.factories import (
+    AssessmentFactory,
+    MembershipFactory,
+    PatientConditionFactory,
+    PatientFactory,
+)
 from tests.web.conftest import events, tomorrow_form
 
 pytestmark = pytest.mark.django_db
@@ -85,6 +92,54 @@ def test_the_preview_shows_cautions_live_without_saving(
     assert not Assessment.objects.exists()
     (event,) = events("read", resource_type="patient")
     assert '"succinylcholine":"contraindicated"' in event.payload
+
+
+def test_an_auditor_cannot_run_a_drug_check_through_the_preview(
+    auditor_browser, myasthenic_after_stroke
+):
+    # Auditors read records; they do not check drugs, here as in the API (review F16).
+    with nothing_changes():
+        response = auditor_browser.post(
+            f"/patients/{myasthenic_after_stroke.pk}/assessments/preview",
+            tomorrow_form(),
+            headers={"HX-Request": "true"},
+        )
+
+    assert response.status_code == 403
+    assert 'id="caution-succinylcholine"' not in response.content.decode()
+
+
+def test_a_pharmacist_runs_the_preview_as_in_the_api(pharmacist, myasthenic_after_stroke):
+    browser = Client()
+    browser.force_login(pharmacist)
+
+    response = browser.post(
+        f"/patients/{myasthenic_after_stroke.pk}/assessments/preview", tomorrow_form()
+    )
+
+    assert response.status_code == 200
+    assert 'id="caution-succinylcholine"' in response.content.decode()
+
+
+def test_a_patient_of_another_department_cannot_get_an_assessment_filed_here(
+    pharmacist, patient, other_department
+):
+    # Review F5 on the pages: a pharmacist of the patient's department who is an anaesthetist
+    # elsewhere cannot file the patient's assessment from either department.
+    MembershipFactory(user=pharmacist, department=other_department, role=Role.ANESTHETIST)
+    browser = Client()
+    browser.force_login(pharmacist)
+    path = f"/patients/{patient.pk}/assessments/new"
+
+    browser.post("/department", {"department": other_department.pk})
+    with nothing_changes(reads_allowed=True):
+        elsewhere = browser.post(path, tomorrow_form())
+    browser.post("/department", {"department": patient.department_id})
+    with nothing_changes(reads_allowed=True):
+        at_home = browser.post(path, tomorrow_form())
+
+    assert (elsewhere.status_code, at_home.status_code) == (404, 403)
+    assert not Assessment.objects.exists()
 
 
 def test_the_preview_says_what_is_missing(anesthetist_browser, patient):

@@ -86,7 +86,7 @@ def test_a_duplicate_mrn_is_explained_next_to_the_mrn(anesthetist_browser, patie
     )
 
     assert response.context["form"].errors == {
-        "mrn": [f"A patient with MRN '{patient.mrn}' is already registered."]
+        "mrn": [f"A patient with MRN '{patient.mrn}' is already registered in this department."]
     }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -39,11 +41,14 @@ from periop.assessments.selectors import (
     assessment_list,
     assessment_versions,
     department_for_writing,
+    departments_searched,
     patients_visible_to,
 )
 from periop.assessments.services import (
+    ShownRow,
     assessment_amend,
     assessment_create,
+    assessment_create_once,
     assessment_sign,
     assessment_update,
     caution_acknowledge,
@@ -51,6 +56,7 @@ from periop.assessments.services import (
     patient_data_read,
 )
 from periop.assessments.services.common import CATEGORY_ASSESSMENT
+from periop.assessments.services.snapshots import canonical_json, digest
 from periop.audit.services import Actor
 from periop.drugs.fields import AwareDateTimeField
 from periop.drugs.serializers import DRUG_LIST_HELP, DrugListField, DrugNameField
@@ -72,6 +78,32 @@ IF_MATCH_OPTIONAL = OpenApiParameter(
     required=False,
     description="When sent, the action applies only if the assessment is still this revision.",
 )
+
+
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+
+IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="Any 1 to 200 printable ASCII characters, new for each assessment (a UUID, "
+    "say). A retry with the same key and the same body answers with the assessment the first "
+    "request created (header `Idempotent-Replayed: true`) instead of creating another; the "
+    "same key with another body is a 422.",
+)
+
+
+def idempotency_key(request: Request) -> str | None:
+    """The request's Idempotency-Key, None without one; a 400 for a malformed one."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not _IDEMPOTENCY_KEY.match(key):
+        raise ValidationError(
+            {"Idempotency-Key": ["Use 1 to 200 printable ASCII characters, without spaces."]}
+        )
+    return key
 
 
 def detail_response(assessment: Assessment, *, status_code: int = status.HTTP_200_OK) -> Response:
@@ -131,8 +163,11 @@ class AssessmentListApi(PeriopApi):
             actor=Actor.from_request(request),
             resource_type="assessment",
             data_category=CATEGORY_ASSESSMENT,
-            patient_ids=[assessment.patient_id for assessment in page],
-            resource_ids=[assessment.pk for assessment in page],
+            rows=[
+                ShownRow(assessment.department_id, assessment.patient_id, assessment.pk)
+                for assessment in page
+            ],
+            searched_department_ids=departments_searched(request.user),
             filters=filters.validated_data,
         )
         return paginator.get_paginated_response(AssessmentSummaryOutput(page, many=True).data)
@@ -153,11 +188,15 @@ class AssessmentCreateApi(PeriopApi):
         operation_id="assessments_create",
         summary="Create a draft assessment, evaluated against the patient's record",
         request=AssessmentCreateInput,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={
             201: AssessmentDetailOutput,
             400: INVALID,
             401: NOT_AUTHENTICATED,
             403: FORBIDDEN,
+            422: OpenApiResponse(
+                description="The Idempotency-Key was already used for a different request."
+            ),
         },
         tags=["assessments"],
     )
@@ -174,17 +213,40 @@ class AssessmentCreateApi(PeriopApi):
             department_id=data.get("department", patient.department_id),
             roles=CLINICAL_ROLES,
         )
-        assessment = assessment_create(
-            actor=Actor.from_request(request),
-            patient=patient,
-            department=department,
-            planned_at=data["planned_at"],
-            procedure=data["procedure"],
-            weight_kg=data["weight_kg"],
-            drugs=data["drugs"],
-        )
+        actor = Actor.from_request(request)
+        fields = {
+            "patient": patient,
+            "department": department,
+            "planned_at": data["planned_at"],
+            "procedure": data["procedure"],
+            "weight_kg": data["weight_kg"],
+            "drugs": data["drugs"],
+        }
+        key = idempotency_key(request)
+        replayed = False
+        if key is None:
+            assessment = assessment_create(actor=actor, **fields)
+        else:
+            assessment, replayed = assessment_create_once(
+                actor=actor,
+                idempotency_key=key,
+                request_digest=digest(canonical_json(request.data)),
+                **fields,
+            )
         response = detail_response(assessment, status_code=status.HTTP_201_CREATED)
         response["Location"] = f"/api/v1/assessments/{assessment.pk}"
+        if replayed:
+            # The answer shows the patient's data again: a read, audited as one.
+            patient_data_read(
+                actor=actor,
+                patient=assessment.patient,
+                resource_type="assessment",
+                resource_id=assessment.pk,
+                data_category=CATEGORY_ASSESSMENT,
+                department_id=assessment.department_id,
+                payload={"revision": assessment.revision, "idempotent_replay": True},
+            )
+            response["Idempotent-Replayed"] = "true"
         return response
 
 

@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from periop.accounts.models import Role
 from periop.accounts.permissions import CLINICAL_ROLES, HasRole
-from periop.api import PreconditionFailed, PreconditionRequired, StrictSerializer
+from periop.api import IdField, PreconditionFailed, PreconditionRequired, StrictSerializer
 from periop.assessments.models import MAXIMUM_WEIGHT_KG, MINIMUM_WEIGHT_KG, Assessment, Patient
 from periop.assessments.selectors import patient_get, user_holds_role_in
 
@@ -37,13 +37,9 @@ _ENTITY_TAG = re.compile(r'^"(\d+)-(\d+)"$')
 WEIGHT_MESSAGE = "Weight must be between 0.3 and 400 kg."
 
 
-# The largest id a database integer column holds: a larger one is simply unknown.
-MAX_ID = 2**63 - 1
-
-
 def id_field(**kwargs: Any) -> serializers.IntegerField:
     """The id of an object, within what the database can store (never an overflow error)."""
-    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
+    return IdField(**kwargs)
 
 
 def weight_field(**kwargs: Any) -> serializers.DecimalField:

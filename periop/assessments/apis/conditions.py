@@ -59,6 +59,7 @@ from periop.drugs.serializers import ConditionInput
         parameters=[IncludeInactiveFilter],
         responses={
             200: PatientConditionOutput(many=True),
+            400: INVALID,
             401: NOT_AUTHENTICATED,
             403: FORBIDDEN,
             404: PATIENT_NOT_FOUND,

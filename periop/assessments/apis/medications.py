@@ -37,6 +37,7 @@ from periop.drugs.serializers import MedicationInput
         parameters=[IncludeInactiveFilter],
         responses={
             200: PatientMedicationOutput(many=True),
+            400: INVALID,
             401: NOT_AUTHENTICATED,
             403: FORBIDDEN,
             404: PATIENT_NOT_FOUND,

@@ -36,11 +36,13 @@ from periop.assessments.models import Sex
 from periop.assessments.presenters import receptor_state_data
 from periop.assessments.selectors import (
     department_for_writing,
+    departments_searched,
     patient_get,
     patient_list,
     patient_record,
 )
 from periop.assessments.services import (
+    ShownRow,
     patient_check_run,
     patient_create,
     patient_data_query,
@@ -92,7 +94,8 @@ class PatientListApi(PeriopApi):
             actor=Actor.from_request(request),
             resource_type="patient",
             data_category=CATEGORY_DEMOGRAPHICS,
-            patient_ids=[patient.pk for patient in page],
+            rows=[ShownRow(patient.department_id, patient.pk) for patient in page],
+            searched_department_ids=departments_searched(request.user),
             filters=filters.validated_data,
         )
         return paginator.get_paginated_response(PatientOutput(page, many=True).data)

@@ -12,6 +12,7 @@ from periop.assessments.models.assessments import (
     ReasonCode,
 )
 from periop.assessments.models.cautions import AssessmentCaution, AssessmentConditionCode
+from periop.assessments.models.idempotency import IdempotencyKey
 from periop.assessments.models.patients import (
     RECEPTOR_STATE_CHOICES,
     Patient,
@@ -33,6 +34,7 @@ __all__ = [
     "AssessmentConditionCode",
     "AssessmentStatus",
     "Decision",
+    "IdempotencyKey",
     "Patient",
     "PatientCondition",
     "PatientMedication",

@@ -29,7 +29,9 @@ class Sex(models.TextChoices):
 class Patient(models.Model):
     # The registering department: who may see and change the patient's record.
     department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="patients")
-    mrn = models.CharField("medical record number", max_length=64, unique=True)
+    # Unique within the department, not across departments: a refusal for an MRN registered
+    # elsewhere would tell the caller that another department treats that patient.
+    mrn = models.CharField("medical record number", max_length=64)
     name = models.CharField(max_length=200)
     birth_date = models.DateField()
     sex = models.CharField(max_length=8, choices=Sex.choices, default=Sex.UNKNOWN)
@@ -44,6 +46,9 @@ class Patient(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(sex__in=[choice.value for choice in Sex]), name="patient_sex_valid"
+            ),
+            models.UniqueConstraint(
+                fields=["department", "mrn"], name="patient_mrn_once_per_department"
             ),
         ]
 

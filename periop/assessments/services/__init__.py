@@ -9,7 +9,9 @@ from periop.assessments.services.assessments import (
     caution_acknowledge,
     plan_decide,
 )
+from periop.assessments.services.idempotency import assessment_create_once
 from periop.assessments.services.patients import (
+    ShownRow,
     patient_check_run,
     patient_condition_history_read,
     patient_create,
@@ -27,8 +29,10 @@ from periop.assessments.services.records import (
 )
 
 __all__ = [
+    "ShownRow",
     "assessment_amend",
     "assessment_create",
+    "assessment_create_once",
     "assessment_sign",
     "assessment_update",
     "caution_acknowledge",

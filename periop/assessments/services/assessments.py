@@ -150,7 +150,18 @@ def assessment_create(
     weight_kg: Decimal,
     drugs: Sequence[str],
 ) -> Assessment:
-    """Creates a draft assessment evaluated against the patient's current record."""
+    """Creates a draft assessment evaluated against the patient's current record.
+
+    An assessment is filed in its patient's department, never another: it shows the patient's
+    record to whoever reads it, so filing it elsewhere would open that record to another
+    department (a 400 on `department`).
+    """
+    if department.pk != patient.department_id:
+        raise DomainError(
+            "An assessment is filed in its patient's department: "
+            f"patient {patient.pk} is not registered in department {department.pk}.",
+            field="department",
+        )
     now = timezone.now()
     assessment = Assessment(
         patient=patient,

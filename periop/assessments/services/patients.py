@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -37,7 +38,11 @@ def patient_create(
     birth_date: dt.date,
     sex: str = Sex.UNKNOWN,
 ) -> Patient:
-    """Registers a patient in `department`; the MRN must be new."""
+    """Registers a patient in `department`; the MRN must be new in that department.
+
+    Another department's patients are never consulted, so the answer does not reveal whether
+    an MRN is registered elsewhere.
+    """
     mrn, name = mrn.strip(), name.strip()
     if not mrn:
         raise DomainError("Give the medical record number.", field="mrn")
@@ -55,8 +60,10 @@ def patient_create(
             f"Birth date ({birth_date.isoformat()}) is more than {OLDEST_AGE_YEARS} years ago.",
             field="birth_date",
         )
-    duplicate = DomainError(f"A patient with MRN '{mrn}' is already registered.", field="mrn")
-    if Patient.objects.filter(mrn=mrn).exists():
+    duplicate = DomainError(
+        f"A patient with MRN '{mrn}' is already registered in this department.", field="mrn"
+    )
+    if Patient.objects.filter(department=department, mrn=mrn).exists():
         raise duplicate
     try:
         with transaction.atomic():
@@ -126,29 +133,51 @@ def patient_condition_history_read(
     return versions
 
 
+@dataclass(frozen=True, slots=True)
+class ShownRow:
+    """One row of a list as shown: the department it belongs to, its patient and, for lists
+    of other records, the record's id."""
+
+    department_id: int
+    patient_id: int
+    resource_id: int | None = None
+
+
 def patient_data_query(
     *,
     actor: Actor,
     resource_type: str,
     data_category: str,
-    patient_ids: Sequence[int],
+    rows: Sequence[ShownRow],
+    searched_department_ids: Iterable[int],
     filters: dict[str, Any],
-    resource_ids: Sequence[int] = (),
 ) -> None:
-    """Records a list read: one event naming every patient shown, whatever the page size."""
-    unique_patients = sorted(set(patient_ids))
-    audit_event_append(
-        actor=actor,
-        action=Action.QUERY,
-        resource_type=resource_type,
-        data_category=data_category,
-        patient_id=unique_patients[0] if len(unique_patients) == 1 else None,
-        payload={
-            "filters": {key: str(value) for key, value in filters.items()},
-            "patient_ids": unique_patients,
-            "resource_ids": list(resource_ids),
-        },
-    )
+    """Records a list read: one event per department searched (or shown), each naming only
+    that department's patients, whatever the page size.
+
+    An event carries its department, so each department's auditors see what was searched and
+    shown there, and nothing of another department's patients or searches.
+    """
+    searched = sorted({*searched_department_ids, *(row.department_id for row in rows)})
+    # A superuser searches no department in particular: with nothing shown, one event
+    # without a department (which only administrators of the whole system see).
+    department_ids: list[int | None] = [*searched] or [None]
+    for department_id in department_ids:
+        shown = [row for row in rows if row.department_id == department_id]
+        unique_patients = sorted({row.patient_id for row in shown})
+        audit_event_append(
+            actor=actor,
+            action=Action.QUERY,
+            resource_type=resource_type,
+            data_category=data_category,
+            patient_id=unique_patients[0] if len(unique_patients) == 1 else None,
+            department_id=department_id,
+            payload={
+                "filters": {key: str(value) for key, value in filters.items()},
+                "patient_ids": unique_patients,
+                "resource_ids": [row.resource_id for row in shown if row.resource_id is not None],
+            },
+        )
 
 
 def patient_check_run(

@@ -356,6 +356,14 @@ def patient_medication_remove(
     return locked
 
 
+def _patient_lock(patient: Patient) -> None:
+    """Locks the patient's row until the transaction ends, so that receptor-state writes for
+    one patient run one after another. Locking the record in force is not enough: when none
+    is in force there is no row to lock, and simultaneous records would all insert one and
+    collide on the one-in-force constraint (review F12)."""
+    Patient.objects.select_for_update().filter(pk=patient.pk).values_list("pk", flat=True).first()
+
+
 def patient_receptor_state_record(
     *, actor: Actor, patient: Patient, value: str, reason: str
 ) -> PatientReceptorState:
@@ -372,6 +380,7 @@ def patient_receptor_state_record(
     if not reason:
         raise DomainError("Give the reason for recording a receptor state.", field="reason")
     with transaction.atomic():
+        _patient_lock(patient)
         now = timezone.now()
         previous = (
             PatientReceptorState.objects.select_for_update()
@@ -412,6 +421,7 @@ def patient_receptor_state_clear(
 ) -> PatientReceptorState:
     """Clears the recorded receptor state in force; the derived state applies again."""
     with transaction.atomic():
+        _patient_lock(patient)
         record = (
             PatientReceptorState.objects.select_for_update()
             .filter(patient=patient, cleared_at__isnull=True)

@@ -55,7 +55,7 @@ from periop.web.presenters import (
     time_point_display,
 )
 from periop.web.views.common import assessment_here, page, patient_here, time_zone
-from periop.web.workplace import clinical_page, department_page, workplace
+from periop.web.workplace import check_page, clinical_page, department_page, workplace
 
 # A new assessment is planned for the next morning list unless the clinician says otherwise.
 MORNING_LIST = dt.time(8, 0)
@@ -208,7 +208,7 @@ def assessment_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     return _form_page(request, patient=patient, form=form, panel=panel, missing=missing, status=400)
 
 
-@department_page
+@check_page
 @require_POST
 def assessment_preview(request: HttpRequest, patient_id: int) -> HttpResponse:
     """The caution panel for the form as typed (htmx): evaluates, saves nothing."""

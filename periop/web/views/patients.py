@@ -10,7 +10,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from periop.api import DomainError
 from periop.assessments.selectors import patient_list, patient_record
-from periop.assessments.services import patient_create, patient_data_query, patient_data_read
+from periop.assessments.services import (
+    ShownRow,
+    patient_create,
+    patient_data_query,
+    patient_data_read,
+)
 from periop.assessments.services.common import CATEGORY_DEMOGRAPHICS
 from periop.audit.services import Actor
 from periop.drugs.registry import get_knowledge_base
@@ -44,7 +49,8 @@ def patient_search(request: HttpRequest) -> HttpResponse:
             actor=Actor.from_request(request),
             resource_type="patient",
             data_category=CATEGORY_DEMOGRAPHICS,
-            patient_ids=[patient.pk for patient in patients],
+            rows=[ShownRow(patient.department_id, patient.pk) for patient in patients],
+            searched_department_ids=[workplace(request).department.pk],
             filters={"q": query, "department": workplace(request).department.pk},
         )
     return page(

@@ -19,6 +19,7 @@ from periop.assessments.selectors import (
 )
 from periop.assessments.services import patient_data_query
 from periop.assessments.services.common import CATEGORY_DEMOGRAPHICS
+from periop.assessments.services.patients import ShownRow
 from periop.audit.selectors import audit_patients_recently_read
 from periop.audit.services import Actor
 from periop.web.forms import PatientSearchForm
@@ -61,17 +62,19 @@ def home(request: HttpRequest) -> HttpResponse:
             limit=RECENT_LIMIT,
         ),
     )
-    shown = [a.patient_id for a in planned] + [a.patient_id for a in drafts]
-    shown += [p.pk for p in recent]
+    department_id = here.department.pk
+    shown = [ShownRow(department_id, a.patient_id, a.pk) for a in [*planned, *drafts]]
+    shown += [ShownRow(department_id, p.pk) for p in recent]
     if shown:
-        # The lists name patients: a read of their demographics, recorded like a search.
+        # The lists name patients: a read of their demographics, recorded like a search, in
+        # the department they belong to.
         patient_data_query(
             actor=Actor.from_request(request),
             resource_type="patient",
             data_category=CATEGORY_DEMOGRAPHICS,
-            patient_ids=shown,
-            filters={"page": "start", "department": here.department.pk},
-            resource_ids=[a.pk for a in planned] + [a.pk for a in drafts],
+            rows=shown,
+            searched_department_ids=[department_id],
+            filters={"page": "start", "department": department_id},
         )
     days: dict[dt.date, list[dict[str, object]]] = {}
     for assessment in planned:

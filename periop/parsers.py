@@ -1,0 +1,54 @@
+"""The API's JSON parser. Its own module: DRF reads its parser setting while importing its
+views, so the parser cannot live beside the API conventions, which import those views."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import exceptions, parsers
+
+# No request of this API nests deeper than a few levels (a condition's attributes inside the
+# list of conditions); deeper JSON is refused before any code walks it recursively.
+MAX_JSON_DEPTH = 20
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, refusing with a 400 what would otherwise crash later (review F10):
+    nesting deeper than MAX_JSON_DEPTH, and lone surrogates, which are not Unicode text and
+    cannot be stored, logged or sent back."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError(
+                f"JSON parse error - nested more than {MAX_JSON_DEPTH} levels deep."
+            ) from None
+        json_problem = _json_problem(data)
+        if json_problem:
+            raise exceptions.ParseError(f"JSON parse error - {json_problem}")
+        return data
+
+
+def _json_problem(data: Any) -> str:
+    """What makes parsed JSON unacceptable, or an empty string. Walks without recursion."""
+    pending: list[tuple[Any, int]] = [(data, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, str):
+            if _has_surrogate(item):
+                return "surrogate characters are not allowed."
+        elif isinstance(item, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                return f"nested more than {MAX_JSON_DEPTH} levels deep."
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            pending.extend((child, depth + 1) for child in children)
+    return ""
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
