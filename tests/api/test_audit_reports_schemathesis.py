@@ -8,7 +8,6 @@ import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import (
     not_a_server_error,
     response_schema_conformance,
@@ -17,6 +16,7 @@ from schemathesis.checks import (
 
 from periop.audit.models import AuditEvent
 from periop.audit.services import Actor, audit_event_append
+from tests.conftest import api_token_for
 
 schema = schemathesis.openapi.from_dict(
     SchemaGenerator().get_schema(request=None, public=True)
@@ -33,8 +33,7 @@ def _keep_the_test_transaction_open(keep_test_connection):
 
 @pytest.fixture
 def auditor_token(auditor) -> str:
-    token, _ = Token.objects.get_or_create(user=auditor)
-    return token.key
+    return api_token_for(auditor)
 
 
 @pytest.mark.django_db
