@@ -661,27 +661,53 @@ def test_a_resolved_condition_keeps_the_level_the_reference_gives_after_it_ends(
 # ---------------------------------------------------------------------------------------------
 
 # Where §4.2 says the succinylcholine risk rises with time since onset (and §5 the burn
-# aminosteroid resistance): (condition, attributes, end of the rising segment, drugs).
-RISING: tuple[tuple[str, Mapping[str, st.SearchStrategy[object]], int, tuple[str, ...]], ...] = (
-    # §4.2 burn: MO, AV, CI to 2 years; §5 burns x AMINO: MO, then DA from ~day 7 to ~2 years.
-    ("burn", BURN_SIZE, TWO_YEARS, ("succinylcholine", *COLUMNS["AMINO"])),
+# aminosteroid resistance): (condition, attributes, end of the rising segment, the edges where
+# the reference changes level, drugs). Pairs of times are drawn near those edges, where a wrong
+# window shows.
+RISING: tuple[
+    tuple[str, Mapping[str, st.SearchStrategy[object]], int, tuple[int, ...], tuple[str, ...]],
+    ...,
+] = (
+    # §4.2 burn: MO, AV from 24 h, CI from 72 h to 2 years; §5 burns x AMINO: MO, then DA from
+    # ~day 7 to ~2 years.
+    (
+        "burn",
+        BURN_SIZE,
+        TWO_YEARS,
+        (24 * HOUR, 72 * HOUR, 7 * DAY),
+        ("succinylcholine", *COLUMNS["AMINO"]),
+    ),
     # §4.2 denervation with motor deficit: MO, AV, CI to 6 months (then it falls to AV).
-    ("spinal-cord-injury", MOTOR_DEFICIT, SIX_MONTHS, ("succinylcholine",)),
-    ("stroke", MOTOR_DEFICIT, SIX_MONTHS, ("succinylcholine",)),
+    ("spinal-cord-injury", MOTOR_DEFICIT, SIX_MONTHS, (24 * HOUR, 72 * HOUR), ("succinylcholine",)),
+    ("stroke", MOTOR_DEFICIT, SIX_MONTHS, (24 * HOUR, 72 * HOUR), ("succinylcholine",)),
     # §4.2 Guillain-Barré: AV, then CI in any phase with weakness.
-    ("guillain-barre", {}, THREE_YEARS, ("succinylcholine",)),
+    ("guillain-barre", {}, THREE_YEARS, (24 * HOUR,), ("succinylcholine",)),
     # §4.2 trauma: MO, AV, CI to >= 3 months (then "NO if mobile and healed").
-    ("major-trauma", {}, THREE_MONTHS, ("succinylcholine",)),
+    ("major-trauma", {}, THREE_MONTHS, (24 * HOUR, 72 * HOUR), ("succinylcholine",)),
     # §4.2 immobilisation, ICU: NO, MO, AV until mobility returns; >= 16 ICU days strongly
     # avoid. §5 sepsis: early MO, then the immobilisation rules if prolonged.
-    ("immobilization", {}, THREE_YEARS, ("succinylcholine",)),
-    ("critical-illness", {}, THREE_YEARS, ("succinylcholine",)),
-    ("sepsis", {}, THREE_YEARS, ("succinylcholine",)),
+    ("immobilization", {}, THREE_YEARS, (24 * HOUR, 72 * HOUR), ("succinylcholine",)),
+    ("critical-illness", {}, THREE_YEARS, (24 * HOUR, 72 * HOUR, 16 * DAY), ("succinylcholine",)),
+    ("sepsis", {}, THREE_YEARS, (72 * HOUR,), ("succinylcholine",)),
 )
 
 
+@st.composite
+def later_pairs(draw: st.DrawFn, end: int, edges: tuple[int, ...]) -> tuple[int, int]:
+    """Two durations newer <= older < end: often both within four days of a reference edge."""
+    if draw(st.booleans()):
+        edge = draw(st.sampled_from(edges))
+        newer = draw(st.integers(max(0, edge - 4 * DAY), min(end, edge + 4 * DAY) - 1))
+        older = draw(st.integers(newer, min(end, newer + 4 * DAY) - 1))
+    else:
+        newer = draw(durations(0, end))
+        older = draw(durations(newer, end))
+    return newer, older
+
+
 @pytest.mark.parametrize(
-    ("code", "optional", "end", "drugs"), [pytest.param(*case, id=case[0]) for case in RISING]
+    ("code", "optional", "end", "edges", "drugs"),
+    [pytest.param(*case, id=case[0]) for case in RISING],
 )
 @MORE
 @given(data=st.data())
@@ -690,12 +716,12 @@ def test_an_older_condition_is_never_less_cautious_while_the_risk_rises(
     code: str,
     optional: Mapping[str, st.SearchStrategy[object]],
     end: int,
+    edges: tuple[int, ...],
     drugs: tuple[str, ...],
     data: st.DataObject,
 ):
     values = data.draw(attributes({}, optional))
-    newer = data.draw(durations(0, end))
-    older = data.draw(durations(newer, end))
+    newer, older = data.draw(later_pairs(end, edges))
     drug = data.draw(st.sampled_from(drugs))
     extra = data.draw(extra_data())
 
@@ -718,8 +744,7 @@ def test_a_longer_running_anticonvulsant_is_never_less_cautious(
     # §7: acute phenytoin (< ~10 days) potentiates the aminosteroids (DA); chronic phenytoin or
     # carbamazepine (>= ~10-14 days) gives the aminosteroids and cisatracurium resistance (DA).
     # Neither says a longer course is safer, so the level never falls while it continues.
-    newer = data.draw(durations(0, THREE_YEARS))
-    older = data.draw(durations(newer, THREE_YEARS))
+    newer, older = data.draw(later_pairs(THREE_YEARS, (10 * DAY, 14 * DAY)))
     drug = data.draw(st.sampled_from((*COLUMNS["AMINO"], "cisatracurium")))
     extra = data.draw(extra_data())
     condition = ConditionInput("epilepsy", AT - dt.timedelta(days=4000))
