@@ -52,13 +52,25 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
+_PROPERTY_FILES = ("test_properties.py", "test_reference_oracle.py")
+
 TARGETS: dict[str, dict[str, object]] = {
     "engine": {
         "modules": sorted(
             str(path.relative_to(REPO_ROOT))
             for path in (REPO_ROOT / "periop" / "drugs" / "engine").glob("*.py")
         ),
-        "tests": ["tests/unit/knowledge", "tests/unit/engine"],
+        # Example tests first and the Hypothesis properties last: with -x a mutant that an
+        # example test kills costs a second or two.
+        "tests": [
+            "tests/unit/knowledge",
+            *sorted(
+                str(path.relative_to(REPO_ROOT))
+                for path in (REPO_ROOT / "tests" / "unit" / "engine").glob("test_*.py")
+                if path.name not in _PROPERTY_FILES
+            ),
+            *(f"tests/unit/engine/{name}" for name in _PROPERTY_FILES),
+        ],
         "pytest": ["-p", "no:django", "--confcutdir=tests/unit"],
         "env": {},
     },
