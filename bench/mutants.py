@@ -3,6 +3,7 @@
 Usage:
     python bench/mutants.py [--target engine|ledger] [--module PATH ...] [--sample N]
                             [--seed S] [--timeout SECONDS] [--list] [--output FILE]
+                            [--rerun RESULTS.json]
 
 For each module of the target, the script finds every place where a classic mutation applies:
 
@@ -31,6 +32,8 @@ Targets (the tests are the ones that exercise the module without anything else i
   SQLite; SECRET_KEY, AUDIT_HMAC_KEY and DJANGO_DEBUG default to throw-away test values).
 
 Results are printed and written as JSON to bench/results/mutants-<target>.json (git-ignored).
+`--rerun` runs again only the mutants that survived in an earlier results file (after adding
+tests that should kill them).
 """
 
 from __future__ import annotations
@@ -88,11 +91,21 @@ TARGETS: dict[str, dict[str, object]] = {
 
 # Loaded into every test run of a mutant: reproducible examples, no time spent shrinking.
 _PLUGIN = """\
+import os
+
 from hypothesis import Phase, settings
 
 settings.register_profile(
     "mutants", derandomize=True, database=None, phases=[Phase.explicit, Phase.generate]
 )
+
+
+def pytest_runtest_logreport(report):
+    # The first test that fails names the killer of the mutant.
+    path = os.environ.get("MUTANTS_KILLER_FILE")
+    if report.failed and path and not os.path.exists(path):
+        with open(path, "w", encoding="utf-8") as killer:
+            killer.write(report.nodeid)
 """
 _PLUGIN_NAME = "_mutants_hypothesis_profile"
 
@@ -362,8 +375,23 @@ def outcome_of(status: int | None) -> str:
     return "error"  # collection or internal error: the mutant broke an import
 
 
+def survivors_of(results_file: Path) -> set[tuple[str, int, str, str]]:
+    """The mutants that survived in an earlier run, as (module, line, kind, description)."""
+    results = json.loads(results_file.read_text(encoding="utf-8"))
+    return {
+        (result["module"], result["line"], result["kind"], result["description"])
+        for result in results
+        if result["outcome"] == "survived"
+    }
+
+
 def run(
-    target_name: str, modules: list[str], sample: int | None, seed: int, timeout: float | None
+    target_name: str,
+    modules: list[str],
+    sample: int | None,
+    seed: int,
+    timeout: float | None,
+    only: set[tuple[str, int, str, str]] | None = None,
 ) -> Iterator[Result | str]:
     target = TARGETS[target_name]
     for name, value in target["env"].items():  # type: ignore[attr-defined]
@@ -372,6 +400,8 @@ def run(
     arguments = pytest_arguments(target)
     sources = {module: (REPO_ROOT / module).read_text(encoding="utf-8") for module in modules}
     sites = [site for module in modules for site in find_sites(module, sources[module])]
+    if only is not None:
+        sites = [s for s in sites if (s.module, s.line, s.kind, s.description) in only]
     if sample is not None and sample < len(sites):
         sites = sorted(random.Random(seed).sample(sites, sample), key=lambda s: (s.module, s.line))
     with tempfile.TemporaryDirectory(prefix="mutants-") as directory:
@@ -433,9 +463,13 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, help="seconds per mutant (default 4 x baseline)")
     parser.add_argument("--list", action="store_true", help="list the mutants, run nothing")
     parser.add_argument("--output", type=Path)
+    parser.add_argument("--rerun", type=Path, help="only the survivors of this results file")
     options = parser.parse_args()
 
     modules = options.module or list(TARGETS[options.target]["modules"])  # type: ignore[call-overload]
+    only = survivors_of(options.rerun) if options.rerun else None
+    if only is not None:
+        modules = sorted({module for module, *_ in only})
     if options.list:
         for module in modules:
             sites = find_sites(module, (REPO_ROOT / module).read_text(encoding="utf-8"))
@@ -447,7 +481,7 @@ def main() -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     results: list[Result] = []
     started = time.monotonic()
-    for item in run(options.target, modules, options.sample, options.seed, options.timeout):
+    for item in run(options.target, modules, options.sample, options.seed, options.timeout, only):
         if isinstance(item, str):
             print(item, flush=True)
             continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from decimal import Decimal
 
 import pytest
@@ -170,6 +171,17 @@ def test_it_gives_the_per_kg_dose_in_mg_from_the_weight_capped_at_max_mg(
     assert dose.per_kg_mg == DoseRange(Decimal("0.5"), Decimal("0.6"))
     assert dose.max_mg == Decimal(40)
     assert dose.total_mg == total
+
+
+@pytest.mark.parametrize("rounding", [decimal.ROUND_UP, decimal.ROUND_DOWN])
+def test_the_callers_decimal_context_never_changes_a_dose(kb: KnowledgeBase, rounding: str):
+    # 0.5 x 62.25 = 31.125 and 0.6 x 62.25 = 37.35: half to even gives 31.1 and 37.4, which
+    # a caller's rounding mode or a three-digit precision would change.
+    with decimal.localcontext(prec=3, rounding=rounding):
+        dose = caution_for(kb, state(MG, weight_kg=Decimal("62.25")), "rocuronium").dose
+
+    assert dose is not None
+    assert dose.total_mg == DoseRange(Decimal("31.1"), Decimal("37.4"))
 
 
 def test_it_uses_the_first_dose_entry_that_names_the_drug(kb: KnowledgeBase):
