@@ -55,7 +55,11 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-_PROPERTY_FILES = ("test_properties.py", "test_reference_oracle.py")
+_PROPERTY_FILES = (
+    "test_properties.py",
+    "test_reference_oracle.py",
+    "test_reference_oracle_drugs.py",
+)
 
 TARGETS: dict[str, dict[str, object]] = {
     "engine": {
