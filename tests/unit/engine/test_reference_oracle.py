@@ -26,7 +26,6 @@ from hypothesis import strategies as st
 
 from periop.drugs.engine import (
     ConditionInput,
-    KnowledgeBase,
     Level,
     MedicationInput,
     PatientState,
@@ -55,9 +54,9 @@ SETTINGS = settings(max_examples=15, deadline=None, suppress_health_check=[Healt
 MORE = settings(SETTINGS, max_examples=40)
 
 
-@pytest.fixture(scope="module")
-def kb() -> KnowledgeBase:
-    return load_knowledge_base(KNOWLEDGE_DIRECTORY)
+# The real knowledge base, loaded once. A module constant rather than a fixture: Hypothesis
+# prints a failing example's arguments, and a knowledge base's repr runs to hundreds of kB.
+KB = load_knowledge_base(KNOWLEDGE_DIRECTORY)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -545,7 +544,7 @@ def extra_data(draw: st.DrawFn) -> Extra:
     )
 
 
-def level_of(kb: KnowledgeBase, drug: str, condition: ConditionInput, extra: Extra) -> Level:
+def level_of(drug: str, condition: ConditionInput, extra: Extra) -> Level:
     """The level for `drug`, planned first and alongside the extra planned drugs."""
     companions = [code for code in extra.companions if code != drug]
     state = PatientState(
@@ -555,7 +554,7 @@ def level_of(kb: KnowledgeBase, drug: str, condition: ConditionInput, extra: Ext
         age_years=extra.age_years,
         sex=extra.sex,
     )
-    return evaluate(state, (drug, *companions), extra.at, kb).cautions[0].level
+    return evaluate(state, (drug, *companions), extra.at, KB).cautions[0].level
 
 
 def floor_of(cell: Floor, values: Attributes) -> Level | None:
@@ -575,7 +574,7 @@ MATRIX_CELLS = [
 @SETTINGS
 @given(data=st.data())
 def test_a_patient_in_a_matrix_cell_gets_at_least_the_cells_level(
-    kb: KnowledgeBase, row: Row, column: str, data: st.DataObject
+    row: Row, column: str, data: st.DataObject
 ):
     values = data.draw(attributes(row.required, row.optional), label="attributes")
     floor = floor_of(row.cells[column], values)
@@ -591,7 +590,7 @@ def test_a_patient_in_a_matrix_cell_gets_at_least_the_cells_level(
     )
     drug = data.draw(st.sampled_from(COLUMNS[column]), label="drug")
 
-    level = level_of(kb, drug, condition, extra)
+    level = level_of(drug, condition, extra)
 
     assert level >= floor, f"{row.name} x {drug}: {level.code}, reference at least {floor.code}"
 
@@ -610,7 +609,7 @@ WINDOW_CASES = [
 @MORE
 @given(data=st.data())
 def test_a_patient_inside_a_window_gets_at_least_the_windows_level(
-    kb: KnowledgeBase, window: Window, data: st.DataObject
+    window: Window, data: st.DataObject
 ):
     values = data.draw(attributes({}, window.optional), label="attributes")
     extra = data.draw(extra_data(), label="extra")
@@ -623,7 +622,7 @@ def test_a_patient_inside_a_window_gets_at_least_the_windows_level(
     )
     drug = data.draw(st.sampled_from(COLUMNS[window.column]), label="drug")
 
-    level = level_of(kb, drug, condition, extra)
+    level = level_of(drug, condition, extra)
 
     hours = Decimal(elapsed) / HOUR
     assert level >= window.floor, (
@@ -639,7 +638,6 @@ def test_a_patient_inside_a_window_gets_at_least_the_windows_level(
 @MORE
 @given(data=st.data())
 def test_a_resolved_condition_keeps_the_level_the_reference_gives_after_it_ends(
-    kb: KnowledgeBase,
     code: str,
     column: str,
     start: int,
@@ -663,7 +661,7 @@ def test_a_resolved_condition_keeps_the_level_the_reference_gives_after_it_ends(
     )
     drug = data.draw(st.sampled_from(COLUMNS[column]))
 
-    level = level_of(kb, drug, condition, extra)
+    level = level_of(drug, condition, extra)
 
     assert level >= floor, f"{code} resolved x {drug}: {level.code}, at least {floor.code}"
 
@@ -729,7 +727,6 @@ def later_pairs(draw: st.DrawFn, end: int, edges: tuple[int, ...]) -> tuple[int,
 @MORE
 @given(data=st.data())
 def test_an_older_condition_is_never_less_cautious_while_the_risk_rises(
-    kb: KnowledgeBase,
     code: str,
     optional: Mapping[str, st.SearchStrategy[object]],
     end: int,
@@ -743,7 +740,7 @@ def test_an_older_condition_is_never_less_cautious_while_the_risk_rises(
 
     def level_after(elapsed: int) -> Level:
         onset = extra.at - dt.timedelta(microseconds=elapsed)
-        return level_of(kb, drug, ConditionInput(code, onset, None, values), extra)
+        return level_of(drug, ConditionInput(code, onset, None, values), extra)
 
     assert level_after(older) >= level_after(newer), (
         f"{code} x {drug}: {Decimal(older) / HOUR:.2f} h gives less than "
@@ -755,7 +752,7 @@ def test_an_older_condition_is_never_less_cautious_while_the_risk_rises(
 @MORE
 @given(data=st.data())
 def test_a_longer_running_anticonvulsant_is_never_less_cautious(
-    kb: KnowledgeBase, anticonvulsant: str, data: st.DataObject
+    anticonvulsant: str, data: st.DataObject
 ):
     # §7: acute phenytoin (< ~10 days) potentiates the aminosteroids (DA); chronic phenytoin or
     # carbamazepine (>= ~10-14 days) gives the aminosteroids and cisatracurium resistance (DA).
@@ -768,7 +765,7 @@ def test_a_longer_running_anticonvulsant_is_never_less_cautious(
     def level_after(elapsed: int) -> Level:
         started = extra.at - dt.timedelta(microseconds=elapsed)
         course = MedicationInput(anticonvulsant, started)
-        return level_of(kb, drug, condition, dataclasses.replace(extra, medications=(course,)))
+        return level_of(drug, condition, dataclasses.replace(extra, medications=(course,)))
 
     assert level_after(older) >= level_after(newer), (
         f"{anticonvulsant} x {drug}: {Decimal(older) / HOUR:.2f} h gives less than "

@@ -9,7 +9,6 @@ not pin, is left out with a comment.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -17,28 +16,13 @@ import pytest
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
-from periop.drugs.engine import (
-    ConditionInput,
-    KnowledgeBase,
-    Level,
-    MedicationInput,
-    PatientState,
-    load_knowledge_base,
-)
+from periop.drugs.engine import ConditionInput, Level, MedicationInput, PatientState
 from periop.drugs.engine import evaluate as evaluate_engine
 from tests.unit.engine import test_reference_oracle as oracle
-from tests.unit.knowledge.conftest import COLUMNS, KNOWLEDGE_DIRECTORY
+from tests.unit.knowledge.conftest import COLUMNS
 
 NO, MO, DA, AV, CI = oracle.NO, oracle.MO, oracle.DA, oracle.AV, oracle.CI
 HOUR, DAY = oracle.HOUR, oracle.DAY
-kb = oracle.kb  # the module-scoped real knowledge base
-
-
-@functools.cache
-def real_knowledge_base() -> KnowledgeBase:
-    # For a test that is expected to fail: Hypothesis would print a fixture argument's repr.
-    return load_knowledge_base(KNOWLEDGE_DIRECTORY)
-
 
 NMBA = ("succinylcholine", *COLUMNS["AMINO"], *COLUMNS["BENZ"], *COLUMNS["MIVA"])
 AMINOGLYCOSIDES = ("gentamicin", "tobramycin", "amikacin", "neomycin", "streptomycin")
@@ -51,7 +35,6 @@ def level_for(
     state: PatientState,
     planned: tuple[str, ...],
     extra: oracle.Extra,
-    knowledge: KnowledgeBase,
 ) -> Level:
     """The level for `drug`, planned first, with the other planned drugs and the extras."""
     companions = tuple(
@@ -64,7 +47,7 @@ def level_for(
         age_years=extra.age_years,
         sex=extra.sex,
     )
-    return evaluate_engine(patient, (drug, *companions), extra.at, knowledge).cautions[0].level
+    return evaluate_engine(patient, (drug, *companions), extra.at, oracle.KB).cautions[0].level
 
 
 # ---------------------------------------------------------------------------------------------
@@ -160,7 +143,7 @@ def courses(draw: st.DrawFn, codes: tuple[str, ...], running: tuple[int, int], a
 @oracle.MORE
 @given(data=st.data())
 def test_a_patient_with_an_interacting_drug_gets_at_least_its_level(
-    kb: KnowledgeBase, interaction: Interaction, data: st.DataObject
+    interaction: Interaction, data: st.DataObject
 ):
     extra = data.draw(oracle.extra_data(), label="extra")
     medications: list[MedicationInput] = []
@@ -173,7 +156,7 @@ def test_a_patient_with_an_interacting_drug_gets_at_least_its_level(
     drug = data.draw(st.sampled_from(interaction.affected), label="drug")
     state = PatientState(medications=tuple(medications))
 
-    level = level_for(drug, state, tuple(planned), extra, kb)
+    level = level_for(drug, state, tuple(planned), extra)
 
     assert level >= interaction.floor, (
         f"{interaction.name} x {drug}: {level.code}, reference at least {interaction.floor.code}"
@@ -205,7 +188,7 @@ def test_neostigmine_given_and_stopped_before_succinylcholine_still_avoids_it(
 
     state = PatientState(medications=(bolus,))
 
-    level = level_for("succinylcholine", state, (), extra, real_knowledge_base())
+    level = level_for("succinylcholine", state, (), extra)
 
     assert level >= AV
 
@@ -221,7 +204,7 @@ def test_neostigmine_given_and_stopped_before_succinylcholine_still_avoids_it(
 @oracle.SETTINGS
 @given(data=st.data())
 def test_sugammadex_in_severe_renal_impairment_is_at_least_avoid(
-    kb: KnowledgeBase, attributes: Mapping[str, st.SearchStrategy[object]], data: st.DataObject
+    attributes: Mapping[str, st.SearchStrategy[object]], data: st.DataObject
 ):
     # §7, Sugammadex x severe renal impairment / dialysis: "not recommended", AV. api-contract.md:
     # severe is a creatinine clearance under 30 mL/min or dialysis; an unknown clearance counts
@@ -232,7 +215,7 @@ def test_sugammadex_in_severe_renal_impairment_is_at_least_avoid(
     onset = data.draw(oracle.time_points(elapsed, extra.at))
     renal = ConditionInput("renal-impairment", onset, None, values)
 
-    level = level_for("sugammadex", PatientState(conditions=(renal,)), (), extra, kb)
+    level = level_for("sugammadex", PatientState(conditions=(renal,)), (), extra)
 
     assert level >= AV
 
@@ -321,7 +304,6 @@ CHRONIC_DRUG_ROWS: tuple[tuple[str, str, Attributes, Mapping[str, Cell]], ...] =
 @oracle.SETTINGS
 @given(data=st.data())
 def test_a_chronic_nmj_drug_for_a_patient_in_its_row_gets_at_least_the_cells_level(
-    kb: KnowledgeBase,
     code: str,
     optional: Mapping[str, st.SearchStrategy[object]],
     drug: str,
@@ -341,6 +323,6 @@ def test_a_chronic_nmj_drug_for_a_patient_in_its_row_gets_at_least_the_cells_lev
         values,
     )
 
-    level = level_for(drug, PatientState(conditions=(condition,)), (), extra, kb)
+    level = level_for(drug, PatientState(conditions=(condition,)), (), extra)
 
     assert level >= floor, f"{code} x {drug}: {level.code}, reference at least {floor.code}"

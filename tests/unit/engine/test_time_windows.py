@@ -179,6 +179,31 @@ def test_a_span_is_within_an_interval_only_when_every_point_is(
     assert span.within(*interval) is within
 
 
+@pytest.mark.parametrize(
+    ("span", "interval", "meets"),
+    [
+        (Span(None, 20), (0, 10), True),
+        (Span(None, 20), (30, None), False),
+        (Span(10, None), (0, 10), False),
+        (Span(10, None), (0, 10, True, True), True),
+        (Span(10, 20, hi_closed=False), (20, 30), False),
+        (Span(10, 20), (20, 30), True),
+    ],
+    ids=[
+        "unbounded start, overlapping",
+        "unbounded start, after it",
+        "unbounded end, touching an open end",
+        "unbounded end, touching a closed end",
+        "open end touching a closed start",
+        "closed end touching a closed start",
+    ],
+)
+def test_a_span_meets_an_interval_when_they_share_a_point(
+    span: Span, interval: tuple[int, int | None] | tuple[int, int | None, bool, bool], meets: bool
+):
+    assert span.meets(*interval) is meets
+
+
 def test_it_ends_a_date_just_before_the_next_midnight_at_utc_minus_12(kb: KnowledgeBase):
     # 2026-11-20 ends (exclusive) at 2026-11-21T12:00Z: at 2026-11-22T12:00Z the burn is more
     # than 24 h old whatever its time; a microsecond earlier it may be just under 24 h old.
