@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from periop.drugs.engine import ConditionInput, KnowledgeBase, Level, evaluate
-from periop.drugs.engine.timeline import Span
+from periop.drugs.engine.timeline import Span, elapsed_until
 from tests.unit.engine.builders import AT, KnowledgeFiles, caution_for, hours_before, state
 
 TWO_YEARS = 17520
@@ -202,6 +202,10 @@ def test_a_span_meets_an_interval_when_they_share_a_point(
     span: Span, interval: tuple[int, int | None] | tuple[int, int | None, bool, bool], meets: bool
 ):
     assert span.meets(*interval) is meets
+
+
+def test_the_time_elapsed_from_a_start_known_to_no_bound_runs_from_zero_to_no_bound():
+    assert elapsed_until(Span(None, None), 100) == Span(0, None)
 
 
 def test_it_ends_a_date_just_before_the_next_midnight_at_utc_minus_12(kb: KnowledgeBase):
