@@ -240,6 +240,17 @@ def test_it_counts_a_current_medication_as_present(kb: KnowledgeBase):
     assert finding.triggered_by == ("drug:gentamicin", "medication:tobramycin")
 
 
+def test_only_an_active_medication_of_the_listed_drugs_counts_as_present(kb: KnowledgeBase):
+    stopped = MedicationInput("tobramycin", started=hours_before(216), stopped=hours_before(192))
+    other = MedicationInput("phenytoin", started=hours_before(24 * 30))
+    patient = state(medications=(other, stopped))
+
+    findings = caution_for(kb, patient, "rocuronium", "gentamicin").findings
+    finding = next(f for f in findings if f.rule == "nmba-with-aminoglycoside")
+
+    assert finding.triggered_by == ("drug:gentamicin",)
+
+
 def test_it_never_counts_the_target_drug_as_present_for_itself(kb: KnowledgeBase):
     assert fired(kb, state(), "gentamicin") == []
     assert fired(kb, state(), "gentamicin", "tobramycin") == ["two-aminoglycosides"]
