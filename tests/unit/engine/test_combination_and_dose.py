@@ -248,6 +248,29 @@ def test_a_superseding_rule_of_level_none_lowers_the_caution_to_none(kb: Knowled
     assert caution_for(kb, state(severe), "gentamicin").level is Level.ADJUST
 
 
+def test_a_rule_made_certain_by_a_planned_drug_supersedes_but_not_by_a_possibly_stopped_one(
+    kb_files: KnowledgeFiles,
+):
+    kb_files.add_rule("roc-general", drugs=["rocuronium"], level="avoid")
+    kb_files.add_rule(
+        "roc-with-sugammadex",
+        drugs=["rocuronium"],
+        level="monitor",
+        supersedes=["roc-general"],
+        when={"present": ["sugammadex"]},
+    )
+    kb = kb_files.load()
+    maybe_stopped = MedicationInput(
+        "sugammadex", started=hours_before(48), stopped=dt.date(2026, 11, 22)
+    )
+
+    planned = caution_for(kb, state(), "rocuronium", "sugammadex")
+    recorded = caution_for(kb, state(medications=(maybe_stopped,)), "rocuronium")
+
+    assert [f.rule for f in planned.findings] == ["roc-with-sugammadex"]
+    assert [f.rule for f in recorded.findings] == ["roc-general", "roc-with-sugammadex"]
+
+
 def test_a_rule_that_fires_only_on_an_unknown_value_never_supersedes(kb: KnowledgeBase):
     unknown_antibody = ConditionInput("myasthenia-gravis", attributes={"antibody": "unknown"})
     unknown_clearance = ConditionInput("renal-impairment")
