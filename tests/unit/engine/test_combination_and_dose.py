@@ -271,6 +271,46 @@ def test_a_rule_made_certain_by_a_planned_drug_supersedes_but_not_by_a_possibly_
     assert [f.rule for f in recorded.findings] == ["roc-general", "roc-with-sugammadex"]
 
 
+def test_a_rule_without_attribute_constraints_supersedes_when_its_condition_is_certain(
+    kb_files: KnowledgeFiles,
+):
+    kb_files.add_rule("roc-general", drugs=["rocuronium"], level="avoid")
+    kb_files.add_rule(
+        "roc-in-myasthenia",
+        drugs=["rocuronium"],
+        level="adjust",
+        supersedes=["roc-general"],
+        when={"conditions": ["myasthenia-gravis"]},
+    )
+    kb = kb_files.load()
+
+    caution = caution_for(kb, state(MG), "rocuronium")
+
+    assert [f.rule for f in caution.findings] == ["roc-in-myasthenia"]
+
+
+def test_a_rule_met_by_a_possibly_stopped_medication_never_supersedes(kb_files: KnowledgeFiles):
+    kb_files.add_rule("roc-general", drugs=["rocuronium"], level="avoid")
+    kb_files.add_rule(
+        "roc-on-phenytoin",
+        drugs=["rocuronium"],
+        level="adjust",
+        supersedes=["roc-general"],
+        when={"medications": ["phenytoin"]},
+    )
+    kb = kb_files.load()
+    running = MedicationInput("phenytoin", started=hours_before(24 * 30))
+    maybe_stopped = MedicationInput(
+        "phenytoin", started=hours_before(24 * 30), stopped=dt.date(2026, 11, 22)
+    )
+
+    certain = caution_for(kb, state(medications=(running,)), "rocuronium")
+    uncertain = caution_for(kb, state(medications=(maybe_stopped,)), "rocuronium")
+
+    assert [f.rule for f in certain.findings] == ["roc-on-phenytoin"]
+    assert [f.rule for f in uncertain.findings] == ["roc-general", "roc-on-phenytoin"]
+
+
 def test_a_rule_that_fires_only_on_an_unknown_value_never_supersedes(kb: KnowledgeBase):
     unknown_antibody = ConditionInput("myasthenia-gravis", attributes={"antibody": "unknown"})
     unknown_clearance = ConditionInput("renal-impairment")

@@ -298,6 +298,20 @@ def test_it_requires_every_key_of_when_and_names_every_trigger(kb: KnowledgeBase
     assert finding.triggered_by == ("condition:myasthenia-gravis", "medication:pyridostigmine")
 
 
+def test_only_an_active_medication_the_rule_lists_is_named_as_a_trigger(kb: KnowledgeBase):
+    pyridostigmine = MedicationInput("pyridostigmine", started=dt.date(2024, 5, 3))
+    phenytoin = MedicationInput("phenytoin", started=hours_before(24 * 30))
+    patient = state(mg(), medications=(phenytoin, pyridostigmine))
+
+    finding = next(
+        f
+        for f in caution_for(kb, patient, "succinylcholine").findings
+        if f.rule == "mg-on-pyridostigmine"
+    )
+
+    assert finding.triggered_by == ("condition:myasthenia-gravis", "medication:pyridostigmine")
+
+
 def test_it_says_when_a_present_medication_may_have_stopped(kb: KnowledgeBase):
     maybe_stopped = MedicationInput(
         "gentamicin", started=hours_before(48), stopped=dt.date(2026, 11, 22)

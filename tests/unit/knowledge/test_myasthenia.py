@@ -170,3 +170,14 @@ def test_resolved_myasthenia_gives_no_caution(kb):
     resolved = condition("myasthenia-gravis", ago(years=5), resolved=ago(years=1), antibody="achr")
 
     assert caution_alone(kb, patient(resolved), "rocuronium").level == NONE
+
+
+def test_ocular_myasthenia_recorded_first_does_not_hide_penicillamine_induced_myasthenia(kb):
+    # §5: penicillamine-induced MG is as MG generalised: SUX DA (resistance).
+    ocular = myasthenia(distribution="ocular", antibody="achr")
+    induced = condition("penicillamine-myasthenia", ago(days=90))
+
+    caution = caution_alone(kb, patient(ocular, induced), "succinylcholine")
+
+    assert caution.level == ADJUST
+    assert "resistance" in caution.effects
