@@ -312,6 +312,17 @@ def test_only_an_active_medication_the_rule_lists_is_named_as_a_trigger(kb: Know
     assert finding.triggered_by == ("condition:myasthenia-gravis", "medication:pyridostigmine")
 
 
+def test_a_course_outside_the_hours_window_does_not_hide_a_later_one_inside_it(
+    kb: KnowledgeBase,
+):
+    long_running = MedicationInput("phenytoin", started=hours_before(24 * 30))
+    restarted = MedicationInput("phenytoin", started=hours_before(48))
+
+    rules = fired(kb, state(medications=(long_running, restarted)), "rocuronium")
+
+    assert sorted(rules) == ["phenytoin-acute", "phenytoin-chronic"]
+
+
 def test_it_says_when_a_present_medication_may_have_stopped(kb: KnowledgeBase):
     maybe_stopped = MedicationInput(
         "gentamicin", started=hours_before(48), stopped=dt.date(2026, 11, 22)
