@@ -5,7 +5,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from periop.audit import guards
-from periop.audit.chain import canonical_json
+from periop.audit.chain import GENESIS_HASH, canonical_json
 from periop.audit.services import Actor, audit_event_append
 from periop.audit.verification import audit_chain_verify
 
@@ -60,6 +60,27 @@ def test_an_altered_payload_is_named(ledger):
     )
 
     assert audit_chain_verify().first_broken_sequence == 7
+
+
+def test_a_row_relinked_to_another_predecessor_is_named(ledger):
+    as_owner("UPDATE audit_auditevent SET previous_hash = %s WHERE sequence = 5", [GENESIS_HASH])
+
+    result = audit_chain_verify()
+
+    assert not result.ok
+    assert result.first_broken_sequence == 5
+    assert result.problem == "Event 5 does not link to event 4."
+
+
+def test_the_verification_reports_the_break_only_when_there_is_one(ledger):
+    intact = audit_chain_verify().as_dict()
+    as_owner("UPDATE audit_auditevent SET action = 'delete' WHERE sequence = 3")
+    broken = audit_chain_verify().as_dict()
+
+    assert set(intact) == {"ok", "events", "head"}
+    assert intact["ok"] is True
+    assert (broken["ok"], broken["first_broken_sequence"]) == (False, 3)
+    assert "altered" in broken["problem"]
 
 
 def test_a_deleted_row_is_named(ledger):
