@@ -25,6 +25,13 @@ def ledger():
         )
 
 
+def append_reads(count):
+    for number in range(count):
+        audit_event_append(
+            actor=Actor.system(), action="read", resource_type="patient", resource_id=str(number)
+        )
+
+
 def as_owner(sql, params=()):
     """Runs SQL with the guards off, as a database owner could."""
     guards.remove(connection)
@@ -81,6 +88,31 @@ def test_the_verification_reports_the_break_only_when_there_is_one(ledger):
     assert intact["ok"] is True
     assert (broken["ok"], broken["first_broken_sequence"]) == (False, 3)
     assert "altered" in broken["problem"]
+
+
+def test_events_signed_with_a_rotated_out_key_still_verify(settings):
+    settings.AUDIT_HMAC_KEY_ID, settings.AUDIT_HMAC_KEY = "first", "first-secret"
+    settings.AUDIT_HMAC_PREVIOUS_KEYS = ""
+    append_reads(3)
+    settings.AUDIT_HMAC_KEY_ID, settings.AUDIT_HMAC_KEY = "second", "second-secret"
+    settings.AUDIT_HMAC_PREVIOUS_KEYS = "first:first-secret"
+    append_reads(2)
+
+    result = audit_chain_verify()
+
+    assert (result.ok, result.events) == (True, 5)
+
+
+def test_a_row_naming_an_unknown_key_is_named(settings):
+    settings.AUDIT_HMAC_KEY_ID, settings.AUDIT_HMAC_KEY = "second", "second-secret"
+    settings.AUDIT_HMAC_PREVIOUS_KEYS = "first:first-secret"
+    append_reads(4)
+    as_owner("UPDATE audit_auditevent SET key_id = 'nobody' WHERE sequence = 2")
+
+    result = audit_chain_verify()
+
+    assert result.first_broken_sequence == 2
+    assert result.problem == "Event 2 names an unknown key id 'nobody'."
 
 
 def test_a_deleted_row_is_named(ledger):
