@@ -50,6 +50,18 @@ def test_an_intact_ledger_verifies(ledger):
     assert len(result.head) == 64
 
 
+def test_an_intact_ledger_with_text_beyond_ascii_verifies():
+    audit_event_append(
+        actor=Actor.system(),
+        action="read",
+        resource_type="patient",
+        resource_id="Zoë-1",
+        payload={"note": "Müller, 5 µg"},
+    )
+
+    assert audit_chain_verify().ok
+
+
 def test_an_altered_row_is_named(ledger):
     as_owner("UPDATE audit_auditevent SET patient_id = 99 WHERE sequence = 4")
 
