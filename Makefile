@@ -53,9 +53,10 @@ test: lint typecheck pytest
 bench: install-dev
 	$(BIN)/python bench/engine_bench.py
 
-# Mutation testing, outside `make test` (it takes tens of minutes): the engine against the unit
-# tests, then the audit ledger against its tampering and ledger tests. MUTANTS_ARGS narrows it,
-# for example MUTANTS_ARGS="--module periop/drugs/engine/dose.py" or "--sample 100".
+# Mutation testing, outside `make test`: the engine against the unit tests (hours for all of it
+# on two cores), then the audit ledger against its tampering and ledger tests (minutes).
+# MUTANTS_ARGS narrows the engine run, for example
+# MUTANTS_ARGS="--module periop/drugs/engine/dose.py" or MUTANTS_ARGS="--sample 100".
 MUTANTS_ARGS ?=
 mutants: install-dev
 	$(BIN)/python bench/mutants.py --target engine $(MUTANTS_ARGS)
