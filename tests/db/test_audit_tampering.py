@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from periop.audit import guards
-from periop.audit.chain import HASHED_FIELDS, STORED_FIELDS, canonical_json
+from periop.audit.chain import GENESIS_HASH, HASHED_FIELDS, STORED_FIELDS, canonical_json
 from periop.audit.models import AuditEvent
 from periop.audit.services import Actor, audit_event_append
 from periop.audit.verification import audit_chain_verify
@@ -25,6 +25,13 @@ def ledger():
             resource_id=str(number),
             patient_id=number,
             payload={"note": f"event {number}"},
+        )
+
+
+def append_reads(count):
+    for number in range(count):
+        audit_event_append(
+            actor=Actor.system(), action="read", resource_type="patient", resource_id=str(number)
         )
 
 
@@ -46,6 +53,18 @@ def test_an_intact_ledger_verifies(ledger):
     assert len(result.head) == 64
 
 
+def test_an_intact_ledger_with_text_beyond_ascii_verifies():
+    audit_event_append(
+        actor=Actor.system(),
+        action="read",
+        resource_type="patient",
+        resource_id="Zoë-1",
+        payload={"note": "Müller, 5 µg"},
+    )
+
+    assert audit_chain_verify().ok
+
+
 def test_an_altered_row_is_named(ledger):
     as_owner("UPDATE audit_auditevent SET patient_id = 99 WHERE sequence = 4")
 
@@ -63,6 +82,52 @@ def test_an_altered_payload_is_named(ledger):
     )
 
     assert audit_chain_verify().first_broken_sequence == 7
+
+
+def test_a_row_relinked_to_another_predecessor_is_named(ledger):
+    as_owner("UPDATE audit_auditevent SET previous_hash = %s WHERE sequence = 5", [GENESIS_HASH])
+
+    result = audit_chain_verify()
+
+    assert not result.ok
+    assert result.first_broken_sequence == 5
+    assert result.problem == "Event 5 does not link to event 4."
+
+
+def test_the_verification_reports_the_break_only_when_there_is_one(ledger):
+    intact = audit_chain_verify().as_dict()
+    as_owner("UPDATE audit_auditevent SET action = 'delete' WHERE sequence = 3")
+    broken = audit_chain_verify().as_dict()
+
+    assert set(intact) == {"ok", "events", "head", "checkpoint", "checkpoints"}
+    assert intact["ok"] is True
+    assert (broken["ok"], broken["first_broken_sequence"]) == (False, 3)
+    assert "altered" in broken["problem"]
+
+
+def test_events_signed_with_a_rotated_out_key_still_verify(settings):
+    settings.AUDIT_HMAC_KEY_ID, settings.AUDIT_HMAC_KEY = "first", "first-secret"
+    settings.AUDIT_HMAC_PREVIOUS_KEYS = ""
+    append_reads(3)
+    settings.AUDIT_HMAC_KEY_ID, settings.AUDIT_HMAC_KEY = "second", "second-secret"
+    settings.AUDIT_HMAC_PREVIOUS_KEYS = "first:first-secret"
+    append_reads(2)
+
+    result = audit_chain_verify()
+
+    assert (result.ok, result.events) == (True, 5)
+
+
+def test_a_row_naming_an_unknown_key_is_named(settings):
+    settings.AUDIT_HMAC_KEY_ID, settings.AUDIT_HMAC_KEY = "second", "second-secret"
+    settings.AUDIT_HMAC_PREVIOUS_KEYS = "first:first-secret"
+    append_reads(4)
+    as_owner("UPDATE audit_auditevent SET key_id = 'nobody' WHERE sequence = 2")
+
+    result = audit_chain_verify()
+
+    assert result.first_broken_sequence == 2
+    assert result.problem == "Event 2 names an unknown key id 'nobody'."
 
 
 def test_a_deleted_row_is_named(ledger):

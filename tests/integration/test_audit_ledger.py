@@ -1,13 +1,21 @@
 """Appending to the ledger: gapless, chained, in the caller's transaction."""
 
+import datetime as dt
 import itertools
 import json
+from decimal import Decimal
 
 import pytest
 from django.db import transaction
 
 from periop.accounts.models import Department
-from periop.audit.chain import GENESIS_HASH
+from periop.audit.chain import (
+    GENESIS_HASH,
+    HASHED_FIELDS,
+    canonical_json,
+    canonical_row,
+    verification_keys,
+)
 from periop.audit.models import AuditEvent
 from periop.audit.services import Actor, audit_event_append
 from tests.factories import UserFactory
@@ -70,6 +78,42 @@ def test_floats_are_refused_in_payloads():
         )
 
     assert not AuditEvent.objects.exists()
+
+
+def test_a_payload_has_one_canonical_text():
+    offset = dt.timezone(dt.timedelta(hours=1))
+    payload = {
+        "when": dt.datetime(2026, 11, 30, 9, 0, tzinfo=offset),
+        "day": dt.date(2026, 11, 30),
+        "dose": Decimal("1.50"),
+        "drugs": {"rocuronium", "atracurium"},
+        "pair": ("b", "a"),
+        "name": "Zoë",
+    }
+
+    assert canonical_json(payload) == (
+        '{"day":"2026-11-30","dose":"1.50","drugs":["atracurium","rocuronium"],'
+        '"name":"Zoë","pair":["b","a"],"when":"2026-11-30T08:00:00.000000Z"}'
+    )
+
+
+def test_the_hashed_row_keeps_text_as_written():
+    fields = dict.fromkeys(HASHED_FIELDS, "")
+    fields["actor_username"] = "zoë"
+
+    assert '"zoë"' in canonical_row(fields).decode()
+
+
+def test_rotated_out_keys_still_verify_and_malformed_entries_are_ignored(settings):
+    settings.AUDIT_HMAC_KEY_ID = "current"
+    settings.AUDIT_HMAC_KEY = "current-secret"
+    settings.AUDIT_HMAC_PREVIOUS_KEYS = "old:old-secret, :no-id, no-key:, spare:spare-secret"
+
+    assert verification_keys() == {
+        "current": b"current-secret",
+        "old": b"old-secret",
+        "spare": b"spare-secret",
+    }
 
 
 def test_an_exception_in_the_transaction_leaves_neither_the_change_nor_its_event():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from decimal import Decimal
 
 import pytest
@@ -172,6 +173,17 @@ def test_it_gives_the_per_kg_dose_in_mg_from_the_weight_capped_at_max_mg(
     assert dose.total_mg == total
 
 
+@pytest.mark.parametrize("rounding", [decimal.ROUND_UP, decimal.ROUND_DOWN])
+def test_the_callers_decimal_context_never_changes_a_dose(kb: KnowledgeBase, rounding: str):
+    # 0.5 x 62.25 = 31.125 and 0.6 x 62.25 = 37.35: half to even gives 31.1 and 37.4, which
+    # a caller's rounding mode or a three-digit precision would change.
+    with decimal.localcontext(prec=3, rounding=rounding):
+        dose = caution_for(kb, state(MG, weight_kg=Decimal("62.25")), "rocuronium").dose
+
+    assert dose is not None
+    assert dose.total_mg == DoseRange(Decimal("31.1"), Decimal("37.4"))
+
+
 def test_it_uses_the_first_dose_entry_that_names_the_drug(kb: KnowledgeBase):
     # Seronegative: the ocular rule supersedes the general avoid, so the adjust finding with
     # its dose entries is the most restrictive one.
@@ -235,6 +247,69 @@ def test_a_superseding_rule_of_level_none_lowers_the_caution_to_none(kb: Knowled
 
     assert caution_for(kb, state(mild), "gentamicin").level is Level.NONE
     assert caution_for(kb, state(severe), "gentamicin").level is Level.ADJUST
+
+
+def test_a_rule_made_certain_by_a_planned_drug_supersedes_but_not_by_a_possibly_stopped_one(
+    kb_files: KnowledgeFiles,
+):
+    kb_files.add_rule("roc-general", drugs=["rocuronium"], level="avoid")
+    kb_files.add_rule(
+        "roc-with-sugammadex",
+        drugs=["rocuronium"],
+        level="monitor",
+        supersedes=["roc-general"],
+        when={"present": ["sugammadex"]},
+    )
+    kb = kb_files.load()
+    maybe_stopped = MedicationInput(
+        "sugammadex", started=hours_before(48), stopped=dt.date(2026, 11, 22)
+    )
+
+    planned = caution_for(kb, state(), "rocuronium", "sugammadex")
+    recorded = caution_for(kb, state(medications=(maybe_stopped,)), "rocuronium")
+
+    assert [f.rule for f in planned.findings] == ["roc-with-sugammadex"]
+    assert [f.rule for f in recorded.findings] == ["roc-general", "roc-with-sugammadex"]
+
+
+def test_a_rule_without_attribute_constraints_supersedes_when_its_condition_is_certain(
+    kb_files: KnowledgeFiles,
+):
+    kb_files.add_rule("roc-general", drugs=["rocuronium"], level="avoid")
+    kb_files.add_rule(
+        "roc-in-myasthenia",
+        drugs=["rocuronium"],
+        level="adjust",
+        supersedes=["roc-general"],
+        when={"conditions": ["myasthenia-gravis"]},
+    )
+    kb = kb_files.load()
+
+    caution = caution_for(kb, state(MG), "rocuronium")
+
+    assert [f.rule for f in caution.findings] == ["roc-in-myasthenia"]
+
+
+def test_a_rule_met_by_a_possibly_stopped_medication_never_supersedes(kb_files: KnowledgeFiles):
+    kb_files.add_rule("roc-general", drugs=["rocuronium"], level="avoid")
+    kb_files.add_rule(
+        "roc-on-phenytoin",
+        drugs=["rocuronium"],
+        level="adjust",
+        supersedes=["roc-general"],
+        when={"medications": ["phenytoin"]},
+    )
+    kb = kb_files.load()
+    running = MedicationInput("phenytoin", started=hours_before(24 * 30))
+    maybe_stopped = MedicationInput(
+        "phenytoin", started=hours_before(24 * 30), stopped=dt.date(2026, 11, 22)
+    )
+
+    certain = caution_for(kb, state(medications=(running,)), "rocuronium")
+    uncertain = caution_for(kb, state(medications=(maybe_stopped,)), "rocuronium")
+
+    assert [f.rule for f in certain.findings] == ["roc-on-phenytoin"]
+    assert [f.rule for f in uncertain.findings] == ["roc-general", "roc-on-phenytoin"]
 
 
 def test_a_rule_that_fires_only_on_an_unknown_value_never_supersedes(kb: KnowledgeBase):

@@ -140,6 +140,11 @@ REFUSED = {
         "weight_kg",
         "not -3.5.",
     ),
+    "a weight over 1000 kg": (
+        dict(patient=state(weight_kg=Decimal("1000.1"))),
+        "weight_kg",
+        "Weight must be above 0 and at most 1000 kg, not 1000.1.",
+    ),
     "a weight given as a float": (
         dict(patient=state(weight_kg=70.5)),
         "weight_kg",
@@ -161,6 +166,13 @@ def test_it_refuses_input_naming_the_field_and_the_bad_value(
 
     assert error.field_name == field_name
     assert message in error.message
+
+
+@pytest.mark.parametrize("weight", ["0.01", "1000"])
+def test_it_accepts_a_weight_at_either_end_of_the_range(kb: KnowledgeBase, weight: str):
+    evaluation = evaluate(state(weight_kg=Decimal(weight)), ["rocuronium"], AT, kb)
+
+    assert evaluation.cautions[0].drug == "rocuronium"
 
 
 def test_it_accepts_a_resolution_date_on_the_onset_date(kb: KnowledgeBase):

@@ -55,6 +55,8 @@ def test_it_waits_for_the_conditions_receptor_effect_hours(kb: KnowledgeBase):
 
     assert receptor(kb, early).receptor_state.value == "normal"
     assert receptor(kb, on_time).receptor_state.value == "up"
+    # Exactly on time is certain: nothing is assumed.
+    assert receptor(kb, on_time).assumptions == ()
 
 
 def test_it_applies_an_override_selected_by_a_known_attribute(kb: KnowledgeBase):

@@ -240,6 +240,17 @@ def test_it_counts_a_current_medication_as_present(kb: KnowledgeBase):
     assert finding.triggered_by == ("drug:gentamicin", "medication:tobramycin")
 
 
+def test_only_an_active_medication_of_the_listed_drugs_counts_as_present(kb: KnowledgeBase):
+    stopped = MedicationInput("tobramycin", started=hours_before(216), stopped=hours_before(192))
+    other = MedicationInput("phenytoin", started=hours_before(24 * 30))
+    patient = state(medications=(other, stopped))
+
+    findings = caution_for(kb, patient, "rocuronium", "gentamicin").findings
+    finding = next(f for f in findings if f.rule == "nmba-with-aminoglycoside")
+
+    assert finding.triggered_by == ("drug:gentamicin",)
+
+
 def test_it_never_counts_the_target_drug_as_present_for_itself(kb: KnowledgeBase):
     assert fired(kb, state(), "gentamicin") == []
     assert fired(kb, state(), "gentamicin", "tobramycin") == ["two-aminoglycosides"]
@@ -285,6 +296,31 @@ def test_it_requires_every_key_of_when_and_names_every_trigger(kb: KnowledgeBase
         if f.rule == "mg-on-pyridostigmine"
     )
     assert finding.triggered_by == ("condition:myasthenia-gravis", "medication:pyridostigmine")
+
+
+def test_only_an_active_medication_the_rule_lists_is_named_as_a_trigger(kb: KnowledgeBase):
+    pyridostigmine = MedicationInput("pyridostigmine", started=dt.date(2024, 5, 3))
+    phenytoin = MedicationInput("phenytoin", started=hours_before(24 * 30))
+    patient = state(mg(), medications=(phenytoin, pyridostigmine))
+
+    finding = next(
+        f
+        for f in caution_for(kb, patient, "succinylcholine").findings
+        if f.rule == "mg-on-pyridostigmine"
+    )
+
+    assert finding.triggered_by == ("condition:myasthenia-gravis", "medication:pyridostigmine")
+
+
+def test_a_course_outside_the_hours_window_does_not_hide_a_later_one_inside_it(
+    kb: KnowledgeBase,
+):
+    long_running = MedicationInput("phenytoin", started=hours_before(24 * 30))
+    restarted = MedicationInput("phenytoin", started=hours_before(48))
+
+    rules = fired(kb, state(medications=(long_running, restarted)), "rocuronium")
+
+    assert sorted(rules) == ["phenytoin-acute", "phenytoin-chronic"]
 
 
 def test_it_says_when_a_present_medication_may_have_stopped(kb: KnowledgeBase):

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from periop.drugs.engine import ConditionInput, KnowledgeBase, Level, evaluate
+from periop.drugs.engine.timeline import Span, elapsed_until
 from tests.unit.engine.builders import AT, KnowledgeFiles, caution_for, hours_before, state
 
 TWO_YEARS = 17520
@@ -134,6 +135,77 @@ def test_it_counts_a_date_as_starting_at_utc_plus_14_and_ending_at_utc_minus_12(
 
     assert caution.level is Level.CONTRAINDICATED
     assert "phases 24 to 72 hours, from 72 hours (ongoing) are possible" in phases_note
+
+
+def test_it_starts_a_date_no_earlier_than_midnight_at_utc_plus_14(kb: KnowledgeBase):
+    # 2026-11-19 begins at 2026-11-18T10:00Z: at 2026-11-21T10:00Z the burn may be 72 h old,
+    # a microsecond earlier it cannot be.
+    patient = state(burn(dt.date(2026, 11, 19)))
+    at_ten = dt.datetime(2026, 11, 21, 10, 0, tzinfo=dt.UTC)
+    just_before = at_ten - dt.timedelta(microseconds=1)
+
+    assert evaluate(patient, ["succinylcholine"], at_ten, kb).highest_level is Level.CONTRAINDICATED
+    assert evaluate(patient, ["succinylcholine"], just_before, kb).highest_level is Level.AVOID
+
+
+@pytest.mark.parametrize(
+    ("span", "interval", "within"),
+    [
+        (Span(10, 20), (10, 30), True),
+        (Span(10, 20, lo_closed=False), (10, 30, False), True),
+        (Span(11, 20), (10, 30, False), True),
+        (Span(10, 20), (10, 30, False), False),
+        (Span(10, 20, hi_closed=False), (0, 20), True),
+        (Span(10, 20), (0, 20), False),
+        (Span(10, 20), (0, 20, True, True), True),
+        (Span(10, None), (0, None), True),
+        (Span(None, 20), (0, None), False),
+    ],
+    ids=[
+        "closed start on a closed bound",
+        "open start on an open bound",
+        "closed start inside an open bound",
+        "closed start on an open bound",
+        "open end on an open bound",
+        "closed end on an open bound",
+        "closed end on a closed bound",
+        "open-ended on both",
+        "unbounded start",
+    ],
+)
+def test_a_span_is_within_an_interval_only_when_every_point_is(
+    span: Span, interval: tuple[int, int | None] | tuple[int, int | None, bool, bool], within: bool
+):
+    assert span.within(*interval) is within
+
+
+@pytest.mark.parametrize(
+    ("span", "interval", "meets"),
+    [
+        (Span(None, 20), (0, 10), True),
+        (Span(None, 20), (30, None), False),
+        (Span(10, None), (0, 10), False),
+        (Span(10, None), (0, 10, True, True), True),
+        (Span(10, 20, hi_closed=False), (20, 30), False),
+        (Span(10, 20), (20, 30), True),
+    ],
+    ids=[
+        "unbounded start, overlapping",
+        "unbounded start, after it",
+        "unbounded end, touching an open end",
+        "unbounded end, touching a closed end",
+        "open end touching a closed start",
+        "closed end touching a closed start",
+    ],
+)
+def test_a_span_meets_an_interval_when_they_share_a_point(
+    span: Span, interval: tuple[int, int | None] | tuple[int, int | None, bool, bool], meets: bool
+):
+    assert span.meets(*interval) is meets
+
+
+def test_the_time_elapsed_from_a_start_known_to_no_bound_runs_from_zero_to_no_bound():
+    assert elapsed_until(Span(None, None), 100) == Span(0, None)
 
 
 def test_it_ends_a_date_just_before_the_next_midnight_at_utc_minus_12(kb: KnowledgeBase):

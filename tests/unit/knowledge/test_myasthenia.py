@@ -185,3 +185,14 @@ def test_resolved_myasthenia_keeps_its_aminosteroid_caution_and_says_why(kb):
         note.startswith("Myasthenia gravis: resolved") and "no source states" in note
         for note in caution.assumptions
     )
+
+
+def test_ocular_myasthenia_recorded_first_does_not_hide_penicillamine_induced_myasthenia(kb):
+    # §5: penicillamine-induced MG is as MG generalised: SUX DA (resistance).
+    ocular = myasthenia(distribution="ocular", antibody="achr")
+    induced = condition("penicillamine-myasthenia", ago(days=90))
+
+    caution = caution_alone(kb, patient(ocular, induced), "succinylcholine")
+
+    assert caution.level == ADJUST
+    assert "resistance" in caution.effects

@@ -280,3 +280,11 @@ def test_guillain_barre_avoid_beyond_a_month_after_recovery_is_flagged_unconfirm
 
     assert caution.level == AVOID
     assert all(finding.unconfirmed for finding in caution.findings)
+
+
+def test_a_stroke_without_deficit_recorded_first_does_not_hide_a_later_spinal_cord_injury(kb):
+    # §4.2: spinal cord injury 72 h to 6 months: CI, whatever else is recorded before it.
+    stroke = condition("stroke", ago(days=30), motor_deficit=False)
+    injury = condition("spinal-cord-injury", ago(days=10), motor_deficit=True)
+
+    assert succinylcholine_level(kb, stroke, injury) == CONTRAINDICATED
