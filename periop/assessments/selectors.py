@@ -116,6 +116,20 @@ def patient_conditions(
     return conditions.order_by("recorded_at", "id")
 
 
+def patient_conditions_ongoing(*, patient: Patient, code: str) -> list[PatientCondition]:
+    """The patient's current entries of this condition that are not resolved."""
+    return list(
+        PatientCondition.objects.filter(
+            patient=patient,
+            code=code,
+            replaced_by__isnull=True,
+            removed_at__isnull=True,
+            resolved_date__isnull=True,
+            resolved_at__isnull=True,
+        ).order_by("recorded_at", "id")
+    )
+
+
 def patient_condition_get(*, patient: Patient, condition_id: int) -> PatientCondition:
     """One version of one of the patient's conditions, or 404."""
     condition = (

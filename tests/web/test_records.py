@@ -303,3 +303,45 @@ def test_a_medication_given_by_a_synonym_is_recorded_as_its_code(anesthetist_bro
 
     assert response.status_code == 302
     assert PatientMedication.objects.get().code == "magnesium-sulfate"
+
+
+def test_recording_an_ongoing_condition_again_warns_links_to_it_and_records_nothing(
+    anesthetist_browser, patient
+):
+    existing = PatientConditionFactory(patient=patient, code="myasthenia-gravis", attributes={})
+
+    with nothing_changes(reads_allowed=True):
+        response = anesthetist_browser.post(
+            condition_url(patient), {"code": "myasthenia-gravis", "onset_date": "2021-04-01"}
+        )
+
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert "Myasthenia gravis is already recorded for this patient" in page
+    assert f'href="/patients/{patient.pk}/conditions/{existing.pk}/history"' in page
+    # What was typed is kept for the confirmation.
+    assert 'value="2021-04-01"' in page
+
+
+def test_a_confirmed_second_episode_is_recorded(anesthetist_browser, patient):
+    PatientConditionFactory(patient=patient, code="stroke", attributes={})
+
+    response = anesthetist_browser.post(
+        condition_url(patient),
+        {"code": "stroke", "onset_date": "2021-04-01", "duplicate_confirmed": "yes"},
+    )
+
+    assert response.status_code == 302
+    assert PatientCondition.objects.filter(patient=patient, code="stroke").count() == 2
+
+
+def test_a_resolved_episode_is_no_duplicate(anesthetist_browser, patient):
+    PatientConditionFactory(
+        patient=patient, code="stroke", attributes={}, resolved_date=dt.date(2020, 6, 1)
+    )
+
+    response = anesthetist_browser.post(
+        condition_url(patient), {"code": "stroke", "onset_date": "2021-04-01"}
+    )
+
+    assert response.status_code == 302

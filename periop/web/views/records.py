@@ -10,8 +10,12 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods
 
 from periop.api import DomainError
-from periop.assessments.models import Patient
-from periop.assessments.selectors import patient_condition_get, patient_medication_get
+from periop.assessments.models import Patient, PatientCondition
+from periop.assessments.selectors import (
+    patient_condition_get,
+    patient_conditions_ongoing,
+    patient_medication_get,
+)
 from periop.assessments.services import (
     patient_condition_correct,
     patient_condition_record,
@@ -75,7 +79,12 @@ def condition_new(request: HttpRequest, patient_id: int) -> HttpResponse:
         return page(
             request, "web/partials/condition_fields.html", {"form": form, "patient": patient}
         )
-    if data is not None and form.is_valid():
+    duplicates: list[PatientCondition] = []
+    if data is not None and form.is_valid() and data.get("duplicate_confirmed") != "yes":
+        # Recording an ongoing condition twice is usually a mistake: warn, link to the entry
+        # already there, and record only once the clinician confirms another episode.
+        duplicates = patient_conditions_ongoing(patient=patient, code=code)
+    if data is not None and form.is_valid() and not duplicates:
         try:
             patient_condition_record(
                 actor=Actor.from_request(request),
@@ -94,8 +103,8 @@ def condition_new(request: HttpRequest, patient_id: int) -> HttpResponse:
     return page(
         request,
         "web/condition_form.html",
-        {"patient": patient, "form": form, "correcting": None},
-        status=400 if form.errors else 200,
+        {"patient": patient, "form": form, "correcting": None, "duplicates": duplicates},
+        status=400 if form.errors else 409 if duplicates else 200,
     )
 
 
