@@ -49,10 +49,3 @@ def time_point_start(point: TimePoint | None) -> dt.datetime | None:
     if isinstance(point, dt.datetime):
         return point
     return dt.datetime.combine(point, dt.time(), tzinfo=dt.UTC)
-
-
-def earliest_instant(point: TimePoint) -> dt.datetime:
-    """The earliest instant a time point can mean: a date starts first at UTC+14."""
-    if isinstance(point, dt.datetime):
-        return point
-    return dt.datetime.combine(point, dt.time(), tzinfo=dt.timezone(dt.timedelta(hours=14)))
