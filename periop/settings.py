@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "periop.reports",
     "periop.web",
     "periop.health",
+    "periop.interop",
     "axes",
     "django_htmx",
     "csp",

@@ -39,6 +39,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api-v1"))),
     path("reports/", include("periop.reports.urls")),
+    path("", include("periop.interop.cds_hooks.urls")),
+    path("fhir/", include("periop.interop.fhir.urls")),
     path("", include("periop.web.urls")),
 ]
 

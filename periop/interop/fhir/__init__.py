@@ -1,0 +1,1 @@
+"""FHIR R4 export: signed assessments as Bundles, the audit ledger as AuditEvents."""
