@@ -324,6 +324,11 @@ def assessment_get(*, user: AnyUser, assessment_id: int) -> Assessment:
     )
 
 
+def assessment_patient_id(*, assessment_id: int) -> int:
+    """The patient of an assessment the caller has just written to (its view checked access)."""
+    return Assessment.objects.values_list("patient_id", flat=True).get(pk=assessment_id)
+
+
 def assessment_versions(*, assessment: Assessment) -> list[Assessment]:
     """The amendment chain, both ways: the original first, every amendment after it."""
     return list(

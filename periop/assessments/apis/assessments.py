@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -27,6 +25,12 @@ from periop.assessments.apis.common import (
     required_revision,
     weight_field,
     with_etag,
+)
+from periop.assessments.apis.idempotency import (
+    IDEMPOTENCY_KEY_PARAMETER,
+    idempotency_key,
+    idempotent_create,
+    patient_of_assessment,
 )
 from periop.assessments.apis.outputs import (
     AcknowledgementOutput,
@@ -55,7 +59,7 @@ from periop.assessments.services import (
     patient_data_query,
     patient_data_read,
 )
-from periop.assessments.services.common import CATEGORY_ASSESSMENT
+from periop.assessments.services.common import CATEGORY_ACKNOWLEDGEMENT, CATEGORY_ASSESSMENT
 from periop.assessments.services.snapshots import canonical_json, digest
 from periop.audit.services import Actor
 from periop.drugs.fields import AwareDateTimeField
@@ -78,32 +82,6 @@ IF_MATCH_OPTIONAL = OpenApiParameter(
     required=False,
     description="When sent, the action applies only if the assessment is still this revision.",
 )
-
-
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
-
-IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
-    "Idempotency-Key",
-    OpenApiTypes.STR,
-    location=OpenApiParameter.HEADER,
-    required=False,
-    description="Any 1 to 200 printable ASCII characters, new for each assessment (a UUID, "
-    "say). A retry with the same key and the same body answers with the assessment the first "
-    "request created (header `Idempotent-Replayed: true`) instead of creating another; the "
-    "same key with another body is a 422.",
-)
-
-
-def idempotency_key(request: Request) -> str | None:
-    """The request's Idempotency-Key, None without one; a 400 for a malformed one."""
-    key = request.headers.get("Idempotency-Key")
-    if key is None:
-        return None
-    if not _IDEMPOTENCY_KEY.match(key):
-        raise ValidationError(
-            {"Idempotency-Key": ["Use 1 to 200 printable ASCII characters, without spaces."]}
-        )
-    return key
 
 
 def detail_response(assessment: Assessment, *, status_code: int = status.HTTP_200_OK) -> Response:
@@ -417,10 +395,15 @@ class AcknowledgementCreateApi(PeriopApi):
     @extend_schema(
         operation_id="assessments_acknowledgements_create",
         summary="Accept or override a contraindicated or avoid caution",
-        parameters=[IF_MATCH_OPTIONAL],
         request=AcknowledgementInput,
+        parameters=[IF_MATCH_OPTIONAL, IDEMPOTENCY_KEY_PARAMETER],
         responses={201: AcknowledgementOutput, **DECISION_ERRORS},
         tags=["assessments"],
+    )
+    @idempotent_create(
+        resource_type="acknowledgement",
+        data_category=CATEGORY_ACKNOWLEDGEMENT,
+        patient_of=patient_of_assessment,
     )
     def post(self, request: Request, assessment_id: int) -> Response:
         assessment = _writable_assessment(request, assessment_id)
@@ -452,6 +435,7 @@ class AssessmentAmendApi(PeriopApi):
         operation_id="assessments_amend",
         summary="Amend a signed assessment: a new draft that supersedes it",
         request=AssessmentAmendInput,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={
             201: AssessmentDetailOutput,
             400: INVALID,
@@ -461,6 +445,11 @@ class AssessmentAmendApi(PeriopApi):
             409: SIGNED,
         },
         tags=["assessments"],
+    )
+    @idempotent_create(
+        resource_type="assessment",
+        data_category=CATEGORY_ASSESSMENT,
+        patient_of=lambda body, url_kwargs: int(body["patient"]["id"]),
     )
     def post(self, request: Request, assessment_id: int) -> Response:
         assessment = _writable_assessment(request, assessment_id)

@@ -31,6 +31,7 @@ from periop.assessments.apis.common import (
     combine_roles,
     writable_patient,
 )
+from periop.assessments.apis.idempotency import IDEMPOTENCY_KEY_PARAMETER
 from periop.assessments.apis.outputs import PatientConditionOutput
 from periop.assessments.apis.records import RecordCreateApi, RecordListApi, RecordRemoveApi
 from periop.assessments.models import Patient, PatientCondition
@@ -80,6 +81,7 @@ class ConditionListApi(RecordListApi[PatientCondition]):
 @extend_schema_view(
     post=extend_schema(
         operation_id="patients_conditions_create",
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
         summary="Record a condition",
         request=ConditionInput,
         responses={
@@ -95,6 +97,8 @@ class ConditionListApi(RecordListApi[PatientCondition]):
 class ConditionRecordApi(RecordCreateApi[PatientCondition]):
     input = ConditionInput
     output = PatientConditionOutput
+    resource_type = "patient-condition"
+    data_category = CATEGORY_CONDITION
 
     def record(
         self, *, actor: Actor, patient: Patient, data: Mapping[str, Any]

@@ -17,6 +17,7 @@ from periop.assessments.apis.common import (
     ReasonInput,
     combine_roles,
 )
+from periop.assessments.apis.idempotency import IDEMPOTENCY_KEY_PARAMETER
 from periop.assessments.apis.outputs import PatientMedicationOutput
 from periop.assessments.apis.records import RecordCreateApi, RecordListApi, RecordRemoveApi
 from periop.assessments.models import Patient, PatientMedication
@@ -58,6 +59,7 @@ class MedicationListApi(RecordListApi[PatientMedication]):
 @extend_schema_view(
     post=extend_schema(
         operation_id="patients_medications_create",
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
         summary="Record a current or recent medication",
         request=MedicationInput,
         responses={
@@ -73,6 +75,8 @@ class MedicationListApi(RecordListApi[PatientMedication]):
 class MedicationRecordApi(RecordCreateApi[PatientMedication]):
     input = MedicationInput
     output = PatientMedicationOutput
+    resource_type = "patient-medication"
+    data_category = CATEGORY_MEDICATION
 
     def record(
         self, *, actor: Actor, patient: Patient, data: Mapping[str, Any]

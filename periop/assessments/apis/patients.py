@@ -25,6 +25,7 @@ from periop.assessments.apis.common import (
     require_role_in,
     weight_field,
 )
+from periop.assessments.apis.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent_create
 from periop.assessments.apis.outputs import (
     PatientConditionOutput,
     PatientDetailOutput,
@@ -118,10 +119,16 @@ class PatientCreateApi(PeriopApi):
 
     @extend_schema(
         operation_id="patients_create",
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
         summary="Register a patient",
         request=PatientCreateInput,
         responses={201: PatientOutput, 400: INVALID, 401: NOT_AUTHENTICATED, 403: FORBIDDEN},
         tags=["patients"],
+    )
+    @idempotent_create(
+        resource_type="patient",
+        data_category=CATEGORY_DEMOGRAPHICS,
+        patient_of=lambda body, url_kwargs: int(body["id"]),
     )
     def post(self, request: Request) -> Response:
         serializer = self.PatientCreateInput(data=request.data)

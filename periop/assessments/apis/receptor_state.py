@@ -20,11 +20,17 @@ from periop.assessments.apis.common import (
     combine_roles,
     writable_patient,
 )
+from periop.assessments.apis.idempotency import (
+    IDEMPOTENCY_KEY_PARAMETER,
+    idempotent_create,
+    patient_in_url,
+)
 from periop.assessments.apis.outputs import RecordedReceptorStateOutput
 from periop.assessments.services import (
     patient_receptor_state_clear,
     patient_receptor_state_record,
 )
+from periop.assessments.services.common import CATEGORY_RECEPTOR_STATE
 from periop.audit.services import Actor
 from periop.drugs.engine import RECEPTOR_STATES
 
@@ -40,6 +46,7 @@ class ReceptorStateRecordApi(PeriopApi):
 
     @extend_schema(
         operation_id="patients_receptor_state_create",
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
         summary="Record a receptor state that overrides the derived one until cleared",
         request=ReceptorStateInput,
         responses={
@@ -50,6 +57,11 @@ class ReceptorStateRecordApi(PeriopApi):
             404: PATIENT_NOT_FOUND,
         },
         tags=["patients"],
+    )
+    @idempotent_create(
+        resource_type="patient-receptor-state",
+        data_category=CATEGORY_RECEPTOR_STATE,
+        patient_of=patient_in_url,
     )
     def post(self, request: Request, patient_id: int) -> Response:
         patient = writable_patient(request, patient_id)

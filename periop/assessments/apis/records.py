@@ -24,6 +24,7 @@ from periop.assessments.apis.common import (
     ReasonInput,
     writable_patient,
 )
+from periop.assessments.apis.idempotency import idempotent_create, patient_in_url
 from periop.assessments.models import Patient
 from periop.assessments.selectors import patient_get
 from periop.assessments.services import patient_data_read
@@ -33,17 +34,18 @@ RecordT = TypeVar("RecordT", bound=Model)
 
 
 class RecordApi(PeriopApi):
-    """An endpoint for one kind of record: `output` renders a row of that kind."""
+    """An endpoint for one kind of record: `output` renders a row of that kind, audited as
+    `resource_type` in `data_category`."""
 
     output: ClassVar[type[serializers.Serializer[Any]]]
+    resource_type: ClassVar[str]
+    data_category: ClassVar[str]
 
 
 class RecordListApi(RecordApi, Generic[RecordT]):
     """GET: the patient's current records of one kind (or every version), audited as a read."""
 
     roles_by_method = {"GET": READ_ROLES}
-    resource_type: ClassVar[str]
-    data_category: ClassVar[str]
     ids_key: ClassVar[str]  # names the listed ids in the audit payload
 
     def records(self, *, patient: Patient, include_inactive: bool) -> Iterable[RecordT]:
@@ -78,6 +80,7 @@ class RecordCreateApi(RecordApi, Generic[RecordT]):
     def record(self, *, actor: Actor, patient: Patient, data: Mapping[str, Any]) -> RecordT:
         raise NotImplementedError
 
+    @idempotent_create(patient_of=patient_in_url)
     def post(self, request: Request, patient_id: int) -> Response:
         patient = writable_patient(request, patient_id)
         serializer = self.input(data=request.data)

@@ -4,8 +4,10 @@ to its create (a timeout, a dropped connection) can retry without filing a secon
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any, TypeVar
 
 from django.db import IntegrityError, transaction
 
@@ -72,10 +74,84 @@ def _idempotent_assessment(user_id: int, key: str, request_digest: str) -> Asses
     )
     if record is None:
         return None
-    if record.request_digest != request_digest:
+    if record.request_digest != request_digest or record.assessment is None:
         raise UnprocessableError(
             "This Idempotency-Key was already used for a different request. Use a new key for "
             "a new assessment.",
             code="idempotency-key-reused",
         )
     return record.assessment
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    """The answer a creating request received, kept for its retries."""
+
+    status_code: int
+    body: Any
+    headers: dict[str, str]
+    patient_id: int
+    resource_type: str
+    resource_id: str
+
+
+def idempotent_answer_get(*, user_id: int, key: str, request_digest: str) -> StoredAnswer | None:
+    """The answer stored under (user, key); None if the key is new. The same key with another
+    request is a 422."""
+    record = IdempotencyKey.objects.filter(user_id=user_id, key=key).first()
+    if record is None:
+        return None
+    if (
+        record.request_digest != request_digest
+        or record.status_code is None
+        or record.patient_id is None
+    ):
+        raise UnprocessableError(
+            "This Idempotency-Key was already used for a different request. Use a new key for "
+            "a new record.",
+            code="idempotency-key-reused",
+        )
+    return StoredAnswer(
+        status_code=record.status_code,
+        body=record.body,
+        headers=dict(record.headers),
+        patient_id=record.patient_id,
+        resource_type=record.resource_type,
+        resource_id=record.resource_id,
+    )
+
+
+def idempotent_answer_store(
+    *, user_id: int, key: str, request_digest: str, answer: StoredAnswer
+) -> None:
+    """Stores the first answer under (user, key), in the transaction that created the record."""
+    IdempotencyKey.objects.create(
+        user_id=user_id,
+        key=key,
+        request_digest=request_digest,
+        status_code=answer.status_code,
+        body=answer.body,
+        headers=answer.headers,
+        patient_id=answer.patient_id,
+        resource_type=answer.resource_type,
+        resource_id=answer.resource_id,
+    )
+
+
+AnswerT = TypeVar("AnswerT")
+
+
+def once_per_key(
+    *, create: Callable[[], AnswerT], user_id: int, key: str, request_digest: str
+) -> tuple[AnswerT | None, StoredAnswer | None]:
+    """Runs `create` (which stores its answer under the key) in one transaction. When a
+    simultaneous request with the same key committed first, this one's work is rolled back and
+    the stored answer is returned instead: (None, answer). Otherwise (created, None)."""
+    try:
+        with transaction.atomic():
+            return create(), None
+    except IntegrityError:
+        stored = idempotent_answer_get(user_id=user_id, key=key, request_digest=request_digest)
+        if stored is None:
+            raise
+        return None, stored
