@@ -344,7 +344,23 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The cache counts failed logins per client address (periop.accounts.login_limits). Each
+# server process has its own local-memory cache, which multiplies that bound by the number of
+# processes; REDIS_URL (for example redis://127.0.0.1:6379/0) shares one count between them,
+# and `check --deploy` warns in production without it.
+REDIS_URL = env_str("REDIS_URL", "")
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "periop",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
 
 # The cited knowledge base that every caution comes from.
 KNOWLEDGE_BASE_DIR = Path(env_str("KNOWLEDGE_BASE_DIR", str(BASE_DIR / "fixtures" / "knowledge")))

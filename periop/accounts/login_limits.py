@@ -9,17 +9,23 @@ ends. The ledger thus grows by at most `LOGIN_FAILURES_PER_ADDRESS + 1` events p
 window. The budget is generous, so one person's typos on a shared theatre workstation never
 reach it.
 
-The counts live in Django's cache. With the default local-memory cache each server process
-counts on its own, which multiplies the bound by the number of processes but keeps it a bound.
+The counts live in Django's cache. With `REDIS_URL` set, every server process shares one count
+per address, so the bound is exact. With the default local-memory cache each process counts on
+its own, which multiplies the bound by the number of processes but keeps it a bound
+(`check --deploy` warns about that in production, `accounts.W001`). A cache that cannot be
+reached never stops a login: the failure is logged and the attempt is not counted.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from axes.helpers import get_client_ip_address  # type: ignore[import-untyped]
 from django.conf import settings
 from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
 
 
 def client_address(request: Any) -> str | None:
@@ -40,7 +46,11 @@ def login_failures_exceeded(request: Any) -> bool:
     address = client_address(request)
     if address is None:
         return False
-    count: int = cache.get(_key(address), 0)
+    try:
+        count: int = cache.get(_key(address), 0)
+    except Exception:  # the cache server is down: never lock everyone out for it
+        logger.warning("The login-failure count could not be read from the cache.")
+        return False
     return count >= settings.LOGIN_FAILURES_PER_ADDRESS
 
 
@@ -50,7 +60,14 @@ def login_failure_count(request: Any) -> int | None:
     address = client_address(request)
     if address is None:
         return None
-    key = _key(address)
+    try:
+        return _count(_key(address))
+    except Exception:  # the cache server is down: the failure is still recorded in the ledger
+        logger.warning("The login-failure count could not be written to the cache.")
+        return None
+
+
+def _count(key: str) -> int:
     # The window starts with the first failure and is not extended by later ones.
     if cache.add(key, 1, timeout=settings.LOGIN_FAILURE_WINDOW_SECONDS):
         return 1

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import uuid
 
 import pytest
-from django.test import Client
+from django.core.cache.backends.redis import RedisCache
+from django.test import Client, override_settings
 
 from periop.accounts.models import Role
 from periop.assessments.models import Assessment, Patient
@@ -228,3 +231,65 @@ def test_the_audit_log_shows_no_mrn_of_another_departments_patient(
 
     assert row["patient_id"] == str(stranger.pk)
     assert row["patient_mrn"] == ""
+
+
+# --- the count shared between server processes -----------------------------------------------
+
+
+def redis_cache_settings(url):
+    return {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            # A prefix of this run's own, so that runs side by side never share counts.
+            "KEY_PREFIX": f"periop-test-{uuid.uuid4().hex}",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+
+
+@pytest.fixture
+def shared_cache(settings):
+    """Django's cache on the local Redis server, as REDIS_URL configures it in production."""
+    settings.CACHES = redis_cache_settings("redis://127.0.0.1:6379/15")
+    from django.core.cache import cache
+
+    try:
+        cache.get("probe")
+    except Exception:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip("No Redis server on 127.0.0.1:6379.")
+    yield settings.CACHES["default"]
+    cache.clear()
+
+
+def test_with_redis_every_process_sees_one_count_per_address(client, settings, shared_cache):
+    settings.LOGIN_FAILURES_PER_ADDRESS = 3
+    for attempt in range(2):
+        failed_login(client, f"guess-{attempt}")
+
+    # Another server process: its own connection to the same cache, nothing in memory.
+    other_process = RedisCache(shared_cache["LOCATION"], shared_cache)
+    assert other_process.get("periop:login-failures:203.0.113.7") == 2
+    other_process.incr("periop:login-failures:203.0.113.7")
+
+    refused = failed_login(client, "guess-after-the-other-process")
+
+    assert refused.status_code == 429
+    assert len(login_failed_events()) == 3  # two failures, then the throttled one
+
+
+def test_an_unreachable_cache_never_stops_a_login(client, anesthetist, caplog):
+    with override_settings(CACHES=redis_cache_settings("redis://127.0.0.1:1/0")):
+        failed = failed_login(client, "dr-anesthetist")
+        signed_in = client.post(
+            "/login",
+            {"username": "dr-anesthetist", "password": TEST_PASSWORD},
+            REMOTE_ADDR="203.0.113.7",
+        )
+
+    assert failed.status_code == 200  # the login form again, with its error
+    assert signed_in.status_code == 302
+    assert [event.actor_username for event in login_failed_events()] == ["dr-anesthetist"]
+    assert "could not be" in caplog.text

@@ -15,6 +15,7 @@ PRODUCTION_ENVIRONMENT = {
     "ALLOWED_HOSTS": "periop.hospital.example",
     "DATABASE_URL": "sqlite:///:memory:",
     "AUDIT_HMAC_KEY": "an-audit-key-kept-outside-the-database-0123456789abcdef",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
 }
 
 
@@ -30,6 +31,7 @@ def run_manage(*arguments: str, environment: dict[str, str]) -> subprocess.Compl
             "DATABASE_URL",
             "AUDIT_HMAC_KEY",
             "AUDIT_HMAC_KEY_FILE",
+            "REDIS_URL",
             # Set by the browser tests' harness; it must never reach a production check.
             "DJANGO_ALLOW_ASYNC_UNSAFE",
         }
@@ -61,6 +63,17 @@ def test_check_deploy_is_clean_under_production_settings():
 
     assert result.returncode == 0, result.stderr + result.stdout
     assert "System check identified no issues" in result.stdout
+
+
+def test_check_deploy_warns_when_failed_logins_are_counted_per_process():
+    environment = {**PRODUCTION_ENVIRONMENT}
+    del environment["REDIS_URL"]
+
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", environment=environment)
+
+    assert result.returncode != 0
+    assert "accounts.W001" in result.stderr + result.stdout
+    assert "REDIS_URL" in result.stderr + result.stdout
 
 
 def test_the_secret_key_can_come_from_a_file(tmp_path):
