@@ -256,6 +256,8 @@ AXES_DISABLE_ACCESS_LOG = True
 # Failed logins per client address, whatever the usernames (periop.accounts.login_limits):
 # beyond this many in the window, an address's attempts are refused, and the ledger records
 # one "throttled" event instead of one event per attempt.
+# API tokens (pharmacy systems) expire this many days after they are issued.
+API_TOKEN_LIFETIME_DAYS = env_int("API_TOKEN_LIFETIME_DAYS", 365)
 LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 20)
 LOGIN_FAILURE_WINDOW_SECONDS = env_int("LOGIN_FAILURE_WINDOW_MINUTES", 15) * 60
 

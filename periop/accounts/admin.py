@@ -80,11 +80,11 @@ class ApiTokenAdmin(ActorRecordingAdmin):
     page can show it; tokens are issued by `manage.py create_user --api-token` or
     `manage.py api_token`, which print the key once."""
 
-    list_display = ["prefix", "user", "created_at"]
+    list_display = ["prefix", "user", "created_at", "expires_at"]
     list_select_related = ["user"]
     search_fields = ["prefix", "user__username"]
-    fields = ["prefix", "user", "created_at"]
-    readonly_fields = ["prefix", "user", "created_at"]
+    fields = ["prefix", "user", "created_at", "expires_at"]
+    readonly_fields = ["prefix", "user", "created_at", "expires_at"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
+from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 
@@ -27,5 +28,11 @@ class HashedTokenAuthentication(TokenAuthentication):
             if hmac.compare_digest(token.digest, digest):
                 if not token.user.is_active:
                     raise exceptions.AuthenticationFailed("User inactive or deleted.")
+                if token.expires_at <= timezone.now():
+                    raise exceptions.AuthenticationFailed(
+                        "This API token expired on "
+                        f"{token.expires_at.date().isoformat()}; ask your department's "
+                        "administrator for a new one."
+                    )
                 return token.user, token
         raise exceptions.AuthenticationFailed("Invalid token.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import zoneinfo
 
@@ -9,6 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils import timezone
 
 
 def validate_time_zone(value: str) -> None:
@@ -83,9 +85,21 @@ def api_token_digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+# The longest life a token may be given (two years): a credential nobody rotates is a
+# credential nobody notices leaking.
+MAXIMUM_API_TOKEN_LIFETIME_DAYS = 730
+
+
+def api_token_expiry() -> dt.datetime:
+    """When a token issued now expires: `API_TOKEN_LIFETIME_DAYS` from now. Tokens that existed
+    before tokens expired were given a full lifetime from the upgrade."""
+    return timezone.now() + dt.timedelta(days=settings.API_TOKEN_LIFETIME_DAYS)
+
+
 class ApiToken(models.Model):
     """An API client's credential (a pharmacy system's). Only the key's digest and its prefix
-    are stored: the key is shown once, when it is issued, and cannot be read back."""
+    are stored: the key is shown once, when it is issued, and cannot be read back. A token
+    expires (`expires_at`); a client then needs a new one from its department's admin."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
@@ -93,6 +107,7 @@ class ApiToken(models.Model):
     prefix = models.CharField(max_length=API_TOKEN_PREFIX_LENGTH, db_index=True)
     digest = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(default=api_token_expiry)
 
     class Meta:
         ordering = ["user__username", "created_at"]

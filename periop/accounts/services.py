@@ -3,17 +3,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from periop.accounts.actors import ChangeActor, change_actor_set
 from periop.accounts.models import (
     API_TOKEN_PREFIX_LENGTH,
+    MAXIMUM_API_TOKEN_LIFETIME_DAYS,
     ApiToken,
     Department,
     Membership,
@@ -119,15 +123,26 @@ def membership_revoke(*, actor: ChangeActor, membership: Membership) -> None:
 
 
 @transaction.atomic
-def api_token_issue(*, actor: ChangeActor, user: User) -> str:
-    """Issues a new API token for `user`, revoking any they held, and returns its key.
+def api_token_issue(*, actor: ChangeActor, user: User, lifetime_days: int | None = None) -> str:
+    """Issues a new API token for `user`, revoking any they held, and returns its key. It
+    expires after `lifetime_days` (by default `API_TOKEN_LIFETIME_DAYS`).
 
     This is the only time the key exists outside the client: the database keeps its digest.
     The ledger records the issue (and each revocation) with `actor`."""
+    days = settings.API_TOKEN_LIFETIME_DAYS if lifetime_days is None else lifetime_days
+    if not 1 <= days <= MAXIMUM_API_TOKEN_LIFETIME_DAYS:
+        raise ValidationError(
+            f"An API token lives 1 to {MAXIMUM_API_TOKEN_LIFETIME_DAYS} days, not {days}."
+        )
     for token in ApiToken.objects.select_for_update().filter(user=user):
         api_token_revoke(actor=actor, token=token)
     key = secrets.token_hex(20)
-    token = ApiToken(user=user, prefix=key[:API_TOKEN_PREFIX_LENGTH], digest=api_token_digest(key))
+    token = ApiToken(
+        user=user,
+        prefix=key[:API_TOKEN_PREFIX_LENGTH],
+        digest=api_token_digest(key),
+        expires_at=timezone.now() + dt.timedelta(days=days),
+    )
     change_actor_set(token, actor)
     token.save()
     return key

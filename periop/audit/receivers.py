@@ -176,5 +176,10 @@ def _api_token_event(token: ApiToken, change: str) -> None:
         resource_type="api-token",
         resource_id=token.pk or "",
         data_category="privileges",
-        payload={"change": change, "user_id": token.user_id, "prefix": token.prefix},
+        payload={
+            "change": change,
+            "user_id": token.user_id,
+            "prefix": token.prefix,
+            "expires_at": token.expires_at.isoformat(),
+        },
     )

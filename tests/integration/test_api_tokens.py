@@ -1,15 +1,18 @@
 """API tokens: stored as digests, shown once, and every issue and revocation audited (F7)."""
 
+import datetime as dt
 import hashlib
 import importlib
 import json
 from types import SimpleNamespace
 
 import pytest
+import time_machine
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from periop.accounts.models import ApiToken
@@ -182,7 +185,7 @@ def test_the_api_token_command_reissues_and_revokes_an_existing_users_token(phar
     first = api_token_issue(actor="command:test", user=pharmacist)
 
     call_command("api_token", "pharmacist")
-    second = capsys.readouterr().out.split("API token (shown once): ")[1].strip()
+    second = capsys.readouterr().out.split("API token (shown once): ")[1].split()[0]
     assert _me(first).status_code == 401
     assert _me(second).json()["username"] == "pharmacist"
 
@@ -200,3 +203,59 @@ def test_the_api_token_command_reissues_and_revokes_an_existing_users_token(phar
 def test_the_api_token_command_refuses_an_unknown_user():
     with pytest.raises(CommandError, match="No user named 'nobody'"):
         call_command("api_token", "nobody")
+
+
+# --- expiry ------------------------------------------------------------------------------------
+
+
+def test_a_token_works_until_it_expires_and_then_says_so(pharmacist, settings):
+    settings.API_TOKEN_LIFETIME_DAYS = 30
+    key = api_token_issue(actor="command:test", user=pharmacist)
+    expires_at = ApiToken.objects.get(user=pharmacist).expires_at
+    assert expires_at - timezone.now() == pytest.approx(dt.timedelta(days=30), abs=dt.timedelta(minutes=1))
+
+    with time_machine.travel(expires_at - dt.timedelta(seconds=1)):
+        assert _me(key).status_code == 200
+    with time_machine.travel(expires_at):
+        expired = _me(key)
+
+    assert expired.status_code == 401
+    assert expired.json()["detail"] == (
+        f"This API token expired on {expires_at.date().isoformat()}; ask your department's "
+        "administrator for a new one."
+    )
+
+
+def test_the_command_sets_the_lifetime_and_prints_the_expiry(pharmacist, capsys):
+    call_command("api_token", "pharmacist", "--expires-in-days", "7")
+
+    output = capsys.readouterr().out
+    token = ApiToken.objects.get(user=pharmacist)
+    assert token.expires_at - timezone.now() == pytest.approx(dt.timedelta(days=7), abs=dt.timedelta(minutes=1))
+    assert f"It expires at {token.expires_at.isoformat(timespec='seconds')}." in output
+    (issued,) = [
+        payload for _, payload in _token_events() if payload["change"] == "api-token-issued"
+    ]
+    assert issued["expires_at"] == token.expires_at.isoformat()
+
+
+@pytest.mark.parametrize("days", ["0", "-3", "731"])
+def test_the_command_refuses_a_lifetime_outside_the_bounds(pharmacist, days):
+    key = api_token_issue(actor="command:test", user=pharmacist)
+
+    with pytest.raises(CommandError, match="An API token lives 1 to 730 days"):
+        call_command("api_token", "pharmacist", "--expires-in-days", days)
+
+    # The token the user held is untouched.
+    assert _me(key).status_code == 200
+
+
+def test_the_admin_shows_when_a_token_expires(client, pharmacist):
+    api_token_issue(actor="command:test", user=pharmacist)
+    superuser = get_user_model().objects.create_superuser("root", password=STRONG_PASSWORD)
+    client.force_login(superuser)
+
+    page = client.get("/admin/accounts/apitoken/")
+
+    assert page.status_code == 200
+    assert "Expires at" in page.content.decode()

@@ -1,10 +1,11 @@
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from periop.accounts.models import ApiToken
+from periop.accounts.models import MAXIMUM_API_TOKEN_LIFETIME_DAYS, ApiToken
 from periop.accounts.services import api_token_issue, api_token_revoke
 
 # The ledger's actor for the tokens this command issues or revokes.
@@ -22,6 +23,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--revoke", action="store_true", help="Revoke the user's tokens; issue none."
         )
+        parser.add_argument(
+            "--expires-in-days",
+            type=int,
+            default=None,
+            help="Days until the new token expires (1 to "
+            f"{MAXIMUM_API_TOKEN_LIFETIME_DAYS}; by default API_TOKEN_LIFETIME_DAYS).",
+        )
 
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
@@ -34,6 +42,13 @@ class Command(BaseCommand):
                 api_token_revoke(actor=COMMAND_ACTOR, token=token)
             self.stdout.write(f"Revoked {len(tokens)} API token(s) of {user.username}.")
             return
-        key = api_token_issue(actor=COMMAND_ACTOR, user=user)
+        try:
+            key = api_token_issue(
+                actor=COMMAND_ACTOR, user=user, lifetime_days=options["expires_in_days"]
+            )
+        except ValidationError as error:
+            raise CommandError(" ".join(error.messages)) from error
+        expires_at = ApiToken.objects.get(user=user).expires_at
         # Only the key's digest is stored: this line is the one chance to copy it.
         self.stdout.write(f"API token (shown once): {key}")
+        self.stdout.write(f"It expires at {expires_at.isoformat(timespec='seconds')}.")
