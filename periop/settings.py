@@ -205,6 +205,10 @@ DATA_DIR = (
 AUDIT_CHECKPOINT_FILE = Path(
     env_str("AUDIT_CHECKPOINT_FILE") or DATA_DIR / "periop-audit-checkpoints.jsonl"
 )
+# Every this many events the ledger writes a checkpoint by itself, once the event's transaction
+# has committed (0: only `manage.py audit_checkpoint` and the reports write them). Verification
+# then fails when the checkpoint file lacks the checkpoints that should be there.
+AUDIT_CHECKPOINT_EVERY_EVENTS = env_int("AUDIT_CHECKPOINT_EVERY_EVENTS", 100)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

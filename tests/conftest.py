@@ -57,9 +57,13 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 @pytest.fixture(autouse=True)
 def audit_checkpoint_file(tmp_path: Any, settings: Any) -> Any:
     """Every test writes ledger checkpoints into its own temporary file, never into the
-    working tree, and starts with none."""
+    working tree, and starts with none; the automatic checkpoints are off (see below)."""
     path = tmp_path / "audit-checkpoints.jsonl"
     settings.AUDIT_CHECKPOINT_FILE = path
+    # Tests run inside a transaction that never commits, so the ledger's automatic
+    # checkpoints (written once an event commits) would never come and verification would
+    # miss them: they are off, except in the tests of them (tests/db/test_audit_checkpoints.py).
+    settings.AUDIT_CHECKPOINT_EVERY_EVENTS = 0
     return path
 
 

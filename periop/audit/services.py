@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import logging
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.utils import timezone
 
 from periop.audit.chain import STORED_FIELDS, canonical_json, row_hash, signing_key
+from periop.audit.checkpoints import audit_checkpoint_write
 from periop.audit.models import Action, ActorKind, AuditChainHead, AuditEvent, Outcome
 from periop.middleware import current_request_id
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +104,22 @@ def audit_event_append(
             event.id = _insert_and_move_head(cursor, connection.vendor, event)
         event._state.adding = False
         event._state.db = connection.alias
-        return event
+    every = settings.AUDIT_CHECKPOINT_EVERY_EVENTS
+    if every > 0 and sequence % every == 0:
+        transaction.on_commit(functools.partial(_automatic_checkpoint, sequence, digest))
+    return event
+
+
+def _automatic_checkpoint(sequence: int, digest: str) -> None:
+    """Checkpoints the event that completed a round number of events, once it is committed.
+    A checkpoint that cannot be written never fails the request that recorded the event:
+    it is logged, and verification reports the missing checkpoint."""
+    try:
+        audit_checkpoint_write(sequence=sequence, hash=digest)
+    except OSError:
+        logger.exception(
+            "The automatic audit checkpoint of event %s could not be written.", sequence
+        )
 
 
 # The chain head row is the lock every appender queues on: incrementing it takes the row lock

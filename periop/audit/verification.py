@@ -265,6 +265,24 @@ def _tail_problems(last: int, head: int, anchors: CheckpointFile) -> list[Proble
                 "the latest events were deleted.",
             )
         )
+    every = settings.AUDIT_CHECKPOINT_EVERY_EVENTS
+    if every > 0:
+        # The ledger checkpoints every `every` events by itself; the newest of those may still
+        # be on its way to the file (it is written just after its event commits), the one
+        # before it must be there.
+        needed = (last // every - 1) * every
+        newest = max((checkpoint.sequence for checkpoint in anchors.checkpoints), default=0)
+        if needed > 0 and newest < needed:
+            problems.append(
+                Problem(
+                    None,
+                    f"The checkpoint file holds no checkpoint at or after event {needed}, "
+                    f"although the ledger checkpoints itself every {every} events and holds "
+                    f"{last}: the file was removed or replaced by an older copy, or "
+                    "checkpoints could not be written (see the log). Find out which, then "
+                    "write one with `manage.py audit_checkpoint`.",
+                )
+            )
     beyond = [checkpoint for checkpoint in anchors.checkpoints if checkpoint.sequence > last]
     if beyond:
         furthest = max(beyond, key=lambda item: (item.sequence, item.time, item.line))

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import transaction
 
 from periop.audit.checkpoints import audit_checkpoint_write, audit_checkpoints_read
 from periop.audit.models import AuditEvent
@@ -230,3 +231,105 @@ def test_an_append_racing_with_verification_is_not_a_deletion(monkeypatch):
     result = audit_chain_verify()
 
     assert result.ok, result.problems
+
+
+# --- the ledger's own checkpoints, every AUDIT_CHECKPOINT_EVERY_EVENTS events --------------------
+
+
+def append_committed(count, capture):
+    """Appends `count` events, each in its own transaction that commits."""
+    for number in range(count):
+        with capture(execute=True):
+            audit_event_append(
+                actor=Actor.system(), action="read", resource_type="patient", resource_id=number
+            )
+
+
+def test_the_ledger_checkpoints_itself_once_each_round_number_of_events_commits(
+    settings, audit_checkpoint_file, django_capture_on_commit_callbacks
+):
+    settings.AUDIT_CHECKPOINT_EVERY_EVENTS = 5
+
+    append_committed(12, django_capture_on_commit_callbacks)
+
+    checkpoints = audit_checkpoints_read().checkpoints
+    assert [(item.sequence, item.hash) for item in checkpoints] == [
+        (5, AuditEvent.objects.get(sequence=5).hash),
+        (10, AuditEvent.objects.get(sequence=10).hash),
+    ]
+    assert audit_chain_verify().ok
+
+
+def test_an_event_that_rolls_back_writes_no_checkpoint(
+    settings, audit_checkpoint_file, django_capture_on_commit_callbacks
+):
+    settings.AUDIT_CHECKPOINT_EVERY_EVENTS = 2
+    append_committed(1, django_capture_on_commit_callbacks)
+
+    def failing_change():
+        with transaction.atomic():
+            append(1)  # event 2, a round number
+            raise RuntimeError("the change failed")
+
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+    ):
+        failing_change()
+
+    assert callbacks == []
+    assert audit_checkpoints_read().checkpoints == ()
+
+
+def test_cutting_the_events_since_the_last_manual_checkpoint_is_detected_by_the_automatic_ones(
+    settings, django_capture_on_commit_callbacks
+):
+    settings.AUDIT_CHECKPOINT_EVERY_EVENTS = 5
+    append_committed(12, django_capture_on_commit_callbacks)
+
+    rewind_to(7)
+
+    result = audit_chain_verify()
+    assert not result.ok
+    assert "before the checkpoint of" in result.problems[0].message
+    assert "(event 10)" in result.problems[0].message
+
+
+def test_a_removed_checkpoint_file_is_a_failure_once_checkpoints_are_due(
+    settings, audit_checkpoint_file, django_capture_on_commit_callbacks
+):
+    settings.AUDIT_CHECKPOINT_EVERY_EVENTS = 5
+    append_committed(12, django_capture_on_commit_callbacks)
+
+    audit_checkpoint_file.unlink()
+
+    result = audit_chain_verify()
+    assert not result.ok
+    assert [problem.message for problem in result.problems] == [
+        "The checkpoint file holds no checkpoint at or after event 5, although the ledger "
+        "checkpoints itself every 5 events and holds 12: the file was removed or replaced by "
+        "an older copy, or checkpoints could not be written (see the log). Find out which, "
+        "then write one with `manage.py audit_checkpoint`."
+    ]
+
+
+def test_the_newest_due_checkpoint_may_still_be_on_its_way(settings, audit_checkpoint_file):
+    # Event 10's checkpoint is written just after event 10 commits; a verification in between
+    # sees event 10 without it. Event 5's must be there.
+    settings.AUDIT_CHECKPOINT_EVERY_EVENTS = 5
+    append(12)
+    audit_checkpoint_write(sequence=5, hash=AuditEvent.objects.get(sequence=5).hash)
+
+    assert audit_chain_verify().ok
+
+
+def test_a_checkpoint_that_cannot_be_written_never_fails_the_request_and_is_logged(
+    settings, tmp_path, caplog, django_capture_on_commit_callbacks
+):
+    settings.AUDIT_CHECKPOINT_EVERY_EVENTS = 1
+    settings.AUDIT_CHECKPOINT_FILE = tmp_path / "no-such-directory" / "checkpoints.jsonl"
+
+    append_committed(1, django_capture_on_commit_callbacks)
+
+    assert AuditEvent.objects.count() == 1
+    assert "The automatic audit checkpoint of event 1 could not be written." in caplog.text

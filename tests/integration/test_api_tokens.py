@@ -212,7 +212,9 @@ def test_a_token_works_until_it_expires_and_then_says_so(pharmacist, settings):
     settings.API_TOKEN_LIFETIME_DAYS = 30
     key = api_token_issue(actor="command:test", user=pharmacist)
     expires_at = ApiToken.objects.get(user=pharmacist).expires_at
-    assert expires_at - timezone.now() == pytest.approx(dt.timedelta(days=30), abs=dt.timedelta(minutes=1))
+    assert expires_at - timezone.now() == pytest.approx(
+        dt.timedelta(days=30), abs=dt.timedelta(minutes=1)
+    )
 
     with time_machine.travel(expires_at - dt.timedelta(seconds=1)):
         assert _me(key).status_code == 200
@@ -231,7 +233,9 @@ def test_the_command_sets_the_lifetime_and_prints_the_expiry(pharmacist, capsys)
 
     output = capsys.readouterr().out
     token = ApiToken.objects.get(user=pharmacist)
-    assert token.expires_at - timezone.now() == pytest.approx(dt.timedelta(days=7), abs=dt.timedelta(minutes=1))
+    assert token.expires_at - timezone.now() == pytest.approx(
+        dt.timedelta(days=7), abs=dt.timedelta(minutes=1)
+    )
     assert f"It expires at {token.expires_at.isoformat(timespec='seconds')}." in output
     (issued,) = [
         payload for _, payload in _token_events() if payload["change"] == "api-token-issued"
