@@ -348,9 +348,10 @@ def probe_crafted_input(server: Server, results: Results) -> None:
         )
         results.case(
             f"web form, birth date in year {year} (New York)",
-            "200 with a form error",
+            "400 with the form error",
             response.status_code,
-            response.status_code == 200 and "1900" in response.text,
+            response.status_code == 400
+            and "Enter a date between the years 1900 and 2200." in response.text,
         )
 
 
