@@ -155,7 +155,6 @@ class _Builder:
             {
                 "resourceType": "Device",
                 "deviceName": [{"name": "Periop", "type": "user-friendly-name"}],
-                "version": [{"value": f"knowledge base {self.assessment.knowledge_base_version}"}],
             }
         )
 
