@@ -18,57 +18,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from periop.assessments.models import Acknowledgement, Assessment, ReasonCode
+from periop.assessments.models import Acknowledgement, Assessment
 from periop.drugs.engine import KnowledgeBase
 from periop.interop.fhir import coding as codes
 from periop.interop.fhir.coding import coding, identifier
-
-LEVEL_LABEL = {
-    "contraindicated": "Contraindicated",
-    "avoid": "Avoid",
-    "adjust": "Adjust",
-    "monitor": "Monitor",
-    "none": "No specific caution",
-}
-DECISION_LABEL = {
-    "give": "Given as planned",
-    "give-adjusted": "Given adjusted",
-    "withhold": "Withheld: will not be given",
-    "override": "Override: given despite the caution",
-}
-
-
-def instant(value: dt.datetime) -> str:
-    """A FHIR instant: ISO 8601 in UTC, with seconds (and their fraction, when there is one)."""
-    return value.astimezone(dt.UTC).isoformat()
-
-
-def _reference(url: str, display: str | None = None) -> dict[str, str]:
-    value = {"reference": url}
-    if display:
-        value["display"] = display
-    return value
-
-
-def _person_name(user: Any) -> str:
-    return str(user.get_full_name() or user.get_username())
-
-
-@dataclass
-class _Entries:
-    """The Bundle's entries in order, each under a fresh `urn:uuid:` full URL."""
-
-    items: list[dict[str, Any]]
-
-    def add(self, resource: dict[str, Any]) -> str:
-        url = f"urn:uuid:{uuid.uuid4()}"
-        self.items.append({"fullUrl": url, "resource": resource})
-        return url
+from periop.interop.fhir.detected_issues import DetectedIssues
+from periop.interop.fhir.resources import Entries, instant, person_name, reference
 
 
 @dataclass(frozen=True)
@@ -118,11 +77,11 @@ def assessment_bundle(
     }
 
 
-class _Builder:
+class _Builder(DetectedIssues):
     def __init__(self, *, assessment: Assessment, knowledge_base: KnowledgeBase) -> None:
         self.assessment = assessment
         self.knowledge_base = knowledge_base
-        self.entries = _Entries(items=[])
+        self.entries = Entries()
         self.patient_url = ""
         self.device_url = ""
         self.practitioners: dict[int, str] = {}
@@ -164,7 +123,7 @@ class _Builder:
                 {
                     "resourceType": "Practitioner",
                     "identifier": [identifier(codes.USER, user.get_username())],
-                    "name": [{"text": _person_name(user)}],
+                    "name": [{"text": person_name(user)}],
                 }
             )
         return self.practitioners[user.pk]
@@ -227,7 +186,7 @@ class _Builder:
                 },
                 "category": [{"coding": [coding(codes.CONDITION_CATEGORY, "problem-list-item")]}],
                 "code": self.condition_code(row["code"]),
-                "subject": _reference(self.patient_url),
+                "subject": reference(self.patient_url),
             }
             if row.get("onset"):
                 resource["onsetDateTime"] = row["onset"]
@@ -244,7 +203,7 @@ class _Builder:
                 "identifier": [identifier(codes.MEDICATION_RECORD, f"{row['id']}")],
                 "status": "completed" if row.get("stopped") else "active",
                 "medicationCodeableConcept": self.drug_code(row["code"]),
-                "subject": _reference(self.patient_url),
+                "subject": reference(self.patient_url),
             }
             period = {
                 key: row[source]
@@ -273,9 +232,9 @@ class _Builder:
                 "status": "cancelled" if withheld else "active",
                 "intent": "plan",
                 "medicationCodeableConcept": self.drug_code(drug),
-                "subject": _reference(self.patient_url),
+                "subject": reference(self.patient_url),
                 "authoredOn": instant(assessment.signed_at),  # type: ignore[arg-type]
-                "requester": _reference(signer),
+                "requester": reference(signer),
             }
             if withheld:
                 request["statusReason"] = {"text": "Withheld in the signed plan."}
@@ -306,107 +265,6 @@ class _Builder:
                 }
             ]
         return dosage or None
-
-    def detected_issue(
-        self,
-        line: Mapping[str, Any],
-        card: Mapping[str, Any] | None,
-        decided: Mapping[str, Acknowledgement],
-    ) -> str | None:
-        """The DetectedIssue of one plan line's caution, or None without findings."""
-        if not card or not card.get("findings"):
-            return None
-        drug, level = line["drug"], card["level"]
-        findings = card["findings"]
-        setting = [finding for finding in findings if finding["level"] == level] or findings
-        triggers = [trigger for finding in setting for trigger in finding["triggered_by"]]
-        category = codes.issue_category(level, triggers)
-        implicated = [self.requests[drug]]
-        for finding in findings:
-            for trigger in finding["triggered_by"]:
-                kind, _, code = trigger.partition(":")
-                url = self.requests.get(code) if kind == "drug" else None
-                if url and url not in implicated:
-                    implicated.append(url)
-        detail = card.get("summary") or setting[0]["summary"]
-        if line.get("level_change"):
-            detail = f"{detail} {line['level_change']}"
-        issue: dict[str, Any] = {
-            "resourceType": "DetectedIssue",
-            "identifier": [
-                identifier(codes.DETECTED_ISSUE, f"assessment-{self.assessment.pk}-{drug}")
-            ],
-            "status": "final",
-            "code": {
-                "coding": [coding(codes.V3_ACT_CODE, category, codes.ISSUE_DISPLAY[category])],
-                "text": f"{LEVEL_LABEL.get(level, level)}: {self.drug_name(drug)}",
-            },
-            "severity": codes.SEVERITY[level],
-            "patient": _reference(self.patient_url),
-            "author": _reference(self.device_url, "Periop"),
-            "implicated": [_reference(url) for url in implicated],
-            "evidence": [self._evidence(finding) for finding in findings],
-            "detail": detail,
-        }
-        url = self._citation(findings)
-        if url:
-            issue["reference"] = url
-        mitigation = self._mitigation(line, decided.get(drug))
-        if mitigation:
-            issue["mitigation"] = [mitigation]
-        return self.entries.add(issue)
-
-    def _evidence(self, finding: Mapping[str, Any]) -> dict[str, Any]:
-        details: list[str] = []
-        for trigger in finding["triggered_by"]:
-            kind, _, code = trigger.partition(":")
-            if kind == "condition":
-                details.extend(self.conditions.get(code, ()))
-            elif kind == "medication":
-                details.extend(self.medications.get(code, ()))
-            elif kind == "receptor-state" and not self.assessment.receptor_state_overridden:
-                # A derived receptor state rests on the conditions it was derived from.
-                for source in self.assessment.receptor_state_sources:
-                    details.extend(self.conditions.get(source["condition"], ()))
-        evidence: dict[str, Any] = {"code": [{"text": finding["summary"]}]}
-        unique = list(dict.fromkeys(details))
-        if unique:
-            evidence["detail"] = [_reference(url) for url in unique]
-        return evidence
-
-    def _citation(self, findings: Sequence[Mapping[str, Any]]) -> str | None:
-        """The first linked source of the most restrictive findings (DetectedIssue takes one)."""
-        for finding in findings:
-            for reference_id in finding.get("references", ()):
-                reference = self.knowledge_base.references.get(reference_id)
-                if reference and reference.url:
-                    return reference.url
-        return None
-
-    def _mitigation(
-        self, line: Mapping[str, Any], row: Acknowledgement | None
-    ) -> dict[str, Any] | None:
-        decision = line.get("decision")
-        if decision not in codes.MITIGATION:
-            return None
-        code, display = codes.MITIGATION[decision]
-        text = [DECISION_LABEL[decision] + "."]
-        if line.get("alternative"):
-            text.append(f"Instead: {self.drug_name(line['alternative'])}.")
-        if line.get("dose_mg"):
-            text.append(f"Dose: {line['dose_mg']} mg.")
-        if row is not None and row.reason_code:
-            text.append(f"Reason: {ReasonCode(row.reason_code).label}.")
-        if row is not None and row.comment:
-            text.append(f"Comment: {row.comment}")
-        mitigation: dict[str, Any] = {
-            "action": {"coding": [coding(codes.V3_ACT_CODE, code, display)], "text": " ".join(text)}
-        }
-        if row is not None:
-            mitigation["date"] = instant(row.acknowledged_at)
-            if row.acknowledged_by is not None:
-                mitigation["author"] = _reference(self.practitioner(row.acknowledged_by))
-        return mitigation
 
     # --- the signature ---------------------------------------------------------------------------
 
@@ -447,12 +305,12 @@ class _Builder:
         self.entries.add(
             {
                 "resourceType": "Provenance",
-                "target": [_reference(url) for url in targets],
+                "target": [reference(url) for url in targets],
                 "recorded": instant(assessment.signed_at),  # type: ignore[arg-type]
                 "agent": [
                     {
                         "type": {"text": "Signing clinician"},
-                        "who": _reference(self.practitioner(assessment.signed_by)),
+                        "who": reference(self.practitioner(assessment.signed_by)),
                     }
                 ],
                 "entity": entities,

@@ -27,8 +27,8 @@ from django.db.models import Q
 from periop.api import MAX_ID
 from periop.audit.models import AuditEvent
 from periop.interop.fhir import coding as codes
-from periop.interop.fhir.assessment_bundle import instant
 from periop.interop.fhir.coding import coding, identifier
+from periop.interop.fhir.resources import instant
 
 DEFAULT_COUNT = 50
 MAXIMUM_COUNT = 100
