@@ -7,6 +7,7 @@ from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.operationoutcome import OperationOutcome
 
 
 def references_in(value: Any) -> Iterator[str]:
@@ -51,3 +52,12 @@ def of_type(resources: dict[str, Any], resource_type: str) -> dict[str, Any]:
 def codings(concept: dict[str, Any]) -> dict[str, str]:
     """A CodeableConcept's codes by system."""
     return {item["system"]: item["code"] for item in concept.get("coding", [])}
+
+
+def validated_outcome(response: Any) -> dict[str, Any]:
+    """An error answer: FHIR JSON, a valid OperationOutcome with one issue, which it returns."""
+    assert response["Content-Type"].startswith("application/fhir+json")
+    body = response.json()
+    OperationOutcome.model_validate(body)
+    [issue] = body["issue"]
+    return issue  # type: ignore[no-any-return]

@@ -10,7 +10,7 @@ import time_machine
 
 from periop.audit.models import AuditEvent
 from periop.audit.services import Actor, audit_event_append
-from tests.api.fhir_validation import validated_bundle
+from tests.api.fhir_validation import validated_bundle, validated_outcome
 from tests.conftest import audit_append_queries, client_for, nothing_changes
 from tests.factories import PatientFactory
 
@@ -271,7 +271,7 @@ def test_clinicians_and_pharmacists_are_refused_with_403(request, persona, janua
         response = search(client)
 
     assert response.status_code == 403
-    assert response.json()["issue"][0]["code"] == "forbidden"
+    assert validated_outcome(response)["code"] == "forbidden"
 
 
 def test_anonymous_callers_get_401(api_client, january):
@@ -279,7 +279,7 @@ def test_anonymous_callers_get_401(api_client, january):
         response = search(api_client)
 
     assert response.status_code == 401
-    assert response.json()["resourceType"] == "OperationOutcome"
+    assert validated_outcome(response)["code"] == "login"
 
 
 @pytest.mark.parametrize(
@@ -310,8 +310,7 @@ def test_bad_parameters_are_400_with_an_operation_outcome_naming_them(
         response = search(auditor_client, query)
 
     assert response.status_code == 400
-    assert response["Content-Type"].startswith("application/fhir+json")
-    [issue] = response.json()["issue"]
+    issue = validated_outcome(response)
     assert (issue["severity"], issue["code"]) == ("error", "invalid")
     assert issue["expression"] == [parameter]
     assert issue["diagnostics"]

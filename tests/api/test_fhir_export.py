@@ -11,7 +11,7 @@ from django.utils import timezone
 from periop.accounts.models import Role
 from periop.assessments.models import Acknowledgement, Assessment
 from periop.audit.models import AuditEvent
-from tests.api.fhir_validation import codings, of_type, validated_bundle
+from tests.api.fhir_validation import codings, of_type, validated_bundle, validated_outcome
 from tests.conftest import client_for, nothing_changes
 from tests.factories import (
     MembershipFactory,
@@ -472,11 +472,9 @@ def test_auditors_and_administrators_of_the_department_export_too(request, perso
 
 
 def _outcome(response, code):
-    assert response["Content-Type"].startswith("application/fhir+json")
-    body = response.json()
-    assert body["resourceType"] == "OperationOutcome"
-    assert body["issue"][0]["code"] == code
-    return body["issue"][0]["diagnostics"]
+    issue = validated_outcome(response)
+    assert issue["code"] == code
+    return issue["diagnostics"]
 
 
 def test_a_draft_is_refused_with_409_and_an_operation_outcome(anesthetist_client, patient):
