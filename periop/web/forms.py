@@ -19,6 +19,7 @@ from periop.assessments.models import (
     ReasonCode,
     Sex,
 )
+from periop.assessments.services.plan import PLAN_DECISION
 from periop.drugs.engine import KnowledgeBase
 from periop.drugs.engine.knowledge import AttributeDefinition
 from periop.drugs.services import clinical_time_validate
@@ -462,6 +463,19 @@ class AcknowledgeForm(forms.Form):
         if allowed is not None:
             decision.choices = [c for c in DECISION_CHOICES if c[0] in allowed]
         alternative.widget.choices = [("", "None"), *alternatives]
+
+
+def decision_initial(decision: Any) -> dict[str, Any] | None:
+    """A decision in force as the form's initial values, to change it from there."""
+    if decision is None:
+        return None
+    return {
+        "decision": PLAN_DECISION.get(decision.decision, ""),
+        "reason_code": decision.reason_code,
+        "comment": decision.comment,
+        "alternative": decision.alternative,
+        "dose_mg": None if decision.dose_mg is None else format(decision.dose_mg.normalize(), "f"),
+    }
 
 
 ACKNOWLEDGE_ERROR_FIELDS = {

@@ -66,6 +66,8 @@ def plan_rows(knowledge_base: KnowledgeBase, plan: Sequence[Mapping[str, Any]]) 
             label += f"; instead: {alternative.name if alternative else line['alternative']}"
         if not decision:
             label = "To decide before signing" if line.get("needs_decision") else "Not decided"
+        elif line.get("decision_outdated"):
+            label = f"Decide again before signing: “{label}” no longer fits the plan"
         if line.get("alternative_for"):
             replaced = knowledge_base.drugs.get(line["alternative_for"])
             name = replaced.name if replaced else line["alternative_for"]

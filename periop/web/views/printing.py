@@ -35,7 +35,11 @@ def assessment_print(request: HttpRequest, assessment_id: int) -> HttpResponse:
         return redirect("web:assessment", assessment_id=assessment.pk)
     knowledge_base = get_knowledge_base()
     every_revision = assessment_acknowledgements(assessment=assessment)
-    acknowledgements = [ack for ack in every_revision if ack.revision == assessment.revision]
+    acknowledgements = [
+        ack
+        for ack in every_revision
+        if ack.revision == assessment.revision and ack.replaced_at is None
+    ]
     required = [item["drug"] for item in assessment.acknowledgement_required]
     plan, _ = assessment_plan_data(assessment=assessment, acknowledgements=every_revision)
     # The paper gives the detail of what will be given, as the plan evaluated it (withheld
