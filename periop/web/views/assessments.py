@@ -49,7 +49,7 @@ from periop.web.forms import (
     decision_initial,
     time_point_initial,
 )
-from periop.web.plan_view import alternative_choices, plan_rows
+from periop.web.plan_view import alternative_choices, plan_highest, plan_rows
 from periop.web.presenters import (
     CautionPanel,
     caution_panel,
@@ -337,6 +337,7 @@ def _detail_page(
     if failed_form and not any(card.form is failed_form[1] for card in panel.cards):
         page_errors = [str(error) for errors in failed_form[1].errors.values() for error in errors]
     superseded_by = next((v for v in versions if v.supersedes_id == assessment.pk), None)
+    rows = plan_rows(knowledge_base, plan)
     _read(request, assessment)
     zone = time_zone(request)
     return page(
@@ -350,7 +351,8 @@ def _detail_page(
             if assessment.signed_at
             else "",
             "panel": panel,
-            "plan_rows": plan_rows(knowledge_base, plan),
+            "plan_rows": rows,
+            "plan_highest": plan_highest(rows),
             "pending": [names.get(drug, drug) for drug in pending],
             "acknowledgements": acknowledgements,
             "versions": versions,
