@@ -7,7 +7,7 @@ commit together or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.db import transaction
@@ -21,6 +21,7 @@ from periop.assessments.models import (
     PatientMedication,
     PatientReceptorState,
 )
+from periop.assessments.selectors import patient_conditions_ongoing
 from periop.assessments.services.common import (
     CATEGORY_CONDITION,
     CATEGORY_MEDICATION,
@@ -185,6 +186,41 @@ def _mark_removed(
     )
 
 
+class DuplicateConditionError(ConflictError):
+    """The condition is already recorded, ongoing: a second entry is usually a mistake."""
+
+    def __init__(self, message: str, *, duplicates: Sequence[PatientCondition]) -> None:
+        super().__init__(message, code="duplicate-condition")
+        self.duplicates = list(duplicates)
+
+    def as_payload(self) -> dict[str, Any]:
+        return {
+            **super().as_payload(),
+            "existing": [
+                {"id": row.pk, "onset": time_point_text(row.onset)} for row in self.duplicates
+            ],
+        }
+
+
+def _refuse_unconfirmed_duplicate(*, patient: Patient, code: str) -> None:
+    """Recording a condition the patient already has, ongoing (neither resolved, corrected
+    nor removed), needs the clinician's confirmation that this is another episode: the web
+    form's checkbox, the API's `duplicate_confirmed`."""
+    ongoing = patient_conditions_ongoing(patient=patient, code=code)
+    if not ongoing:
+        return
+    name = get_knowledge_base().conditions[code].name
+    entries = "; ".join(
+        f"condition {row.pk}, onset {time_point_text(row.onset) or 'unknown'}" for row in ongoing
+    )
+    raise DuplicateConditionError(
+        f"{name} is already recorded for this patient, ongoing ({entries}). Correct that entry "
+        "instead, or confirm that this is another episode (duplicate_confirmed: true) to "
+        "record it as well.",
+        duplicates=ongoing,
+    )
+
+
 def patient_condition_record(
     *,
     actor: Actor,
@@ -193,12 +229,20 @@ def patient_condition_record(
     onset: TimePoint | None = None,
     resolved: TimePoint | None = None,
     attributes: Mapping[str, Any] | None = None,
+    duplicate_confirmed: bool = False,
 ) -> PatientCondition:
-    """Records a condition for the patient (version 1 of a new lineage)."""
+    """Records a condition for the patient (version 1 of a new lineage). A condition already
+    recorded and ongoing is recorded again only when `duplicate_confirmed` (409 otherwise,
+    naming the entry there)."""
     fields = _condition_fields(
         patient=patient, code=code, onset=onset, resolved=resolved, attributes=attributes or {}
     )
     with transaction.atomic():
+        if not duplicate_confirmed:
+            # Under the patient's row lock, so two clinicians recording the same condition at
+            # once cannot both miss the other's entry.
+            Patient.objects.select_for_update().filter(pk=patient.pk).first()
+            _refuse_unconfirmed_duplicate(patient=patient, code=code)
         condition = PatientCondition.objects.create(
             patient=patient,
             **fields,

@@ -13,7 +13,6 @@ from periop.api import DomainError
 from periop.assessments.models import Patient, PatientCondition
 from periop.assessments.selectors import (
     patient_condition_get,
-    patient_conditions_ongoing,
     patient_medication_get,
 )
 from periop.assessments.services import (
@@ -25,6 +24,7 @@ from periop.assessments.services import (
     patient_medication_remove,
 )
 from periop.assessments.services.common import CATEGORY_DEMOGRAPHICS
+from periop.assessments.services.records import DuplicateConditionError
 from periop.audit.services import Actor
 from periop.drugs.registry import get_knowledge_base
 from periop.web.forms import (
@@ -80,11 +80,7 @@ def condition_new(request: HttpRequest, patient_id: int) -> HttpResponse:
             request, "web/partials/condition_fields.html", {"form": form, "patient": patient}
         )
     duplicates: list[PatientCondition] = []
-    if data is not None and form.is_valid() and data.get("duplicate_confirmed") != "yes":
-        # Recording an ongoing condition twice is usually a mistake: warn, link to the entry
-        # already there, and record only once the clinician confirms another episode.
-        duplicates = patient_conditions_ongoing(patient=patient, code=code)
-    if data is not None and form.is_valid() and not duplicates:
+    if data is not None and form.is_valid():
         try:
             patient_condition_record(
                 actor=Actor.from_request(request),
@@ -93,7 +89,12 @@ def condition_new(request: HttpRequest, patient_id: int) -> HttpResponse:
                 onset=form.onset,
                 resolved=form.resolved,
                 attributes=form.attributes,
+                duplicate_confirmed=data.get("duplicate_confirmed") == "yes",
             )
+        except DuplicateConditionError as error:
+            # Recording an ongoing condition twice is usually a mistake: warn, link to the
+            # entry already there, and record only once the clinician confirms another episode.
+            duplicates = error.duplicates
         except DomainError as error:
             add_domain_error(form, error, CONDITION_ERROR_FIELDS)
         else:
