@@ -213,6 +213,18 @@ class ConditionForm(TimePointMixin, forms.Form):
         self.definition = knowledge_base.conditions[code]
         self.fields["code"].initial = code
         self.add_time_point("onset", "Onset")
+        self.fields["onset_ago"] = forms.IntegerField(
+            label="Onset: how long ago",
+            required=False,
+            widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+            error_messages={"invalid": "Enter a whole number, for example 3."},
+        )
+        self.fields["onset_ago_unit"] = forms.ChoiceField(
+            label="Onset: days or hours ago",
+            choices=[("days", "days ago"), ("hours", "hours ago")],
+            initial="days",
+            required=False,
+        )
         self.add_time_point("resolved", "Resolved")
         for name, definition in self.definition.attributes.items():
             self.fields[ATTRIBUTE_PREFIX + name] = attribute_field(definition)
@@ -228,6 +240,14 @@ class ConditionForm(TimePointMixin, forms.Form):
             raise forms.ValidationError("The condition changed while you typed: choose it again.")
         self.onset = self.time_point("onset")
         self.resolved = self.time_point("resolved")
+        # "N days (or hours) ago" instead of a date: the records service turns it into the
+        # time point, checked against the patient's birth (`onset_ago()`).
+        ago = cleaned.get("onset_ago")
+        self.onset_ago = None if ago is None else (ago, cleaned.get("onset_ago_unit") or "days")
+        if ago is not None and (cleaned.get("onset_date") or cleaned.get("onset_time")):
+            self.add_error(
+                "onset_ago", "Give the onset either as a date or as a time ago, not both."
+            )
         attributes: dict[str, Any] = {}
         for name, definition in self.definition.attributes.items():
             value = cleaned.get(ATTRIBUTE_PREFIX + name)
@@ -246,6 +266,8 @@ class ConditionForm(TimePointMixin, forms.Form):
 # Where a records service's field errors belong on the condition and medication forms.
 CONDITION_ERROR_FIELDS = {
     "onset": "onset_date",
+    "onset_ago": "onset_ago",
+    "onset_ago_unit": "onset_ago_unit",
     "resolved": "resolved_date",
     "code": "code",
     "reason": "reason",

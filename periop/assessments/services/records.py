@@ -7,6 +7,8 @@ commit together or not at all.
 
 from __future__ import annotations
 
+import datetime as dt
+import zoneinfo
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -88,6 +90,50 @@ def record_times_check(
                 ("stopped", stopped_before_started(start, end)),
             ]
         )
+
+
+AGO_UNITS = ("days", "hours")
+
+
+def time_point_ago(
+    *,
+    patient: Patient,
+    amount: int,
+    unit: str,
+    time_zone: zoneinfo.ZoneInfo,
+    field: str = "onset_ago",
+) -> TimePoint:
+    """A time given as "N days ago" or "N hours ago", as the record stores it.
+
+    N days ago is that calendar day in the department's time zone, as a date: the whole day,
+    time unknown, which the engine reads as a range of instants and takes the most cautious
+    reading of (the contract's uncertain input). N hours ago is that instant, to the minute.
+    A negative count, or one reaching back before the patient's birth, is refused."""
+    if unit not in AGO_UNITS:
+        raise DomainError("Choose days or hours.", field=f"{field}_unit")
+    if amount < 0:
+        raise DomainError(f"Give the number of {unit} ago as 0 or more.", field=field)
+    now = timezone.now()
+    today = now.astimezone(time_zone).date()
+    born = patient.birth_date
+    if unit == "days":
+        most = (today - born).days
+        if amount > most:
+            raise DomainError(
+                f"{amount} days ago is before the patient's birth on {born:%d %b %Y}: "
+                f"at most {most} days.",
+                field=field,
+            )
+        return today - dt.timedelta(days=amount)
+    birth_start = dt.datetime.combine(born, dt.time(), tzinfo=time_zone)
+    most = int((now - birth_start).total_seconds() // 3600)
+    if amount > most:
+        raise DomainError(
+            f"{amount} hours ago is before the patient's birth on {born:%d %b %Y}: "
+            f"at most {most} hours.",
+            field=field,
+        )
+    return (now - dt.timedelta(hours=amount)).replace(second=0, microsecond=0).astimezone(dt.UTC)
 
 
 def _check_condition(code: str, attributes: Mapping[str, Any]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Callable
 
 from django.contrib import messages
@@ -24,7 +25,8 @@ from periop.assessments.services import (
     patient_medication_remove,
 )
 from periop.assessments.services.common import CATEGORY_DEMOGRAPHICS
-from periop.assessments.services.records import DuplicateConditionError
+from periop.assessments.services.records import DuplicateConditionError, time_point_ago
+from periop.assessments.time_points import TimePoint
 from periop.audit.services import Actor
 from periop.drugs.registry import get_knowledge_base
 from periop.web.forms import (
@@ -86,7 +88,7 @@ def condition_new(request: HttpRequest, patient_id: int) -> HttpResponse:
                 actor=Actor.from_request(request),
                 patient=patient,
                 code=code,
-                onset=form.onset,
+                onset=_onset(form, patient, time_zone(request)),
                 resolved=form.resolved,
                 attributes=form.attributes,
                 duplicate_confirmed=data.get("duplicate_confirmed") == "yes",
@@ -107,6 +109,15 @@ def condition_new(request: HttpRequest, patient_id: int) -> HttpResponse:
         {"patient": patient, "form": form, "correcting": None, "duplicates": duplicates},
         status=400 if form.errors else 409 if duplicates else 200,
     )
+
+
+def _onset(form: ConditionForm, patient: Patient, zone: zoneinfo.ZoneInfo) -> TimePoint | None:
+    """The onset as typed: a date (and time), or "N days/hours ago" converted by the records
+    service (a DomainError on the form's field when out of range)."""
+    if form.onset_ago is None:
+        return form.onset
+    amount, unit = form.onset_ago
+    return time_point_ago(patient=patient, amount=amount, unit=unit, time_zone=zone)
 
 
 @clinical_page
@@ -153,7 +164,7 @@ def condition_correct(request: HttpRequest, patient_id: int, condition_id: int) 
                 actor=Actor.from_request(request),
                 condition=condition,
                 code=condition.code,
-                onset=form.onset,
+                onset=_onset(form, patient, zone),
                 resolved=form.resolved,
                 attributes=form.attributes,
                 reason=form.cleaned_data.get("reason", ""),
