@@ -272,7 +272,12 @@ CONDITION_ERROR_FIELDS = {
     "code": "code",
     "reason": "reason",
 }
-MEDICATION_ERROR_FIELDS = {"code": "code", "started": "started_date", "stopped": "stopped_date"}
+MEDICATION_ERROR_FIELDS = {
+    "code": "code",
+    "started": "started_date",
+    "stopped": "stopped_date",
+    "dose_text": "dose_text",
+}
 
 
 class MedicationForm(TimePointMixin, forms.Form):
@@ -289,6 +294,14 @@ class MedicationForm(TimePointMixin, forms.Form):
         field.names = knowledge_base.index.drug_names
         self.add_time_point("started", "Started")
         self.add_time_point("stopped", "Stopped")
+        self.fields["dose_text"] = forms.CharField(
+            label="Dose (optional)",
+            required=False,
+            max_length=200,
+            help_text="As you would write it, for example “60 mg four times daily”. Kept with "
+            "the record and printed with the plan; the cautions do not read it.",
+            error_messages={"max_length": "Keep the dose under 200 characters."},
+        )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

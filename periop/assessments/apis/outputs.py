@@ -62,6 +62,9 @@ class PatientMedicationOutput(serializers.Serializer[Any]):
     code = serializers.CharField()
     started = TimePointField(allow_null=True)
     stopped = TimePointField(allow_null=True)
+    dose_text = serializers.CharField(
+        help_text="The dose as written by the clinician, or ''; not used by the cautions."
+    )
     is_current = serializers.BooleanField()
     recorded_by = username("recorded_by")
     recorded_at = serializers.DateTimeField()

@@ -93,6 +93,7 @@ def record_times_check(
 
 
 AGO_UNITS = ("days", "hours")
+DOSE_TEXT_LIMIT = 200
 
 
 def time_point_ago(
@@ -389,12 +390,18 @@ def patient_medication_record(
     code: str,
     started: TimePoint | None = None,
     stopped: TimePoint | None = None,
+    dose_text: str = "",
 ) -> PatientMedication:
-    """Records a current or recent medication of the patient (a synonym is stored as its code)."""
+    """Records a current or recent medication of the patient (a synonym is stored as its code).
+    `dose_text` is the dose as the clinician wrote it, kept and shown with the record; the
+    engine never reads it."""
     canonical = get_knowledge_base().canonical_drug_code(code)
     if canonical is None:
         raise DomainError(f"Unknown drug code '{code}'. {CATALOGUE_HINT}", field="code")
     code = canonical
+    dose_text = " ".join(dose_text.split())
+    if len(dose_text) > DOSE_TEXT_LIMIT:
+        raise DomainError(f"Keep the dose under {DOSE_TEXT_LIMIT} characters.", field="dose_text")
     record_times_check(patient=patient, start=started, end=stopped, kind="medication")
     started_date, started_at = split_time_point(started)
     stopped_date, stopped_at = split_time_point(stopped)
@@ -406,6 +413,7 @@ def patient_medication_record(
             started_at=started_at,
             stopped_date=stopped_date,
             stopped_at=stopped_at,
+            dose_text=dose_text,
             recorded_by_id=actor.user_id,
             recorded_at=timezone.now(),
         )
@@ -422,6 +430,7 @@ def patient_medication_record(
                 "code": code,
                 "started": time_point_text(started),
                 "stopped": time_point_text(stopped),
+                **({"dose_text": dose_text} if dose_text else {}),
             },
         )
     return medication

@@ -56,6 +56,7 @@ from periop.web.presenters import (
     drug_groups,
     time_point_display,
 )
+from periop.web.print_view import plan_basis
 from periop.web.views.common import assessment_here, page, patient_here, time_zone
 from periop.web.workplace import check_page, clinical_page, department_page, workplace
 
@@ -353,6 +354,7 @@ def _detail_page(
             "panel": panel,
             "plan_rows": rows,
             "plan_highest": plan_highest(rows),
+            "basis": plan_basis(knowledge_base, json.loads(assessment.inputs_snapshot), zone),
             "pending": [names.get(drug, drug) for drug in pending],
             "acknowledgements": acknowledgements,
             "versions": versions,

@@ -263,6 +263,7 @@ def medication_new(request: HttpRequest, patient_id: int) -> HttpResponse:
                 code=form.cleaned_data["code"],
                 started=form.started,
                 stopped=form.stopped,
+                dose_text=form.cleaned_data.get("dose_text") or "",
             )
         except DomainError as error:
             add_domain_error(form, error, MEDICATION_ERROR_FIELDS)
