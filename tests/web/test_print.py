@@ -197,8 +197,8 @@ def test_the_header_separates_the_caution_before_decisions_from_the_plans(
     # the plan's highest caution is rocuronium's in myasthenia.
     assert '<th scope="row">Highest caution before decisions</th><td>Contraindicated</td>' in header
     assert (
-        '<th scope="row">Highest caution in the plan</th><td colspan="3">Adjust dose, among the '
-        "drugs that will be given</td>" in header
+        '<th scope="row">Highest caution in the plan</th><td>Adjust dose (drugs given)</td>'
+        in header
     )
     assert '<th scope="row">Highest caution</th>' not in header
 
