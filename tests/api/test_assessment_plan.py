@@ -390,3 +390,32 @@ def test_the_v1_accept_means_withhold_in_the_plan(anesthetist_client, draft):
     detail = anesthetist_client.get(f"/api/v1/assessments/{draft['id']}").json()
 
     assert lines(detail)["succinylcholine"]["decision"] == "withhold"
+
+
+def test_a_withheld_drugs_alternative_that_the_plan_makes_avoid_must_be_chosen_again(
+    anesthetist_client, patient
+):
+    draft = create(
+        anesthetist_client,
+        patient,
+        drugs=["succinylcholine", "sugammadex", "gentamicin", "magnesium-sulfate"],
+    )
+    decide(anesthetist_client, draft, "gentamicin", "withhold")
+    decide(anesthetist_client, draft, "magnesium-sulfate", "withhold")
+    chosen = decide(
+        anesthetist_client, draft, "succinylcholine", "withhold", alternative="vecuronium"
+    )
+    assert chosen.status_code == 200, chosen.content
+    assert lines(chosen.json())["succinylcholine"]["needs_decision"] is False
+
+    decide(anesthetist_client, draft, "magnesium-sulfate", "override", reason_code="no-alternative")
+    changed = decide(
+        anesthetist_client, draft, "gentamicin", "override", reason_code="no-alternative"
+    ).json()
+
+    # With gentamicin and magnesium given, vecuronium is avoid in myasthenia: withholding
+    # succinylcholine for it no longer stands.
+    plan = lines(changed)
+    assert plan["vecuronium"]["level"] in {"contraindicated", "avoid"}
+    assert plan["succinylcholine"]["decision_outdated"] is True
+    assert "succinylcholine" in changed["pending_acknowledgements"]
