@@ -299,6 +299,8 @@ def _acknowledgements(department: Department, period: ReportPeriod) -> list[dict
             _in_period(department, period, "assessment__"),
             _counted("assessment_"),
             revision=F("assessment__revision"),
+            # Only the decision in force: one replaced before signing is history, not counted.
+            replaced_at__isnull=True,
             # The reports count acknowledgements of contraindicated and avoid cautions; the
             # plan's decisions on lower levels (give, give adjusted) are not acknowledgements.
             level__in=ACKNOWLEDGED_LEVELS,

@@ -19,6 +19,7 @@ from periop.assessments.models import (
     ReasonCode,
     Sex,
 )
+from periop.assessments.services.plan import PLAN_DECISION
 from periop.drugs.engine import KnowledgeBase
 from periop.drugs.engine.knowledge import AttributeDefinition
 from periop.drugs.services import clinical_time_validate
@@ -212,6 +213,18 @@ class ConditionForm(TimePointMixin, forms.Form):
         self.definition = knowledge_base.conditions[code]
         self.fields["code"].initial = code
         self.add_time_point("onset", "Onset")
+        self.fields["onset_ago"] = forms.IntegerField(
+            label="Onset: how long ago",
+            required=False,
+            widget=forms.TextInput(attrs={"inputmode": "numeric"}),
+            error_messages={"invalid": "Enter a whole number, for example 3."},
+        )
+        self.fields["onset_ago_unit"] = forms.ChoiceField(
+            label="Onset: days or hours ago",
+            choices=[("days", "days ago"), ("hours", "hours ago")],
+            initial="days",
+            required=False,
+        )
         self.add_time_point("resolved", "Resolved")
         for name, definition in self.definition.attributes.items():
             self.fields[ATTRIBUTE_PREFIX + name] = attribute_field(definition)
@@ -227,6 +240,14 @@ class ConditionForm(TimePointMixin, forms.Form):
             raise forms.ValidationError("The condition changed while you typed: choose it again.")
         self.onset = self.time_point("onset")
         self.resolved = self.time_point("resolved")
+        # "N days (or hours) ago" instead of a date: the records service turns it into the
+        # time point, checked against the patient's birth (`onset_ago()`).
+        ago = cleaned.get("onset_ago")
+        self.onset_ago = None if ago is None else (ago, cleaned.get("onset_ago_unit") or "days")
+        if ago is not None and (cleaned.get("onset_date") or cleaned.get("onset_time")):
+            self.add_error(
+                "onset_ago", "Give the onset either as a date or as a time ago, not both."
+            )
         attributes: dict[str, Any] = {}
         for name, definition in self.definition.attributes.items():
             value = cleaned.get(ATTRIBUTE_PREFIX + name)
@@ -245,11 +266,18 @@ class ConditionForm(TimePointMixin, forms.Form):
 # Where a records service's field errors belong on the condition and medication forms.
 CONDITION_ERROR_FIELDS = {
     "onset": "onset_date",
+    "onset_ago": "onset_ago",
+    "onset_ago_unit": "onset_ago_unit",
     "resolved": "resolved_date",
     "code": "code",
     "reason": "reason",
 }
-MEDICATION_ERROR_FIELDS = {"code": "code", "started": "started_date", "stopped": "stopped_date"}
+MEDICATION_ERROR_FIELDS = {
+    "code": "code",
+    "started": "started_date",
+    "stopped": "stopped_date",
+    "dose_text": "dose_text",
+}
 
 
 class MedicationForm(TimePointMixin, forms.Form):
@@ -266,6 +294,14 @@ class MedicationForm(TimePointMixin, forms.Form):
         field.names = knowledge_base.index.drug_names
         self.add_time_point("started", "Started")
         self.add_time_point("stopped", "Stopped")
+        self.fields["dose_text"] = forms.CharField(
+            label="Dose (optional)",
+            required=False,
+            max_length=200,
+            help_text="As you would write it, for example “60 mg four times daily”. Kept with "
+            "the record and printed with the plan; the cautions do not read it.",
+            error_messages={"max_length": "Keep the dose under 200 characters."},
+        )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -462,6 +498,19 @@ class AcknowledgeForm(forms.Form):
         if allowed is not None:
             decision.choices = [c for c in DECISION_CHOICES if c[0] in allowed]
         alternative.widget.choices = [("", "None"), *alternatives]
+
+
+def decision_initial(decision: Any) -> dict[str, Any] | None:
+    """A decision in force as the form's initial values, to change it from there."""
+    if decision is None:
+        return None
+    return {
+        "decision": PLAN_DECISION.get(decision.decision, ""),
+        "reason_code": decision.reason_code,
+        "comment": decision.comment,
+        "alternative": decision.alternative,
+        "dose_mg": None if decision.dose_mg is None else format(decision.dose_mg.normalize(), "f"),
+    }
 
 
 ACKNOWLEDGE_ERROR_FIELDS = {

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from periop.drugs.engine import KnowledgeBase
+from periop.drugs.engine import KnowledgeBase, Level
 from periop.web.presenters import LEVEL_LABELS
 
 DECISION_LABELS = {
@@ -66,6 +66,8 @@ def plan_rows(knowledge_base: KnowledgeBase, plan: Sequence[Mapping[str, Any]]) 
             label += f"; instead: {alternative.name if alternative else line['alternative']}"
         if not decision:
             label = "To decide before signing" if line.get("needs_decision") else "Not decided"
+        elif line.get("decision_outdated"):
+            label = f"Decide again before signing: “{label}” no longer fits the plan"
         if line.get("alternative_for"):
             replaced = knowledge_base.drugs.get(line["alternative_for"])
             name = replaced.name if replaced else line["alternative_for"]
@@ -91,6 +93,24 @@ def plan_rows(knowledge_base: KnowledgeBase, plan: Sequence[Mapping[str, Any]]) 
             )
         )
     return rows
+
+
+@dataclass(frozen=True, slots=True)
+class PlanHighest:
+    """The highest caution among the drugs the plan gives (withheld ones left out), shown
+    beside the original evaluation's so that neither is read as the other."""
+
+    level: str
+    label: str
+
+
+def plan_highest(rows: Sequence[PlanRow]) -> PlanHighest | None:
+    """None when the plan gives nothing at all."""
+    given = [row.level for row in rows if row.given]
+    if not given:
+        return None
+    level = max(given, key=Level.from_code)
+    return PlanHighest(level=level, label=LEVEL_LABELS.get(level, level))
 
 
 def alternative_choices(

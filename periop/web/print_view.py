@@ -72,6 +72,7 @@ def plan_basis(
                 name=drug.name if drug else row["code"],
                 started=_shown(row.get("started"), time_zone, "Start unknown"),
                 ended=_shown(row.get("stopped"), time_zone, "Ongoing"),
+                details=(f"Dose: {row['dose_text']}",) if row.get("dose_text") else (),
             )
         )
     recorded = inputs.get("receptor_state") or {}

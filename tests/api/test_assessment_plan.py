@@ -241,14 +241,126 @@ def test_bad_decisions_are_400_naming_the_field_and_change_nothing(
     assert message in response.json()[field][0]
 
 
-def test_a_drug_is_decided_once_per_revision(anesthetist_client, draft):
+def test_the_same_decision_sent_again_changes_nothing(anesthetist_client, draft):
     decide(anesthetist_client, draft, "gentamicin", "withhold")
 
     with nothing_changes():
         again = decide(anesthetist_client, draft, "gentamicin", "withhold")
 
-    assert again.status_code == 409
+    assert again.status_code == 200
+    assert lines(again.json())["gentamicin"]["decision"] == "withhold"
     assert Acknowledgement.objects.filter(drug="gentamicin").count() == 1
+
+
+def test_changing_a_decision_replaces_it_in_the_plan_and_keeps_the_old_one(
+    anesthetist_client, draft
+):
+    decide(anesthetist_client, draft, "succinylcholine", "withhold")
+
+    changed = decide(
+        anesthetist_client,
+        draft,
+        "succinylcholine",
+        "override",
+        reason_code="other-documented",
+        comment="Rapid sequence, discussed with the consultant.",
+    )
+
+    assert changed.status_code == 200, changed.content
+    body = changed.json()
+    assert lines(body)["succinylcholine"]["decision"] == "override"
+    history = [row for row in body["acknowledgements"] if row["drug"] == "succinylcholine"]
+    old, new = history
+    assert (old["decision"], new["decision"]) == ("accepted", "overridden")
+    assert old["replaced_at"] is not None
+    assert new["replaced_at"] is None
+    assert new["replaces"] == old["id"]
+    event = AuditEvent.objects.filter(resource_type="acknowledgement").order_by("sequence").last()
+    payload = json.loads(event.payload)
+    assert event.action == "override"
+    assert payload["decision"] == "overridden"
+    assert payload["replaces"]["id"] == old["id"]
+    assert payload["replaces"]["decision"] == "accepted"
+
+
+def test_a_changed_decision_without_override_is_audited_as_an_update(anesthetist_client, draft):
+    decide(anesthetist_client, draft, "sugammadex", "give")
+
+    changed = decide(anesthetist_client, draft, "sugammadex", "give-adjusted", dose_mg="140")
+
+    assert changed.status_code == 200, changed.content
+    line = lines(changed.json())["sugammadex"]
+    assert (line["decision"], line["dose_mg"]) == ("give-adjusted", "140.000")
+    event = AuditEvent.objects.filter(resource_type="acknowledgement").order_by("sequence").last()
+    payload = json.loads(event.payload)
+    assert event.action == "update"
+    assert (payload["decision"], payload["replaces"]["decision"]) == ("give-adjusted", "give")
+
+
+def test_giving_the_interacting_drugs_after_all_brings_rocuronium_back_to_avoid(
+    anesthetist_client, draft
+):
+    decide(anesthetist_client, draft, "gentamicin", "withhold")
+    decide(anesthetist_client, draft, "magnesium-sulfate", "withhold")
+    decide(anesthetist_client, draft, "succinylcholine", "withhold")
+    decided = decide(anesthetist_client, draft, "rocuronium", "give-adjusted").json()
+    assert lines(decided)["rocuronium"]["level"] == "adjust"
+
+    decide(anesthetist_client, draft, "magnesium-sulfate", "override", reason_code="no-alternative")
+    changed = decide(
+        anesthetist_client, draft, "gentamicin", "override", reason_code="no-alternative"
+    ).json()
+
+    # Both given again: magnesium with an aminoglycoside puts rocuronium back at avoid, and
+    # its "give adjusted" no longer fits: it must be decided again before signing.
+    rocuronium = lines(changed)["rocuronium"]
+    assert rocuronium["level"] == "avoid"
+    assert rocuronium["decision"] == "give-adjusted"
+    assert rocuronium["decision_outdated"] is True
+    assert rocuronium["needs_decision"] is True
+    assert changed["pending_acknowledgements"] == ["rocuronium"]
+    sign = f"/api/v1/assessments/{draft['id']}/sign"
+    with nothing_changes():
+        refused = anesthetist_client.post(sign, {}, format="json")
+    assert refused.status_code == 409
+    assert "rocuronium" in refused.json()["detail"]
+
+    withheld = decide(anesthetist_client, draft, "rocuronium", "withhold").json()
+    assert lines(withheld)["rocuronium"]["needs_decision"] is False
+    assert anesthetist_client.post(sign, {}, format="json").status_code == 200
+
+
+def test_a_withheld_drug_can_be_given_when_its_level_allows_once_others_are_withheld(
+    anesthetist_client, draft
+):
+    """A drug withheld is checked, when decided again, as if it were given with the others."""
+    decide(anesthetist_client, draft, "gentamicin", "withhold")
+    decide(anesthetist_client, draft, "magnesium-sulfate", "withhold")
+    decide(anesthetist_client, draft, "rocuronium", "withhold")
+
+    given = decide(anesthetist_client, draft, "rocuronium", "give-adjusted")
+
+    assert given.status_code == 200, given.content
+    assert lines(given.json())["rocuronium"]["decision"] == "give-adjusted"
+
+
+def test_a_signed_assessments_decision_cannot_change_amend_instead(anesthetist_client, draft):
+    for drug in ("gentamicin", "magnesium-sulfate", "succinylcholine"):
+        decide(anesthetist_client, draft, drug, "withhold")
+    assert (
+        anesthetist_client.post(
+            f"/api/v1/assessments/{draft['id']}/sign", {}, format="json"
+        ).status_code
+        == 200
+    )
+
+    with nothing_changes():
+        refused = decide(
+            anesthetist_client, draft, "gentamicin", "override", reason_code="no-alternative"
+        )
+
+    assert refused.status_code == 409
+    assert "Amend the assessment" in refused.json()["detail"]
 
 
 @pytest.mark.parametrize("persona", ["pharmacist", "auditor"])
@@ -278,3 +390,32 @@ def test_the_v1_accept_means_withhold_in_the_plan(anesthetist_client, draft):
     detail = anesthetist_client.get(f"/api/v1/assessments/{draft['id']}").json()
 
     assert lines(detail)["succinylcholine"]["decision"] == "withhold"
+
+
+def test_a_withheld_drugs_alternative_that_the_plan_makes_avoid_must_be_chosen_again(
+    anesthetist_client, patient
+):
+    draft = create(
+        anesthetist_client,
+        patient,
+        drugs=["succinylcholine", "sugammadex", "gentamicin", "magnesium-sulfate"],
+    )
+    decide(anesthetist_client, draft, "gentamicin", "withhold")
+    decide(anesthetist_client, draft, "magnesium-sulfate", "withhold")
+    chosen = decide(
+        anesthetist_client, draft, "succinylcholine", "withhold", alternative="vecuronium"
+    )
+    assert chosen.status_code == 200, chosen.content
+    assert lines(chosen.json())["succinylcholine"]["needs_decision"] is False
+
+    decide(anesthetist_client, draft, "magnesium-sulfate", "override", reason_code="no-alternative")
+    changed = decide(
+        anesthetist_client, draft, "gentamicin", "override", reason_code="no-alternative"
+    ).json()
+
+    # With gentamicin and magnesium given, vecuronium is avoid in myasthenia: withholding
+    # succinylcholine for it no longer stands.
+    plan = lines(changed)
+    assert plan["vecuronium"]["level"] in {"contraindicated", "avoid"}
+    assert plan["succinylcholine"]["decision_outdated"] is True
+    assert "succinylcholine" in changed["pending_acknowledgements"]

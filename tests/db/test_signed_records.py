@@ -17,6 +17,7 @@ from periop.assessments.services import (
     caution_acknowledge,
     patient_condition_correct,
     patient_condition_record,
+    plan_decide,
 )
 from periop.audit.models import AuditEvent
 from periop.audit.services import Actor
@@ -198,3 +199,62 @@ def test_the_verify_api_checks_records_on_request(signed, auditor_client):
     assert with_records["ok"] is False
     assert with_records["records"]["checked"] == 1
     assert str(signed.pk) in with_records["records"]["problems"][0]
+
+
+@pytest.fixture
+def signed_after_a_change(actor):
+    """Succinylcholine overridden, then the decision changed to withhold, then signed."""
+    patient = PatientFactory()
+    patient_condition_record(
+        actor=actor,
+        patient=patient,
+        code="burn",
+        onset=(timezone.now() - dt.timedelta(days=5)).date(),
+        attributes={"tbsa_percent": 30},
+    )
+    assessment = AssessmentFactory(patient=patient, drugs=["succinylcholine", "sugammadex"])
+    for decision, reason in (("override", "no-alternative"), ("withhold", "")):
+        plan_decide(
+            actor=actor,
+            assessment=assessment,
+            drug="succinylcholine",
+            decision=decision,
+            reason_code=reason,
+        )
+    return assessment_sign(actor=actor, assessment=assessment)
+
+
+def test_a_replaced_decision_of_a_signed_record_cannot_be_changed(signed_after_a_change):
+    replaced = Acknowledgement.objects.get(replaced_at__isnull=False)
+
+    refused(
+        "UPDATE assessments_acknowledgement SET replaced_at = NULL WHERE id = %s",
+        [replaced.pk],
+        "decisions of a signed assessment are immutable",
+    )
+    refused(
+        "DELETE FROM assessments_acknowledgement WHERE id = %s",
+        [replaced.pk],
+        "decisions of a signed assessment are immutable",
+    )
+    assert records_verify().ok
+
+
+def test_the_records_digest_covers_a_replaced_decision(signed_after_a_change):
+    replaced = Acknowledgement.objects.get(replaced_at__isnull=False)
+    guards.remove(connection)
+    try:
+        with connection.cursor() as cursor:
+            # The override erased from the history, as a superuser could.
+            cursor.execute(
+                "UPDATE assessments_acknowledgement SET reason_code = 'already-tolerated' "
+                "WHERE id = %s",
+                [replaced.pk],
+            )
+    finally:
+        guards.install(connection)
+
+    result = records_verify()
+
+    assert not result.ok
+    assert str(signed_after_a_change.pk) in result.problems[0]

@@ -102,6 +102,18 @@ def test_the_plan_from_record_to_amendment(
     expect(page.locator("#plan-rocuronium")).to_contain_text("Was avoid")
     decide(page, "succinylcholine", "Withhold: will not be given")
     decide(page, "rocuronium", "Give adjusted (dose and monitoring from the card)")
+    # A decision made can be changed until signing: the card shows it and a filled form.
+    decide(page, "sugammadex", "Give as planned")
+    card = page.locator("#caution-sugammadex")
+    card.locator("summary", has_text="Change decision").click()
+    change = card.locator(".acknowledge-form--change")
+    expect(change.get_by_label("Give as planned")).to_be_checked()
+    change.get_by_label("Give adjusted (dose and monitoring from the card)").check()
+    change.get_by_role("button", name=re.compile("Change decision")).click()
+    expect(page.get_by_text("Decision changed.")).to_be_visible()
+    expect(page.locator("#plan-sugammadex")).to_contain_text("Give, adjusted")
+    expect(page.locator("#caution-sugammadex")).to_contain_text("Earlier decisions, replaced")
+    no_serious_violations(page, "a decision changed")
     page.screenshot(path=str(artifacts / "plan-decided.png"), full_page=True)
 
     # Sign.

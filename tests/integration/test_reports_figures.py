@@ -11,7 +11,12 @@ import pytest
 
 from periop.accounts.models import Department, Role
 from periop.assessments.models import Assessment, AssessmentCaution, AssessmentConditionCode
-from periop.assessments.services import assessment_sign, assessment_update, caution_acknowledge
+from periop.assessments.services import (
+    assessment_sign,
+    assessment_update,
+    caution_acknowledge,
+    plan_decide,
+)
 from periop.audit.models import AuditChainHead
 from periop.audit.services import Actor
 from periop.reports.periods import ReportPeriod
@@ -282,6 +287,30 @@ def test_an_acknowledgement_of_an_edited_revision_no_longer_counts(october):
         "rocuronium",
     }
     assert report["cautions"]["planned_drugs"] == 7
+
+
+def test_a_replaced_override_is_not_counted_only_the_decision_in_force(october):
+    a3 = october.assessments["a3"]
+    plan_decide(
+        actor=Actor.from_user(october.colleague),
+        assessment=a3,
+        drug="succinylcholine",
+        decision="withhold",
+    )
+
+    report = department_report(department=october.department, period=OCTOBER, now=NOW)
+
+    # A3's override was changed to withhold before signing: the override stays in the record
+    # (replaced) but the figures count the withheld decision in its place.
+    assert report["overrides"]["total"] == 1
+    by_level = {row["level"]: row for row in report["overrides"]["by_level"]}
+    assert (by_level["contraindicated"]["accepted"], by_level["contraindicated"]["overridden"]) == (
+        2,
+        0,
+    )
+    people = {row["username"]: row for row in report["clinicians"]}
+    assert people["dr-colleague"]["cautions_overridden"] == 0
+    assert people["dr-colleague"]["cautions_accepted"] == 1
 
 
 def test_the_caution_rows_mirror_the_stored_snapshot(october):

@@ -1,6 +1,8 @@
 """The plan in the browser: a decision form per drug, the plan summary, and the same rules
 (and messages) as the API."""
 
+import re
+
 import pytest
 
 from periop.assessments.models import Acknowledgement
@@ -84,3 +86,75 @@ def test_the_form_and_the_api_refuse_the_same_decision_with_the_same_message(
     card = next(c for c in page.context["panel"].cards if c.drug == drug)
     assert card.form.errors[field] == api.json()[field]
     assert not Acknowledgement.objects.exists()
+
+
+def test_a_decided_drug_shows_its_decision_and_a_change_form_filled_with_it(
+    anesthetist_browser, draft
+):
+    post_decision(
+        anesthetist_browser,
+        draft,
+        "succinylcholine",
+        "override",
+        reason_code="other-documented",
+        comment="Rapid sequence induction.",
+        dose_mg="100",
+    )
+
+    response = anesthetist_browser.get(f"/assessments/{draft['id']}/")
+
+    page = response.content.decode()
+    card = next(c for c in response.context["panel"].cards if c.drug == "succinylcholine")
+    assert "Override: given despite the caution" in page
+    assert "Change decision" in page
+    assert card.form["decision"].value() == "override"
+    assert card.form["reason_code"].value() == "other-documented"
+    assert card.form["comment"].value() == "Rapid sequence induction."
+    assert card.form["dose_mg"].value() == "100"
+    # The change form's radio for the current decision is checked.
+    assert re.search(r'name="ack-succinylcholine-decision" value="override"[^>]*checked', page)
+
+
+def test_changing_a_decision_in_the_browser_replaces_it_and_lists_the_old_one(
+    anesthetist_browser, draft
+):
+    post_decision(anesthetist_browser, draft, "succinylcholine", "withhold")
+
+    changed = post_decision(
+        anesthetist_browser,
+        draft,
+        "succinylcholine",
+        "override",
+        reason_code="no-alternative",
+    )
+
+    assert changed.status_code == 302
+    response = anesthetist_browser.get(changed.url)
+    page = response.content.decode()
+    assert "Decision changed." in page
+    rows = {row.drug: row for row in response.context["plan_rows"]}
+    assert rows["succinylcholine"].decision == "override"
+    assert "Earlier decisions, replaced:" in page
+    assert "Withheld: will not be given by dr-anesthetist" in page
+    assert Acknowledgement.objects.filter(drug="succinylcholine").count() == 2
+
+
+def test_an_outdated_decision_says_to_decide_again(anesthetist_browser, draft):
+    for drug in ("gentamicin", "magnesium-sulfate"):
+        post_decision(anesthetist_browser, draft, drug, "withhold")
+    post_decision(anesthetist_browser, draft, "rocuronium", "give-adjusted")
+    for drug in ("gentamicin", "magnesium-sulfate"):
+        post_decision(anesthetist_browser, draft, drug, "override", reason_code="no-alternative")
+
+    response = anesthetist_browser.get(f"/assessments/{draft['id']}/")
+
+    rows = {row.drug: row for row in response.context["plan_rows"]}
+    assert rows["rocuronium"].level == "avoid"
+    assert rows["rocuronium"].decision_label.startswith("Decide again before signing")
+    assert "Rocuronium" in response.context["pending"]
+    # Deciding it again offers what avoid allows.
+    card = next(c for c in response.context["panel"].cards if c.drug == "rocuronium")
+    assert [value for value, _ in card.form["decision"].field.choices] == [
+        "withhold",
+        "override",
+    ]

@@ -185,3 +185,32 @@ def test_a_summary_that_only_repeats_a_finding_is_printed_once(
     card = card[: card.index("</section>")]
     summary = "risk of lethal hyperkalaemia"
     assert card.count(summary) == 1
+
+
+def test_the_header_separates_the_caution_before_decisions_from_the_plans(
+    anesthetist_browser, signed
+):
+    page = printed(anesthetist_browser, signed)
+
+    header = page[page.index('class="record-table record-table--facts"') : page.index("<h2>Plan")]
+    # Succinylcholine (burn) set the first evaluation at contraindicated; it is withheld, so
+    # the plan's highest caution is rocuronium's in myasthenia.
+    assert '<th scope="row">Highest caution before decisions</th><td>Contraindicated</td>' in header
+    assert (
+        '<th scope="row">Highest caution in the plan</th><td>Adjust dose (drugs given)</td>'
+        in header
+    )
+    assert '<th scope="row">Highest caution</th>' not in header
+
+
+def test_the_signed_page_separates_the_caution_before_decisions_from_the_plans(
+    anesthetist_browser, signed
+):
+    response = anesthetist_browser.get(f"/assessments/{signed.pk}/")
+    page = response.content.decode()
+
+    summary = page[page.index('class="panel-summary"') : page.index("Receptor state:")]
+    assert "Highest caution before decisions:</strong>" in summary
+    assert 'level--contraindicated">Contraindicated</span>' in summary
+    assert "Highest caution in the plan</strong>" in summary
+    assert 'level--adjust">Adjust dose</span>' in summary

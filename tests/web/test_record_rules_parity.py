@@ -6,7 +6,9 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
+from periop.assessments.models import PatientCondition
 from tests.conftest import client_for, nothing_changes
+from tests.factories import PatientConditionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -93,3 +95,63 @@ def test_the_form_and_the_api_refuse_the_same_dates_with_the_same_message(
 
     assert page.status_code == api.status_code == 400
     assert page.context["form"].errors[form_field] == api.json()[api_field]
+
+
+def test_an_ongoing_condition_recorded_again_needs_confirmation_through_both_doors(
+    anesthetist, anesthetist_browser, patient
+):
+    existing = PatientConditionFactory(
+        patient=patient,
+        code="myasthenia-gravis",
+        onset_date=dt.date(2020, 3, 1),
+        attributes={},
+    )
+    api_client = client_for(anesthetist)
+    url = f"/api/v1/patients/{patient.pk}/conditions"
+
+    with nothing_changes(reads_allowed=True):
+        page = anesthetist_browser.post(
+            f"/patients/{patient.pk}/conditions/new",
+            {"code": "myasthenia-gravis", "onset_date": days(-3)},
+        )
+        api = api_client.post(url, {"code": "myasthenia-gravis", "onset": days(-3)}, format="json")
+
+    assert page.status_code == api.status_code == 409
+    assert "Myasthenia gravis is already recorded for this patient" in page.content.decode()
+    body = api.json()
+    assert body["code"] == "duplicate-condition"
+    assert f"condition {existing.pk}, onset 2020-03-01" in body["detail"]
+    assert "duplicate_confirmed" in body["detail"]
+    assert body["existing"] == [{"id": existing.pk, "onset": "2020-03-01"}]
+
+    confirmed_page = anesthetist_browser.post(
+        f"/patients/{patient.pk}/conditions/new",
+        {"code": "myasthenia-gravis", "onset_date": days(-3), "duplicate_confirmed": "yes"},
+    )
+    confirmed_api = api_client.post(
+        url,
+        {"code": "myasthenia-gravis", "onset": days(-2), "duplicate_confirmed": True},
+        format="json",
+    )
+
+    assert confirmed_page.status_code == 302
+    assert confirmed_api.status_code == 201
+    assert PatientCondition.objects.filter(patient=patient, code="myasthenia-gravis").count() == 3
+
+
+def test_the_api_records_a_condition_whose_earlier_episode_is_resolved(anesthetist, patient):
+    PatientConditionFactory(
+        patient=patient,
+        code="stroke",
+        onset_date=dt.date(2019, 1, 1),
+        resolved_date=dt.date(2019, 6, 1),
+        attributes={},
+    )
+
+    response = client_for(anesthetist).post(
+        f"/api/v1/patients/{patient.pk}/conditions",
+        {"code": "stroke", "onset": days(-3)},
+        format="json",
+    )
+
+    assert response.status_code == 201

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -78,24 +78,42 @@ class ConditionListApi(RecordListApi[PatientCondition]):
         return patient_conditions(patient=patient, include_inactive=include_inactive)
 
 
+class ConditionRecordInput(ConditionInput):
+    duplicate_confirmed = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="true: record it even though the patient has an ongoing entry of the same "
+        "condition (another episode). Without it, such a request is refused with 409 "
+        "duplicate-condition naming the entry already there.",
+    )
+
+
+DUPLICATE_CONDITION = OpenApiResponse(
+    description="duplicate-condition: the condition is already recorded and ongoing; "
+    "`existing` lists those entries ({id, onset}). Send duplicate_confirmed: true to record "
+    "another episode."
+)
+
+
 @extend_schema_view(
     post=extend_schema(
         operation_id="patients_conditions_create",
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         summary="Record a condition",
-        request=ConditionInput,
+        request=ConditionRecordInput,
         responses={
             201: PatientConditionOutput,
             400: INVALID,
             401: NOT_AUTHENTICATED,
             403: FORBIDDEN,
             404: PATIENT_NOT_FOUND,
+            409: DUPLICATE_CONDITION,
         },
         tags=["patients"],
     )
 )
 class ConditionRecordApi(RecordCreateApi[PatientCondition]):
-    input = ConditionInput
+    input = ConditionRecordInput
     output = PatientConditionOutput
     resource_type = "patient-condition"
     data_category = CATEGORY_CONDITION
@@ -110,6 +128,7 @@ class ConditionRecordApi(RecordCreateApi[PatientCondition]):
             onset=data.get("onset"),
             resolved=data.get("resolved"),
             attributes=data.get("attributes") or {},
+            duplicate_confirmed=data.get("duplicate_confirmed", False),
         )
 
 

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers
 
 from periop.assessments.apis.common import (
     FORBIDDEN,
@@ -56,12 +57,23 @@ class MedicationListApi(RecordListApi[PatientMedication]):
         return patient_medications(patient=patient, include_inactive=include_inactive)
 
 
+class MedicationRecordInput(MedicationInput):
+    dose_text = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Optional, at most 200 characters: the dose as the clinician wrote it, "
+        "e.g. 'pyridostigmine 60 mg four times daily'. Kept, shown and printed with the "
+        "record; not used by the cautions.",
+    )
+
+
 @extend_schema_view(
     post=extend_schema(
         operation_id="patients_medications_create",
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         summary="Record a current or recent medication",
-        request=MedicationInput,
+        request=MedicationRecordInput,
         responses={
             201: PatientMedicationOutput,
             400: INVALID,
@@ -73,7 +85,7 @@ class MedicationListApi(RecordListApi[PatientMedication]):
     )
 )
 class MedicationRecordApi(RecordCreateApi[PatientMedication]):
-    input = MedicationInput
+    input = MedicationRecordInput
     output = PatientMedicationOutput
     resource_type = "patient-medication"
     data_category = CATEGORY_MEDICATION
@@ -87,6 +99,7 @@ class MedicationRecordApi(RecordCreateApi[PatientMedication]):
             code=data["code"],
             started=data.get("started"),
             stopped=data.get("stopped"),
+            dose_text=data.get("dose_text", ""),
         )
 
 

@@ -62,6 +62,9 @@ class PatientMedicationOutput(serializers.Serializer[Any]):
     code = serializers.CharField()
     started = TimePointField(allow_null=True)
     stopped = TimePointField(allow_null=True)
+    dose_text = serializers.CharField(
+        help_text="The dose as written by the clinician, or ''; not used by the cautions."
+    )
     is_current = serializers.BooleanField()
     recorded_by = username("recorded_by")
     recorded_at = serializers.DateTimeField()
@@ -143,6 +146,14 @@ class AcknowledgementOutput(serializers.Serializer[Any]):
     comment = serializers.CharField()
     acknowledged_by = username("acknowledged_by")
     acknowledged_at = serializers.DateTimeField()
+    replaced_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="Set when a later decision on the same drug replaced this one before "
+        "signing; only the decision with null here is in force.",
+    )
+    replaces = serializers.IntegerField(
+        source="replaces_id", allow_null=True, help_text="The decision this one replaced."
+    )
 
 
 class RequiredAcknowledgementOutput(serializers.Serializer[Any]):
@@ -208,7 +219,14 @@ class PlanLineOutput(serializers.Serializer[Any]):
         help_text="Why the level differs from the original one, or ''."
     )
     needs_decision = serializers.BooleanField(
-        help_text="Contraindicated or avoid in the plan, and not decided yet."
+        help_text="Contraindicated or avoid in the plan, and not decided yet; or decided, "
+        "but the decision no longer fits the plan (decision_outdated)."
+    )
+    decision_outdated = serializers.BooleanField(
+        default=False,
+        help_text="The decision was made before another changed the plan: the drug is to be "
+        "given but now contraindicated or avoid, or withheld for an alternative that now is. "
+        "Decide it again before signing.",
     )
 
 

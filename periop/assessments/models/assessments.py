@@ -163,7 +163,8 @@ REASONS_NEEDING_COMMENT = (ReasonCode.CAUTION_NOT_APPLICABLE, ReasonCode.OTHER_D
 
 class Acknowledgement(models.Model):
     """A clinician's decision on one planned drug of one revision: the v1 acknowledgement of a
-    contraindicated or avoid caution, or a plan decision at any level."""
+    contraindicated or avoid caution, or a plan decision at any level. One decision per drug
+    and revision is in force; those it replaced stay, with `replaced_at` set."""
 
     assessment = models.ForeignKey(
         Assessment, on_delete=models.PROTECT, related_name="acknowledgements"
@@ -188,12 +189,27 @@ class Acknowledgement(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
     )
     acknowledged_at = models.DateTimeField(default=timezone.now)
+    # A decision changed before signing is kept, marked replaced; the new row names the one it
+    # replaces. Only the decision in force (not replaced) counts in the plan and the reports.
+    replaced_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a later decision replaced this one."
+    )
+    replaces = models.OneToOneField(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="replaced_by",
+        help_text="The earlier decision on the same drug that this one replaces.",
+    )
 
     class Meta:
         ordering = ["acknowledged_at", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["assessment", "revision", "drug"], name="acknowledgement_once_per_revision"
+                fields=["assessment", "revision", "drug"],
+                condition=Q(replaced_at__isnull=True),
+                name="acknowledgement_in_force_once_per_revision",
             ),
             models.CheckConstraint(
                 condition=Q(decision__in=[choice.value for choice in Decision]),
@@ -215,3 +231,7 @@ class Acknowledgement(models.Model):
 
     def __str__(self) -> str:
         return f"Acknowledgement {self.pk} ({self.drug}, {self.decision})"
+
+    @property
+    def in_force(self) -> bool:
+        return self.replaced_at is None

@@ -137,6 +137,9 @@ class PatientMedication(RemovableRecord):
     started_at = models.DateTimeField(null=True, blank=True)
     stopped_date = models.DateField(null=True, blank=True)
     stopped_at = models.DateTimeField(null=True, blank=True)
+    # Free text as the clinician wrote it ("60 mg four times daily"): kept with the record,
+    # shown and printed, never read by the engine.
+    dose_text = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
         ordering = ["recorded_at", "id"]

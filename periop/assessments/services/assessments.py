@@ -246,11 +246,19 @@ def _locked_draft(assessment: Assessment, expected_revision: int | None) -> Asse
     locked = _lock(assessment)
     if locked.is_signed:
         raise ConflictError(
-            f"Assessment {locked.pk} is signed; its cautions can no longer be acknowledged.",
+            f"Assessment {locked.pk} is signed: its decisions can no longer be made or "
+            "changed. Amend the assessment to change its plan.",
             code="signed",
         )
     _check_revision(locked, expected_revision)
     return locked
+
+
+DECISION_FIELDS = ("decision", "reason_code", "comment", "alternative", "dose_mg")
+
+
+def _decision_fields(row: Acknowledgement) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in DECISION_FIELDS}
 
 
 def _decision_record(
@@ -264,28 +272,54 @@ def _decision_record(
     comment: str,
     alternative: str = "",
     dose_mg: Decimal | None = None,
+    replacing: bool = False,
 ) -> Acknowledgement:
     """Writes one decision of the current revision and its audit event (`override` for an
-    override); a drug is decided once per revision."""
-    if Acknowledgement.objects.filter(
-        assessment=assessment, revision=assessment.revision, drug=drug
-    ).exists():
+    override, `update` for a changed decision, naming the old and the new one).
+
+    One decision per drug and revision is in force. The v1 acknowledgement decides a drug
+    once (409); with `replacing`, a plan decision replaces the one in force, which is kept
+    and marked replaced, never overwritten. The same decision sent again changes nothing.
+    """
+    previous = (
+        Acknowledgement.objects.filter(
+            assessment=assessment,
+            revision=assessment.revision,
+            drug=drug,
+            replaced_at__isnull=True,
+        )
+        .select_for_update()
+        .first()
+    )
+    if previous is not None and not replacing:
         raise ConflictError(
-            f"The caution for {drug} is already acknowledged in revision {assessment.revision}.",
+            f"The caution for {drug} is already acknowledged in revision {assessment.revision}; "
+            f"change the decision with POST /api/v1/assessments/{assessment.pk}/decisions.",
             code="already-acknowledged",
         )
+    fields = {
+        "decision": decision,
+        "reason_code": reason_code,
+        "comment": comment,
+        "alternative": alternative,
+        "dose_mg": dose_mg,
+    }
+    if previous is not None and _decision_fields(previous) == fields:
+        return previous
+    now = timezone.now()
+    if previous is not None:
+        # Frees the drug's place in force before the new row takes it (a partial unique
+        # index); the old row keeps every field it had.
+        Acknowledgement.objects.filter(pk=previous.pk).update(replaced_at=now)
     acknowledgement = Acknowledgement.objects.create(
         assessment=assessment,
         revision=assessment.revision,
         drug=drug,
         level=level,
-        decision=decision,
-        reason_code=reason_code,
-        comment=comment,
-        alternative=alternative,
-        dose_mg=dose_mg,
         acknowledged_by_id=actor.user_id,
-        acknowledged_at=timezone.now(),
+        acknowledged_at=now,
+        replaces=previous,
+        **fields,
     )
     payload: dict[str, Any] = {
         "assessment": assessment.pk,
@@ -300,9 +334,22 @@ def _decision_record(
         payload["alternative"] = alternative
     if dose_mg is not None:
         payload["dose_mg"] = dose_mg
+    if previous is not None:
+        payload["replaces"] = {
+            "id": previous.pk,
+            "level": previous.level,
+            **{name: value for name, value in _decision_fields(previous).items() if value},
+        }
+    action = (
+        Action.OVERRIDE
+        if decision == Decision.OVERRIDDEN
+        else Action.UPDATE
+        if previous is not None
+        else Action.CREATE
+    )
     audit_event_append(
         actor=actor,
-        action=Action.OVERRIDE if decision == Decision.OVERRIDDEN else Action.CREATE,
+        action=action,
         resource_type="acknowledgement",
         resource_id=acknowledgement.pk,
         data_category=CATEGORY_ACKNOWLEDGEMENT,
@@ -373,7 +420,13 @@ def plan_decide(
     """Decides one planned drug: give, give-adjusted, withhold (optionally with an
     alternative) or override (only at contraindicated or avoid, with a reason). The level it
     is checked against is the drug's level in the plan as it stands, re-evaluated over the
-    drugs that will be given."""
+    drugs that will be given (this drug's own decision left out).
+
+    Before signing, a decision already made is changed by deciding again: the new decision
+    replaces the old one in the plan, the old one stays in the record marked replaced, and
+    the change is audited with both. The plan is re-evaluated, so a changed decision can
+    bring back a caution on another drug that then needs its decision again. Once signed:
+    409, amend instead."""
     comment = comment.strip()
     alternative = alternative.strip()
     stored = plan.STORED_DECISION.get(decision)
@@ -408,6 +461,7 @@ def plan_decide(
             comment=comment,
             alternative=alternative,
             dose_mg=dose_mg,
+            replacing=True,
         )
 
 

@@ -63,6 +63,9 @@ class PlanLine:
     monitoring: str
     level_change: str
     needs_decision: bool
+    # A decision no longer fits the plan (changed since): given at a level that is now
+    # contraindicated or avoid, or withheld for an alternative that now is. Decide again.
+    decision_outdated: bool = False
     # The drug's card evaluated over the drugs that will be given; None when it is withheld.
     card: dict[str, Any] | None = None
 
@@ -91,6 +94,7 @@ class Plan:
                 "monitoring": line.monitoring,
                 "level_change": line.level_change,
                 "needs_decision": line.needs_decision,
+                "decision_outdated": line.decision_outdated,
                 "card": line.card,
             }
             for line in self.lines
@@ -157,10 +161,29 @@ def _level_change(
     return f"Was {original['level']}: {because} ({join_names(names)} withheld)."
 
 
-def plan_evaluate(*, assessment: Assessment, decisions: Sequence[Acknowledgement]) -> Plan:
+def decisions_in_force(
+    *, assessment: Assessment, decisions: Sequence[Acknowledgement]
+) -> dict[str, Acknowledgement]:
+    """Each drug's decision in force for the assessment's current revision: a decision of an
+    earlier revision, or one replaced by a later decision, no longer counts."""
+    return {
+        row.drug: row
+        for row in decisions
+        if row.revision == assessment.revision and row.replaced_at is None
+    }
+
+
+def plan_evaluate(
+    *,
+    assessment: Assessment,
+    decisions: Sequence[Acknowledgement],
+    undecided: str | None = None,
+) -> Plan:
     """The assessment's plan for its current revision: the original cards, each drug's
-    decision, and the levels the engine gives over the drugs that will be given."""
-    current = {row.drug: row for row in decisions if row.revision == assessment.revision}
+    decision in force, and the levels the engine gives over the drugs that will be given.
+    `undecided` leaves that drug's decision out, as when it is being decided again."""
+    current = decisions_in_force(assessment=assessment, decisions=decisions)
+    current.pop(undecided or "", None)
     original = {card["drug"]: card for card in json.loads(assessment.cautions_snapshot)["cautions"]}
     planned = list(assessment.drugs)
     withheld = [
@@ -188,6 +211,7 @@ def plan_evaluate(*, assessment: Assessment, decisions: Sequence[Acknowledgement
         card = cards.get(drug) or original[drug]
         first = original.get(drug, card)
         level = card["level"]
+        outdated = _outdated(decision, level, row, cards)
         lines.append(
             PlanLine(
                 drug=drug,
@@ -200,13 +224,29 @@ def plan_evaluate(*, assessment: Assessment, decisions: Sequence[Acknowledgement
                 dose_mg=None if row is None or row.dose_mg is None else format(row.dose_mg, "f"),
                 monitoring=card.get("monitoring") or "",
                 level_change=_level_change(first, card, withheld) if drug in cards else "",
-                needs_decision=decision is None
-                and drug in planned
-                and level in ACKNOWLEDGED_LEVELS,
+                needs_decision=drug in planned
+                and (outdated or (decision is None and level in ACKNOWLEDGED_LEVELS)),
+                decision_outdated=outdated,
                 card=cards.get(drug),
             )
         )
     return Plan(lines=tuple(lines), cautions=tuple(cards.get(d) or original[d] for d in planned))
+
+
+def _outdated(
+    decision: str | None,
+    level: str,
+    row: Acknowledgement | None,
+    cards: Mapping[str, Mapping[str, Any]],
+) -> bool:
+    """A decision the plan has moved under: a drug to be given (as planned or adjusted) that
+    is now contraindicated or avoid, or withheld for an alternative that now is (another
+    decision changed, say an interacting drug is given after all)."""
+    if decision in (GIVE, GIVE_ADJUSTED):
+        return level in ACKNOWLEDGED_LEVELS
+    if decision == WITHHOLD and row is not None and row.alternative in cards:
+        return cards[row.alternative]["level"] in ACKNOWLEDGED_LEVELS
+    return False
 
 
 def plan_decision_check(
@@ -227,7 +267,9 @@ def plan_decision_check(
         )
     if drug not in assessment.drugs:
         raise DomainError(f"'{drug}' is not a planned drug of this assessment.", field="drug")
-    plan = plan_evaluate(assessment=assessment, decisions=decisions)
+    # Checked against the plan as it would stand with this drug undecided: a decision being
+    # changed does not vouch for its own replacement (a withheld drug is evaluated as given).
+    plan = plan_evaluate(assessment=assessment, decisions=decisions, undecided=drug)
     line = next(line for line in plan.lines if line.drug == drug)
     if decision == OVERRIDE and line.level not in ACKNOWLEDGED_LEVELS:
         raise DomainError(
@@ -276,16 +318,12 @@ def _check_alternative(
             f"{alternative} is already planned; decide on it in its own line.",
             field="alternative",
         )
+    current = decisions_in_force(assessment=assessment, decisions=decisions)
     given = [
         planned
         for planned in assessment.drugs
         if planned != drug
-        and not any(
-            row.drug == planned
-            and row.revision == assessment.revision
-            and PLAN_DECISION[row.decision] in NOT_GIVEN
-            for row in decisions
-        )
+        and not (planned in current and PLAN_DECISION[current[planned].decision] in NOT_GIVEN)
     ]
     evaluation = cautions_evaluate(
         state=state_from_inputs(json.loads(assessment.inputs_snapshot)),
@@ -298,3 +336,18 @@ def _check_alternative(
             f"{alternative} is '{level}' for this patient: choose another alternative.",
             field="alternative",
         )
+
+
+def decision_levels(
+    *, assessment: Assessment, decisions: Sequence[Acknowledgement]
+) -> dict[str, str]:
+    """Each planned drug's level as a decision on it is checked: in the plan as it stands
+    with that drug's own decision left out (what a form offers for deciding it again)."""
+    plan = plan_evaluate(assessment=assessment, decisions=decisions)
+    levels = {line.drug: line.level for line in plan.lines if line.drug in assessment.drugs}
+    current = decisions_in_force(assessment=assessment, decisions=decisions)
+    for drug in assessment.drugs:
+        if drug in current:
+            again = plan_evaluate(assessment=assessment, decisions=decisions, undecided=drug)
+            levels[drug] = next(line.level for line in again.lines if line.drug == drug)
+    return levels

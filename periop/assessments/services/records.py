@@ -7,7 +7,9 @@ commit together or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime as dt
+import zoneinfo
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.db import transaction
@@ -21,6 +23,7 @@ from periop.assessments.models import (
     PatientMedication,
     PatientReceptorState,
 )
+from periop.assessments.selectors import patient_conditions_ongoing
 from periop.assessments.services.common import (
     CATEGORY_CONDITION,
     CATEGORY_MEDICATION,
@@ -87,6 +90,51 @@ def record_times_check(
                 ("stopped", stopped_before_started(start, end)),
             ]
         )
+
+
+AGO_UNITS = ("days", "hours")
+DOSE_TEXT_LIMIT = 200
+
+
+def time_point_ago(
+    *,
+    patient: Patient,
+    amount: int,
+    unit: str,
+    time_zone: zoneinfo.ZoneInfo,
+    field: str = "onset_ago",
+) -> TimePoint:
+    """A time given as "N days ago" or "N hours ago", as the record stores it.
+
+    N days ago is that calendar day in the department's time zone, as a date: the whole day,
+    time unknown, which the engine reads as a range of instants and takes the most cautious
+    reading of (the contract's uncertain input). N hours ago is that instant, to the minute.
+    A negative count, or one reaching back before the patient's birth, is refused."""
+    if unit not in AGO_UNITS:
+        raise DomainError("Choose days or hours.", field=f"{field}_unit")
+    if amount < 0:
+        raise DomainError(f"Give the number of {unit} ago as 0 or more.", field=field)
+    now = timezone.now()
+    today = now.astimezone(time_zone).date()
+    born = patient.birth_date
+    if unit == "days":
+        most = (today - born).days
+        if amount > most:
+            raise DomainError(
+                f"{amount} days ago is before the patient's birth on {born:%d %b %Y}: "
+                f"at most {most} days.",
+                field=field,
+            )
+        return today - dt.timedelta(days=amount)
+    birth_start = dt.datetime.combine(born, dt.time(), tzinfo=time_zone)
+    most = int((now - birth_start).total_seconds() // 3600)
+    if amount > most:
+        raise DomainError(
+            f"{amount} hours ago is before the patient's birth on {born:%d %b %Y}: "
+            f"at most {most} hours.",
+            field=field,
+        )
+    return (now - dt.timedelta(hours=amount)).replace(second=0, microsecond=0).astimezone(dt.UTC)
 
 
 def _check_condition(code: str, attributes: Mapping[str, Any]) -> None:
@@ -185,6 +233,41 @@ def _mark_removed(
     )
 
 
+class DuplicateConditionError(ConflictError):
+    """The condition is already recorded, ongoing: a second entry is usually a mistake."""
+
+    def __init__(self, message: str, *, duplicates: Sequence[PatientCondition]) -> None:
+        super().__init__(message, code="duplicate-condition")
+        self.duplicates = list(duplicates)
+
+    def as_payload(self) -> dict[str, Any]:
+        return {
+            **super().as_payload(),
+            "existing": [
+                {"id": row.pk, "onset": time_point_text(row.onset)} for row in self.duplicates
+            ],
+        }
+
+
+def _refuse_unconfirmed_duplicate(*, patient: Patient, code: str) -> None:
+    """Recording a condition the patient already has, ongoing (neither resolved, corrected
+    nor removed), needs the clinician's confirmation that this is another episode: the web
+    form's checkbox, the API's `duplicate_confirmed`."""
+    ongoing = patient_conditions_ongoing(patient=patient, code=code)
+    if not ongoing:
+        return
+    name = get_knowledge_base().conditions[code].name
+    entries = "; ".join(
+        f"condition {row.pk}, onset {time_point_text(row.onset) or 'unknown'}" for row in ongoing
+    )
+    raise DuplicateConditionError(
+        f"{name} is already recorded for this patient, ongoing ({entries}). Correct that entry "
+        "instead, or confirm that this is another episode (duplicate_confirmed: true) to "
+        "record it as well.",
+        duplicates=ongoing,
+    )
+
+
 def patient_condition_record(
     *,
     actor: Actor,
@@ -193,12 +276,20 @@ def patient_condition_record(
     onset: TimePoint | None = None,
     resolved: TimePoint | None = None,
     attributes: Mapping[str, Any] | None = None,
+    duplicate_confirmed: bool = False,
 ) -> PatientCondition:
-    """Records a condition for the patient (version 1 of a new lineage)."""
+    """Records a condition for the patient (version 1 of a new lineage). A condition already
+    recorded and ongoing is recorded again only when `duplicate_confirmed` (409 otherwise,
+    naming the entry there)."""
     fields = _condition_fields(
         patient=patient, code=code, onset=onset, resolved=resolved, attributes=attributes or {}
     )
     with transaction.atomic():
+        if not duplicate_confirmed:
+            # Under the patient's row lock, so two clinicians recording the same condition at
+            # once cannot both miss the other's entry.
+            Patient.objects.select_for_update().filter(pk=patient.pk).first()
+            _refuse_unconfirmed_duplicate(patient=patient, code=code)
         condition = PatientCondition.objects.create(
             patient=patient,
             **fields,
@@ -299,12 +390,18 @@ def patient_medication_record(
     code: str,
     started: TimePoint | None = None,
     stopped: TimePoint | None = None,
+    dose_text: str = "",
 ) -> PatientMedication:
-    """Records a current or recent medication of the patient (a synonym is stored as its code)."""
+    """Records a current or recent medication of the patient (a synonym is stored as its code).
+    `dose_text` is the dose as the clinician wrote it, kept and shown with the record; the
+    engine never reads it."""
     canonical = get_knowledge_base().canonical_drug_code(code)
     if canonical is None:
         raise DomainError(f"Unknown drug code '{code}'. {CATALOGUE_HINT}", field="code")
     code = canonical
+    dose_text = " ".join(dose_text.split())
+    if len(dose_text) > DOSE_TEXT_LIMIT:
+        raise DomainError(f"Keep the dose under {DOSE_TEXT_LIMIT} characters.", field="dose_text")
     record_times_check(patient=patient, start=started, end=stopped, kind="medication")
     started_date, started_at = split_time_point(started)
     stopped_date, stopped_at = split_time_point(stopped)
@@ -316,6 +413,7 @@ def patient_medication_record(
             started_at=started_at,
             stopped_date=stopped_date,
             stopped_at=stopped_at,
+            dose_text=dose_text,
             recorded_by_id=actor.user_id,
             recorded_at=timezone.now(),
         )
@@ -332,6 +430,7 @@ def patient_medication_record(
                 "code": code,
                 "started": time_point_text(started),
                 "stopped": time_point_text(stopped),
+                **({"dose_text": dose_text} if dose_text else {}),
             },
         )
     return medication

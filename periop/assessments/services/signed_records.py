@@ -62,23 +62,7 @@ def signed_record_content(
             "created_by": assessment.created_by_id,
             "signed_by": signed_by_id,
         },
-        "decisions": list(
-            Acknowledgement.objects.filter(assessment_id=assessment.pk)
-            .order_by("id")
-            .values(
-                "id",
-                "revision",
-                "drug",
-                "level",
-                "decision",
-                "reason_code",
-                "comment",
-                "alternative",
-                "dose_mg",
-                "acknowledged_by_id",
-                "acknowledged_at",
-            )
-        ),
+        "decisions": _decisions(assessment),
         "cautions": list(
             AssessmentCaution.objects.filter(assessment_id=assessment.pk)
             .order_by("drug", "id")
@@ -101,6 +85,40 @@ def signed_record_content(
             for row in PatientCondition.objects.filter(pk__in=condition_ids).order_by("id")
         ],
     }
+
+
+DECISION_COLUMNS = (
+    "id",
+    "revision",
+    "drug",
+    "level",
+    "decision",
+    "reason_code",
+    "comment",
+    "alternative",
+    "dose_mg",
+    "acknowledged_by_id",
+    "acknowledged_at",
+)
+
+
+def _decisions(assessment: Assessment) -> list[dict[str, Any]]:
+    """Every decision of the assessment, replaced ones included. A changed decision adds
+    `replaced_at` to the old row and `replaces` to the new one; rows without either keep the
+    shape records were signed with before decisions could change, so their digests hold."""
+    rows = []
+    for row in (
+        Acknowledgement.objects.filter(assessment_id=assessment.pk)
+        .order_by("id")
+        .values(*DECISION_COLUMNS, "replaced_at", "replaces_id")
+    ):
+        replaced_at, replaces = row.pop("replaced_at"), row.pop("replaces_id")
+        if replaced_at is not None:
+            row["replaced_at"] = replaced_at
+        if replaces is not None:
+            row["replaces"] = replaces
+        rows.append(row)
+    return rows
 
 
 def signed_record_digest(

@@ -79,6 +79,8 @@ def inputs_to_dict(
                 "code": row.code,
                 "started": time_point_text(row.started),
                 "stopped": time_point_text(row.stopped),
+                # Shown with the plan's basis, never evaluated; left out when not written.
+                **({"dose_text": row.dose_text} if row.dose_text else {}),
             }
             for row in recorded.medications
         ],

@@ -34,6 +34,7 @@ from periop.assessments.services import (
     plan_decide,
 )
 from periop.assessments.services.common import CATEGORY_ASSESSMENT
+from periop.assessments.services.plan import decision_levels, decisions_in_force
 from periop.audit.services import Actor
 from periop.drugs.presenters import evaluation_to_dict
 from periop.drugs.registry import get_knowledge_base
@@ -45,15 +46,17 @@ from periop.web.forms import (
     AssessmentForm,
     PreviewForm,
     add_domain_error,
+    decision_initial,
     time_point_initial,
 )
-from periop.web.plan_view import alternative_choices, plan_rows
+from periop.web.plan_view import alternative_choices, plan_highest, plan_rows
 from periop.web.presenters import (
     CautionPanel,
     caution_panel,
     drug_groups,
     time_point_display,
 )
+from periop.web.print_view import plan_basis
 from periop.web.views.common import assessment_here, page, patient_here, time_zone
 from periop.web.workplace import check_page, clinical_page, department_page, workplace
 
@@ -305,13 +308,22 @@ def _detail_page(
     panel = caution_panel(
         knowledge_base, json.loads(assessment.cautions_snapshot), required, assessment.weight_kg
     )
-    current = {ack.drug: ack for ack in acknowledgements if ack.revision == assessment.revision}
+    current = decisions_in_force(assessment=assessment, decisions=acknowledgements)
     can_act = workplace(request).can_write and not assessment.is_signed
-    levels = {line["drug"]: line["level"] for line in plan}
+    levels = decision_levels(assessment=assessment, decisions=acknowledgements) if can_act else {}
     for card in panel.cards:
         card.acknowledgement = current.get(card.drug)
-        if card.acknowledgement is None and can_act:
-            # Every planned drug gets its decision, offered as its level in the plan allows.
+        # The decisions this revision's decision in force replaced, newest first.
+        card.extra["replaced"] = [
+            ack
+            for ack in reversed(acknowledgements)
+            if ack.drug == card.drug
+            and ack.revision == assessment.revision
+            and ack.replaced_at is not None
+        ]
+        if can_act:
+            # Every planned drug gets its decision, offered as its level in the plan allows;
+            # a decided one can be changed until signing, its form filled with the decision.
             if failed_form and failed_form[0] == card.drug:
                 card.form = failed_form[1]
             else:
@@ -319,12 +331,14 @@ def _detail_page(
                     prefix=f"ack-{card.drug}",
                     level=levels.get(card.drug, ""),
                     alternatives=alternative_choices(knowledge_base, card.drug, assessment.drugs),
+                    initial=decision_initial(card.acknowledgement),
                 )
     names = {card.drug: card.drug_name for card in panel.cards}
     page_errors: list[str] = []
     if failed_form and not any(card.form is failed_form[1] for card in panel.cards):
         page_errors = [str(error) for errors in failed_form[1].errors.values() for error in errors]
     superseded_by = next((v for v in versions if v.supersedes_id == assessment.pk), None)
+    rows = plan_rows(knowledge_base, plan)
     _read(request, assessment)
     zone = time_zone(request)
     return page(
@@ -338,7 +352,9 @@ def _detail_page(
             if assessment.signed_at
             else "",
             "panel": panel,
-            "plan_rows": plan_rows(knowledge_base, plan),
+            "plan_rows": rows,
+            "plan_highest": plan_highest(rows),
+            "basis": plan_basis(knowledge_base, json.loads(assessment.inputs_snapshot), zone),
             "pending": [names.get(drug, drug) for drug in pending],
             "acknowledgements": acknowledgements,
             "versions": versions,
@@ -377,7 +393,7 @@ def assessment_acknowledge(request: HttpRequest, assessment_id: int) -> HttpResp
     )
     if form.is_valid():
         try:
-            plan_decide(
+            decided = plan_decide(
                 actor=Actor.from_request(request),
                 assessment=assessment,
                 drug=drug,
@@ -393,7 +409,8 @@ def assessment_acknowledge(request: HttpRequest, assessment_id: int) -> HttpResp
         except DomainError as error:
             add_domain_error(form, error, ACKNOWLEDGE_ERROR_FIELDS)
         else:
-            messages.success(request, "Decision recorded.")
+            changed = decided.replaces_id is not None
+            messages.success(request, "Decision changed." if changed else "Decision recorded.")
             return redirect(reverse("web:assessment", args=[assessment.pk]) + f"#caution-{drug}")
     return _detail_page(request, assessment, failed_form=(drug, form), status=400)
 

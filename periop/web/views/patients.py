@@ -121,6 +121,7 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
             else row.code,
             "started": time_point_display(row.started, zone),
             "stopped": time_point_display(row.stopped, zone) if row.stopped else "",
+            "dose_text": row.dose_text,
         }
         for row in record.medications
     ]

@@ -18,7 +18,7 @@ from periop.assessments.services.common import CATEGORY_ASSESSMENT
 from periop.audit.models import Action
 from periop.audit.services import Actor, audit_event_append
 from periop.drugs.registry import get_knowledge_base
-from periop.web.plan_view import plan_rows
+from periop.web.plan_view import plan_highest, plan_rows
 from periop.web.presenters import caution_panel, panel_references, time_point_display
 from periop.web.print_view import plan_basis
 from periop.web.views.common import assessment_here, page, time_zone
@@ -35,7 +35,11 @@ def assessment_print(request: HttpRequest, assessment_id: int) -> HttpResponse:
         return redirect("web:assessment", assessment_id=assessment.pk)
     knowledge_base = get_knowledge_base()
     every_revision = assessment_acknowledgements(assessment=assessment)
-    acknowledgements = [ack for ack in every_revision if ack.revision == assessment.revision]
+    acknowledgements = [
+        ack
+        for ack in every_revision
+        if ack.revision == assessment.revision and ack.replaced_at is None
+    ]
     required = [item["drug"] for item in assessment.acknowledgement_required]
     plan, _ = assessment_plan_data(assessment=assessment, acknowledgements=every_revision)
     # The paper gives the detail of what will be given, as the plan evaluated it (withheld
@@ -69,6 +73,7 @@ def assessment_print(request: HttpRequest, assessment_id: int) -> HttpResponse:
         payload={"sign_event_hash": assessment.sign_event_hash},
     )
     signer = assessment.signed_by
+    rows = plan_rows(knowledge_base, plan)
     # On paper a card's summary is left out where it only repeats one of its findings.
     repeated_summaries = {
         card.drug
@@ -89,7 +94,8 @@ def assessment_print(request: HttpRequest, assessment_id: int) -> HttpResponse:
             "signed_by": (signer.get_full_name() or signer.get_username()) if signer else "",
             "signed_by_username": signer.get_username() if signer else "",
             "panel": panel,
-            "plan_rows": plan_rows(knowledge_base, plan),
+            "plan_rows": rows,
+            "plan_highest": plan_highest(rows),
             "basis": plan_basis(knowledge_base, json.loads(assessment.inputs_snapshot), zone),
             "acknowledgements": acknowledgements,
             "superseded_by": superseded_by,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Callable
 
 from django.contrib import messages
@@ -13,7 +14,6 @@ from periop.api import DomainError
 from periop.assessments.models import Patient, PatientCondition
 from periop.assessments.selectors import (
     patient_condition_get,
-    patient_conditions_ongoing,
     patient_medication_get,
 )
 from periop.assessments.services import (
@@ -25,6 +25,8 @@ from periop.assessments.services import (
     patient_medication_remove,
 )
 from periop.assessments.services.common import CATEGORY_DEMOGRAPHICS
+from periop.assessments.services.records import DuplicateConditionError, time_point_ago
+from periop.assessments.time_points import TimePoint
 from periop.audit.services import Actor
 from periop.drugs.registry import get_knowledge_base
 from periop.web.forms import (
@@ -80,20 +82,21 @@ def condition_new(request: HttpRequest, patient_id: int) -> HttpResponse:
             request, "web/partials/condition_fields.html", {"form": form, "patient": patient}
         )
     duplicates: list[PatientCondition] = []
-    if data is not None and form.is_valid() and data.get("duplicate_confirmed") != "yes":
-        # Recording an ongoing condition twice is usually a mistake: warn, link to the entry
-        # already there, and record only once the clinician confirms another episode.
-        duplicates = patient_conditions_ongoing(patient=patient, code=code)
-    if data is not None and form.is_valid() and not duplicates:
+    if data is not None and form.is_valid():
         try:
             patient_condition_record(
                 actor=Actor.from_request(request),
                 patient=patient,
                 code=code,
-                onset=form.onset,
+                onset=_onset(form, patient, time_zone(request)),
                 resolved=form.resolved,
                 attributes=form.attributes,
+                duplicate_confirmed=data.get("duplicate_confirmed") == "yes",
             )
+        except DuplicateConditionError as error:
+            # Recording an ongoing condition twice is usually a mistake: warn, link to the
+            # entry already there, and record only once the clinician confirms another episode.
+            duplicates = error.duplicates
         except DomainError as error:
             add_domain_error(form, error, CONDITION_ERROR_FIELDS)
         else:
@@ -106,6 +109,15 @@ def condition_new(request: HttpRequest, patient_id: int) -> HttpResponse:
         {"patient": patient, "form": form, "correcting": None, "duplicates": duplicates},
         status=400 if form.errors else 409 if duplicates else 200,
     )
+
+
+def _onset(form: ConditionForm, patient: Patient, zone: zoneinfo.ZoneInfo) -> TimePoint | None:
+    """The onset as typed: a date (and time), or "N days/hours ago" converted by the records
+    service (a DomainError on the form's field when out of range)."""
+    if form.onset_ago is None:
+        return form.onset
+    amount, unit = form.onset_ago
+    return time_point_ago(patient=patient, amount=amount, unit=unit, time_zone=zone)
 
 
 @clinical_page
@@ -152,7 +164,7 @@ def condition_correct(request: HttpRequest, patient_id: int, condition_id: int) 
                 actor=Actor.from_request(request),
                 condition=condition,
                 code=condition.code,
-                onset=form.onset,
+                onset=_onset(form, patient, zone),
                 resolved=form.resolved,
                 attributes=form.attributes,
                 reason=form.cleaned_data.get("reason", ""),
@@ -251,6 +263,7 @@ def medication_new(request: HttpRequest, patient_id: int) -> HttpResponse:
                 code=form.cleaned_data["code"],
                 started=form.started,
                 stopped=form.stopped,
+                dose_text=form.cleaned_data.get("dose_text") or "",
             )
         except DomainError as error:
             add_domain_error(form, error, MEDICATION_ERROR_FIELDS)
