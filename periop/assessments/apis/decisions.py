@@ -16,9 +16,15 @@ from periop.assessments.apis.assessments import (
     detail_response,
 )
 from periop.assessments.apis.common import PeriopApi, optional_revision
+from periop.assessments.apis.idempotency import (
+    IDEMPOTENCY_KEY_PARAMETER,
+    idempotent_create,
+    patient_of_assessment,
+)
 from periop.assessments.apis.outputs import AssessmentDetailOutput
 from periop.assessments.selectors import assessment_get
 from periop.assessments.services import plan_decide
+from periop.assessments.services.common import CATEGORY_ASSESSMENT
 from periop.assessments.services.plan import PLAN_DECISIONS
 from periop.audit.services import Actor
 from periop.drugs.serializers import DrugNameField
@@ -58,10 +64,15 @@ class DecisionCreateApi(PeriopApi):
             "interactions leave the other drugs' cautions. Signing needs a decision for every "
             "drug that is contraindicated or avoid in that plan. Returns the assessment."
         ),
-        parameters=[IF_MATCH_OPTIONAL],
+        parameters=[IF_MATCH_OPTIONAL, IDEMPOTENCY_KEY_PARAMETER],
         request=DecisionInput,
         responses={200: AssessmentDetailOutput, **DECISION_ERRORS},
         tags=["assessments"],
+    )
+    @idempotent_create(
+        resource_type="assessment",
+        data_category=CATEGORY_ASSESSMENT,
+        patient_of=patient_of_assessment,
     )
     def post(self, request: Request, assessment_id: int) -> Response:
         assessment = _writable_assessment(request, assessment_id)

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('assessments', '0008_idempotency_keys'),
+        ('assessments', '0010_medication_dose_text'),
     ]
 
     operations = [
