@@ -144,8 +144,10 @@ def caller_authenticate(request: HttpRequest) -> Caller:
         )
     except jwt.ExpiredSignatureError as error:
         raise Rejected("token expired", issuer) from error
-    except (jwt.InvalidAudienceError, jwt.MissingRequiredClaimError) as error:
-        raise Rejected(str(error)[:120], issuer) from error
+    except jwt.InvalidAudienceError as error:
+        raise Rejected("wrong audience (not the URL called)", issuer) from error
+    except jwt.MissingRequiredClaimError as error:
+        raise Rejected(f"no {error.claim} claim", issuer) from error
     except (jwt.PyJWTError, ValueError, TypeError) as error:
         raise Rejected(f"token not verified ({type(error).__name__})", issuer) from error
     jti = verified["jti"]
