@@ -19,13 +19,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from periop.drugs.code_systems import ATC, code_mappings
 from periop.drugs.engine import ConditionInput, KnowledgeBase, MedicationInput
 from periop.drugs.time_rules import resolved_before_onset, stopped_before_started
-
-SNOMED = "http://snomed.info/sct"
-ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
-ATC = "http://www.whocc.no/atc"
-RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 
 # Clinical statuses of a Condition that mean it is over (R4 condition-clinical).
 _RESOLVED_STATUSES = frozenset({"inactive", "remission", "resolved"})
@@ -52,14 +48,16 @@ def code_index(kb: KnowledgeBase) -> CodeIndex:
     """The code lookups of `kb`, built once per knowledge-base digest."""
     index = _indexes.get(kb.digest)
     if index is None:
-        conditions: dict[tuple[str, str], str] = {}
-        for condition in kb.conditions.values():
-            if condition.snomed:
-                conditions[(SNOMED, condition.snomed)] = condition.code
-            for code in condition.icd10cm:
-                conditions[(ICD10CM, code)] = condition.code
-        drugs = {drug.atc: drug.code for drug in kb.drugs.values() if drug.atc}
-        index = CodeIndex(conditions=conditions, drugs_by_atc=drugs)
+        # The same mapping GET /api/v1/knowledge-base publishes.
+        mappings = code_mappings(kb)
+        index = CodeIndex(
+            conditions={
+                (item["system"], item["code"]): item["condition"] for item in mappings["conditions"]
+            },
+            drugs_by_atc={
+                item["code"]: item["drug"] for item in mappings["drugs"] if item["system"] == ATC
+            },
+        )
         _indexes[kb.digest] = index
     return index
 
