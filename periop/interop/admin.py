@@ -17,6 +17,12 @@ class CdsClientAdmin(admin.ModelAdmin[CdsClient]):
     list_filter = ("active", "department")
     search_fields = ("issuer",)
 
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "jwks_url":
+            # A JWK Set is only ever fetched over https.
+            kwargs["assume_scheme"] = "https"
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
     def save_model(
         self, request: HttpRequest, obj: CdsClient, form: BaseModelForm[Any], change: bool
     ) -> None:

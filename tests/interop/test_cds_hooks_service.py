@@ -443,3 +443,32 @@ def test_card_uuids_are_valid(call):
     answer = call(hook_body(GENTAMICIN, prefetch=full_prefetch(MYASTHENIA))).json()
 
     assert uuid.UUID(answer["cards"][0]["uuid"]).version == 4
+
+
+def _queries(call, body):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert call(body).status_code == 200
+    return [query["sql"] for query in captured.captured_queries]
+
+
+def test_a_call_costs_the_same_queries_for_one_order_and_five(call):
+    one = _queries(call, hook_body(GENTAMICIN, prefetch=full_prefetch(MYASTHENIA)))
+    five = _queries(
+        call,
+        hook_body(
+            SUCCINYLCHOLINE,
+            GENTAMICIN,
+            SUGAMMADEX,
+            ROCURONIUM,
+            order("mr-x", (RXNORM, "1"), text="unknown"),
+            prefetch=full_prefetch(MYASTHENIA, HYPERTENSION),
+        ),
+    )
+
+    # The client; the jti remembered (in a savepoint) and expired ones forgotten; the audit
+    # append; the cards in one insert; savepoints around them. Never one per order or card.
+    assert len(one) == len(five), "\n".join(five)
+    assert len(five) <= 12, "\n".join(five)
