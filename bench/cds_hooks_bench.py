@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
@@ -343,8 +344,11 @@ def main() -> None:
                 headers={"Authorization": header, "Content-Type": "application/json"},
             )
             # Only ever http://127.0.0.1 (built above).
-            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-                answer = json.loads(response.read())
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+                    answer = json.loads(response.read())
+            except urllib.error.HTTPError as error:
+                raise SystemExit(f"{path} answered {error.code}: see the server log") from error
             print(f"{path}: {len(answer.get('cards', answer.get('cautions', [])))} items")
         # Warm-up, then each endpoint measured in turn in the same run.
         run_wrk("/api/v1/checks", checks_body, 3, token=api_token)
