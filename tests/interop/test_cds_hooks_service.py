@@ -124,7 +124,16 @@ def test_no_caution_gives_an_empty_card_list(call):
     assert answer == {"cards": []}
 
 
-def test_prefetch_keys_sent_as_null_mean_nothing_recorded(call):
+HOOKS = [
+    pytest.param({"hook": "order-sign"}, id="order-sign"),
+    pytest.param(
+        {"hook": "order-select", "selections": ["MedicationRequest/mr-sux"]}, id="order-select"
+    ),
+]
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_prefetch_keys_sent_as_null_mean_nothing_recorded(call, hook):
     prefetch = {
         "patient": None,
         "conditions": None,
@@ -132,7 +141,7 @@ def test_prefetch_keys_sent_as_null_mean_nothing_recorded(call):
         "medicationStatements": None,
     }
 
-    response = call(hook_body(SUCCINYLCHOLINE, prefetch=prefetch))
+    response = call(hook_body(SUCCINYLCHOLINE, prefetch=prefetch, **hook))
 
     assert response.status_code == 200
     assert response.json() == {"cards": []}
@@ -253,6 +262,19 @@ def test_a_missing_conditions_key_is_412_never_an_empty_answer(call):
     assert response.json()["prefetch"] == ["conditions"]
 
 
+@respx.mock
+def test_a_malformed_key_is_fetched_again_from_the_fhir_server(call):
+    conditions = respx.get(f"{FHIR}/Condition").mock(
+        return_value=httpx.Response(200, json=searchset(MYASTHENIA))
+    )
+    prefetch = full_prefetch(conditions={"resourceType": "Patient"})
+
+    answer = call(hook_body(GENTAMICIN, prefetch=prefetch, fhirServer=FHIR)).json()
+
+    assert conditions.call_count == 1
+    assert [card["indicator"] for card in answer["cards"]] == ["critical"]
+
+
 def test_an_operation_outcome_for_a_key_is_412_without_a_fhir_server(call):
     prefetch = full_prefetch(
         conditions={"resourceType": "OperationOutcome", "issue": [{"severity": "error"}]}
@@ -263,8 +285,18 @@ def test_an_operation_outcome_for_a_key_is_412_without_a_fhir_server(call):
     assert response.status_code == 412
 
 
+@pytest.mark.parametrize(
+    "hook",
+    [
+        pytest.param({"hook": "order-sign"}, id="order-sign"),
+        pytest.param(
+            {"hook": "order-select", "selections": ["MedicationRequest/mr-gent"]},
+            id="order-select",
+        ),
+    ],
+)
 @respx.mock
-def test_partial_prefetch_fetches_the_missing_keys_from_the_fhir_server(call):
+def test_partial_prefetch_fetches_the_missing_keys_from_the_fhir_server(call, hook):
     conditions = respx.get(f"{FHIR}/Condition", params={"patient": "pat-1"}).mock(
         return_value=httpx.Response(200, json=searchset(MYASTHENIA))
     )
@@ -273,6 +305,7 @@ def test_partial_prefetch_fetches_the_missing_keys_from_the_fhir_server(call):
     body = hook_body(
         GENTAMICIN,
         prefetch=prefetch,
+        **hook,
         fhirServer=FHIR,
         fhirAuthorization={
             "access_token": "secret-access-token",
@@ -285,7 +318,7 @@ def test_partial_prefetch_fetches_the_missing_keys_from_the_fhir_server(call):
 
     answer = call(body).json()
 
-    assert conditions.called
+    assert conditions.call_count == 1
     assert conditions.calls.last.request.headers["Authorization"] == "Bearer secret-access-token"
     assert [card["indicator"] for card in answer["cards"]] == ["critical"]
 
@@ -327,13 +360,27 @@ def test_a_page_link_to_another_host_is_not_followed(call):
     first_page = searchset(MYASTHENIA)
     first_page["link"] = [{"relation": "next", "url": "https://elsewhere.example/page2"}]
     elsewhere = respx.get("https://elsewhere.example/page2")
+    # The key is asked for again, whole, from the client's own FHIR server.
+    own = respx.get(f"{FHIR}/Condition").mock(
+        return_value=httpx.Response(200, json=searchset(MYASTHENIA))
+    )
 
     response = call(
         hook_body(GENTAMICIN, prefetch=full_prefetch(conditions=first_page), fhirServer=FHIR)
     )
 
-    assert response.status_code == 412
+    assert response.status_code == 200
     assert not elsewhere.called
+    assert own.call_count == 1
+
+
+def test_a_second_page_without_a_fhir_server_is_412(call):
+    first_page = searchset(MYASTHENIA)
+    first_page["link"] = [{"relation": "next", "url": f"{FHIR}/Condition?page=2"}]
+
+    response = call(hook_body(GENTAMICIN, prefetch=full_prefetch(conditions=first_page)))
+
+    assert response.status_code == 412
 
 
 def test_a_plain_http_fhir_server_is_refused(call):
@@ -472,3 +519,21 @@ def test_a_call_costs_the_same_queries_for_one_order_and_five(call):
     # append; the cards in one insert; savepoints around them. Never one per order or card.
     assert len(one) == len(five), "\n".join(five)
     assert len(five) <= 12, "\n".join(five)
+
+
+@respx.mock
+def test_the_pages_after_a_prefetched_first_page_are_fetched(call):
+    first_page = searchset(MYASTHENIA)
+    first_page["link"] = [{"relation": "next", "url": f"{FHIR}/Condition?page=2"}]
+    duchenne = condition("c-dmd", (ICD10CM, "G71.01"), onset="2012-06-01")
+    respx.get(f"{FHIR}/Condition", params={"page": "2"}).mock(
+        return_value=httpx.Response(200, json=searchset(duchenne))
+    )
+
+    answer = call(
+        hook_body(SUCCINYLCHOLINE, prefetch=full_prefetch(conditions=first_page), fhirServer=FHIR)
+    ).json()
+
+    # §5, Duchenne / Becker MD: SUX CI, found on the second page only.
+    assert [card["indicator"] for card in answer["cards"]] == ["critical"]
+    assert "Myasthenia gravis" in answer["cards"][0]["detail"]

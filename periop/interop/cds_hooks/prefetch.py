@@ -103,20 +103,28 @@ class PrefetchReader:
     def _read(self, key: str) -> Any:
         resource_type = PREFETCH[key].split("/")[0].split("?")[0]
         if key in self.prefetch and not _is_outcome(self.prefetch[key]):
-            value = self.prefetch[key]
-            if value is None:
-                return None if key in READ_KEYS else []
-            if key in READ_KEYS:
-                if not isinstance(value, Mapping) or value.get("resourceType") != resource_type:
-                    raise _Unusable
-                return value
-            resources = _bundle_resources(value, resource_type)
-            following = _next_link(value)
-            if following is not None:
-                # The client sent the first pages only: the rest come from the FHIR server.
-                resources += self._search_pages(following, resource_type)
-            return resources
+            try:
+                return self._from_prefetch(key, resource_type)
+            except _Unusable:
+                # A value of the wrong shape, or pages that cannot be fetched: ask the server
+                # for the whole key instead (or fail with 412 when there is none).
+                pass
         return self._fetch(key, resource_type)
+
+    def _from_prefetch(self, key: str, resource_type: str) -> Any:
+        value = self.prefetch[key]
+        if value is None:
+            return None if key in READ_KEYS else []
+        if key in READ_KEYS:
+            if not isinstance(value, Mapping) or value.get("resourceType") != resource_type:
+                raise _Unusable
+            return value
+        resources = _bundle_resources(value, resource_type)
+        following = _next_link(value)
+        if following is not None:
+            # The client sent the first pages only: the rest come from the FHIR server.
+            resources += self._search_pages(following, resource_type)
+        return resources
 
     def _query(self, key: str) -> str:
         patient_id = self.context.get("patientId")

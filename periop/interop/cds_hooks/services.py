@@ -424,7 +424,7 @@ def feedback_record(*, caller: Caller, service_id: str, body: Any) -> int:
                 actor=caller.actor,
                 action=Action.OVERRIDE
                 if entry["outcome"] == FeedbackOutcome.OVERRIDDEN
-                else Action.UPDATE,
+                else Action.CREATE,
                 resource_type="cds-card",
                 resource_id=entry["card"],
                 data_category="cds-hooks-feedback",
