@@ -147,6 +147,8 @@ MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 1024 * 1024)
 # (never in production: the access token would cross the network in clear).
 CDS_HOOKS_HTTP_TIMEOUT_SECONDS = env_int("CDS_HOOKS_HTTP_TIMEOUT_SECONDS", 3)
 CDS_HOOKS_ALLOW_HTTP_FHIR_SERVER = env_bool("CDS_HOOKS_ALLOW_HTTP_FHIR_SERVER", False)
+# Origins of browser-based CDS clients allowed to call /cds-services (CORS); none by default.
+CDS_HOOKS_CORS_ORIGINS = env_list("CDS_HOOKS_CORS_ORIGINS", [])
 # Seconds a client is asked to wait (Retry-After) when the database is down, read-only or full.
 DATABASE_RETRY_AFTER_SECONDS = env_int("DATABASE_RETRY_AFTER_SECONDS", 5)
 

@@ -54,3 +54,33 @@ def test_discovery_needs_the_discovery_audience(cds_client, token):
 
     assert response.status_code == 401
     assert response.content == b""
+
+
+def test_a_preflight_from_an_allow_listed_origin_is_answered(settings, db):
+    settings.CDS_HOOKS_CORS_ORIGINS = ["https://sandbox.cds-hooks.org"]
+
+    response = Client().options(
+        "/cds-services/periop-nmj",
+        HTTP_ORIGIN="https://sandbox.cds-hooks.org",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+    )
+
+    assert response.status_code == 204
+    assert response["Access-Control-Allow-Origin"] == "https://sandbox.cds-hooks.org"
+    assert "Authorization" in response["Access-Control-Allow-Headers"]
+
+
+def test_another_origin_gets_no_cors_header(settings, cds_client, token):
+    settings.CDS_HOOKS_CORS_ORIGINS = ["https://sandbox.cds-hooks.org"]
+
+    response = Client().get(
+        "/cds-services", HTTP_ORIGIN="https://evil.example", **bearer(token(aud=DISCOVERY_URL))
+    )
+
+    assert response.status_code == 200
+    assert "Access-Control-Allow-Origin" not in response
+
+
+def test_other_methods_are_405(cds_client):
+    assert Client().delete("/cds-services").status_code == 405
+    assert Client().get("/cds-services/periop-nmj").status_code == 405

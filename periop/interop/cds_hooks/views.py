@@ -7,12 +7,15 @@ token, no session) and its own error statuses (401 with an empty body, 412).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_http_methods
 
 from periop.api import DomainError
 from periop.interop.cds_hooks.auth import Caller, Rejected, caller_authenticate, rejection_record
@@ -24,6 +27,36 @@ from periop.interop.cds_hooks.services import (
     feedback_record,
     hook_call,
 )
+
+View = Callable[..., HttpResponse]
+
+
+def cross_origin(*methods: str) -> Callable[[View], View]:
+    """Answers CORS preflights and marks responses readable by the allow-listed origins of
+    browser-based CDS clients (`CDS_HOOKS_CORS_ORIGINS`); other origins get no CORS header, so
+    browsers keep their pages from reading the answer. Other methods get 405."""
+
+    def decorate(view: View) -> View:
+        @csrf_exempt
+        @require_http_methods([*methods, "OPTIONS"])
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method == "OPTIONS":
+                response = HttpResponse(status=204)
+            else:
+                response = view(request, *args, **kwargs)
+            origin = request.headers.get("Origin")
+            if origin and origin in settings.CDS_HOOKS_CORS_ORIGINS:
+                response["Access-Control-Allow-Origin"] = origin
+                response["Access-Control-Allow-Methods"] = ", ".join([*methods, "OPTIONS"])
+                response["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+                response["Access-Control-Max-Age"] = "600"
+                response["Vary"] = "Origin"
+            return response
+
+        return wrapped
+
+    return decorate
 
 
 def _authenticated(request: HttpRequest) -> Caller | HttpResponse:
@@ -47,7 +80,7 @@ def _error(error: DomainError) -> JsonResponse:
     return JsonResponse(error.as_payload(), status=error.status_code)
 
 
-@require_GET
+@cross_origin("GET")
 def discovery_view(request: HttpRequest) -> HttpResponse:
     caller = _authenticated(request)
     if isinstance(caller, HttpResponse):
@@ -56,8 +89,7 @@ def discovery_view(request: HttpRequest) -> HttpResponse:
     return JsonResponse(discovery())
 
 
-@csrf_exempt
-@require_POST
+@cross_origin("POST")
 def service_view(request: HttpRequest, service_id: str) -> HttpResponse:
     caller = _authenticated(request)
     if isinstance(caller, HttpResponse):
@@ -85,8 +117,7 @@ def service_view(request: HttpRequest, service_id: str) -> HttpResponse:
     return JsonResponse(answer)
 
 
-@csrf_exempt
-@require_POST
+@cross_origin("POST")
 def feedback_view(request: HttpRequest, service_id: str) -> HttpResponse:
     caller = _authenticated(request)
     if isinstance(caller, HttpResponse):
