@@ -114,12 +114,16 @@ def call(cds_client: CdsClient, token: Callable[..., str]) -> Callable[..., Any]
     """POSTs a hook request to the service with a valid token."""
 
     def post(body: Any, *, path: str = "/cds-services/periop-nmj") -> Any:
-        return Client().post(
+        response = Client().post(
             path,
             data=body,
             content_type="application/json",
             **bearer(token(aud=f"{BASE}{path}")),
         )
+        if response.status_code == 200:
+            # Every answer of every test obeys the response rules, no null or empty included.
+            assert_valid_response(response.json())
+        return response
 
     return post
 

@@ -537,3 +537,14 @@ def test_the_pages_after_a_prefetched_first_page_are_fetched(call):
     # §5, Duchenne / Becker MD: SUX CI, found on the second page only.
     assert [card["indicator"] for card in answer["cards"]] == ["critical"]
     assert "Myasthenia gravis" in answer["cards"][0]["detail"]
+
+
+def test_an_unknown_onset_is_named_as_an_assumption(call):
+    # A month without a day is an unknown onset: the engine takes the most cautious reading.
+    burn = condition("c-burn", (SNOMED, "125666000"), onset="2026-11")
+
+    answer = call(hook_body(SUCCINYLCHOLINE, prefetch=full_prefetch(burn))).json()
+
+    (card,) = answer["cards"]
+    assert "**Assumptions**" in card["detail"]
+    assert "Burn injury (onset unknown, ongoing)" in card["detail"]

@@ -172,7 +172,9 @@ class CardBuilder:
             lines += ["", f"**Monitoring:** {caution.monitoring}"]
         if caution.reversal:
             lines += ["", f"**Reversal:** {caution.reversal}"]
-        lines += _bullets("Assumptions", [*self.assumptions, *caution.assumptions])
+        patient_level = self.evaluation.assumptions if self.evaluation else ()
+        assumptions = dict.fromkeys([*self.assumptions, *patient_level, *caution.assumptions])
+        lines += _bullets("Assumptions", list(assumptions))
         lines += self._considered()
         return "\n".join(lines)
 
