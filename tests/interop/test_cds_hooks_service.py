@@ -548,3 +548,15 @@ def test_an_unknown_onset_is_named_as_an_assumption(call):
     (card,) = answer["cards"]
     assert "**Assumptions**" in card["detail"]
     assert "Burn injury (onset unknown, ongoing)" in card["detail"]
+
+
+def test_an_onset_in_the_future_is_read_as_unknown_not_refused(call):
+    burn = condition("c-burn", (SNOMED, "125666000"), onset=days_ago(-3))
+
+    response = call(hook_body(SUCCINYLCHOLINE, prefetch=full_prefetch(burn)))
+
+    assert response.status_code == 200
+    (card,) = response.json()["cards"]
+    assert "onset in the future" in card["detail"]
+    # §4.2, major burn: an unknown onset takes the most cautious window (CI).
+    assert card["indicator"] == "critical"

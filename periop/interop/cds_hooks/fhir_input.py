@@ -21,7 +21,11 @@ from typing import Any
 
 from periop.drugs.code_systems import ATC, code_mappings
 from periop.drugs.engine import ConditionInput, KnowledgeBase, MedicationInput
-from periop.drugs.time_rules import resolved_before_onset, stopped_before_started
+from periop.drugs.time_rules import (
+    earliest_instant,
+    resolved_before_onset,
+    stopped_before_started,
+)
 
 # Clinical statuses of a Condition that mean it is over (R4 condition-clinical).
 _RESOLVED_STATUSES = frozenset({"inactive", "remission", "resolved"})
@@ -106,8 +110,11 @@ class RecordedState:
     assumptions: list[str] = field(default_factory=list)
 
 
-def conditions_read(resources: Iterable[Mapping[str, Any]], kb: KnowledgeBase) -> RecordedState:
-    """The Conditions the knowledge base knows, with onset and resolution as recorded."""
+def conditions_read(
+    resources: Iterable[Mapping[str, Any]], kb: KnowledgeBase, at: dt.datetime
+) -> RecordedState:
+    """The Conditions the knowledge base knows, with onset and resolution as recorded (a time
+    after `at`, the evaluation, cannot be right: it is read as unknown, and said so)."""
     index = code_index(kb).conditions
     state = RecordedState()
     for resource in resources:
@@ -123,6 +130,16 @@ def conditions_read(resources: Iterable[Mapping[str, Any]], kb: KnowledgeBase) -
         if resolved is None and isinstance(resource.get("abatementPeriod"), Mapping):
             resolved = fhir_time(resource["abatementPeriod"].get("end"))
         name = kb.conditions[code].name
+        if onset is not None and earliest_instant(onset) > at:
+            state.assumptions.append(
+                f"{name} is recorded with an onset in the future: its onset is taken as unknown."
+            )
+            onset = None
+        if resolved is not None and earliest_instant(resolved) > at:
+            state.assumptions.append(
+                f"{name} is recorded as resolving in the future: it is taken as ongoing."
+            )
+            resolved = None
         if resolved is None and _status_code(resource.get("clinicalStatus")) in _RESOLVED_STATUSES:
             state.assumptions.append(
                 f"{name} is recorded as resolved without a date: it is taken as ongoing."

@@ -197,7 +197,7 @@ def hook_call(*, caller: Caller, service_id: str, body: Any, source_url: str) ->
     if drugs:
         with PrefetchReader(request) as reader:
             found = reader.read_all()
-        recorded = conditions_read(found["conditions"], kb)
+        recorded = conditions_read(found["conditions"], kb, at)
         medications = medications_read(
             found["medicationRequests"], found["medicationStatements"], kb
         )
