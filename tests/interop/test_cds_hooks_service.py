@@ -244,12 +244,17 @@ def test_order_select_refuses_a_selection_outside_the_draft_orders(call):
     assert "context.selections" in response.json()
 
 
-def test_absent_prefetch_without_a_fhir_server_is_412(call):
-    with nothing_changes():
-        response = call(hook_body(SUCCINYLCHOLINE))
+def test_absent_prefetch_without_a_fhir_server_is_412_recorded_as_not_completed(call):
+    body = hook_body(SUCCINYLCHOLINE)
+
+    response = call(body)
 
     assert response.status_code == 412
     assert CdsCard.objects.count() == 0
+    # The EHR shows no caution: the ledger says the check was not done, not that none applied.
+    event = AuditEvent.objects.get(resource_type="cds-hook")
+    assert (event.outcome, event.request_id) == ("failure", body["hookInstance"])
+    assert "not completed" in event.payload
 
 
 def test_a_missing_conditions_key_is_412_never_an_empty_answer(call):

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from periop.api import DomainError
 from periop.assessments.models import ReasonCode
-from periop.audit.models import Action
+from periop.audit.models import Action, Outcome
 from periop.audit.services import audit_event_append
 from periop.drugs.registry import get_knowledge_base
 from periop.drugs.services import check_run
@@ -32,7 +32,7 @@ from periop.interop.cds_hooks.fhir_input import (
     medications_read,
     patient_demographics,
 )
-from periop.interop.cds_hooks.prefetch import PREFETCH, PrefetchReader
+from periop.interop.cds_hooks.prefetch import PREFETCH, PreconditionFailed, PrefetchReader
 from periop.interop.models import CdsCard, CdsFeedback, FeedbackOutcome
 
 SERVICE_ID = "periop-nmj"
@@ -195,8 +195,12 @@ def hook_call(*, caller: Caller, service_id: str, body: Any, source_url: str) ->
     }
     data: dict[str, Any] | None = None
     if drugs:
-        with PrefetchReader(request) as reader:
-            found = reader.read_all()
+        try:
+            with PrefetchReader(request) as reader:
+                found = reader.read_all()
+        except PreconditionFailed as missing:
+            _not_completed_record(caller, request, missing.keys)
+            raise
         recorded = conditions_read(found["conditions"], kb, at)
         medications = medications_read(
             found["medicationRequests"], found["medicationStatements"], kb
@@ -257,6 +261,22 @@ def hook_call(*, caller: Caller, service_id: str, body: Any, source_url: str) ->
             ]
         )
     return {"cards": [card.body for card in issued]}
+
+
+def _not_completed_record(caller: Caller, request: Mapping[str, Any], keys: list[str]) -> None:
+    """A check that could not be done (412) is recorded as such: the EHR showed no caution,
+    and an auditor must be able to tell that from "no caution applied"."""
+    with transaction.atomic():
+        audit_event_append(
+            actor=caller.actor,
+            action=Action.QUERY,
+            resource_type="cds-hook",
+            data_category="nmj-drug-check",
+            department_id=caller.client.department_id,
+            outcome=Outcome.FAILURE,
+            request_id=str(request["hookInstance"]),
+            payload={"check": "not completed", "prefetch_unavailable": keys},
+        )
 
 
 def _unevaluated_record(
