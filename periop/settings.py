@@ -142,6 +142,13 @@ MIDDLEWARE = [
 # The largest request body accepted, in bytes (413 above it, before parsing). JSON requests
 # are small: fifty drugs, conditions or medications fit in a few kilobytes.
 MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", 1024 * 1024)
+# CDS Hooks: seconds to wait for an EHR's FHIR server or a client's JWK Set before giving up
+# (the hook then answers 412, or the caller 401), and whether a plain-http fhirServer is taken
+# (never in production: the access token would cross the network in clear).
+CDS_HOOKS_HTTP_TIMEOUT_SECONDS = env_int("CDS_HOOKS_HTTP_TIMEOUT_SECONDS", 3)
+CDS_HOOKS_ALLOW_HTTP_FHIR_SERVER = env_bool("CDS_HOOKS_ALLOW_HTTP_FHIR_SERVER", False)
+# Origins of browser-based CDS clients allowed to call /cds-services (CORS); none by default.
+CDS_HOOKS_CORS_ORIGINS = env_list("CDS_HOOKS_CORS_ORIGINS", [])
 # Seconds a client is asked to wait (Retry-After) when the database is down, read-only or full.
 DATABASE_RETRY_AFTER_SECONDS = env_int("DATABASE_RETRY_AFTER_SECONDS", 5)
 

@@ -10,6 +10,7 @@ import functools
 from decimal import Decimal
 from typing import Any
 
+from periop.drugs.code_systems import code_mappings
 from periop.drugs.engine import AttributeConstraint, KnowledgeBase
 from periop.drugs.engine.aftermath import Aftermath
 from periop.drugs.registry import get_knowledge_base
@@ -112,6 +113,8 @@ def _catalogue_for(digest: str, kb: KnowledgeBase) -> dict[str, Any]:
             for drug in kb.drugs.values()
         ],
         "rules": [rule_to_dict(rule) for rule in kb.rules],
+        # External codes (FHIR system URIs) to knowledge-base codes, as CDS Hooks reads them.
+        "code_mappings": code_mappings(kb),
         "references": [
             {
                 "id": reference.id,

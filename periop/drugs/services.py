@@ -100,13 +100,20 @@ def input_digest(raw: Any) -> str:
 
 
 def check_run(
-    *, actor: Actor, data: Mapping[str, Any], raw_input: Any, department_id: int | None = None
+    *,
+    actor: Actor,
+    data: Mapping[str, Any],
+    raw_input: Any,
+    department_id: int | None = None,
+    resource_type: str = "check",
+    correlation_id: str | None = None,
 ) -> Evaluation:
     """The stateless pharmacy check: evaluates, then records who checked what, when, and for
     which department (so it appears in that department's audit log).
 
     The audit event holds the input's digest, the drugs and the levels shown, never the
-    patient's conditions themselves.
+    patient's conditions themselves. Other doors to the same check (CDS Hooks) name
+    themselves in `resource_type` and may give their own correlation id (a hookInstance).
     """
     evaluation = cautions_evaluate(
         state=patient_state_from_input(data), drugs=data["drugs"], at=data["at"]
@@ -114,10 +121,11 @@ def check_run(
     audit_event_append(
         actor=actor,
         action=Action.QUERY,
-        resource_type="check",
+        resource_type=resource_type,
         data_category="nmj-drug-check",
         department_id=department_id,
         data_time=data["at"],
+        request_id=correlation_id,
         payload={
             "input_digest": input_digest(raw_input),
             "knowledge_base": {

@@ -30,6 +30,7 @@ from periop.assessments.models import (
     ReasonCode,
 )
 from periop.audit.models import AuditChainHead, AuditEvent
+from periop.interop.models import CdsFeedback
 from periop.reports.periods import ReportPeriod
 
 LEVELS = ("contraindicated", "avoid", "adjust", "monitor", "none")
@@ -321,11 +322,48 @@ def _acknowledgements(department: Department, period: ReportPeriod) -> list[dict
     )
 
 
-def _overrides(rows: list[dict[str, Any]], cautions_by_level: dict[str, int]) -> dict[str, Any]:
+def _cds_feedback(department: Department, period: ReportPeriod) -> list[dict[str, Any]]:
+    """Feedback from CDS Hooks clients on contraindicated and avoid cards, received in the
+    period, counted by level, outcome, reason and drug in one query (rows shaped like the
+    acknowledgements', so the override section folds both)."""
+    return list(
+        CdsFeedback.objects.filter(
+            department=department,
+            received_at__gte=period.start,
+            received_at__lt=period.end,
+            card__level__in=ACKNOWLEDGED_LEVELS,
+        )
+        .values("reason_code")
+        .annotate(level=F("card__level"), decision=F("outcome"), drug=F("card__drug"))
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+
+
+# The label of an override fed back by a CDS client without a reason of Periop's list.
+NO_LISTED_REASON = "No reason from Periop's list (fed back by the EHR)"
+
+
+def _overrides(
+    rows: list[dict[str, Any]],
+    cautions_by_level: dict[str, int],
+    cds_rows: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """Overrides and acceptances of contraindicated and avoid cautions: the assessments'
+    acknowledgements and the feedback of CDS Hooks clients, counted together (the rate per
+    level divides the assessments' own overrides by their cautions, the only cautions whose
+    number the report knows)."""
     by_reason = dict.fromkeys(ReasonCode.values, 0)
     by_level = {level: {"accepted": 0, "overridden": 0} for level in ACKNOWLEDGED_LEVELS}
     by_drug: dict[str, int] = {}
-    for row in rows:
+    from_cds = {"accepted": 0, "overridden": 0}
+    cds_by_level = dict.fromkeys(ACKNOWLEDGED_LEVELS, 0)
+    for row in cds_rows:
+        key = "overridden" if row["decision"] == Decision.OVERRIDDEN else "accepted"
+        from_cds[key] += int(row["count"])
+        if key == "overridden":
+            cds_by_level[row["level"]] = cds_by_level.get(row["level"], 0) + int(row["count"])
+    for row in [*rows, *cds_rows]:
         count = int(row["count"])
         level_counts = by_level.setdefault(row["level"], {"accepted": 0, "overridden": 0})
         if row["decision"] == Decision.OVERRIDDEN:
@@ -338,7 +376,11 @@ def _overrides(rows: list[dict[str, Any]], cautions_by_level: dict[str, int]) ->
     return {
         "total": total,
         "by_reason": [
-            {"reason_code": code, "label": ReasonCode(code).label if code else "", "count": n}
+            {
+                "reason_code": code,
+                "label": ReasonCode(code).label if code else NO_LISTED_REASON,
+                "count": n,
+            }
             for code, n in by_reason.items()
         ],
         "by_level": [
@@ -347,8 +389,11 @@ def _overrides(rows: list[dict[str, Any]], cautions_by_level: dict[str, int]) ->
                 "cautions": cautions_by_level.get(level, 0),
                 "accepted": counts["accepted"],
                 "overridden": counts["overridden"],
-                # Share of this level's cautions that a clinician overrode.
-                "override_rate": _rate(counts["overridden"], cautions_by_level.get(level, 0)),
+                # Share of this level's cautions that a clinician overrode in an assessment.
+                "override_rate": _rate(
+                    counts["overridden"] - cds_by_level.get(level, 0),
+                    cautions_by_level.get(level, 0),
+                ),
             }
             for level, counts in by_level.items()
         ],
@@ -356,6 +401,8 @@ def _overrides(rows: list[dict[str, Any]], cautions_by_level: dict[str, int]) ->
             {"drug": drug, "count": count}
             for drug, count in sorted(by_drug.items(), key=lambda item: (-item[1], item[0]))
         ],
+        # Of the counts above, those fed back by CDS Hooks clients (the EHR's order screens).
+        "from_cds_hooks": from_cds,
     }
 
 
@@ -485,7 +532,9 @@ def department_report(
         "counting": LINEAGE_NOTE,
         "assessments": assessments,
         "cautions": cautions,
-        "overrides": _overrides(acknowledgements, cautions["by_level"]),
+        "overrides": _overrides(
+            acknowledgements, cautions["by_level"], _cds_feedback(department, period)
+        ),
         "clinicians": _clinicians(groups, acknowledgements),
         "stale_drafts": {
             "threshold_hours": STALE_DRAFT_HOURS,

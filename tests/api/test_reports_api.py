@@ -150,10 +150,10 @@ def test_the_query_count_does_not_grow_with_the_rows(auditor_client, department,
     PatientConditionFactory(patient=person, code="burn", onset_date=dt.date(2020, 1, 1))
     for _ in range(rows):
         AssessmentFactory(patient=person, drugs=["succinylcholine"], created_by=anesthetist)
-    # Token, role check, audited departments, department, the report's six, then the
+    # Token, role check, audited departments, department, the report's seven, then the
     # audit append (two statements on PostgreSQL, three on SQLite).
     append = 2 if connection.vendor == "postgresql" else 3
-    assert _queries(auditor_client, department) == 4 + 6 + append
+    assert _queries(auditor_client, department) == 4 + 7 + append
 
 
 def test_the_report_anchors_the_head_it_returns(auditor_client, department):

@@ -1,0 +1,48 @@
+"""The external code systems the knowledge base maps to its own codes (FHIR system URIs).
+
+Only codes that standards-reference grades confirmed are in the knowledge base: SNOMED CT and
+ICD-10-CM for conditions, ATC for drugs. RxNorm (every RxCUI unconfirmed) and LOINC (no code
+graded) map nothing yet.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from periop.drugs.engine import KnowledgeBase
+
+SNOMED = "http://snomed.info/sct"
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+ATC = "http://www.whocc.no/atc"
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+LOINC = "http://loinc.org"
+
+UNMAPPED_NOTE = (
+    "Only codes the standards reference grades confirmed are mapped. RxNorm codes are not "
+    "mapped (no RxCUI is confirmed) and no LOINC code is graded, so observations map nothing."
+)
+
+
+def code_mappings(kb: KnowledgeBase) -> dict[str, Any]:
+    """Every external code of `kb` with the knowledge-base code it stands for."""
+    conditions = []
+    for condition in kb.conditions.values():
+        if condition.snomed:
+            conditions.append(
+                {"system": SNOMED, "code": condition.snomed, "condition": condition.code}
+            )
+        conditions += [
+            {"system": ICD10CM, "code": code, "condition": condition.code}
+            for code in condition.icd10cm
+        ]
+    drugs = [
+        {"system": ATC, "code": drug.atc, "drug": drug.code}
+        for drug in kb.drugs.values()
+        if drug.atc
+    ]
+    return {
+        "conditions": conditions,
+        "drugs": drugs,
+        "observations": [],
+        "note": UNMAPPED_NOTE,
+    }

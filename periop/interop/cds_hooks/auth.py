@@ -1,0 +1,191 @@
+"""The CDS Hooks client JWT (CDS Hooks 2.0.1 "Trusting CDS Clients"): verified with PyJWT.
+
+Every call (discovery, service, feedback) carries `Authorization: Bearer <JWT>`, signed by a
+registered client with ES384 or RS384. The audience is the exact URL called, as Periop sees it.
+A `jti` is accepted once: the database remembers it until the token expires, so a replay is
+refused whichever application server it reaches. The token itself is never logged or stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import jwt
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from periop.audit.models import Action, ActorKind, Outcome
+from periop.audit.services import Actor, audit_event_append
+from periop.interop.models import CdsClient, CdsTokenSeen
+
+logger = logging.getLogger("periop.interop.cds_hooks")
+
+ALGORITHMS = ("ES384", "RS384")
+# The longest lifetime a token may claim: the CDS Hooks best practices keep a jti for at most
+# an hour, so a token that claims to live longer is refused rather than remembered for ever.
+MAX_TOKEN_LIFETIME = dt.timedelta(hours=1)
+JWKS_CACHE_SECONDS = 300
+
+
+class Rejected(Exception):
+    """The caller is not let in; `reason` goes to the log and the ledger, never to the caller."""
+
+    def __init__(self, reason: str, issuer: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.issuer = issuer
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    client: CdsClient
+    jti: str
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(user_id=None, username=self.client.issuer[:150], kind=ActorKind.API_CLIENT)
+
+
+def audience(request: HttpRequest) -> str:
+    """The URL called, as Periop sees it (scheme, host and path, no query)."""
+    return request.build_absolute_uri(request.path)
+
+
+def _bearer(request: HttpRequest) -> str:
+    header = str(request.META.get("HTTP_AUTHORIZATION", ""))
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Rejected("no bearer token")
+    return token.strip()
+
+
+# JWK Sets by URL: (fetched at, keys by kid). Refreshed after JWKS_CACHE_SECONDS, or at once
+# when a token names a kid the cached set does not hold (the client rotated its keys).
+_jwks_cache: dict[str, tuple[float, dict[str, Any]]] = {}
+_jwks_lock = threading.Lock()
+
+
+def _jwks_keys(url: str, *, refresh: bool) -> dict[str, Any]:
+    with _jwks_lock:
+        cached = _jwks_cache.get(url)
+        if cached and not refresh and time.monotonic() - cached[0] < JWKS_CACHE_SECONDS:
+            return cached[1]
+    try:
+        response = httpx.get(url, timeout=_timeout(), follow_redirects=False)
+        response.raise_for_status()
+        key_set = jwt.PyJWKSet.from_dict(response.json())
+    except (httpx.HTTPError, ValueError, jwt.PyJWTError) as error:
+        raise Rejected(f"JWK Set unavailable ({type(error).__name__})") from error
+    keys = {key.key_id: key.key for key in key_set.keys if key.key_id}
+    with _jwks_lock:
+        _jwks_cache[url] = (time.monotonic(), keys)
+    return keys
+
+
+def _timeout() -> httpx.Timeout:
+    seconds = float(getattr(settings, "CDS_HOOKS_HTTP_TIMEOUT_SECONDS", 3.0))
+    return httpx.Timeout(seconds, connect=min(seconds, 2.0))
+
+
+def _verification_key(client: CdsClient, header: dict[str, Any]) -> Any:
+    jku = header.get("jku")
+    if client.jwks_url:
+        if jku is not None and jku != client.jwks_url:
+            raise Rejected("jku is not the client's registered JWK Set", client.issuer)
+        kid = header["kid"]
+        keys = _jwks_keys(client.jwks_url, refresh=False)
+        if kid not in keys:
+            keys = _jwks_keys(client.jwks_url, refresh=True)
+        if kid not in keys:
+            raise Rejected("unknown kid", client.issuer)
+        return keys[kid]
+    if jku is not None:
+        raise Rejected("jku given for a client registered with a public key", client.issuer)
+    return str(client.public_key_pem)
+
+
+def caller_authenticate(request: HttpRequest) -> Caller:
+    """The registered client whose valid, unreplayed JWT authorises this request; or Rejected."""
+    token = _bearer(request)
+    try:
+        header = jwt.get_unverified_header(token)
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError as error:
+        raise Rejected("malformed token") from error
+    issuer = claims.get("iss")
+    if not isinstance(issuer, str) or not issuer:
+        raise Rejected("no iss")
+    if header.get("alg") not in ALGORITHMS:
+        raise Rejected(f"algorithm {str(header.get('alg'))[:16]!r} not allowed", issuer)
+    if header.get("typ") != "JWT":
+        raise Rejected("typ is not JWT", issuer)
+    if not isinstance(header.get("kid"), str) or not header["kid"]:
+        raise Rejected("no kid", issuer)
+    client = CdsClient.objects.select_related("department").filter(issuer=issuer).first()
+    if client is None or not client.active:
+        raise Rejected("issuer not registered or inactive", issuer)
+    key = _verification_key(client, header)
+    try:
+        verified = jwt.decode(
+            token,
+            key=key,
+            algorithms=list(ALGORITHMS),
+            audience=audience(request),
+            issuer=issuer,
+            options={"require": ["iss", "aud", "exp", "iat", "jti"], "strict_aud": False},
+        )
+    except jwt.ExpiredSignatureError as error:
+        raise Rejected("token expired", issuer) from error
+    except jwt.InvalidAudienceError as error:
+        raise Rejected("wrong audience (not the URL called)", issuer) from error
+    except jwt.MissingRequiredClaimError as error:
+        raise Rejected(f"no {error.claim} claim", issuer) from error
+    except (jwt.PyJWTError, ValueError, TypeError) as error:
+        raise Rejected(f"token not verified ({type(error).__name__})", issuer) from error
+    jti = verified["jti"]
+    if not isinstance(jti, str) or not jti or len(jti) > 255:
+        raise Rejected("jti is not a string of 1 to 255 characters", issuer)
+    expires_at = dt.datetime.fromtimestamp(int(verified["exp"]), tz=dt.UTC)
+    if expires_at - timezone.now() > MAX_TOKEN_LIFETIME:
+        raise Rejected("exp more than an hour ahead", issuer)
+    _jti_claim(issuer, jti, expires_at)
+    return Caller(client=client, jti=jti)
+
+
+def _jti_claim(issuer: str, jti: str, expires_at: dt.datetime) -> None:
+    """Remembers `jti` until `expires_at`; a jti already remembered is a replay."""
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            CdsTokenSeen.objects.create(issuer=issuer, jti=jti, expires_at=expires_at)
+    except IntegrityError:
+        raise Rejected("jti replayed", issuer) from None
+    # Forget tokens that can no longer be replayed (they have expired): a short indexed delete.
+    CdsTokenSeen.objects.filter(expires_at__lt=now).delete()
+
+
+def rejection_record(request: HttpRequest, rejection: Rejected) -> None:
+    """Logs and audits a refused caller: the reason and the claimed issuer, never the token."""
+    endpoint = request.path[:64]
+    logger.warning(
+        "CDS Hooks caller refused: %s",
+        rejection.reason,
+        extra={"cds_issuer": rejection.issuer[:255], "cds_endpoint": endpoint},
+    )
+    audit_event_append(
+        actor=Actor(user_id=None, username="", kind=ActorKind.ANONYMOUS),
+        action=Action.LOGIN_FAILED,
+        resource_type="cds-hooks",
+        resource_id=endpoint,
+        data_category="authentication",
+        outcome=Outcome.FAILURE,
+        payload={"reason": rejection.reason, "claimed_issuer": rejection.issuer[:255]},
+    )

@@ -1,0 +1,206 @@
+"""CDS Hooks cards from an engine evaluation: one card per targeted drug at monitor or above,
+and one `info` card per targeted order whose drug could not be identified.
+
+Every element carries a value (CDS Hooks 2.0.1 forbids null and empty ones); every card and
+suggestion has a uuid, for feedback.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from periop.assessments.models import ReasonCode
+from periop.drugs.engine import DrugCaution, Evaluation, KnowledgeBase, Level
+from periop.interop.cds_hooks.fhir_input import DraftOrder
+
+OVERRIDE_REASON_SYSTEM = "urn:periop:cds-hooks:override-reason"
+TOPIC_SYSTEM = "urn:periop:cds-hooks:card-topic"
+SUMMARY_LIMIT = 139  # CDS Hooks: a summary of fewer than 140 characters
+
+INDICATORS = {
+    Level.CONTRAINDICATED: "critical",
+    Level.AVOID: "critical",
+    Level.ADJUST: "warning",
+    Level.MONITOR: "info",
+}
+LEVEL_LABELS = {
+    Level.CONTRAINDICATED: "Contraindicated",
+    Level.AVOID: "Avoid",
+    Level.ADJUST: "Adjust",
+    Level.MONITOR: "Monitor",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedCard:
+    """A card as sent, with what the ledger and the feedback check keep of it."""
+
+    uuid: str
+    drug: str
+    level: str
+    body: dict[str, Any]
+
+
+def override_reasons() -> list[dict[str, str]]:
+    """Periop's closed list of override reasons, as CDS Hooks Codings with their display."""
+    return [
+        {"system": OVERRIDE_REASON_SYSTEM, "code": code, "display": str(label)}
+        for code, label in ReasonCode.choices
+    ]
+
+
+def summary_text(text: str) -> str:
+    """`text` in fewer than 140 characters, cut at a word with an ellipsis when longer."""
+    text = " ".join(text.split())
+    if len(text) <= SUMMARY_LIMIT:
+        return text
+    cut = text[: SUMMARY_LIMIT - 1].rsplit(" ", 1)[0].rstrip(" ,;:.")
+    return cut + "…"
+
+
+def _decimal(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+def _dose_lines(caution: DrugCaution) -> list[str]:
+    dose = caution.dose
+    if dose is None:
+        return []
+    text = dose.text
+    if dose.total_mg is not None:
+        low, high = _decimal(dose.total_mg.minimum), _decimal(dose.total_mg.maximum)
+        text += f" For this patient's weight: {low if low == high else f'{low} to {high}'} mg."
+    if dose.only_after_override:
+        text = "Only if given after an override: " + text
+    return ["", f"**Dose:** {text}"]
+
+
+def _bullets(title: str, items: Sequence[str]) -> list[str]:
+    if not items:
+        return []
+    return ["", f"**{title}**", *(f"- {item}" for item in items)]
+
+
+class CardBuilder:
+    """Builds the cards of one call; the same input gives the same content (not the uuids)."""
+
+    def __init__(
+        self,
+        *,
+        kb: KnowledgeBase,
+        evaluation: Evaluation | None,
+        source_url: str,
+        conditions_considered: Sequence[str],
+        medications_considered: Sequence[str],
+        assumptions: Sequence[str],
+    ) -> None:
+        self.kb = kb
+        self.evaluation = evaluation
+        self.source = {
+            "label": f"Periop NMJ drug cautions, knowledge base {kb.version}",
+            "url": source_url,
+            "topic": {
+                "system": TOPIC_SYSTEM,
+                "code": "nmj-drug-condition",
+                "display": "Neuromuscular-junction drug caution",
+            },
+        }
+        self.conditions_considered = conditions_considered
+        self.medications_considered = medications_considered
+        self.assumptions = assumptions
+
+    def cards(self, targets: Sequence[DraftOrder]) -> list[IssuedCard]:
+        """One card per targeted drug at monitor or above, then one per unmapped order."""
+        cautions = {c.drug: c for c in self.evaluation.cautions} if self.evaluation else {}
+        issued = []
+        for drug in dict.fromkeys(order.drug for order in targets if order.drug):
+            caution = cautions.get(drug)
+            if caution is not None and caution.level >= Level.MONITOR:
+                orders = [order for order in targets if order.drug == drug]
+                issued.append(self._caution_card(caution, orders))
+        issued += [self._unchecked_card(order) for order in targets if order.drug is None]
+        return issued
+
+    def _caution_card(self, caution: DrugCaution, orders: Sequence[DraftOrder]) -> IssuedCard:
+        name = self.kb.drugs[caution.drug].name
+        label = LEVEL_LABELS[caution.level]
+        card_uuid = str(uuid.uuid4())
+        body: dict[str, Any] = {
+            "uuid": card_uuid,
+            "summary": summary_text(f"{label}: {name}. {caution.summary}"),
+            "indicator": INDICATORS[caution.level],
+            "detail": self._detail(caution, name, label),
+            "source": self.source,
+            "overrideReasons": override_reasons(),
+        }
+        removable = [order for order in orders if order.reference]
+        if caution.level >= Level.AVOID and removable:
+            body["selectionBehavior"] = "at-most-one"
+            body["suggestions"] = [
+                {
+                    "label": summary_text(f"Remove the {name} order"),
+                    "uuid": str(uuid.uuid4()),
+                    "actions": [
+                        {
+                            "type": "delete",
+                            "description": f"Remove the draft order {order.label}.",
+                            "resourceId": order.reference,
+                        }
+                        for order in removable
+                    ],
+                }
+            ]
+        return IssuedCard(uuid=card_uuid, drug=caution.drug, level=caution.level.code, body=body)
+
+    def _detail(self, caution: DrugCaution, name: str, label: str) -> str:
+        lines = [f"**{label}: {name}.** {caution.summary}"]
+        if caution.instead:
+            lines += ["", caution.instead]
+        reasons = [
+            f"{finding.summary} (rule `{finding.rule}`"
+            + (", unconfirmed" if finding.unconfirmed else "")
+            + ")"
+            for finding in caution.findings
+        ]
+        lines += _bullets("Reasons", reasons)
+        lines += _dose_lines(caution)
+        if caution.monitoring:
+            lines += ["", f"**Monitoring:** {caution.monitoring}"]
+        if caution.reversal:
+            lines += ["", f"**Reversal:** {caution.reversal}"]
+        patient_level = self.evaluation.assumptions if self.evaluation else ()
+        assumptions = dict.fromkeys([*self.assumptions, *patient_level, *caution.assumptions])
+        lines += _bullets("Assumptions", list(assumptions))
+        lines += self._considered()
+        return "\n".join(lines)
+
+    def _considered(self) -> list[str]:
+        conditions = list(self.conditions_considered) or [
+            "none that the knowledge base covers is recorded"
+        ]
+        lines = _bullets("Conditions taken into account", conditions)
+        lines += _bullets("Medications taken into account", list(self.medications_considered))
+        version = self.kb.version
+        lines += ["", f"Knowledge base {version} (`{self.kb.digest[:19]}`)."]
+        return lines
+
+    def _unchecked_card(self, order: DraftOrder) -> IssuedCard:
+        card_uuid = str(uuid.uuid4())
+        named = f"{order.label} (`{order.reference}`)" if order.reference else order.label
+        body = {
+            "uuid": card_uuid,
+            "summary": summary_text(f"Not checked: {order.label} has no drug code Periop knows"),
+            "indicator": "info",
+            "detail": (
+                f"The draft order {named} carries no ATC code that "
+                "the knowledge base knows, so Periop did not check it against the patient's "
+                "neuromuscular-junction conditions. Its absence of cautions means nothing: check "
+                "it by hand or send it with its ATC code."
+            ),
+            "source": self.source,
+        }
+        return IssuedCard(uuid=card_uuid, drug="", level="unchecked", body=body)
