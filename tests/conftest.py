@@ -169,8 +169,9 @@ def _guards(change: str) -> None:
 
     from periop.assessments import guards as assessment_guards
     from periop.audit import guards as audit_guards
+    from periop.drugs import guards as drugs_guards
 
-    for guards in (audit_guards, assessment_guards):
+    for guards in (audit_guards, assessment_guards, drugs_guards):
         getattr(guards, change)(connection)
 
 

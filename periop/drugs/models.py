@@ -1,0 +1,65 @@
+"""Knowledge-base releases as data: every release ever imported, and which one is active.
+
+A release row holds the full content of the knowledge base (the TOML texts, by path) and its
+digest, so any assessment can be re-evaluated on the release it was signed under. Releases and
+activations are append-only: database triggers reject UPDATE and DELETE
+(`periop.drugs.guards`). The active release is the one of the latest activation.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from django.db import models
+
+
+class KnowledgeBaseRelease(models.Model):
+    version = models.CharField(max_length=20, unique=True)
+    digest = models.CharField(max_length=71, unique=True, help_text="sha256: + hex")
+    # Canonical JSON (sorted keys) of {path inside the knowledge base: TOML text}: loading it
+    # gives back exactly the release, and its digest is recomputed and checked on every load.
+    content = models.TextField()
+    released_on = models.DateField()
+    imported_at = models.DateTimeField()
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    imported_by_name = models.CharField(max_length=150)
+
+    class Meta:
+        ordering = ["-imported_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.version} ({self.digest[:19]}…)"
+
+    def texts(self) -> dict[str, str]:
+        texts: dict[str, str] = json.loads(self.content)
+        return texts
+
+
+class KnowledgeBaseActivation(models.Model):
+    """One change of the active release. The latest row names the active one."""
+
+    release = models.ForeignKey(
+        KnowledgeBaseRelease, on_delete=models.PROTECT, related_name="activations"
+    )
+    activated_at = models.DateTimeField()
+    activated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    activated_by_name = models.CharField(max_length=150)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.release.version} active from {self.activated_at.isoformat()}"

@@ -1,0 +1,41 @@
+"""Candidate knowledge-base releases for tests: copies of the real knowledge base with one
+change, in a temporary directory (the content stays the project's; only a level or a version
+moves)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+from django.conf import settings
+
+
+def knowledge_copy(target: Path, version: str) -> Path:
+    """A copy of the configured knowledge base under `target`, renumbered `version`."""
+    directory = target / f"knowledge-{version}"
+    shutil.copytree(settings.KNOWLEDGE_BASE_DIR, directory)
+    release = directory / "release.toml"
+    text = release.read_text(encoding="utf-8")
+    release.write_text(
+        re.sub(r'^version = "[^"]+"', f'version = "{version}"', text, count=1, flags=re.M),
+        encoding="utf-8",
+    )
+    return directory
+
+
+def rule_file(directory: Path, rule_id: str) -> Path:
+    for path in sorted((directory / "rules").glob("*.toml")):
+        if f'id = "{rule_id}"\n' in path.read_text(encoding="utf-8"):
+            return path
+    raise LookupError(rule_id)
+
+
+def set_rule_level(directory: Path, rule_id: str, old: str, new: str) -> None:
+    """Changes the rule-level `level` of one rule (the first `level =` after its id)."""
+    path = rule_file(directory, rule_id)
+    text = path.read_text(encoding="utf-8")
+    start = text.index(f'id = "{rule_id}"\n')
+    at = text.index(f'level = "{old}"', start)
+    assert "[[rules]]" not in text[start:at], f"{rule_id} has no rule-level level {old}"
+    path.write_text(text[:at] + f'level = "{new}"' + text[at + len(f'level = "{old}"') :])
