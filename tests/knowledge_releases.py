@@ -39,3 +39,13 @@ def set_rule_level(directory: Path, rule_id: str, old: str, new: str) -> None:
     at = text.index(f'level = "{old}"', start)
     assert "[[rules]]" not in text[start:at], f"{rule_id} has no rule-level level {old}"
     path.write_text(text[:at] + f'level = "{new}"' + text[at + len(f'level = "{old}"') :])
+
+
+def sign_off_all(release, *reviewers) -> None:
+    """Every rule the release changes signed off by each of `reviewers` (one per profession)."""
+    from periop.drugs.releases import active_release
+    from periop.drugs.reviews import release_diff, rule_sign_off
+
+    for change in release_diff(release, active_release()):
+        for reviewer in reviewers:
+            rule_sign_off(user=reviewer, release=release, rule_id=change.rule_id)

@@ -63,3 +63,58 @@ class KnowledgeBaseActivation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.release.version} active from {self.activated_at.isoformat()}"
+
+
+class SignOffKind(models.TextChoices):
+    """One sign-off of each kind, by two different people, for every new or changed rule."""
+
+    CONSULTANT_ANAESTHETIST = "consultant-anaesthetist", "Consultant anaesthetist"
+    CLINICAL_PHARMACIST = "clinical-pharmacist", "Clinical pharmacist"
+
+
+class RuleSignOff(models.Model):
+    """A reviewer's sign-off of one rule of a candidate release, exactly as its content reads
+    (`rule_digest`): a sign-off of other content does not count."""
+
+    release = models.ForeignKey(
+        KnowledgeBaseRelease, on_delete=models.PROTECT, related_name="sign_offs"
+    )
+    rule_id = models.CharField(max_length=100)
+    rule_digest = models.CharField(max_length=71)
+    kind = models.CharField(max_length=30, choices=SignOffKind.choices)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    signed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["release", "rule_id", "signed_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["release", "rule_id", "rule_digest", "kind"],
+                name="rule_sign_off_one_per_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["release", "rule_id", "rule_digest", "reviewer"],
+                name="rule_sign_off_one_per_reviewer",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id} in {self.release.version}: {self.kind} by {self.reviewer}"
+
+
+class RuleComment(models.Model):
+    release = models.ForeignKey(
+        KnowledgeBaseRelease, on_delete=models.PROTECT, related_name="comments"
+    )
+    rule_id = models.CharField(max_length=100)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["release", "rule_id", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Comment on {self.rule_id} in {self.release.version} by {self.author}"

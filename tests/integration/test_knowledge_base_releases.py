@@ -33,7 +33,7 @@ from periop.drugs.releases import (
 )
 from tests.conftest import api_token_for
 from tests.factories import PatientFactory
-from tests.knowledge_releases import knowledge_copy, set_rule_level
+from tests.knowledge_releases import knowledge_copy, set_rule_level, sign_off_all
 
 pytestmark = pytest.mark.django_db
 
@@ -46,6 +46,11 @@ def registry_restored():
     active, recheck = registry._active, registry._recheck_at
     yield
     registry._active, registry._recheck_at = active, recheck
+
+
+@pytest.fixture
+def reviewers(consultant_reviewer, pharmacist_reviewer):
+    return consultant_reviewer, pharmacist_reviewer
 
 
 @pytest.fixture
@@ -170,10 +175,11 @@ def test_start_up_follows_the_active_release_in_the_database(
 
 
 def test_activation_is_audited_and_refused_for_the_active_release(
-    candidate, django_capture_on_commit_callbacks, registry_restored, anesthetist
+    candidate, django_capture_on_commit_callbacks, registry_restored, anesthetist, reviewers
 ):
     release_bootstrap()
     release, _ = release_import(actor=SYSTEM, directory=candidate)
+    sign_off_all(release, *reviewers)
     activate(release, django_capture_on_commit_callbacks, Actor.from_user(anesthetist))
 
     assert active_release() == release
@@ -227,12 +233,18 @@ def _signed_assessments(actor, department, drugs=("rocuronium", "succinylcholine
 
 
 def test_every_signed_assessment_replays_identically_on_its_own_release(
-    candidate, django_capture_on_commit_callbacks, registry_restored, anesthetist, department
+    candidate,
+    django_capture_on_commit_callbacks,
+    registry_restored,
+    anesthetist,
+    department,
+    reviewers,
 ):
     actor = Actor.from_user(anesthetist)
     original = release_bootstrap()
     before = _signed_assessments(actor, department)
     release, _ = release_import(actor=SYSTEM, directory=candidate)
+    sign_off_all(release, *reviewers)
     activate(release, django_capture_on_commit_callbacks)
     after = _signed_assessments(actor, department)
 
@@ -303,12 +315,13 @@ def test_the_replay_endpoint_is_department_scoped(anesthetist, department, outsi
 
 
 def test_the_commands_import_list_and_activate(
-    candidate, django_capture_on_commit_callbacks, registry_restored
+    candidate, django_capture_on_commit_callbacks, registry_restored, reviewers
 ):
     release_bootstrap()
     out = StringIO()
     call_command("knowledge_base", "import", "--path", str(candidate), stdout=out)
     call_command("knowledge_base", "import", "--path", str(candidate), stdout=out)
+    sign_off_all(KnowledgeBaseRelease.objects.get(version="2026.12.1"), *reviewers)
     with django_capture_on_commit_callbacks(execute=True):
         call_command("knowledge_base", "activate", "2026.12.1", stdout=out)
     call_command("knowledge_base", "releases", stdout=out)
