@@ -49,3 +49,46 @@ def sign_off_all(release, *reviewers) -> None:
     for change in release_diff(release, active_release()):
         for reviewer in reviewers:
             rule_sign_off(user=reviewer, release=release, rule_id=change.rule_id)
+
+
+def signed_assessments(actor, department, drugs=("rocuronium", "succinylcholine", "sugammadex")):
+    """A fixture set: three patients whose cautions span the levels (myasthenia gravis, a
+    burn five days old, no condition), each assessed, acknowledged and signed."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from periop.assessments import services
+    from tests.factories import PatientFactory
+
+    now = timezone.now()
+    patients = []
+    for conditions in (
+        [("myasthenia-gravis", now - dt.timedelta(days=3000), {"antibody": "achr"})],
+        [("burn", now - dt.timedelta(days=5), {"tbsa_percent": 30})],
+        [],
+    ):
+        patient = PatientFactory(department=department)
+        for code, onset, attributes in conditions:
+            services.patient_condition_record(
+                actor=actor, patient=patient, code=code, onset=onset.date(), attributes=attributes
+            )
+        patients.append(patient)
+    signed = []
+    for patient in patients:
+        assessment = services.assessment_create(
+            actor=actor,
+            patient=patient,
+            department=department,
+            planned_at=(now + dt.timedelta(days=1)).replace(microsecond=0),
+            procedure="Laparoscopic cholecystectomy",
+            weight_kg=Decimal("70"),
+            drugs=list(drugs),
+        )
+        for item in assessment.acknowledgement_required:
+            services.caution_acknowledge(
+                actor=actor, assessment=assessment, drug=item["drug"], decision="accepted"
+            )
+        signed.append(services.assessment_sign(actor=actor, assessment=assessment))
+    return signed

@@ -24,6 +24,17 @@ urlpatterns = [
         knowledge.release_review,
         name="knowledge-release",
     ),
+    path(
+        "knowledge-base/releases/<str:version>/impact",
+        knowledge.release_impact,
+        name="knowledge-impact",
+    ),
+    path(
+        "knowledge-base/releases/<str:version>/impact.csv",
+        knowledge.release_impact,
+        {"as_csv": True},
+        name="knowledge-impact-csv",
+    ),
     path("login", auth.login_view, name="login"),
     path("logout", auth.logout_view, name="logout"),
     path("department", auth.department_view, name="department"),

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -13,7 +11,6 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from periop.api import ConflictError, DomainError
-from periop.assessments import services
 from periop.assessments.models import Assessment
 from periop.assessments.services.replay import (
     assessment_reevaluate,
@@ -32,8 +29,12 @@ from periop.drugs.releases import (
     release_knowledge_base,
 )
 from tests.conftest import api_token_for
-from tests.factories import PatientFactory
-from tests.knowledge_releases import knowledge_copy, set_rule_level, sign_off_all
+from tests.knowledge_releases import (
+    knowledge_copy,
+    set_rule_level,
+    sign_off_all,
+    signed_assessments,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -194,44 +195,6 @@ def test_activation_is_audited_and_refused_for_the_active_release(
         release_activate(actor=SYSTEM, release=release)
 
 
-# A fixture set: patients whose cautions span the levels, each assessment acknowledged and
-# signed (myasthenia gravis, a burn five days old, no condition).
-def _signed_assessments(actor, department, drugs=("rocuronium", "succinylcholine", "sugammadex")):
-    now = timezone.now()
-    patients = []
-    for conditions in (
-        [("myasthenia-gravis", now - dt.timedelta(days=3000), {"antibody": "achr"})],
-        [("burn", now - dt.timedelta(days=5), {"tbsa_percent": 30})],
-        [],
-    ):
-        patient = PatientFactory(department=department)
-        for code, onset, attributes in conditions:
-            services.patient_condition_record(
-                actor=actor, patient=patient, code=code, onset=onset.date(), attributes=attributes
-            )
-        patients.append(patient)
-    signed = []
-    for patient in patients:
-        assessment = services.assessment_create(
-            actor=actor,
-            patient=patient,
-            department=department,
-            planned_at=(now + dt.timedelta(days=1)).replace(microsecond=0),
-            procedure="Laparoscopic cholecystectomy",
-            weight_kg=Decimal("70"),
-            drugs=list(drugs),
-        )
-        for item in assessment.acknowledgement_required:
-            services.caution_acknowledge(
-                actor=actor,
-                assessment=assessment,
-                drug=item["drug"],
-                decision="accepted",
-            )
-        signed.append(services.assessment_sign(actor=actor, assessment=assessment))
-    return signed
-
-
 def test_every_signed_assessment_replays_identically_on_its_own_release(
     candidate,
     django_capture_on_commit_callbacks,
@@ -242,11 +205,11 @@ def test_every_signed_assessment_replays_identically_on_its_own_release(
 ):
     actor = Actor.from_user(anesthetist)
     original = release_bootstrap()
-    before = _signed_assessments(actor, department)
+    before = signed_assessments(actor, department)
     release, _ = release_import(actor=SYSTEM, directory=candidate)
     sign_off_all(release, *reviewers)
     activate(release, django_capture_on_commit_callbacks)
-    after = _signed_assessments(actor, department)
+    after = signed_assessments(actor, department)
 
     assert {a.knowledge_base_digest for a in before} == {original.digest}
     assert {a.knowledge_base_digest for a in after} == {release.digest}
@@ -274,7 +237,7 @@ def test_every_signed_assessment_replays_identically_on_its_own_release(
 
 def test_replay_reports_each_difference_when_the_record_differs(anesthetist, department):
     actor = Actor.from_user(anesthetist)
-    (assessment, *_) = _signed_assessments(actor, department)
+    (assessment, *_) = signed_assessments(actor, department)
     cautions = json.loads(assessment.cautions_snapshot)["cautions"]
     shown = [dict(card) for card in cautions]
     shown[0] = {**shown[0], "level": "none", "findings": [], "dose": None}
@@ -289,7 +252,7 @@ def test_replay_reports_each_difference_when_the_record_differs(anesthetist, dep
 
 
 def test_the_replay_command_and_endpoint_say_identical(anesthetist, department, api_client):
-    (assessment, *_) = _signed_assessments(Actor.from_user(anesthetist), department)
+    (assessment, *_) = signed_assessments(Actor.from_user(anesthetist), department)
     out = StringIO()
     call_command("knowledge_base", "replay", "--assessment", str(assessment.pk), stdout=out)
     assert out.getvalue().strip().endswith("identical")
@@ -308,7 +271,7 @@ def test_the_replay_command_and_endpoint_say_identical(anesthetist, department, 
 
 
 def test_the_replay_endpoint_is_department_scoped(anesthetist, department, outsider, api_client):
-    (assessment, *_) = _signed_assessments(Actor.from_user(anesthetist), department)
+    (assessment, *_) = signed_assessments(Actor.from_user(anesthetist), department)
     api_client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_for(outsider)}")
 
     assert api_client.get(f"/api/v1/assessments/{assessment.pk}/replay").status_code == 404

@@ -6,6 +6,7 @@ Open to knowledge-base reviewers (and superusers); no patient data appears here.
 
 from __future__ import annotations
 
+import csv
 import functools
 from typing import Any
 
@@ -15,13 +16,19 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 
+from periop.accounts.models import Role
+from periop.accounts.permissions import user_department_ids
 from periop.accounts.services import profession_of
 from periop.api import DomainError
+from periop.assessments.apis.common import READ_ROLES
+from periop.assessments.services.impact import DEFAULT_DAYS, impact_csv_rows, impact_report
 from periop.audit.services import Actor
 from periop.drugs.models import KnowledgeBaseRelease, SignOffKind
-from periop.drugs.releases import active_release, release_activate
+from periop.drugs.releases import active_release, release_activate, release_knowledge_base
 from periop.drugs.reviews import is_reviewer, release_diff, rule_comment, rule_sign_off
 from periop.web.forms import add_domain_error
 from periop.web.views.common import page
@@ -144,4 +151,90 @@ def release_review(request: HttpRequest, version: str) -> HttpResponse:
             "profession": SignOffKind(profession).label if profession else "",
         },
         status=400 if problem.errors else 200,
+    )
+
+
+class ImpactForm(forms.Form):
+    days = forms.IntegerField(
+        label="Days",
+        min_value=1,
+        max_value=3650,
+        initial=DEFAULT_DAYS,
+        help_text="Signed assessments of this many days back are replayed on the release.",
+    )
+
+
+@reviewer_page
+@require_safe
+def release_impact(request: HttpRequest, version: str, as_csv: bool = False) -> HttpResponse:
+    """What the release would have changed in the signed assessments of the reviewer's
+    departments (all of them for a superuser) over the last N days; examples link to the
+    assessment only where the reviewer may read patients, and are de-identified elsewhere."""
+    release = KnowledgeBaseRelease.objects.filter(version=version).first()
+    if release is None:
+        raise Http404
+    form = ImpactForm(request.GET if "days" in request.GET else {"days": DEFAULT_DAYS})
+    if not form.is_valid():
+        return page(
+            request,
+            "web/knowledge_impact.html",
+            {"release": release, "form": form, "impact": None, "kb_review": True},
+            status=400,
+        )
+    superuser = bool(getattr(request.user, "is_superuser", False))
+    scope = None if superuser else user_department_ids(request.user, [Role.KB_REVIEWER])
+    readable = None if superuser else user_department_ids(request.user, READ_ROLES)
+    impact = impact_report(
+        actor=Actor.from_request(request),
+        kb=release_knowledge_base(release),
+        department_ids=scope,
+        now=timezone.now(),
+        days=form.cleaned_data["days"],
+    )
+    examples = [
+        {
+            "example": example,
+            "link": reverse("web:assessment", args=[example.assessment_id])
+            if readable is None or example.department_id in readable
+            else None,
+        }
+        for example in impact.examples
+    ]
+    if as_csv:
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = (
+            f'attachment; filename="impact-{release.version}-{impact.days}d.csv"'
+        )
+        writer = csv.writer(response)
+        writer.writerows(impact_csv_rows(impact))
+        writer.writerow([])
+        writer.writerow(
+            ["example", "assessment", "drug", "recorded", "replayed", "rules", "conditions"]
+        )
+        for number, example in enumerate(impact.examples, 1):
+            linked = readable is None or example.department_id in readable
+            writer.writerow(
+                [
+                    number,
+                    example.assessment_id if linked else "",
+                    example.drug,
+                    example.recorded,
+                    example.replayed,
+                    " ".join(example.rules),
+                    " ".join(example.conditions),
+                ]
+            )
+        return response
+    return page(
+        request,
+        "web/knowledge_impact.html",
+        {
+            "release": release,
+            "form": form,
+            "impact": impact,
+            "examples": examples,
+            "kb_review": True,
+            "csv_url": reverse("web:knowledge-impact-csv", args=[release.version])
+            + f"?days={impact.days}",
+        },
     )
