@@ -118,3 +118,54 @@ class RuleComment(models.Model):
 
     def __str__(self) -> str:
         return f"Comment on {self.rule_id} in {self.release.version} by {self.author}"
+
+
+class TuningChange(models.TextChoices):
+    RAISE = "raise", "Raise the level"
+    MONITOR_TO_NONE = "monitor-to-none", "Lower monitor to none"
+    LOCAL_TEXT = "local-text", "Add local text"
+
+
+class LocalTuning(models.Model):
+    """A department administrator's proposal to tune one rule for the department. It applies
+    once it has a consultant anaesthetist's and a clinical pharmacist's sign-off."""
+
+    department = models.ForeignKey(
+        "accounts.Department", on_delete=models.PROTECT, related_name="tunings"
+    )
+    rule_id = models.CharField(max_length=100)
+    change = models.CharField(max_length=20, choices=TuningChange.choices)
+    level = models.CharField(max_length=20, blank=True, help_text="The raised level.")
+    text = models.TextField(blank=True, help_text="The local text.")
+    reason = models.TextField(help_text="Why the department tunes the rule.")
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    proposed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["department", "rule_id", "proposed_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id}: {self.change} in {self.department}"
+
+
+class TuningSignOff(models.Model):
+    tuning = models.ForeignKey(LocalTuning, on_delete=models.PROTECT, related_name="sign_offs")
+    kind = models.CharField(max_length=30, choices=SignOffKind.choices)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    signed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["tuning", "signed_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["tuning", "kind"], name="tuning_sign_off_one_per_kind"),
+            models.UniqueConstraint(
+                fields=["tuning", "reviewer"], name="tuning_sign_off_one_per_reviewer"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tuning}: {self.kind} by {self.reviewer}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import multiprocessing
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +24,7 @@ from periop.audit.models import Action
 from periop.audit.services import Actor, audit_event_append
 from periop.drugs.engine import KnowledgeBase, Level, evaluate
 from periop.drugs.engine.loader import load_knowledge_base_texts
+from periop.drugs.engine.tuning import Tuning, tune_cautions
 from periop.drugs.presenters import evaluation_to_dict
 
 DEFAULT_DAYS = 90
@@ -82,7 +83,10 @@ class Impact:
 
 
 def assessment_outcomes(
-    inputs_snapshot: str, cautions_snapshot: str, kb: KnowledgeBase
+    inputs_snapshot: str,
+    cautions_snapshot: str,
+    kb: KnowledgeBase,
+    tunings: Mapping[str, Sequence[Tuning]] | None = None,
 ) -> tuple[list[DrugOutcome], tuple[str, ...]]:
     """Per drug: the recorded and replayed levels and the rules whose finding differs, with
     the condition codes of the inputs (for a de-identified example)."""
@@ -95,6 +99,8 @@ def assessment_outcomes(
         kb,
     )
     replayed = evaluation_to_dict(evaluation)["cautions"]
+    if tunings:
+        replayed = tune_cautions(replayed, tunings)
     differences = cautions_compare(recorded, replayed)
     changed_drugs = {difference["drug"] for difference in differences}
     after = {card["drug"]: card["level"] for card in replayed}
@@ -119,17 +125,23 @@ def assessment_outcomes(
 
 # A pool worker's compiled candidate (compiled once per worker process).
 _worker_kb: KnowledgeBase | None = None
+_worker_tunings: Mapping[str, Sequence[Tuning]] | None = None
 
 
-def _worker_start(texts: dict[str, str], label: str) -> None:
-    global _worker_kb
+def _worker_start(
+    texts: dict[str, str], label: str, tunings: Mapping[str, Sequence[Tuning]] | None
+) -> None:
+    global _worker_kb, _worker_tunings
     _worker_kb = load_knowledge_base_texts(texts, label)
+    _worker_tunings = tunings
 
 
 def _worker_chunk(rows: Sequence[Row]) -> list[tuple[Row, list[DrugOutcome], tuple[str, ...]]]:
     if _worker_kb is None:
         raise RuntimeError("The worker has no knowledge base.")
-    return [(row, *assessment_outcomes(row[2], row[3], _worker_kb)) for row in rows]
+    return [
+        (row, *assessment_outcomes(row[2], row[3], _worker_kb, _worker_tunings)) for row in rows
+    ]
 
 
 def _chunks(rows: Iterable[Row]) -> Iterator[list[Row]]:
@@ -164,10 +176,11 @@ def impact_preview(
     days: int = DEFAULT_DAYS,
     workers: int = 1,
     examples_per_group: int = EXAMPLES_PER_GROUP,
+    tunings: Mapping[str, Sequence[Tuning]] | None = None,
 ) -> Impact:
     """Replays the signed assessments of the last `days` days (in `department_ids`, or all)
-    on `kb`. With `workers` > 1, `texts` (the release's files) are compiled in each worker of
-    a process pool."""
+    on `kb`, with the local `tunings` (by rule) applied after evaluation. With `workers` > 1,
+    `texts` (the release's files) are compiled in each worker of a process pool."""
     since = now - dt.timedelta(days=days)
     impact = Impact(version=kb.version, digest=kb.digest, days=days, since=since)
     rows = signed_rows(department_ids=department_ids, since=since)
@@ -178,14 +191,14 @@ def impact_preview(
             max_workers=workers,
             mp_context=multiprocessing.get_context("fork"),
             initializer=_worker_start,
-            initargs=(texts, f"release {kb.version}"),
+            initargs=(texts, f"release {kb.version}", tunings),
         ) as pool:
             for results in pool.map(_worker_chunk, _chunks(rows)):
                 for row, outcomes, conditions in results:
                     _tally(impact, row, outcomes, conditions, examples_per_group)
     else:
         for row in rows:
-            outcomes, conditions = assessment_outcomes(row[2], row[3], kb)
+            outcomes, conditions = assessment_outcomes(row[2], row[3], kb, tunings)
             _tally(impact, row, outcomes, conditions, examples_per_group)
     return impact
 

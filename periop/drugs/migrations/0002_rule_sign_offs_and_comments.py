@@ -9,7 +9,7 @@ def install_guards(apps, schema_editor):
     from periop.drugs import review_guards
 
     if schema_editor.connection.vendor in {"sqlite", "postgresql"}:
-        for guard in review_guards.GUARDS:
+        for guard in review_guards.REVIEW_GUARDS:
             guard.install(schema_editor.connection)
 
 
@@ -17,7 +17,7 @@ def remove_guards(apps, schema_editor):
     from periop.drugs import review_guards
 
     if schema_editor.connection.vendor in {"sqlite", "postgresql"}:
-        for guard in review_guards.GUARDS:
+        for guard in review_guards.REVIEW_GUARDS:
             guard.remove(schema_editor.connection)
 
 
