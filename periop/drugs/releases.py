@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from periop.api import ConflictError, DomainError
@@ -141,6 +141,12 @@ def release_bootstrap() -> KnowledgeBaseRelease | None:
     if KnowledgeBaseActivation.objects.exists():
         return None
     actor = Actor.system()
-    release, _ = release_import(actor=actor, directory=registry.knowledge_base_directory())
-    release_activate(actor=actor, release=release)
+    try:
+        release, _ = release_import(actor=actor, directory=registry.knowledge_base_directory())
+        release_activate(actor=actor, release=release)
+    except (IntegrityError, ConflictError):
+        # Another server process, starting at the same moment, got there first.
+        if KnowledgeBaseActivation.objects.exists():
+            return None
+        raise
     return release

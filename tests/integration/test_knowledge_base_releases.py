@@ -297,3 +297,14 @@ def test_the_commands_import_list_and_activate(
     assert "* 2026.12.1" in text
     with pytest.raises(CommandError, match="No stored knowledge-base release"):
         call_command("knowledge_base", "activate", "2099.1.1")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transactional_test_can_store_a_release_and_still_be_flushed(
+    audit_guard_lifted, registry_restored
+):
+    # The guards stay in place during the test and are lifted only for the flush.
+    release = release_bootstrap()
+    assert active_release() == release
+    with pytest.raises(DatabaseError, match="immutable"):
+        KnowledgeBaseRelease.objects.filter(pk=release.pk).update(version="2099.1.1")
