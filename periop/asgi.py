@@ -7,3 +7,9 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "periop.settings")
 
 application = get_asgi_application()
+
+# The active knowledge-base release from the database (a deployment with none stores and
+# activates the configured directory); an invalid release stops start-up here.
+from periop.drugs.registry import start_up  # noqa: E402
+
+start_up()

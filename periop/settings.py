@@ -377,6 +377,9 @@ CACHES = {
 
 # The cited knowledge base that every caution comes from.
 KNOWLEDGE_BASE_DIR = Path(env_str("KNOWLEDGE_BASE_DIR", str(BASE_DIR / "fixtures" / "knowledge")))
+# A server looks up the active release in the database this often, so every server of a
+# group follows an activation (the server that activates switches at once).
+KNOWLEDGE_BASE_RECHECK_SECONDS = env_int("KNOWLEDGE_BASE_RECHECK_SECONDS", 30)
 
 # Structured logs on standard output. Records carry only whitelisted fields, so patient data
 # passed by mistake in a record's extras never reaches a log line.

@@ -99,6 +99,26 @@ def anesthetist(department: Department) -> Any:
     return _member("dr-anesthetist", Role.ANESTHETIST, department)
 
 
+def _reviewer(username: str, profession: str, department: Department) -> Any:
+    from periop.accounts.services import profession_set
+
+    user = _member(username, Role.KB_REVIEWER, department)
+    profession_set(actor="tests", user=user, profession=profession)
+    return user
+
+
+@pytest.fixture
+def consultant_reviewer(department: Department) -> Any:
+    """A knowledge-base reviewer who signs off as a consultant anaesthetist."""
+    return _reviewer("kb-consultant", "consultant-anaesthetist", department)
+
+
+@pytest.fixture
+def pharmacist_reviewer(department: Department) -> Any:
+    """A knowledge-base reviewer who signs off as a clinical pharmacist."""
+    return _reviewer("kb-pharmacist", "clinical-pharmacist", department)
+
+
 @pytest.fixture
 def pharmacist(department: Department) -> Any:
     return _member("pharmacist", Role.PHARMACIST, department)
@@ -173,8 +193,9 @@ def _guards(change: str) -> None:
 
     from periop.assessments import guards as assessment_guards
     from periop.audit import guards as audit_guards
+    from periop.drugs import guards as drugs_guards
 
-    for guards in (audit_guards, assessment_guards):
+    for guards in (audit_guards, assessment_guards, drugs_guards):
         getattr(guards, change)(connection)
 
 

@@ -23,6 +23,15 @@ class Role(models.TextChoices):
     PHARMACIST = "pharmacist", "Pharmacist"
     AUDITOR = "auditor", "Auditor"
     ADMIN = "admin", "Department administrator"
+    # Reviews knowledge-base releases (sign-offs, comments, activation); no patient access.
+    KB_REVIEWER = "kb-reviewer", "Knowledge-base reviewer"
+
+
+class Profession(models.TextChoices):
+    """The two kinds of sign-off a knowledge-base rule needs."""
+
+    CONSULTANT_ANAESTHETIST = "consultant-anaesthetist", "Consultant anaesthetist"
+    CLINICAL_PHARMACIST = "clinical-pharmacist", "Clinical pharmacist"
 
 
 class Department(models.Model):
@@ -115,3 +124,24 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
+
+
+class Profile(models.Model):
+    """What Periop records about a person beyond their account: the profession under which a
+    knowledge-base reviewer signs off rules."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="periop_profile"
+    )
+    profession = models.CharField(max_length=30, choices=Profession.choices, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(profession__in=["", *Profession.values]),
+                name="profile_profession_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.get_profession_display() or 'no profession recorded'}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -21,6 +22,8 @@ from periop.accounts.models import (
     ApiToken,
     Department,
     Membership,
+    Profession,
+    Profile,
     Role,
     api_token_digest,
 )
@@ -113,6 +116,30 @@ def membership_set_role(*, actor: ChangeActor, membership: Membership, role: str
     change_actor_set(membership, actor)
     membership.save()
     return membership
+
+
+@transaction.atomic
+def profession_set(*, actor: ChangeActor, user: User, profession: str) -> Profile:
+    """Records the profession under which `user` signs off knowledge-base rules (consultant
+    anaesthetist or clinical pharmacist; "" for none). The ledger records `actor`."""
+    if profession not in ["", *Profession.values]:
+        raise ValidationError(
+            {
+                "profession": f"Unknown profession {profession!r}. Choose from "
+                f"{', '.join(Profession.values)}."
+            }
+        )
+    profile = Profile.objects.select_for_update().filter(user=user).first() or Profile(user=user)
+    profile.profession = profession
+    change_actor_set(profile, actor)
+    profile.save()
+    return profile
+
+
+def profession_of(user: Any) -> str:
+    """The user's recorded profession, "" when none."""
+    profile = Profile.objects.filter(user_id=user.pk).first()
+    return "" if profile is None else profile.profession
 
 
 @transaction.atomic

@@ -20,6 +20,7 @@ from periop.assessments.apis.patients import (
     PatientDetailApi,
 )
 from periop.assessments.apis.receptor_state import ReceptorStateApi
+from periop.assessments.apis.replay import AssessmentReplayApi
 
 urlpatterns = [
     path("patients", PatientCollectionApi.as_view(), name="patients"),
@@ -57,6 +58,11 @@ urlpatterns = [
     path("patients/<int:patient_id>/checks", PatientCheckApi.as_view(), name="patient-checks"),
     path("assessments", AssessmentCollectionApi.as_view(), name="assessments"),
     path("assessments/<int:assessment_id>", AssessmentItemApi.as_view(), name="assessment"),
+    path(
+        "assessments/<int:assessment_id>/replay",
+        AssessmentReplayApi.as_view(),
+        name="assessment-replay",
+    ),
     path(
         "assessments/<int:assessment_id>/sign",
         AssessmentSignApi.as_view(),

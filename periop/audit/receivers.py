@@ -21,7 +21,7 @@ from django.http import HttpRequest
 
 from periop.accounts.actors import change_actor_get
 from periop.accounts.login_limits import login_failure_count
-from periop.accounts.models import ApiToken, Membership
+from periop.accounts.models import ApiToken, Membership, Profile
 from periop.audit.models import Action, Outcome
 from periop.audit.services import Actor, audit_event_append
 
@@ -152,6 +152,35 @@ def _membership_event(membership: Membership, change: str, *, previous_role: str
             # The role held after the change (the revoked role for a revocation), and before.
             "role": membership.role,
             "previous_role": previous_role,
+        },
+    )
+
+
+@receiver(pre_save, sender=Profile)
+def remember_profession(sender: Any, instance: Profile, **kwargs: Any) -> None:
+    before = None
+    if instance.pk is not None:
+        before = sender.objects.filter(pk=instance.pk).values_list("profession", flat=True).first()
+    instance._profession_before = before  # type: ignore[attr-defined]
+
+
+@receiver(post_save, sender=Profile)
+def audit_profession_saved(sender: Any, instance: Profile, **kwargs: Any) -> None:
+    """The profession decides which sign-off a knowledge-base reviewer gives: a privilege."""
+    before = getattr(instance, "_profession_before", None)
+    if before == instance.profession:
+        return
+    audit_event_append(
+        actor=change_actor(instance),
+        action=Action.PRIVILEGE_CHANGE,
+        resource_type="profile",
+        resource_id=instance.pk,
+        data_category="privileges",
+        payload={
+            "change": "profession-set",
+            "user_id": instance.user_id,
+            "profession": instance.profession,
+            "previous_profession": before or "",
         },
     )
 

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from periop.accounts.models import Department
+from periop.accounts.models import Department, Role
 from periop.accounts.permissions import CHECK_ROLES, HasRole, user_department_ids
 from periop.audit.services import Actor
 from periop.drugs.catalogue import knowledge_base_catalogue
 from periop.drugs.presenters import evaluation_to_dict
+from periop.drugs.releases import release_activate, release_get
 from periop.drugs.schema import CheckOutput
 from periop.drugs.serializers import CheckInput
 from periop.drugs.services import check_run
@@ -39,6 +40,13 @@ CHECK_EXAMPLE = {
     "receptor_state": None,
     "drugs": ["succinylcholine", "rocuronium", "sugammadex"],
 }
+
+
+class ReleaseActivatedOutput(serializers.Serializer):  # type: ignore[type-arg]
+    version = serializers.CharField()
+    digest = serializers.CharField()
+    activated_at = serializers.DateTimeField()
+    activated_by = serializers.CharField()
 
 
 class HasCheckRole(HasRole):
@@ -136,3 +144,42 @@ class KnowledgeBaseApi(APIView):
     )
     def get(self, request: Request) -> Response:
         return Response(knowledge_base_catalogue())
+
+
+class ReleaseActivateApi(APIView):
+    """`POST /api/v1/knowledge-base/releases/{version}/activate`: for knowledge-base
+    reviewers, once every new, removed or changed rule has its two sign-offs."""
+
+    permission_classes = [IsAuthenticated, HasRole]
+    required_roles = (Role.KB_REVIEWER,)
+
+    @extend_schema(
+        operation_id="knowledge_base_release_activate",
+        summary="Activate a stored knowledge-base release",
+        description=(
+            "Makes the release the one every new evaluation uses (audited). 409 "
+            "`unsigned_rules` lists each rule that is new, removed or changed against the "
+            "active release and lacks a consultant anaesthetist's or a clinical pharmacist's "
+            "sign-off; 409 `active` when it is already active."
+        ),
+        request=None,
+        responses={
+            200: ReleaseActivatedOutput,
+            400: OpenApiResponse(description="No stored release has this version."),
+            401: OpenApiResponse(description="Not authenticated."),
+            403: OpenApiResponse(description="Only knowledge-base reviewers activate releases."),
+            409: OpenApiResponse(description="Unsigned rules, or the release is already active."),
+        },
+        tags=["knowledge base"],
+    )
+    def post(self, request: Request, version: str) -> Response:
+        release = release_get(version)
+        activation = release_activate(actor=Actor.from_request(request), release=release)
+        return Response(
+            {
+                "version": release.version,
+                "digest": release.digest,
+                "activated_at": activation.activated_at,
+                "activated_by": activation.activated_by_name,
+            }
+        )

@@ -6,6 +6,7 @@ from periop.web.views import (
     assessments,
     auth,
     history,
+    knowledge,
     patients,
     printing,
     receptor_state,
@@ -17,6 +18,23 @@ app_name = "web"
 
 urlpatterns = [
     path("", start.home, name="home"),
+    path("knowledge-base/releases/", knowledge.release_list, name="knowledge-releases"),
+    path(
+        "knowledge-base/releases/<str:version>/",
+        knowledge.release_review,
+        name="knowledge-release",
+    ),
+    path(
+        "knowledge-base/releases/<str:version>/impact",
+        knowledge.release_impact,
+        name="knowledge-impact",
+    ),
+    path(
+        "knowledge-base/releases/<str:version>/impact.csv",
+        knowledge.release_impact,
+        {"as_csv": True},
+        name="knowledge-impact-csv",
+    ),
     path("login", auth.login_view, name="login"),
     path("logout", auth.logout_view, name="logout"),
     path("department", auth.department_view, name="department"),

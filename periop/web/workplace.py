@@ -55,8 +55,10 @@ def department_choices(user: Any) -> tuple[tuple[Department, str], ...]:
     """(department, role) for every department the user may work in, by name (one query)."""
     if getattr(user, "is_superuser", False):
         return tuple((department, Role.ADMIN) for department in Department.objects.order_by("name"))
+    # A knowledge-base reviewer's membership opens no department's patients.
     memberships = (
         Membership.objects.filter(user_id=user.pk)
+        .exclude(role=Role.KB_REVIEWER)
         .select_related("department")
         .order_by("department__name", "department_id")
     )
@@ -98,6 +100,11 @@ def department_page(view: View) -> View:
         workplace = workplace_for(request)
         if workplace is None:
             if not department_choices(request.user):
+                # A knowledge-base reviewer's work is the releases, in no department.
+                if Membership.objects.filter(
+                    user_id=request.user.pk, role=Role.KB_REVIEWER
+                ).exists():
+                    return redirect("web:knowledge-releases")
                 return render(request, "web/no_department.html", status=403)
             target = reverse("web:department") + "?" + urlencode({"next": request.get_full_path()})
             return redirect(target)

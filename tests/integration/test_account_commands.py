@@ -153,6 +153,8 @@ def test_demo_setup_creates_one_user_per_role_with_random_passwords(capsys):
         "demo-admin",
         "demo-anesthetist",
         "demo-auditor",
+        "demo-kb-anaesthetist",
+        "demo-kb-pharmacist",
         "demo-pharmacist",
     ]
     for user in users:

@@ -88,6 +88,7 @@ def test_check_cautions_rejects_a_malformed_condition():
         run("--condition", "burn:onset", "--drug", "rocuronium")
 
 
+@pytest.mark.django_db
 def test_knowledge_base_show_prints_version_digest_and_counts(capsys):
     call_command("knowledge_base", "show")
 

@@ -22,7 +22,8 @@ from periop.assessments.models import MAXIMUM_WEIGHT_KG, MINIMUM_WEIGHT_KG, Asse
 from periop.assessments.selectors import patient_get, user_holds_role_in
 
 # Anyone with a role in the department reads; who writes is narrower (CLINICAL_ROLES).
-READ_ROLES: tuple[str, ...] = tuple(Role.values)
+# Every role but the knowledge-base reviewer's, which has no patient access.
+READ_ROLES: tuple[str, ...] = tuple(role for role in Role.values if role != Role.KB_REVIEWER)
 
 NOT_AUTHENTICATED = OpenApiResponse(description="Not authenticated.")
 FORBIDDEN = OpenApiResponse(description="The caller's role does not allow this.")

@@ -81,7 +81,7 @@ def read_coverage(
     conditions: Mapping[str, ConditionDefinition],
 ) -> CoverageMap | None:
     """The validated coverage map, or None when the knowledge base has no coverage.toml."""
-    if not (files.directory / COVERAGE_FILE).is_file():
+    if not files.exists(COVERAGE_FILE):
         return None
     document, file = files.read(COVERAGE_FILE)
     file.keys(document, ("columns", "patients", "cells"), required=("columns", "patients", "cells"))

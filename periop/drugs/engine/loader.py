@@ -51,6 +51,7 @@ from periop.drugs.engine.toml_checks import (
     Table,
     canonical_json,
 )
+from periop.drugs.engine.types import KnowledgeBaseError
 
 # The vocabularies, the entry checks and the canonical JSON of the digest live in
 # toml_checks.py and the rule parsing in rule_files.py; their public names stay importable here.
@@ -66,12 +67,44 @@ __all__ = [
     "Table",
     "canonical_json",
     "load_knowledge_base",
+    "load_knowledge_base_texts",
+    "read_release_files",
 ]
+
+
+# The files a release is made of (besides `rules/*.toml`); coverage.toml is optional.
+RELEASE_FILES = ("release.toml", "references.toml", "drugs.toml", "conditions.toml")
+OPTIONAL_FILES = ("coverage.toml",)
+
+
+def read_release_files(directory: Path) -> dict[str, str]:
+    """The TOML texts of the knowledge base in `directory`, by path inside it: what a release
+    stored as data holds. Raises KnowledgeBaseError when a file cannot be read."""
+    names = [*RELEASE_FILES, *(name for name in OPTIONAL_FILES if (directory / name).is_file())]
+    names += [f"rules/{path.name}" for path in sorted((directory / "rules").glob("*.toml"))]
+    texts: dict[str, str] = {}
+    for name in names:
+        try:
+            texts[name] = (directory / name).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise KnowledgeBaseError(
+                f"{directory.name}/{name}", "", f"the file cannot be read: {error}."
+            ) from error
+    return texts
 
 
 def load_knowledge_base(directory: Path) -> KnowledgeBase:
     """The validated, compiled knowledge base in `directory`; raises KnowledgeBaseError."""
-    files = KnowledgeFiles(directory)
+    return _load(KnowledgeFiles(directory))
+
+
+def load_knowledge_base_texts(texts: Mapping[str, str], label: str) -> KnowledgeBase:
+    """The validated, compiled knowledge base of a stored release's TOML texts (path -> text);
+    `label` names it in error messages. Raises KnowledgeBaseError."""
+    return _load(KnowledgeFiles(Path(label), texts=texts, label=label))
+
+
+def _load(files: KnowledgeFiles) -> KnowledgeBase:
     release, guidance = _release(*files.read("release.toml"))
     references = _references(*files.read("references.toml"))
     guidance_entry = Entry(files.display("release.toml"), "[guidance.neuromuscular_monitoring]")
@@ -80,12 +113,11 @@ def load_knowledge_base(directory: Path) -> KnowledgeBase:
             guidance_entry.fail(f"unknown reference id '{reference}' (not in references.toml).")
     groups, drugs = _drugs(*files.read("drugs.toml"), references)
     conditions = _conditions(*files.read("conditions.toml"), references)
-    if not (directory / "rules").is_dir():
+    if not files.has_rules():
         Entry(files.display("rules"), "").fail("the rules directory is missing.")
     catalogue = Catalogue(references, conditions, resolve_selectors(drugs, groups, DRUG_CLASSES))
     rules: list[Rule] = []
-    for path in sorted((directory / "rules").glob("*.toml")):
-        relative = f"rules/{path.name}"
+    for relative in files.rule_files():
         rules.extend(rule_file(*files.read(relative), relative, catalogue))
     check_rule_set(rules, files.display)
     check_attribute_use(conditions, rules, files.display)

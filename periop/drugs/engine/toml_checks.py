@@ -182,20 +182,52 @@ class Entry:
 
 
 class KnowledgeFiles:
-    """The files read so far, parsed, keyed by their path inside the knowledge-base directory."""
+    """The files read so far, parsed, keyed by their path inside the knowledge-base directory.
 
-    def __init__(self, directory: Path) -> None:
+    The files come from a directory, or from `texts` (path -> TOML text): a release stored as
+    data reads exactly as the directory it was imported from, and has the same digest."""
+
+    def __init__(
+        self, directory: Path, texts: Mapping[str, str] | None = None, label: str | None = None
+    ) -> None:
         self.directory = directory
+        self.texts = texts
+        self.label = label or directory.name
         self.documents: dict[str, Table] = {}
 
     def display(self, relative: str) -> str:
-        return f"{self.directory.name}/{relative}"
+        return f"{self.label}/{relative}"
+
+    def exists(self, relative: str) -> bool:
+        if self.texts is not None:
+            return relative in self.texts
+        return (self.directory / relative).is_file()
+
+    def has_rules(self) -> bool:
+        if self.texts is not None:
+            return any(name.startswith("rules/") for name in self.texts)
+        return (self.directory / "rules").is_dir()
+
+    def rule_files(self) -> list[str]:
+        """The rule files' paths, in sorted order."""
+        if self.texts is not None:
+            return sorted(
+                name
+                for name in self.texts
+                if name.startswith("rules/") and name.endswith(".toml") and name.count("/") == 1
+            )
+        return [f"rules/{path.name}" for path in sorted((self.directory / "rules").glob("*.toml"))]
 
     def read(self, relative: str) -> tuple[Table, Entry]:
         entry = Entry(self.display(relative), "")
         try:
-            with (self.directory / relative).open("rb") as handle:
-                document = tomllib.load(handle)
+            if self.texts is not None:
+                if relative not in self.texts:
+                    raise FileNotFoundError(relative)
+                document = tomllib.loads(self.texts[relative])
+            else:
+                with (self.directory / relative).open("rb") as handle:
+                    document = tomllib.load(handle)
         except FileNotFoundError:
             entry.fail("the file is missing.")
         except OSError as error:

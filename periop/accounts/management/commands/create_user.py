@@ -4,10 +4,11 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 
 from periop.accounts.management.commands.create_department import _messages
-from periop.accounts.models import Department, Role
-from periop.accounts.services import api_token_issue, user_create
+from periop.accounts.models import Department, Profession, Role
+from periop.accounts.services import api_token_issue, profession_set, user_create
 
 # The ledger's actor for what this command changes: whoever runs it has shell access, not a user.
 COMMAND_ACTOR = "command:create_user"
@@ -27,6 +28,12 @@ class Command(BaseCommand):
         parser.add_argument("--department", required=True, help="Department code.")
         parser.add_argument("--email", default="")
         parser.add_argument(
+            "--profession",
+            default="",
+            choices=["", *Profession.values],
+            help="For a kb-reviewer: the sign-off they give.",
+        )
+        parser.add_argument(
             "--api-token",
             action="store_true",
             help="Also issue an API token (for pharmacy systems) and print it once.",
@@ -43,14 +50,17 @@ class Command(BaseCommand):
             ) from None
         password = self._password(no_input=options["no_input"])
         try:
-            user = user_create(
-                actor=COMMAND_ACTOR,
-                username=options["username"],
-                password=password,
-                role=options["role"],
-                department=department,
-                email=options["email"],
-            )
+            with transaction.atomic():
+                user = user_create(
+                    actor=COMMAND_ACTOR,
+                    username=options["username"],
+                    password=password,
+                    role=options["role"],
+                    department=department,
+                    email=options["email"],
+                )
+                if options["profession"]:
+                    profession_set(actor=COMMAND_ACTOR, user=user, profession=options["profession"])
         except ValidationError as error:
             raise CommandError(_messages(error)) from None
         self.stdout.write(

@@ -4,10 +4,11 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
-from periop.accounts.models import Department, Role
+from periop.accounts.models import Department, Profession, Role
 from periop.accounts.services import (
     api_token_issue,
     department_create,
+    profession_set,
     random_password,
     user_create,
     user_privileges_set,
@@ -38,8 +39,13 @@ class Command(BaseCommand):
             department = department_create(code=DEMO_DEPARTMENT, name="Demo department")
         user_model = get_user_model()
         printed: list[tuple[str, str, str]] = []
-        for role in Role.values:
-            username = f"demo-{role}"
+        # One user per role; knowledge-base review takes two reviewers, one per profession.
+        accounts = [(f"demo-{role}", role, "") for role in Role.values if role != Role.KB_REVIEWER]
+        accounts += [
+            ("demo-kb-anaesthetist", Role.KB_REVIEWER, Profession.CONSULTANT_ANAESTHETIST),
+            ("demo-kb-pharmacist", Role.KB_REVIEWER, Profession.CLINICAL_PHARMACIST),
+        ]
+        for username, role, profession in accounts:
             existing = user_model.objects.filter(username=username).first()
             if existing is None:
                 password = random_password()
@@ -54,6 +60,8 @@ class Command(BaseCommand):
                 )
                 if role == Role.ADMIN:
                     user_privileges_set(actor=COMMAND_ACTOR, user=user, is_superuser=True)
+                if profession:
+                    profession_set(actor=COMMAND_ACTOR, user=user, profession=profession)
                 printed.append((username, role, password))
             elif options["reset_passwords"]:
                 password = random_password()
@@ -72,7 +80,7 @@ class Command(BaseCommand):
         )
         self.stdout.write("These passwords are shown once:")
         for username, role, password in printed:
-            self.stdout.write(f"  {username:<18} {role:<12} {password}")
+            self.stdout.write(f"  {username:<20} {role:<12} {password}")
         pharmacist = user_model.objects.get(username="demo-pharmacist")
         if any(username == "demo-pharmacist" for username, _, _ in printed):
             key = api_token_issue(actor=COMMAND_ACTOR, user=pharmacist)

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0003_hash_drf_tokens'),
+        ('accounts', '0004_kb_reviewer_role_and_profession'),
     ]
 
     operations = [

@@ -1,0 +1,152 @@
+"""Knowledge-base releases: import (store as data), activation and the active release.
+
+Every change goes through these functions, in one transaction with its audit event. The
+review of a candidate release (sign-offs, comments, the activation gate) is
+`periop.drugs.reviews`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from periop.api import ConflictError, DomainError
+from periop.audit.models import Action
+from periop.audit.services import Actor, audit_event_append
+from periop.drugs import registry
+from periop.drugs.engine import KnowledgeBase, KnowledgeBaseError
+from periop.drugs.engine.loader import load_knowledge_base_texts, read_release_files
+from periop.drugs.models import KnowledgeBaseActivation, KnowledgeBaseRelease
+
+CATEGORY_KNOWLEDGE_BASE = "knowledge-base"
+RESOURCE_RELEASE = "knowledge-base-release"
+
+
+def release_content(texts: dict[str, str]) -> str:
+    return json.dumps(texts, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def release_import(*, actor: Actor, directory: Path) -> tuple[KnowledgeBaseRelease, bool]:
+    """Validates the knowledge base in `directory` and stores it as a release. The same
+    content again returns the stored release (created False); another content under a stored
+    version is refused."""
+    try:
+        texts = read_release_files(directory)
+        kb = load_knowledge_base_texts(texts, directory.name)
+    except KnowledgeBaseError as error:
+        raise DomainError(f"Invalid knowledge base: {error}", field="path") from error
+    with transaction.atomic():
+        existing = KnowledgeBaseRelease.objects.filter(digest=kb.digest).first()
+        if existing is not None:
+            return existing, False
+        clash = KnowledgeBaseRelease.objects.filter(version=kb.version).first()
+        if clash is not None:
+            raise ConflictError(
+                f"Release {kb.version} is already stored with other content ({clash.digest}); "
+                f"this content is {kb.digest}. Give a changed knowledge base a new version "
+                "in release.toml.",
+                code="version_taken",
+            )
+        release = KnowledgeBaseRelease.objects.create(
+            version=kb.version,
+            digest=kb.digest,
+            content=release_content(texts),
+            released_on=kb.release.released_on,
+            imported_at=timezone.now(),
+            imported_by_id=actor.user_id,
+            imported_by_name=actor.username,
+        )
+        audit_event_append(
+            actor=actor,
+            action=Action.CREATE,
+            resource_type=RESOURCE_RELEASE,
+            resource_id=release.pk,
+            data_category=CATEGORY_KNOWLEDGE_BASE,
+            payload={"version": kb.version, "digest": kb.digest, "rules": len(kb.rules)},
+        )
+    registry.use_compiled(kb)
+    return release, True
+
+
+def release_knowledge_base(release: KnowledgeBaseRelease) -> KnowledgeBase:
+    """The compiled, validated content of a stored release."""
+    return registry.compile_release_texts(
+        release.texts(), digest=release.digest, label=f"release {release.version}"
+    )
+
+
+def active_release() -> KnowledgeBaseRelease | None:
+    activation = KnowledgeBaseActivation.objects.select_related("release").first()
+    return None if activation is None else activation.release
+
+
+def release_get(version: str) -> KnowledgeBaseRelease:
+    release = KnowledgeBaseRelease.objects.filter(version=version).first()
+    if release is None:
+        raise DomainError(
+            f"No stored knowledge-base release has version '{version}'. Import it first "
+            "(manage.py knowledge_base import --path DIR).",
+            field="version",
+        )
+    return release
+
+
+def release_activate(*, actor: Actor, release: KnowledgeBaseRelease) -> KnowledgeBaseActivation:
+    """Makes `release` the active one, once its review allows (`periop.drugs.reviews`)."""
+    from periop.drugs.reviews import activation_blockers
+
+    kb = release_knowledge_base(release)
+    with transaction.atomic():
+        # One activation at a time: the lock orders concurrent activations.
+        current = (
+            KnowledgeBaseActivation.objects.select_for_update().select_related("release").first()
+        )
+        if current is not None and current.release_id == release.pk:
+            raise ConflictError(f"Release {release.version} is already active.", code="active")
+        blockers = activation_blockers(release, None if current is None else current.release)
+        if blockers:
+            raise ConflictError(
+                f"Release {release.version} cannot be activated: {'; '.join(blockers)}.",
+                code="unsigned_rules",
+            )
+        activation = KnowledgeBaseActivation.objects.create(
+            release=release,
+            activated_at=timezone.now(),
+            activated_by_id=actor.user_id,
+            activated_by_name=actor.username,
+        )
+        audit_event_append(
+            actor=actor,
+            action=Action.UPDATE,
+            resource_type=RESOURCE_RELEASE,
+            resource_id=release.pk,
+            data_category=CATEGORY_KNOWLEDGE_BASE,
+            payload={
+                "activated": {"version": release.version, "digest": release.digest},
+                "replaced": None
+                if current is None
+                else {"version": current.release.version, "digest": current.release.digest},
+            },
+        )
+        transaction.on_commit(lambda: registry.use(kb))
+    return activation
+
+
+def release_bootstrap() -> KnowledgeBaseRelease | None:
+    """A deployment with no active release stores the configured directory and activates it
+    (as the system); otherwise nothing changes. Returns the release it activated."""
+    if KnowledgeBaseActivation.objects.exists():
+        return None
+    actor = Actor.system()
+    try:
+        release, _ = release_import(actor=actor, directory=registry.knowledge_base_directory())
+        release_activate(actor=actor, release=release)
+    except (IntegrityError, ConflictError):
+        # Another server process, starting at the same moment, got there first.
+        if KnowledgeBaseActivation.objects.exists():
+            return None
+        raise
+    return release

@@ -1,0 +1,146 @@
+"""Local tuning proposals and their sign-offs (the floors are `engine.tuning`'s).
+
+A department administrator proposes; a consultant anaesthetist and a clinical pharmacist,
+two different knowledge-base reviewers, sign off; from then on the tuning is in force for the
+department (`department_tunings`). Every step is append-only and audited.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from periop.accounts.models import Department, Profession, Role
+from periop.accounts.permissions import user_department_ids
+from periop.accounts.services import profession_of
+from periop.api import DomainError
+from periop.audit.models import Action
+from periop.audit.services import Actor, audit_event_append
+from periop.drugs.engine import Level
+from periop.drugs.engine.tuning import RAISE, Tuning, TuningRefused, tuning_check
+from periop.drugs.models import LocalTuning, SignOffKind, TuningSignOff
+from periop.drugs.registry import get_knowledge_base
+from periop.drugs.releases import CATEGORY_KNOWLEDGE_BASE
+from periop.drugs.reviews import is_reviewer
+
+RESOURCE = "knowledge-base-tuning"
+
+
+def tuning_propose(
+    *,
+    user: Any,
+    department: Department,
+    rule_id: str,
+    change: str,
+    level: str = "",
+    text: str = "",
+    reason: str,
+) -> LocalTuning:
+    """A department administrator's proposal, refused (with the floor it would breach) when
+    it would lower contraindicated, avoid or adjust."""
+    if not getattr(user, "is_superuser", False) and department.pk not in user_department_ids(
+        user, [Role.ADMIN]
+    ):
+        raise DomainError("Only the department's administrator proposes local tunings.")
+    rule = next((rule for rule in get_knowledge_base().rules if rule.id == rule_id), None)
+    if rule is None:
+        raise DomainError(f"No rule '{rule_id}' in the active knowledge base.", field="rule")
+    if not reason.strip():
+        raise DomainError("Say why the department tunes this rule.", field="reason")
+    target = None
+    if change == RAISE:
+        try:
+            target = Level.from_code(level)
+        except KeyError:
+            raise DomainError(f"Unknown level '{level}'.", field="level") from None
+    try:
+        tuning_check(rule, change, target, text)
+    except TuningRefused as error:
+        raise DomainError(str(error), field="change") from error
+    with transaction.atomic():
+        tuning = LocalTuning.objects.create(
+            department=department,
+            rule_id=rule_id,
+            change=change,
+            level=target.code if target is not None else "",
+            text=text.strip(),
+            reason=reason.strip(),
+            proposed_by=user,
+            proposed_at=timezone.now(),
+        )
+        audit_event_append(
+            actor=Actor.from_user(user),
+            action=Action.CREATE,
+            resource_type=RESOURCE,
+            resource_id=tuning.pk,
+            data_category=CATEGORY_KNOWLEDGE_BASE,
+            department_id=department.pk,
+            payload={
+                "rule": rule_id,
+                "change": change,
+                "level": tuning.level,
+                "text": tuning.text,
+                "reason": tuning.reason,
+            },
+        )
+    return tuning
+
+
+def tuning_sign_off(*, user: Any, tuning: LocalTuning) -> TuningSignOff:
+    if not is_reviewer(user):
+        raise DomainError("Only a knowledge-base reviewer can sign off a tuning.")
+    profession = profession_of(user)
+    if profession not in Profession.values:
+        raise DomainError("Your profile records no profession: you cannot sign off.")
+    with transaction.atomic():
+        signed = list(TuningSignOff.objects.select_for_update().filter(tuning=tuning))
+        if any(sign_off.reviewer_id == user.pk for sign_off in signed):
+            raise DomainError(
+                "You have already signed off this tuning: the other sign-off "
+                "must come from someone else."
+            )
+        if any(sign_off.kind == profession for sign_off in signed):
+            raise DomainError(
+                f"This tuning already has a {SignOffKind(profession).label.lower()}'s sign-off."
+            )
+        sign_off = TuningSignOff.objects.create(
+            tuning=tuning, kind=profession, reviewer=user, signed_at=timezone.now()
+        )
+        audit_event_append(
+            actor=Actor.from_user(user),
+            action=Action.SIGN,
+            resource_type=RESOURCE,
+            resource_id=tuning.pk,
+            data_category=CATEGORY_KNOWLEDGE_BASE,
+            department_id=tuning.department_id,
+            payload={"rule": tuning.rule_id, "change": tuning.change, "kind": profession},
+        )
+    return sign_off
+
+
+def department_tunings(department_id: int) -> dict[str, list[Tuning]]:
+    """The department's tunings in force (both sign-offs given), by rule."""
+    tunings: dict[str, list[Tuning]] = defaultdict(list)
+    rows = (
+        LocalTuning.objects.filter(department_id=department_id)
+        .select_related("proposed_by")
+        .prefetch_related("sign_offs")
+    )
+    for row in rows:
+        if {sign_off.kind for sign_off in row.sign_offs.all()} != set(SignOffKind.values):
+            continue
+        tunings[row.rule_id].append(
+            Tuning(
+                rule=row.rule_id,
+                change=row.change,
+                level=Level.from_code(row.level) if row.level else None,
+                text=row.text,
+                who=row.proposed_by.get_username(),
+                when=row.proposed_at.isoformat(),
+                why=row.reason,
+            )
+        )
+    return dict(tunings)
