@@ -135,6 +135,7 @@ def main() -> None:
 
     from django.contrib.auth import get_user_model
     from django.db import connection
+    from django.contrib.sessions.backends.db import SessionStore
     from django.test import RequestFactory
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
@@ -185,6 +186,8 @@ def main() -> None:
             {"from": str(period.first_day), "to": str(period.last_day)},
         )
         request.user = auditor
+        # The pages' header reads the department chosen in the session.
+        request.session = SessionStore()
         response = department_report_page(request, department.pk)
         assert response.status_code == 200, response.status_code
         return response
