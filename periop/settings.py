@@ -384,6 +384,9 @@ LOGGING = {
     },
 }
 
+# Benchmark-only endpoints (periop.bench_views), for bench/http_bench.py; never in production.
+BENCH_ENDPOINTS = env_bool("PERIOP_BENCH_ENDPOINTS", False)
+
 # A streaming read replica for the reports (periop.replica): when DATABASE_REPLICA_URL is set,
 # the department report (HTML, CSV, PDF, JSON) and the audit-log report read from it while its
 # lag is within REPLICA_MAX_LAG_SECONDS, else from the primary; every write goes to the primary.
