@@ -317,7 +317,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # DRF's JSON, written by orjson (periop.renderers).
+    "DEFAULT_RENDERER_CLASSES": ["periop.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["periop.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "periop.api.Pagination",
     "PAGE_SIZE": 25,

@@ -11,12 +11,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from periop.audit.services import Actor
+from periop.renderers import JSONRenderer
 from periop.replica import primary_wal_position, report_reads
 from periop.reports.access import report_department_get
 from periop.reports.exports import csv_response, department_report_rows
