@@ -7,6 +7,13 @@ Runs against a scratch PostgreSQL database that it creates and drops:
 
 Targets (issue "Patients, assessments and the audit ledger"): at least 500 appends/s with
 8 concurrent writers; verification at least 100,000 events/s.
+
+In the same run it measures the floor a chained append is compared with (issue 15): 8 writers
+each inserting single rows, one transaction per row, into `bench_unchained_event`, a table
+created for the run (and dropped after) with the audit table's columns, defaults and indexes
+(`LIKE ... INCLUDING ALL`) but no chain, no head row and no triggers; each row carries values
+of the same width as an audit event (the same canonical payload, a 64-character hash). Target:
+chained appends with 8 writers >= 0.8 x that.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -43,11 +51,63 @@ def _writer(database_url: str, count: int, start: multiprocessing.synchronize.Ev
         audit_event_append(actor=actor, action="read", resource_type="patient", resource_id=number)
 
 
-def appends_per_second(database_url: str, writers: int, per_writer: int) -> float:
+UNCHAINED = "bench_unchained_event"
+
+
+def _unchained_writer(
+    database_url: str, count: int, start: multiprocessing.synchronize.Event, writer: int = 0
+) -> None:
+    """Plain single-row INSERT and COMMIT (autocommit), values as wide as an audit event's."""
+    _setup(database_url)
+    import secrets
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from periop.audit.chain import STORED_FIELDS, canonical_json
+
+    columns = list(STORED_FIELDS)
+    sql = (
+        f"INSERT INTO {UNCHAINED} ({', '.join(columns)}) "  # noqa: S608 (constant SQL)
+        f"VALUES ({', '.join(['%s'] * len(columns))})"
+    )
+    start.wait()
+    with connection.cursor() as cursor:
+        for number in range(count):
+            row = {
+                "sequence": writer * 10_000_000 + number + 1,
+                "occurred_at": timezone.now(),
+                "data_time": None,
+                "patient_id": None,
+                "actor_user_id": None,
+                "actor_username": "bench",
+                "actor_kind": "system",
+                "action": "read",
+                "resource_type": "patient",
+                "resource_id": str(number),
+                "data_category": "",
+                "outcome": "success",
+                "request_id": "",
+                "department_id": None,
+                "payload": canonical_json({}),
+                "key_id": "dev",
+                "previous_hash": secrets.token_hex(32),
+                "hash": secrets.token_hex(32),
+            }
+            cursor.execute(sql, [row[column] for column in columns])
+
+
+def appends_per_second(
+    database_url: str, writers: int, per_writer: int, target: Any = _writer
+) -> float:
     start = multiprocessing.Event()
     processes = [
-        multiprocessing.Process(target=_writer, args=(database_url, per_writer, start))
-        for _ in range(writers)
+        multiprocessing.Process(
+            target=target,
+            args=(database_url, per_writer, start)
+            + ((index,) if target is _unchained_writer else ()),
+        )
+        for index in range(writers)
     ]
     for process in processes:
         process.start()
@@ -108,6 +168,14 @@ def main() -> None:
     parser.add_argument("--server", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--appends", type=int, default=500, help="events per writer")
     parser.add_argument("--verify-events", type=int, default=1_000_000)
+    parser.add_argument(
+        "--database-setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a PostgreSQL setting for the scratch database only (ALTER DATABASE ... SET), "
+        "for example synchronous_commit=off or commit_delay=200; repeatable",
+    )
     options = parser.parse_args()
 
     name = f"periop_bench_audit_{os.getpid()}"
@@ -115,15 +183,38 @@ def main() -> None:
         ["psql", options.server + "/postgres", "-qc", f"CREATE DATABASE {name}"], check=True
     )
     url = f"{options.server}/{name}"
+    for setting in options.database_setting:
+        key, _, value = setting.partition("=")
+        subprocess.run(
+            [
+                "psql",
+                options.server + "/postgres",
+                "-qc",
+                f"ALTER DATABASE {name} SET {key} = '{value}'",
+            ],
+            check=True,
+        )
+        print(f"database setting: {key} = {value}")
     try:
         environment = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
         subprocess.run(
             [sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=environment, check=True
         )
         multiprocessing.set_start_method("spawn")
+        rates = {}
         for writers in (1, 8):
-            rate = appends_per_second(url, writers, options.appends)
-            print(f"appends/s with {writers} writer(s): {rate:,.0f}")
+            rates[writers] = appends_per_second(url, writers, options.appends)
+            print(f"appends/s with {writers} writer(s): {rates[writers]:,.0f}", flush=True)
+        psql = ["psql", url, "-qc"]
+        subprocess.run(
+            [*psql, f"CREATE TABLE {UNCHAINED} (LIKE audit_auditevent INCLUDING ALL)"], check=True
+        )
+        try:
+            plain = appends_per_second(url, 8, options.appends, _unchained_writer)
+        finally:
+            subprocess.run([*psql, f"DROP TABLE IF EXISTS {UNCHAINED}"], check=True)
+        print(f"plain single-row INSERT+COMMIT/s with 8 writers, unchained: {plain:,.0f}")
+        print(f"ratio chained/plain with 8 writers: {rates[8] / plain:.2f}  (target >= 0.8)")
 
         _setup(url)
         from periop.audit.verification import audit_chain_verify

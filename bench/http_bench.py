@@ -3,12 +3,17 @@
     python bench/http_bench.py [--server postgres://postgres@127.0.0.1:5432] [--seconds 20]
 
 Creates a scratch PostgreSQL database, a pharmacist with an API token, starts gunicorn on
-127.0.0.1, and drives it with wrk (Debian package `wrk`) at 32 connections: first
-`GET /api/v1/me` (token authentication and one membership query: the baseline), then the
-check endpoint with the contract's example patient. Prints requests/s, the ratio, and p50/p95/p99
-latency. All traffic stays on 127.0.0.1 and each run is bounded in time.
+127.0.0.1 with the benchmark-only endpoints on (`PERIOP_BENCH_ENDPOINTS`), and drives it with
+wrk (Debian package `wrk`) at 32 connections, then at 4: `GET /api/v1/me` (token
+authentication and one membership query), `POST /api/v1/bench/audited` (the same
+authentication and role query, the same JSON body parsed, and one audit append with the same
+commit: the audited baseline), and the check endpoint with the contract's example patient,
+in full and with `?view=summary` (`--no-summary` for a server without it). Prints
+requests/s, the ratios, and p50/p95/p99 latency. All traffic stays on 127.0.0.1 and each run
+is bounded in time.
 
-Targets (issue "Knowledge base and caution engine"): ratio >= 0.8, p95 < 50 ms.
+Targets (issue 15), in one run: checks >= 0.9 x the audited baseline and >= 0.7 x
+`GET /api/v1/me` in requests/s; p50 at 4 connections <= 1.2 x the audited baseline's.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -59,7 +65,9 @@ end
 """
 
 
-def run_wrk(path: str, method: str, token: str, seconds: int, body: str | None) -> dict[str, float]:
+def run_wrk(
+    path: str, method: str, token: str, seconds: int, body: str | None, connections: int = 32
+) -> dict[str, float]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         body_line = f"wrk.body = {json.dumps(body)}" if body else ""
         script.write(LUA.format(method=method, token=token, body_line=body_line))
@@ -67,7 +75,7 @@ def run_wrk(path: str, method: str, token: str, seconds: int, body: str | None) 
         [
             "wrk",
             "-t2",
-            "-c32",
+            f"-c{connections}",
             f"-d{seconds}s",
             "--timeout",
             "5s",
@@ -97,6 +105,10 @@ def main() -> None:
     parser.add_argument("--server", default="postgres://postgres@127.0.0.1:5432")
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="interleaved slices per endpoint (default 5)"
+    )
+    parser.add_argument("--no-summary", action="store_true", help="skip ?view=summary")
     options = parser.parse_args()
 
     name = f"periop_bench_http_{os.getpid()}"
@@ -113,6 +125,7 @@ def main() -> None:
         "SECURE_SSL_REDIRECT": "false",
         "ALLOWED_HOSTS": "127.0.0.1",
         "PERIOP_USER_PASSWORD": "benchmark-password-" + os.urandom(8).hex(),
+        "PERIOP_BENCH_ENDPOINTS": "true",
     }
     server = None
     try:
@@ -166,21 +179,62 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(0.2)
-        # Warm up both endpoints, then measure them one after the other in the same run.
-        run_wrk("/api/v1/me", "GET", token, 3, None)
-        run_wrk("/api/v1/checks", "POST", token, 3, json.dumps(BODY))
-        baseline = run_wrk("/api/v1/me", "GET", token, options.seconds, None)
-        checks = run_wrk("/api/v1/checks", "POST", token, options.seconds, json.dumps(BODY))
-        for label, result in (
-            ("GET /api/v1/me (baseline)", baseline),
-            ("POST /api/v1/checks", checks),
-        ):
-            print(
-                f"{label:<28} {result['rps']:8.1f} req/s  p50 {result['p50']:6.1f} ms  "
-                f"p95 {result['p95']:6.1f} ms  p99 {result['p99']:6.1f} ms  "
-                f"errors {result['errors']}"
+        body = json.dumps(BODY)
+        endpoints = [
+            ("GET /api/v1/me", "/api/v1/me", "GET", None),
+            ("POST /api/v1/bench/audited", "/api/v1/bench/audited", "POST", body),
+            ("POST /api/v1/checks", "/api/v1/checks", "POST", body),
+        ]
+        if not options.no_summary:
+            endpoints.append(
+                ("POST /api/v1/checks?view=summary", "/api/v1/checks?view=summary", "POST", body)
             )
-        print(f"throughput ratio checks/baseline: {checks['rps'] / baseline['rps']:.2f}")
+        # Warm every endpoint up, then measure them one after the other in the same run.
+        for _, path, method, payload in endpoints:
+            run_wrk(path, method, token, 3, payload)
+        # Interleaved: every endpoint runs `--rounds` short slices in turn, so load from
+        # elsewhere on the machine falls on all of them alike. Requests/s is the total over
+        # the slices; the latency percentiles are the medians of the slices'.
+        results: dict[tuple[str, int], dict[str, float]] = {}
+        slice_seconds = max(1, options.seconds // options.rounds)
+        for connections in (32, 4):
+            slices: dict[str, list[dict[str, float]]] = {label: [] for label, *_ in endpoints}
+            for _ in range(options.rounds):
+                for label, path, method, payload in endpoints:
+                    slices[label].append(
+                        run_wrk(path, method, token, slice_seconds, payload, connections)
+                    )
+            for label, runs in slices.items():
+                result = {
+                    "rps": sum(run["rps"] for run in runs) / len(runs),
+                    "p50": statistics.median(run["p50"] for run in runs),
+                    "p95": statistics.median(run["p95"] for run in runs),
+                    "p99": statistics.median(run["p99"] for run in runs),
+                    "errors": sum(run["errors"] for run in runs),
+                }
+                results[label, connections] = result
+                print(
+                    f"c={connections:<3} {label:<34} {result['rps']:8.1f} req/s  "
+                    f"p50 {result['p50']:6.1f} ms  p95 {result['p95']:6.1f} ms  "
+                    f"p99 {result['p99']:6.1f} ms  errors {result['errors']}",
+                    flush=True,
+                )
+        me, audited = "GET /api/v1/me", "POST /api/v1/bench/audited"
+        for label, *_ in endpoints[2:]:
+            checks = results[label, 32]
+            print(f"{label}:")
+            print(
+                f"  req/s ratio to the audited baseline (c=32): "
+                f"{checks['rps'] / results[audited, 32]['rps']:.2f}  (target >= 0.9)"
+            )
+            print(
+                f"  req/s ratio to GET /api/v1/me (c=32): "
+                f"{checks['rps'] / results[me, 32]['rps']:.2f}  (target >= 0.7)"
+            )
+            print(
+                f"  p50 ratio to the audited baseline (c=4): "
+                f"{results[label, 4]['p50'] / results[audited, 4]['p50']:.2f}  (target <= 1.2)"
+            )
     finally:
         if server is not None:
             server.terminate()

@@ -134,8 +134,8 @@ def main() -> None:
     _setup(options.database_url)
 
     from django.contrib.auth import get_user_model
-    from django.db import connection
     from django.contrib.sessions.backends.db import SessionStore
+    from django.db import connection
     from django.test import RequestFactory
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone

@@ -38,7 +38,7 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-PORT = 8766
+PORT = 8767
 BASE = f"http://127.0.0.1:{PORT}"
 PASSWORD = "probe-password-" + os.urandom(6).hex()
 

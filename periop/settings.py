@@ -55,6 +55,16 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}.") from None
 
 
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}.") from None
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None:
@@ -320,7 +330,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # DRF's JSON, written by orjson (periop.renderers).
+    "DEFAULT_RENDERER_CLASSES": ["periop.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["periop.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "periop.api.Pagination",
     "PAGE_SIZE": 25,
@@ -405,3 +416,23 @@ LOGGING = {
         "fontTools": {"level": "WARNING"},
     },
 }
+
+# Benchmark-only endpoints (periop.bench_views), for bench/http_bench.py; never in production.
+BENCH_ENDPOINTS = env_bool("PERIOP_BENCH_ENDPOINTS", False)
+
+# A streaming read replica for the reports (periop.replica): when DATABASE_REPLICA_URL is set,
+# the department report (HTML, CSV, PDF, JSON) and the audit-log report read from it while its
+# lag is within REPLICA_MAX_LAG_SECONDS, else from the primary; every write goes to the primary.
+# In tests it mirrors the primary's test database (replication carries it to a real replica).
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL,
+        conn_max_age=env_int("DB_CONN_MAX_AGE", 600),
+        conn_health_checks=True,
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["periop.replica.ReplicaRouter"]
+REPLICA_MAX_LAG_SECONDS = env_float("REPLICA_MAX_LAG_SECONDS", 5.0)
+# How long a report waits for a replica that is only just behind the primary.
+REPLICA_CATCH_UP_WAIT_SECONDS = env_float("REPLICA_CATCH_UP_WAIT_SECONDS", 0.2)

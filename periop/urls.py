@@ -1,5 +1,6 @@
 """Root URLs: the health probe, the admin, version 1 of the API and the pre-op pages."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponseRedirect
 from django.templatetags.static import static
@@ -26,6 +27,12 @@ api_v1: list[URLPattern | URLResolver] = [
         name="docs",
     ),
 ]
+
+if settings.BENCH_ENDPOINTS:
+    # Benchmarks only (bench/http_bench.py); off unless PERIOP_BENCH_ENDPOINTS is true.
+    from periop.bench_views import AuditedBaselineApi
+
+    api_v1.append(path("bench/audited", AuditedBaselineApi.as_view(), name="bench-audited"))
 
 
 def favicon(request: HttpRequest) -> HttpResponseRedirect:

@@ -35,6 +35,9 @@ def moved_clock() -> dt.datetime | None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "real_replica: runs against a real streaming replica (skipped without one)"
+    )
     moment = moved_clock()
     if moment is not None:
         # The clock keeps ticking from there, so durations and timeouts behave as usual.
@@ -312,3 +315,57 @@ def nothing_changes(*, reads_allowed: bool = False) -> Iterator[None]:
     after = _Unchanged.state(reads_allowed=reads_allowed)
     for name, rows in before.items():
         assert after[name] == rows, f"a refused request changed {name}"
+
+
+# The read replica (periop.replica). Tests marked `real_replica` run against a streaming
+# replica (`.ci/replica` starts one and sets DATABASE_REPLICA_URL); they need committed rows
+# (`transaction=True`) and the `replica` alias among their databases.
+REAL_REPLICA_MARK = "real_replica"
+_DATABASE_FIXTURES = ("db", "transactional_db", "django_db_reset_sequences", "live_server")
+
+
+@pytest.fixture(autouse=True)
+def replica_follows_the_test_transaction(request: pytest.FixtureRequest) -> Iterator[None]:
+    """With a replica configured, every test but those marked `real_replica` reads the
+    replica alias through the primary's own connection: a test's rows are uncommitted (its
+    transaction is rolled back at the end) and no other connection, replica or not, sees
+    them. The test database must be set up first, so that pytest-django's guard against
+    undeclared databases wraps the replica's connection, not the primary's."""
+    from django.db import connections
+
+    if "replica" not in connections.settings or request.node.get_closest_marker(REAL_REPLICA_MARK):
+        yield
+        return
+    uses_database = request.node.get_closest_marker("django_db") or any(
+        name in request.fixturenames for name in _DATABASE_FIXTURES
+    )
+    if uses_database:
+        request.getfixturevalue("_django_db_helper")
+    own = connections["replica"]
+    connections["replica"] = connections["default"]
+    try:
+        yield
+    finally:
+        connections["replica"] = own
+
+
+@pytest.fixture
+def replica_mirror(db: None) -> Iterator[str]:
+    """A `replica` alias for tests of the routing, when none is configured: a mirror of the
+    test database (`TEST: {"MIRROR": "default"}`) served by the primary's connection. With a
+    replica configured, that alias as the autouse fixture above arranged it."""
+    from django.db import connections
+
+    if "replica" in connections.settings:
+        yield "replica"
+        return
+    connections.settings["replica"] = {
+        **connections.settings["default"],
+        "TEST": {**connections.settings["default"]["TEST"], "MIRROR": "default"},
+    }
+    connections["replica"] = connections["default"]
+    try:
+        yield "replica"
+    finally:
+        del connections["replica"]
+        del connections.settings["replica"]

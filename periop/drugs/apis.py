@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.permissions import IsAuthenticated
@@ -17,7 +18,7 @@ from periop.drugs.catalogue import knowledge_base_catalogue
 from periop.drugs.presenters import evaluation_to_dict
 from periop.drugs.releases import release_activate, release_get
 from periop.drugs.schema import CheckOutput
-from periop.drugs.serializers import CheckInput
+from periop.drugs.serializers import CheckInput, check_input_validate
 from periop.drugs.services import check_run
 
 CHECK_EXAMPLE = {
@@ -47,6 +48,9 @@ class ReleaseActivatedOutput(serializers.Serializer):  # type: ignore[type-arg]
     digest = serializers.CharField()
     activated_at = serializers.DateTimeField()
     activated_by = serializers.CharField()
+
+
+CHECK_VIEWS = ("full", "summary")
 
 
 class HasCheckRole(HasRole):
@@ -91,9 +95,22 @@ class CheckApi(APIView):
             "event is recorded under the `department` given, or the caller's only department."
         ),
         request=CheckInput,
+        parameters=[
+            OpenApiParameter(
+                "view",
+                OpenApiTypes.STR,
+                enum=list(CHECK_VIEWS),
+                description="`full` (the default): the whole response. `summary`: the same "
+                "response with each finding's `rationale` and `references` left out (levels, "
+                "summaries, doses, monitoring, reversal and assumptions stay), for machine "
+                "clients. Any other value is refused with 400.",
+            )
+        ],
         responses={
             200: CheckOutput,
-            400: OpenApiResponse(description="Invalid input: one message per field."),
+            400: OpenApiResponse(
+                description="Invalid input: one message per field (`view` for an unknown view)."
+            ),
             401: OpenApiResponse(description="Not authenticated."),
             403: OpenApiResponse(
                 description="The caller's role may not run checks (in the department given)."
@@ -107,9 +124,10 @@ class CheckApi(APIView):
         tags=["checks"],
     )
     def post(self, request: Request) -> Response:
-        serializer = CheckInput(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
+        view = request.query_params.get("view", "full")
+        if view not in CHECK_VIEWS:
+            raise ValidationError({"view": ["Unknown view. Use full or summary."]})
+        data = check_input_validate(request.data)
         department_id = self.check_department(request, data.get("department"))
         evaluation = check_run(
             actor=Actor.from_request(request),
@@ -117,7 +135,8 @@ class CheckApi(APIView):
             raw_input=request.data,
             department_id=department_id,
         )
-        return Response(evaluation_to_dict(evaluation), status=status.HTTP_200_OK)
+        body = evaluation_to_dict(evaluation, summary=view == "summary")
+        return Response(body, status=status.HTTP_200_OK)
 
 
 class KnowledgeBaseApi(APIView):

@@ -33,6 +33,18 @@ def dose_to_dict(dose: DoseGuidance | None) -> dict[str, Any] | None:
     }
 
 
+def finding_summary_to_dict(finding: Finding) -> dict[str, Any]:
+    """A finding without its rationale and references (`?view=summary`)."""
+    return {
+        "rule": finding.rule,
+        "level": finding.level.code,
+        "effects": list(finding.effects),
+        "triggered_by": list(finding.triggered_by),
+        "summary": finding.summary,
+        "unconfirmed": finding.unconfirmed,
+    }
+
+
 def finding_to_dict(finding: Finding) -> dict[str, Any]:
     return {
         "rule": finding.rule,
@@ -46,7 +58,8 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
     }
 
 
-def caution_to_dict(caution: DrugCaution) -> dict[str, Any]:
+def caution_to_dict(caution: DrugCaution, *, summary: bool = False) -> dict[str, Any]:
+    finding = finding_summary_to_dict if summary else finding_to_dict
     return {
         "drug": caution.drug,
         "drug_class": caution.drug_class,
@@ -54,7 +67,7 @@ def caution_to_dict(caution: DrugCaution) -> dict[str, Any]:
         "effects": list(caution.effects),
         "conflict": caution.conflict,
         "summary": caution.summary,
-        "findings": [finding_to_dict(finding) for finding in caution.findings],
+        "findings": [finding(item) for item in caution.findings],
         "dose": dose_to_dict(caution.dose),
         "monitoring": caution.monitoring,
         "reversal": caution.reversal,
@@ -66,8 +79,9 @@ def caution_to_dict(caution: DrugCaution) -> dict[str, Any]:
     }
 
 
-def evaluation_to_dict(evaluation: Evaluation) -> dict[str, Any]:
-    """The response body of a check, exactly as the REST contract specifies."""
+def evaluation_to_dict(evaluation: Evaluation, *, summary: bool = False) -> dict[str, Any]:
+    """The response body of a check, exactly as the REST contract specifies; with `summary`,
+    the findings leave out their rationale and references (`?view=summary`)."""
     receptor_state = evaluation.receptor_state
     return {
         "knowledge_base": {
@@ -85,6 +99,6 @@ def evaluation_to_dict(evaluation: Evaluation) -> dict[str, Any]:
             ],
         },
         "highest_level": evaluation.highest_level.code,
-        "cautions": [caution_to_dict(caution) for caution in evaluation.cautions],
+        "cautions": [caution_to_dict(caution, summary=summary) for caution in evaluation.cautions],
         "assumptions": list(evaluation.assumptions),
     }

@@ -45,8 +45,14 @@ class FindingOutput(serializers.Serializer):  # type: ignore[type-arg]
         ),
     )
     summary = serializers.CharField()
-    rationale = serializers.CharField()
-    references = serializers.ListField(child=serializers.CharField())
+    rationale = serializers.CharField(
+        required=False, help_text="Always present, except with `?view=summary`."
+    )
+    references = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Reference ids; always present, except with `?view=summary`.",
+    )
     unconfirmed = serializers.BooleanField()
 
 

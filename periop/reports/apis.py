@@ -11,16 +11,18 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from periop.audit.services import Actor
+from periop.renderers import JSONRenderer
+from periop.replica import primary_wal_position, report_reads
 from periop.reports.access import report_department_get
 from periop.reports.exports import csv_response, department_report_rows
 from periop.reports.periods import PeriodError, local_today, report_period_parse
-from periop.reports.selectors import department_report
+from periop.reports.selectors import audit_chain_head, department_report
 from periop.reports.services import report_access_record
 
 
@@ -100,7 +102,11 @@ class DepartmentReportApi(APIView):
         except PeriodError as error:
             raise exceptions.ValidationError({error.field: [error.message]}) from None
         output_format = "csv" if request.accepted_renderer.format == "csv" else "json"
-        report = department_report(department=department, period=period)
+        head = audit_chain_head()
+        with report_reads(primary_wal_position()) as source:
+            report = department_report(
+                department=department, period=period, head=head, read_source=source
+            )
         report_access_record(
             actor=Actor.from_request(request),
             department=department,

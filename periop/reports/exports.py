@@ -54,6 +54,9 @@ def department_report_rows(report: dict[str, Any]) -> Iterator[list[Any]]:
     yield ["report", "generated", "", "at", report["generated_at"]]
     yield ["report", "audit_chain_head", "", "sequence", head["sequence"]]
     yield ["report", "audit_chain_head", "", "hash", head["hash"]]
+    read_from = report["read_from"]
+    yield ["report", "read_from", "", "database", read_from["database"]]
+    yield ["report", "read_from", "", "replica_lag_seconds", read_from["replica_lag_seconds"]]
     assessments = report["assessments"]
     yield ["assessments", "total", "", "count", assessments["total"]]
     for status, count in assessments["by_status"].items():

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import connection
+from django.db import connections, router
 from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
@@ -31,6 +31,7 @@ from periop.assessments.models import (
 )
 from periop.audit.models import AuditChainHead, AuditEvent
 from periop.interop.models import CdsFeedback
+from periop.replica import PRIMARY, ReadSource, read_source_unrouted
 from periop.reports.periods import ReportPeriod
 
 LEVELS = ("contraindicated", "avoid", "adjust", "monitor", "none")
@@ -270,9 +271,11 @@ def _cautions_by_condition(department: Department, period: ReportPeriod) -> list
         draft_amendments=f"SELECT id FROM {assessments} "  # noqa: S608 (a table name)
         "WHERE status = %s AND supersedes_id IS NOT NULL",
     )
-    adapt = connection.ops.adapt_datetimefield_value
+    # Raw SQL bypasses the router: ask it which database the report reads.
+    database = connections[router.db_for_read(AssessmentConditionCode)]
+    adapt = database.ops.adapt_datetimefield_value
     bounds = [department.pk, adapt(period.start), adapt(period.end)]
-    with connection.cursor() as cursor:
+    with database.cursor() as cursor:
         lineage = [AssessmentStatus.SIGNED.value, AssessmentStatus.DRAFT.value]
         cursor.execute(sql, [*LEVELS, *bounds, *lineage, *bounds, *lineage])
         rows = sorted(cursor.fetchall())
@@ -499,19 +502,30 @@ def _knowledge_base_versions(
 
 
 def audit_chain_head() -> dict[str, Any]:
-    """The ledger's head now: a printed report quoting it pins the history it was made from."""
-    head = AuditChainHead.objects.filter(id=1).values_list("sequence", "hash").first()
+    """The ledger's head now, always read from the primary (a replica may lag): a printed
+    report quoting it pins the history it was made from."""
+    head = (
+        AuditChainHead.objects.using(PRIMARY).filter(id=1).values_list("sequence", "hash").first()
+    )
     sequence, digest = head or (0, "0" * 64)
     return {"sequence": sequence, "hash": digest}
 
 
 def department_report(
-    *, department: Department, period: ReportPeriod, now: dt.datetime | None = None
+    *,
+    department: Department,
+    period: ReportPeriod,
+    now: dt.datetime | None = None,
+    head: dict[str, Any] | None = None,
+    read_source: ReadSource | None = None,
 ) -> dict[str, Any]:
-    """Every figure of the department report for the period, as plain JSON-ready data."""
+    """Every figure of the department report for the period, as plain JSON-ready data.
+    `head` is the chain head pinned before the reads (read now when not given);
+    `read_source` says which database the figures were read from."""
     now = now or timezone.now()
     stale_before = now - dt.timedelta(hours=STALE_DRAFT_HOURS)
-    head = audit_chain_head()
+    head = head or audit_chain_head()
+    source = read_source or read_source_unrouted()
     groups = _assessment_groups(department, period, stale_before)
     assessments = _assessment_totals(groups)
     assessments["series"] = _assessment_series(groups, period)
@@ -529,6 +543,7 @@ def department_report(
         "period": period.as_dict(),
         "generated_at": now.astimezone(period.zone).isoformat(),
         "audit_chain_head": {"sequence": head["sequence"], "hash": head["hash"]},
+        "read_from": source.as_dict(),
         "counting": LINEAGE_NOTE,
         "assessments": assessments,
         "cautions": cautions,

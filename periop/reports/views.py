@@ -20,6 +20,7 @@ from periop.audit.selectors import (
     audit_events_visible_to,
 )
 from periop.audit.services import Actor
+from periop.replica import primary_wal_position, read_source_choose, report_reads
 from periop.reports.access import report_department_get, report_departments_for
 from periop.reports.charts import LEVEL_COLOURS, bar_chart, column_chart
 from periop.reports.exports import (
@@ -92,7 +93,13 @@ def department_report_page(request: HttpRequest, department_id: int) -> HttpResp
         period = _period(request, department)
     except PeriodError as error:
         return _error_page(request, department, {error.field: error.message})
-    report = department_report(department=department, period=period)
+    # The head is pinned on the primary, then the figures are read from the replica when it
+    # has caught up to it (or lags within the bound).
+    head = audit_chain_head()
+    with report_reads(primary_wal_position()) as source:
+        report = department_report(
+            department=department, period=period, head=head, read_source=source
+        )
     report_access_record(
         actor=Actor.from_request(request),
         department=department,
@@ -171,6 +178,9 @@ def audit_log_page(request: HttpRequest, department_id: int) -> HttpResponseBase
     # The log is pinned to the ledger's head before this view's own event is appended, so
     # the count, the pages and the export all describe the same history.
     head = audit_chain_head()
+    # The log lists every event up to that head: only a replica that has replayed all of
+    # them will do (lag 0), else the primary.
+    source = read_source_choose(primary_wal_position(), max_lag_seconds=0.0)
     events = audit_events_filter(
         audit_events_visible_to(request.user),
         occurred_from=period.start,
@@ -184,7 +194,7 @@ def audit_log_page(request: HttpRequest, department_id: int) -> HttpResponseBase
     events = audit_log_with_mrns(
         audit_events_of_department(events, department.pk).filter(sequence__lte=head["sequence"]),
         department_id=department.pk,
-    )
+    ).using(source.alias)
     report_access_record(
         actor=Actor.from_request(request),
         department=department,
@@ -220,6 +230,7 @@ def audit_log_page(request: HttpRequest, department_id: int) -> HttpResponseBase
         "rows": rows,
         "ordering": ordering,
         "head": head,
+        "read_from": source,
         "query": query.urlencode(),
         "shortcuts": _shortcuts(department, request),
         "sort_columns": [

@@ -1,0 +1,217 @@
+"""Load test driver: seeds a scratch PostgreSQL database, serves it with gunicorn on
+127.0.0.1 and runs `bench/locustfile.py` headless for a bounded time, then prints p50, p95,
+p99 and errors per request type and overall, and drops the database.
+
+    python bench/load_test.py [--server postgres://postgres@127.0.0.1:5432] [--seconds 60]
+                              [--users 16] [--workers 3]
+
+The database holds one department seeded by `seed_demo` (--patients, --assessments over three
+months), so the report pages aggregate real volumes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PORT = 8768
+
+SETUP = """
+import json, secrets
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+from periop.accounts.models import ApiToken, Department, Membership, Role, api_token_digest
+
+department = Department.objects.get(code="demo-1")
+clinician = Membership.objects.filter(department=department, role=Role.ANESTHETIST).first().user
+auditor = Membership.objects.filter(department=department, role=Role.AUDITOR).first().user
+key = secrets.token_hex(20)
+ApiToken.objects.create(user=clinician, prefix=key[:8], digest=api_token_digest(key))
+
+def session(user):
+    store = SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.create()
+    return store.session_key
+
+# Assessment pages of assessments made as a clinician makes them (seed_demo's rows carry a
+# reduced snapshot, which the page does not show).
+import datetime as dt
+from decimal import Decimal
+from django.utils import timezone
+from periop.assessments.models import Patient
+from periop.assessments.services.assessments import assessment_create
+from periop.audit.services import Actor
+
+actor = Actor.from_user(clinician)
+ids = []
+for patient in Patient.objects.filter(department=department).order_by("id")[:40]:
+    try:
+        ids.append(assessment_create(
+            actor=actor, patient=patient, department=department,
+            planned_at=timezone.now() + dt.timedelta(days=1),
+            procedure="Laparoscopic cholecystectomy", weight_kg=Decimal("70"),
+            drugs=["rocuronium", "sugammadex", "neostigmine"],
+        ).pk)
+    except Exception:
+        continue
+assert ids, "no assessment could be made for the load test"
+print("CREDENTIALS " + json.dumps({
+    "token": key, "clinician_session": session(clinician), "auditor_session": session(auditor),
+    "department": department.pk, "assessments": ids,
+}))
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--server", default="postgres://postgres@127.0.0.1:5432")
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--users", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--patients", type=int, default=2_000)
+    parser.add_argument("--assessments", type=int, default=30_000)
+    options = parser.parse_args()
+
+    name = f"periop_bench_load_{os.getpid()}"
+    psql = ["psql", f"{options.server}/postgres", "-qc"]
+    subprocess.run([*psql, f"CREATE DATABASE {name}"], check=True)
+    environment = {
+        **os.environ,
+        "DATABASE_URL": f"{options.server}/{name}",
+        "LOG_LEVEL": "WARNING",
+        "DJANGO_DEBUG": "false",
+        "SECRET_KEY": "benchmark-only-secret-key-" + os.urandom(16).hex(),
+        "AUDIT_HMAC_KEY": "benchmark-only-audit-key-" + os.urandom(16).hex(),
+        "SECURE_SSL_REDIRECT": "false",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "AUDIT_CHECKPOINT_FILE": str(Path(tempfile.gettempdir()) / f"{name}-checkpoints.jsonl"),
+    }
+    server = None
+    manage = [sys.executable, "manage.py"]
+    try:
+        subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=environment, check=True)
+        # Production settings serve hashed static files from a manifest: build it.
+        subprocess.run(
+            [*manage, "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=environment, check=True
+        )
+        subprocess.run(
+            [
+                *manage,
+                "seed_demo",
+                "--departments",
+                "1",
+                "--patients",
+                str(options.patients),
+                "--assessments",
+                str(options.assessments),
+                "--months",
+                "3",
+            ],
+            cwd=ROOT,
+            env=environment,
+            check=True,
+            capture_output=True,
+        )
+        output = subprocess.run(
+            [*manage, "shell", "-c", SETUP],
+            cwd=ROOT,
+            env=environment,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        credentials = output.split("CREDENTIALS ", 1)[1].strip()
+        with tempfile.TemporaryDirectory() as folder:
+            credentials_file = Path(folder) / "credentials.json"
+            credentials_file.write_text(credentials, encoding="utf-8")
+            server = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "periop.wsgi",
+                    "--bind",
+                    f"127.0.0.1:{PORT}",
+                    "--workers",
+                    str(options.workers),
+                    "--log-level",
+                    "warning",
+                ],
+                cwd=ROOT,
+                env=environment,
+            )
+            for _ in range(50):
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{PORT}/health", timeout=1)
+                    break
+                except OSError:
+                    time.sleep(0.2)
+            prefix = Path(folder) / "locust"
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "locust",
+                    "-f",
+                    str(ROOT / "bench" / "locustfile.py"),
+                    "--headless",
+                    "--host",
+                    f"http://127.0.0.1:{PORT}",
+                    "--users",
+                    str(options.users),
+                    "--spawn-rate",
+                    str(options.users),
+                    "--run-time",
+                    f"{options.seconds}s",
+                    "--stop-timeout",
+                    "10",
+                    "--csv",
+                    str(prefix),
+                    "--only-summary",
+                    "--loglevel",
+                    "WARNING",
+                ],
+                cwd=ROOT,
+                env={**environment, "PERIOP_LOAD_CREDENTIALS": str(credentials_file)},
+                check=False,
+                timeout=options.seconds + 120,
+                stdout=subprocess.DEVNULL,
+            )
+            with open(f"{prefix}_stats.csv", encoding="utf-8") as file:
+                rows = list(csv.DictReader(file))
+            with open(f"{prefix}_failures.csv", encoding="utf-8") as file:
+                failures = list(csv.DictReader(file))
+        print(f"{options.users} users, {options.seconds} s, gunicorn {options.workers} workers")
+        print(
+            f"{'request':<34} {'count':>7} {'fail':>5} {'req/s':>7} "
+            f"{'p50':>6} {'p95':>6} {'p99':>6}"
+        )
+        for row in rows:
+            print(
+                f"{row['Type'] + ' ' + row['Name']:<34.34} {row['Request Count']:>7} "
+                f"{row['Failure Count']:>5} {float(row['Requests/s']):7.1f} "
+                f"{row['50%']:>6} {row['95%']:>6} {row['99%']:>6}"
+            )
+        for failure in failures:
+            print(f"failed {failure['Occurrences']} x {failure['Name']}: {failure['Error']}")
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=10)
+        subprocess.run([*psql, f"DROP DATABASE IF EXISTS {name}"], check=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""JSON rendered with orjson: the same JSON as DRF's JSONRenderer, several times faster.
+
+DRF's renderer (with this project's settings: UNICODE_JSON, COMPACT_JSON, STRICT_JSON) writes
+compact UTF-8 without ASCII escapes and escapes U+2028 and U+2029. This one does the same, and
+hands whatever orjson does not natively write the same way (datetimes, which DRF ends with `Z`
+in UTC; dates and times; decimals, as numbers; lazy strings; sets; bytes) to DRF's own
+encoder. Dataclasses pass to it too (orjson would write them as objects; DRF refuses them).
+An indented response (`; indent=` in the Accept header), or a value orjson cannot write at
+all (an integer beyond 64 bits), falls back to DRF's renderer. One difference remains:
+orjson writes a NaN or infinite float as `null` where DRF refuses it; no response holds one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from rest_framework import renderers
+from rest_framework.utils.encoders import JSONEncoder
+
+_ENCODER = JSONEncoder()
+_OPTIONS = (
+    orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_NON_STR_KEYS
+)
+# U+2028 and U+2029 in UTF-8: valid JSON, but line ends in JavaScript.
+_LINE_SEPARATOR, _PARAGRAPH_SEPARATOR = "\u2028".encode(), "\u2029".encode()
+
+
+def _default(value: Any) -> Any:
+    return _ENCODER.default(value)
+
+
+class JSONRenderer(renderers.JSONRenderer):
+    def render(
+        self,
+        data: Any,
+        accepted_media_type: str | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
+    ) -> bytes:
+        if data is None:
+            return b""
+        if self.get_indent(accepted_media_type or "", renderer_context or {}) is not None:
+            return self._drf_render(data, accepted_media_type, renderer_context)
+        try:
+            rendered = orjson.dumps(data, default=_default, option=_OPTIONS)
+        except orjson.JSONEncodeError:
+            return self._drf_render(data, accepted_media_type, renderer_context)
+        if _LINE_SEPARATOR in rendered or _PARAGRAPH_SEPARATOR in rendered:
+            rendered = rendered.replace(_LINE_SEPARATOR, b"\\u2028").replace(
+                _PARAGRAPH_SEPARATOR, b"\\u2029"
+            )
+        return rendered
+
+    def _drf_render(
+        self,
+        data: Any,
+        accepted_media_type: str | None,
+        renderer_context: Mapping[str, Any] | None,
+    ) -> bytes:
+        rendered: bytes = super().render(data, accepted_media_type, renderer_context)
+        return rendered
