@@ -34,3 +34,14 @@ def test_the_benchmark_setting_mounts_it():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "/api/v1/bench/audited"
+
+
+def test_check_deploy_fails_while_the_benchmark_endpoints_are_mounted():
+    result = run_manage(
+        "check",
+        "--deploy",
+        environment={**PRODUCTION_ENVIRONMENT, "PERIOP_BENCH_ENDPOINTS": "true"},
+    )
+
+    assert result.returncode != 0
+    assert "periop.E001" in result.stderr + result.stdout
