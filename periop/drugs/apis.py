@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -12,14 +14,22 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from periop.accounts.models import Department, Role
-from periop.accounts.permissions import CHECK_ROLES, HasRole, user_department_ids
+from periop.accounts.permissions import (
+    CHECK_ROLES,
+    HasRole,
+    get_scoped_object_or_404,
+    user_department_ids,
+)
+from periop.api import MAX_ID, StrictSerializer
 from periop.audit.services import Actor
 from periop.drugs.catalogue import knowledge_base_catalogue
+from periop.drugs.models import LocalTuning, SignOffKind, TuningChange
 from periop.drugs.presenters import evaluation_to_dict
 from periop.drugs.releases import release_activate, release_get
 from periop.drugs.schema import CheckOutput
 from periop.drugs.serializers import CheckInput, check_input_validate
 from periop.drugs.services import check_run
+from periop.drugs.tunings import tuning_in_force, tuning_propose, tuning_sign_off, tunings_visible
 
 CHECK_EXAMPLE = {
     "at": "2026-11-22T08:00:00+00:00",
@@ -202,3 +212,172 @@ class ReleaseActivateApi(APIView):
                 "activated_by": activation.activated_by_name,
             }
         )
+
+
+class TuningInput(StrictSerializer):
+    department = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, help_text="The department the tuning is for."
+    )
+    rule = serializers.CharField(max_length=100, help_text="A rule id of the active release.")
+    change = serializers.ChoiceField(choices=list(TuningChange.values))
+    level = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=20,
+        help_text="For `raise`: the level to raise the rule to.",
+    )
+    text = serializers.CharField(
+        required=False, allow_blank=True, max_length=2000, help_text="For `local-text`."
+    )
+    reason = serializers.CharField(max_length=2000, help_text="Why the department tunes the rule.")
+
+
+class TuningSignOffOutput(serializers.Serializer):  # type: ignore[type-arg]
+    kind = serializers.ChoiceField(choices=list(SignOffKind.values))
+    reviewer = serializers.CharField()
+    signed_at = serializers.DateTimeField()
+
+
+class TuningOutput(serializers.Serializer):  # type: ignore[type-arg]
+    id = serializers.IntegerField()
+    department = serializers.IntegerField()
+    rule = serializers.CharField()
+    change = serializers.ChoiceField(choices=list(TuningChange.values))
+    level = serializers.CharField(allow_blank=True)
+    text = serializers.CharField(allow_blank=True)
+    reason = serializers.CharField()
+    proposed_by = serializers.CharField()
+    proposed_at = serializers.DateTimeField()
+    # A string, not an enum: a second `status` enum would rename the assessments' one.
+    status = serializers.CharField(
+        help_text="`proposed`, or `in-force` once a consultant anaesthetist and a clinical "
+        "pharmacist signed.",
+    )
+    sign_offs = TuningSignOffOutput(many=True)
+
+
+def tuning_to_dict(tuning: LocalTuning) -> dict[str, Any]:
+    return {
+        "id": tuning.pk,
+        "department": tuning.department_id,
+        "rule": tuning.rule_id,
+        "change": tuning.change,
+        "level": tuning.level,
+        "text": tuning.text,
+        "reason": tuning.reason,
+        "proposed_by": tuning.proposed_by.get_username(),
+        "proposed_at": tuning.proposed_at,
+        "status": "in-force" if tuning_in_force(tuning) else "proposed",
+        "sign_offs": [
+            {
+                "kind": sign_off.kind,
+                "reviewer": sign_off.reviewer.get_username(),
+                "signed_at": sign_off.signed_at,
+            }
+            for sign_off in tuning.sign_offs.all()
+        ],
+    }
+
+
+class TuningsApi(APIView):
+    """`GET, POST /api/v1/knowledge-base/tunings`: a department's local tunings."""
+
+    permission_classes = [IsAuthenticated, HasRole]
+    required_roles = (Role.ADMIN, Role.KB_REVIEWER)
+
+    @extend_schema(
+        operation_id="knowledge_base_tunings_list",
+        summary="The local tunings of the caller's departments",
+        description=(
+            "For department administrators and knowledge-base reviewers: every tuning of the "
+            "departments they hold either role in, newest first, with its status (`proposed`, "
+            "or `in-force` once a consultant anaesthetist and a clinical pharmacist signed it "
+            "off) and its sign-offs."
+        ),
+        responses={
+            200: TuningOutput(many=True),
+            401: OpenApiResponse(description="Not authenticated."),
+            403: OpenApiResponse(description="Neither an administrator nor a reviewer."),
+        },
+        tags=["knowledge base"],
+    )
+    def get(self, request: Request) -> Response:
+        return Response([tuning_to_dict(tuning) for tuning in tunings_visible(request.user)])
+
+    @extend_schema(
+        operation_id="knowledge_base_tunings_create",
+        summary="Propose a local tuning (department administrators)",
+        description=(
+            "Raise a rule's level, lower a rule's `monitor` to `none`, or add local text, for "
+            "one department. Contraindicated, avoid and adjust are never lowered: such a "
+            "proposal is refused with 400 on `change`, naming the rule and the floor. The "
+            "tuning applies once it has both sign-offs."
+        ),
+        request=TuningInput,
+        responses={
+            201: TuningOutput,
+            400: OpenApiResponse(description="Invalid input or a floor: one message per field."),
+            401: OpenApiResponse(description="Not authenticated."),
+            403: OpenApiResponse(description="Not an administrator of any department."),
+            404: OpenApiResponse(description="Not an administrator of that department."),
+        },
+        tags=["knowledge base"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = TuningInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        department = get_scoped_object_or_404(
+            Department.objects.all(),
+            request.user,
+            roles=[Role.ADMIN],
+            department_field="pk",
+            pk=data["department"],
+        )
+        tuning = tuning_propose(
+            user=request.user,
+            department=department,
+            rule_id=data["rule"],
+            change=data["change"],
+            level=data.get("level", ""),
+            text=data.get("text", ""),
+            reason=data["reason"],
+        )
+        tuning = tunings_visible(request.user, ids=[tuning.pk])[0]
+        return Response(tuning_to_dict(tuning), status=status.HTTP_201_CREATED)
+
+
+class TuningSignOffApi(APIView):
+    """`POST /api/v1/knowledge-base/tunings/{id}/sign-off`: a reviewer of the department."""
+
+    permission_classes = [IsAuthenticated, HasRole]
+    required_roles = (Role.KB_REVIEWER,)
+
+    @extend_schema(
+        operation_id="knowledge_base_tuning_sign_off",
+        summary="Sign off a local tuning (knowledge-base reviewers)",
+        description=(
+            "Records the caller's sign-off, of the kind their profile's profession gives "
+            "(consultant anaesthetist or clinical pharmacist). A tuning needs one of each, by "
+            "two different people; with both it is in force for its department. No body."
+        ),
+        request=None,
+        responses={
+            200: TuningOutput,
+            400: OpenApiResponse(
+                description="Already signed by the caller, or by the caller's profession, or "
+                "the caller's profile records no profession."
+            ),
+            401: OpenApiResponse(description="Not authenticated."),
+            403: OpenApiResponse(description="Not a knowledge-base reviewer."),
+            404: OpenApiResponse(description="No such tuning in the caller's departments."),
+        },
+        tags=["knowledge base"],
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        tuning = get_scoped_object_or_404(
+            LocalTuning.objects.all(), request.user, roles=[Role.KB_REVIEWER], pk=pk
+        )
+        tuning_sign_off(user=request.user, tuning=tuning)
+        tuning = tunings_visible(request.user, ids=[tuning.pk])[0]
+        return Response(tuning_to_dict(tuning))

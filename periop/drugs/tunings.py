@@ -8,9 +8,11 @@ department (`department_tunings`). Every step is append-only and audited.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from periop.accounts.models import Department, Profession, Role
@@ -121,26 +123,74 @@ def tuning_sign_off(*, user: Any, tuning: LocalTuning) -> TuningSignOff:
     return sign_off
 
 
-def department_tunings(department_id: int) -> dict[str, list[Tuning]]:
-    """The department's tunings in force (both sign-offs given), by rule."""
+def _in_force(rows: Iterable[TuningSignOff]) -> dict[str, list[Tuning]]:
+    """The tunings whose sign-offs (with their tuning and people) are `rows`, kept when both
+    kinds have signed, by rule."""
+    by_tuning: dict[int, list[TuningSignOff]] = defaultdict(list)
+    for sign_off in rows:
+        by_tuning[sign_off.tuning_id].append(sign_off)
     tunings: dict[str, list[Tuning]] = defaultdict(list)
-    rows = (
-        LocalTuning.objects.filter(department_id=department_id)
-        .select_related("proposed_by")
-        .prefetch_related("sign_offs")
-    )
-    for row in rows:
-        if {sign_off.kind for sign_off in row.sign_offs.all()} != set(SignOffKind.values):
+    for sign_offs in by_tuning.values():
+        if {sign_off.kind for sign_off in sign_offs} != set(SignOffKind.values):
             continue
-        tunings[row.rule_id].append(
+        proposal = sign_offs[0].tuning
+        order = list(SignOffKind.values)
+        sign_offs.sort(key=lambda sign_off: order.index(sign_off.kind))
+        tunings[proposal.rule_id].append(
             Tuning(
-                rule=row.rule_id,
-                change=row.change,
-                level=Level.from_code(row.level) if row.level else None,
-                text=row.text,
-                who=row.proposed_by.get_username(),
-                when=row.proposed_at.isoformat(),
-                why=row.reason,
+                rule=proposal.rule_id,
+                change=proposal.change,
+                level=Level.from_code(proposal.level) if proposal.level else None,
+                text=proposal.text,
+                who=proposal.proposed_by.get_username(),
+                when=proposal.proposed_at.isoformat(),
+                why=proposal.reason,
+                id=proposal.pk,
+                signed_by=tuple(sign_off.reviewer.get_username() for sign_off in sign_offs),
+                signed_at=max(sign_off.signed_at for sign_off in sign_offs).isoformat(),
             )
         )
+    for rule_tunings in tunings.values():
+        rule_tunings.sort(key=lambda tuning: (tuning.when, tuning.id or 0))
     return dict(tunings)
+
+
+def _sign_offs() -> QuerySet[TuningSignOff]:
+    return TuningSignOff.objects.select_related(
+        "tuning", "tuning__proposed_by", "reviewer"
+    ).order_by("tuning_id", "id")
+
+
+def department_tunings(department_id: int | None) -> dict[str, list[Tuning]]:
+    """The department's tunings in force (both sign-offs given), by rule: one query."""
+    if department_id is None:
+        return {}
+    return _in_force(_sign_offs().filter(tuning__department_id=department_id))
+
+
+def tunings_by_id(ids: Iterable[int]) -> dict[str, list[Tuning]]:
+    """The tunings an assessment's snapshot names, as they were applied (a tuning and its
+    sign-offs never change once written), by rule: one query."""
+    ids = list(ids)
+    if not ids:
+        return {}
+    return _in_force(_sign_offs().filter(tuning_id__in=ids))
+
+
+def tunings_visible(user: Any, *, ids: Iterable[int] | None = None) -> list[LocalTuning]:
+    """The tunings of the departments the user administers or reviews for, with their
+    sign-offs, newest first."""
+    rows = LocalTuning.objects.select_related("proposed_by", "department").prefetch_related(
+        Prefetch("sign_offs", queryset=TuningSignOff.objects.select_related("reviewer"))
+    )
+    if not getattr(user, "is_superuser", False):
+        rows = rows.filter(
+            department_id__in=user_department_ids(user, [Role.ADMIN, Role.KB_REVIEWER])
+        )
+    if ids is not None:
+        rows = rows.filter(pk__in=list(ids))
+    return list(rows.order_by("-proposed_at", "-id"))
+
+
+def tuning_in_force(tuning: LocalTuning) -> bool:
+    return {sign_off.kind for sign_off in tuning.sign_offs.all()} == set(SignOffKind.values)

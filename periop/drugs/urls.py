@@ -1,6 +1,12 @@
 from django.urls import path
 
-from periop.drugs.apis import CheckApi, KnowledgeBaseApi, ReleaseActivateApi
+from periop.drugs.apis import (
+    CheckApi,
+    KnowledgeBaseApi,
+    ReleaseActivateApi,
+    TuningsApi,
+    TuningSignOffApi,
+)
 
 urlpatterns = [
     path("checks", CheckApi.as_view(), name="checks"),
@@ -9,5 +15,11 @@ urlpatterns = [
         "knowledge-base/releases/<str:version>/activate",
         ReleaseActivateApi.as_view(),
         name="knowledge-base-release-activate",
+    ),
+    path("knowledge-base/tunings", TuningsApi.as_view(), name="knowledge-base-tunings"),
+    path(
+        "knowledge-base/tunings/<int:pk>/sign-off",
+        TuningSignOffApi.as_view(),
+        name="knowledge-base-tuning-sign-off",
     ),
 ]

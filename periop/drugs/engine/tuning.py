@@ -36,15 +36,39 @@ class Tuning:
     who: str = ""
     when: str = ""  # ISO 8601
     why: str = ""
+    id: int | None = None  # the stored tuning's id, which an assessment's snapshot names
+    signed_by: tuple[str, ...] = ()  # who signed it off (consultant, then pharmacist)
+    signed_at: str = ""  # ISO 8601: when the last sign-off brought it into force
 
     def mark(self, **extra: Any) -> dict[str, Any]:
+        signed = (
+            {"signed_by": list(self.signed_by), "signed_at": self.signed_at}
+            if self.signed_by
+            else {}
+        )
+        tuning = {} if self.id is None else {"tuning": self.id}
         return {
             "change": self.change,
             "who": self.who,
             "when": self.when,
             "why": self.why,
+            **signed,
+            **tuning,
             **extra,
         }
+
+
+def tunings_applied(cautions: Sequence[Mapping[str, Any]]) -> list[int]:
+    """The ids of the tunings that marked a finding of these (tuned) cautions, sorted."""
+    return sorted(
+        {
+            mark["tuning"]
+            for caution in cautions
+            for finding in caution.get("findings", ())
+            for mark in finding.get("locally_tuned", ())
+            if mark.get("tuning") is not None
+        }
+    )
 
 
 def rule_levels(rule: Rule) -> set[Level]:
@@ -127,3 +151,19 @@ def tune_cautions(
         tuned["locally_tuned"] = True
         tuned_cautions.append(tuned)
     return tuned_cautions
+
+
+def evaluation_tune(
+    body: Mapping[str, Any], tunings: Mapping[str, Sequence[Tuning]]
+) -> dict[str, Any]:
+    """A check's or an assessment's evaluation (as the API gives it) with the tunings applied:
+    its cautions tuned, its highest level taken again, and `tunings` naming the ids of the
+    tunings that marked a finding. Unchanged (and without `tunings`) when none did."""
+    if not tunings:
+        return dict(body)
+    cautions = tune_cautions(body["cautions"], tunings)
+    if not any(caution.get("locally_tuned") for caution in cautions):
+        return dict(body)
+    applied = tunings_applied(cautions)
+    highest = max((Level.from_code(caution["level"]) for caution in cautions), default=Level.NONE)
+    return {**body, "cautions": cautions, "highest_level": highest.code, "tunings": applied}
