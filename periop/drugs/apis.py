@@ -23,13 +23,20 @@ from periop.accounts.permissions import (
 from periop.api import MAX_ID, StrictSerializer
 from periop.audit.services import Actor
 from periop.drugs.catalogue import knowledge_base_catalogue
+from periop.drugs.engine.tuning import evaluation_tune
 from periop.drugs.models import LocalTuning, SignOffKind, TuningChange
 from periop.drugs.presenters import evaluation_to_dict
 from periop.drugs.releases import release_activate, release_get
 from periop.drugs.schema import CheckOutput
 from periop.drugs.serializers import CheckInput, check_input_validate
 from periop.drugs.services import check_run
-from periop.drugs.tunings import tuning_in_force, tuning_propose, tuning_sign_off, tunings_visible
+from periop.drugs.tunings import (
+    department_tunings,
+    tuning_in_force,
+    tuning_propose,
+    tuning_sign_off,
+    tunings_visible,
+)
 
 CHECK_EXAMPLE = {
     "at": "2026-11-22T08:00:00+00:00",
@@ -139,13 +146,16 @@ class CheckApi(APIView):
             raise ValidationError({"view": ["Unknown view. Use full or summary."]})
         data = check_input_validate(request.data)
         department_id = self.check_department(request, data.get("department"))
+        # One query: the department's tunings in force, applied to what the check shows.
+        tunings = department_tunings(department_id)
         evaluation = check_run(
             actor=Actor.from_request(request),
             data=data,
             raw_input=request.data,
             department_id=department_id,
+            tunings=tunings,
         )
-        body = evaluation_to_dict(evaluation, summary=view == "summary")
+        body = evaluation_tune(evaluation_to_dict(evaluation, summary=view == "summary"), tunings)
         return Response(body, status=status.HTTP_200_OK)
 
 

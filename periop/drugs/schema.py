@@ -33,6 +33,27 @@ class DoseOutput(serializers.Serializer):  # type: ignore[type-arg]
     )
 
 
+class LocallyTunedOutput(serializers.Serializer):  # type: ignore[type-arg]
+    change = serializers.ChoiceField(choices=["raise", "monitor-to-none", "local-text"])
+    who = serializers.CharField(help_text="The department administrator who proposed it.")
+    when = serializers.CharField(help_text="When it was proposed (ISO 8601).")
+    why = serializers.CharField(help_text="The department's reason.")
+    signed_by = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="The consultant anaesthetist and the clinical pharmacist who signed it off.",
+    )
+    signed_at = serializers.CharField(
+        required=False, help_text="When the last sign-off brought it into force (ISO 8601)."
+    )
+    tuning = serializers.IntegerField(
+        required=False, help_text="The tuning's id (GET /api/v1/knowledge-base/tunings)."
+    )
+    from_level = serializers.ChoiceField(choices=LEVEL_CHOICES, required=False)
+    to_level = serializers.ChoiceField(choices=LEVEL_CHOICES, required=False)
+    text = serializers.CharField(required=False, help_text="The local text (`local-text`).")
+
+
 class FindingOutput(serializers.Serializer):  # type: ignore[type-arg]
     rule = serializers.CharField()
     level = serializers.ChoiceField(choices=LEVEL_CHOICES)
@@ -54,6 +75,12 @@ class FindingOutput(serializers.Serializer):  # type: ignore[type-arg]
         help_text="Reference ids; always present, except with `?view=summary`.",
     )
     unconfirmed = serializers.BooleanField()
+    locally_tuned = LocallyTunedOutput(
+        many=True,
+        required=False,
+        help_text="Only on a finding the department's local tunings changed: each tuning that "
+        "did, with who proposed it, who signed it off, when and why. `level` is the tuned one.",
+    )
 
 
 class CautionOutput(serializers.Serializer):  # type: ignore[type-arg]
@@ -81,6 +108,9 @@ class CautionOutput(serializers.Serializer):  # type: ignore[type-arg]
         help_text="v1.1: true on an avoid or contraindicated caution; its dose, monitoring and "
         "reversal apply only if the drug is given after an override.",
     )
+    locally_tuned = serializers.BooleanField(
+        required=False, help_text="Only present (true) when a local tuning changed a finding."
+    )
 
 
 class KnowledgeBaseVersionOutput(serializers.Serializer):  # type: ignore[type-arg]
@@ -107,3 +137,8 @@ class CheckOutput(serializers.Serializer):  # type: ignore[type-arg]
     highest_level = serializers.ChoiceField(choices=LEVEL_CHOICES)
     cautions = CautionOutput(many=True)
     assumptions = serializers.ListField(child=serializers.CharField())
+    tunings = serializers.ListField(
+        child=serializers.IntegerField(),
+        required=False,
+        help_text="Only present when local tunings of the department changed a finding: their ids.",
+    )

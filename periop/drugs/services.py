@@ -23,6 +23,7 @@ from periop.drugs.engine import (
     derive_receptor_state,
     evaluate,
 )
+from periop.drugs.engine.tuning import Tuning, evaluation_tune
 from periop.drugs.registry import get_knowledge_base
 
 # Clinical dates and times outside these years are typing errors, and the extremes of Python's
@@ -107,17 +108,20 @@ def check_run(
     department_id: int | None = None,
     resource_type: str = "check",
     correlation_id: str | None = None,
+    tunings: Mapping[str, Sequence[Tuning]] | None = None,
 ) -> Evaluation:
     """The stateless pharmacy check: evaluates, then records who checked what, when, and for
     which department (so it appears in that department's audit log).
 
     The audit event holds the input's digest, the drugs and the levels shown, never the
-    patient's conditions themselves. Other doors to the same check (CDS Hooks) name
+    patient's conditions themselves, and the levels as the department's `tunings` left them
+    (with the tunings' ids). Other doors to the same check (CDS Hooks) name
     themselves in `resource_type` and may give their own correlation id (a hookInstance).
     """
     evaluation = cautions_evaluate(
         state=patient_state_from_input(data), drugs=data["drugs"], at=data["at"]
     )
+    shown = tuned_levels(evaluation, tunings or {})
     audit_event_append(
         actor=actor,
         action=Action.QUERY,
@@ -132,7 +136,36 @@ def check_run(
                 "version": evaluation.knowledge_base_version,
                 "digest": evaluation.knowledge_base_digest,
             },
-            "cautions": {caution.drug: caution.level.code for caution in evaluation.cautions},
+            "cautions": shown["cautions"],
+            **({"tunings": shown["tunings"]} if shown["tunings"] else {}),
         },
     )
     return evaluation
+
+
+def tuned_levels(evaluation: Evaluation, tunings: Mapping[str, Sequence[Tuning]]) -> dict[str, Any]:
+    """Each drug's level as shown once the tunings apply, and the ids of those that did
+    (for an audit event, which records levels, never the findings' text)."""
+    levels = {caution.drug: caution.level.code for caution in evaluation.cautions}
+    if not tunings:
+        return {"cautions": levels, "tunings": []}
+    tuned = evaluation_tune(
+        {
+            "cautions": [
+                {
+                    "drug": caution.drug,
+                    "level": caution.level.code,
+                    "findings": [
+                        {"rule": finding.rule, "level": finding.level.code}
+                        for finding in caution.findings
+                    ],
+                }
+                for caution in evaluation.cautions
+            ]
+        },
+        tunings,
+    )
+    return {
+        "cautions": {caution["drug"]: caution["level"] for caution in tuned["cautions"]},
+        "tunings": tuned.get("tunings", []),
+    }

@@ -289,6 +289,8 @@ class FindingView:
     effects: tuple[str, ...]
     references: tuple[ReferenceView, ...]
     unconfirmed: bool
+    # The department's local tuning of this finding, one line each (never hides it).
+    locally_tuned: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -406,6 +408,15 @@ def weight_display(weight_kg: Decimal | float | str | None) -> str:
     return f"{Decimal(str(weight_kg)).normalize():f}"
 
 
+def tuned_lines(mark: Mapping[str, Any]) -> list[str]:
+    """A finding's local tuning as the card shows it: the local text, if any, then
+    "Locally tuned: <reason> (<who>, <date>)"."""
+    lines = [f"Local note: {mark['text']}"] if mark.get("text") else []
+    when = str(mark.get("when", ""))[:10]
+    lines.append(f"Locally tuned: {mark.get('why', '')} ({mark.get('who', '')}, {when})")
+    return lines
+
+
 def caution_panel(
     knowledge_base: KnowledgeBase,
     evaluation: Mapping[str, Any],
@@ -433,6 +444,9 @@ def caution_panel(
                     _reference(knowledge_base, ref) for ref in finding.get("references", ())
                 ),
                 unconfirmed=bool(finding.get("unconfirmed")),
+                locally_tuned=tuple(
+                    line for mark in finding.get("locally_tuned", ()) for line in tuned_lines(mark)
+                ),
             )
             for finding in caution["findings"]
         )

@@ -190,9 +190,9 @@ def test_a_refused_new_assessment_costs_the_same_for_1_and_many_drugs(
 ):
     one, many = few_and_many(department)
     # the workplace, the patient, then the panel's evaluation: recorded receptor state,
-    # conditions, medications, and the audit append of the read inside its savepoint (two
-    # statements)
-    expected = WORKPLACE_QUERIES + 1 + 3 + 2 + audit_append_queries()
+    # conditions, medications, the department's tunings in force (one query), and the audit
+    # append of the read inside its savepoint (two statements)
+    expected = WORKPLACE_QUERIES + 1 + 3 + 1 + 2 + audit_append_queries()
     for patient, drugs in ((one, CAUTIONED_DRUGS[:1]), (many, CAUTIONED_DRUGS)):
         with django_assert_num_queries(expected):
             response = anesthetist_browser.post(
@@ -221,9 +221,10 @@ def test_the_caution_panel_costs_the_same_for_1_and_many_rows(
     anesthetist_browser, department, django_assert_num_queries
 ):
     one, many = few_and_many(department)
-    # the workplace, the patient, recorded receptor state, conditions, medications, then the
-    # audit append of the read inside its savepoint (two statements)
-    expected = WORKPLACE_QUERIES + 1 + 3 + 2 + audit_append_queries()
+    # the workplace, the patient, recorded receptor state, conditions, medications, the
+    # department's tunings in force (one query), then the audit append of the read inside its
+    # savepoint (two statements)
+    expected = WORKPLACE_QUERIES + 1 + 3 + 1 + 2 + audit_append_queries()
     for patient, drugs in ((one, CAUTIONED_DRUGS[:1]), (many, CAUTIONED_DRUGS)):
         with django_assert_num_queries(expected):
             response = anesthetist_browser.post(
@@ -242,8 +243,9 @@ def test_the_assessment_page_costs_the_same_for_1_and_many_acknowledgements(
     one = acknowledged(stroke_patient, CAUTIONED_DRUGS[:1], people)
     many = acknowledged(stroke_patient, CAUTIONED_DRUGS, people)
     # the workplace, the assessment with its patient, department and people,
-    # acknowledgements with their authors, versions, then the audit append of the read
-    expected = WORKPLACE_QUERIES + 3 + audit_append_queries()
+    # acknowledgements with their authors, versions, the department's tunings in force for
+    # the plan's re-evaluation (one query), then the audit append of the read
+    expected = WORKPLACE_QUERIES + 4 + audit_append_queries()
     for assessment in (one, many):
         with django_assert_num_queries(expected):
             response = anesthetist_browser.get(f"/assessments/{assessment.pk}/")

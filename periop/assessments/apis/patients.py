@@ -52,7 +52,6 @@ from periop.assessments.services import (
 from periop.assessments.services.common import CATEGORY_DEMOGRAPHICS
 from periop.audit.services import Actor
 from periop.drugs.fields import AwareDateTimeField
-from periop.drugs.presenters import evaluation_to_dict
 from periop.drugs.schema import CheckOutput
 from periop.drugs.serializers import DRUG_LIST_HELP, DrugListField
 from periop.drugs.services import clinical_time_validate
@@ -233,11 +232,11 @@ class PatientCheckApi(PeriopApi):
         serializer = self.PatientCheckInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        evaluation = patient_check_run(
+        body = patient_check_run(
             actor=Actor.from_request(request),
             patient=patient,
             drugs=data["drugs"],
             at=data.get("at") or timezone.now(),
             weight_kg=data.get("weight_kg"),
         )
-        return Response(evaluation_to_dict(evaluation))
+        return Response(body)

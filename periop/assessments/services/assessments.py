@@ -47,7 +47,9 @@ from periop.assessments.services.snapshots import (
 )
 from periop.audit.models import Action, AuditEvent
 from periop.audit.services import Actor, audit_event_append
+from periop.drugs.engine.tuning import evaluation_tune
 from periop.drugs.presenters import evaluation_to_dict
+from periop.drugs.tunings import department_tunings
 
 CENT = Decimal("0.01")
 
@@ -66,8 +68,10 @@ def _checked_procedure(procedure: str) -> str:
 
 
 def _evaluate_into(assessment: Assessment) -> None:
-    """Evaluates the assessment's inputs against the patient's current record and stores the
-    snapshot on it (not saved)."""
+    """Evaluates the assessment's inputs against the patient's current record, applies the
+    tunings in force in its department (one query) and stores the snapshot on it (not saved).
+    The snapshot names the tunings that changed a finding (`tunings`), so replay applies the
+    same ones; without any it is exactly the engine's evaluation."""
     at = assessment.planned_at
     drugs = list(assessment.drugs)
     recorded = patient_state_for(patient=assessment.patient, at=at, weight_kg=assessment.weight_kg)
@@ -76,9 +80,12 @@ def _evaluate_into(assessment: Assessment) -> None:
     assessment.inputs_snapshot = canonical_json(
         inputs_to_dict(recorded=recorded, drugs=drugs, at=at)
     )
-    assessment.cautions_snapshot = canonical_json(evaluation_to_dict(evaluation))
-    assessment.highest_level = evaluation.highest_level.code
-    assessment.acknowledgement_required = acknowledgement_required(evaluation)
+    body = evaluation_tune(
+        evaluation_to_dict(evaluation), department_tunings(assessment.department_id)
+    )
+    assessment.cautions_snapshot = canonical_json(body)
+    assessment.highest_level = body["highest_level"]
+    assessment.acknowledgement_required = acknowledgement_required(body["cautions"])
     assessment.receptor_state = receptor_state.value
     assessment.receptor_state_derived = receptor_state.derived
     assessment.receptor_state_overridden = receptor_state.overridden

@@ -24,7 +24,9 @@ from periop.assessments.services.common import (
 from periop.assessments.services.snapshots import canonical_json, digest, inputs_to_dict
 from periop.audit.models import Action
 from periop.audit.services import Actor, audit_event_append
-from periop.drugs.engine import Evaluation
+from periop.drugs.engine.tuning import evaluation_tune
+from periop.drugs.presenters import evaluation_to_dict
+from periop.drugs.tunings import department_tunings
 
 OLDEST_AGE_YEARS = 130
 
@@ -187,11 +189,15 @@ def patient_check_run(
     drugs: Sequence[str],
     at: dt.datetime,
     weight_kg: Decimal | None = None,
-) -> Evaluation:
+) -> dict[str, Any]:
     """The pharmacy check against the patient's record: current conditions, medications and
-    recorded receptor state. Audited as a read of that patient, with the levels shown."""
+    recorded receptor state, with the tunings in force in the patient's department applied.
+    Audited as a read of that patient, with the levels shown. The check's response body."""
     recorded = patient_state_for(patient=patient, at=at, weight_kg=weight_kg)
     evaluation = evaluate_recorded(recorded=recorded, drugs=drugs, at=at, time_field="at")
+    body = evaluation_tune(
+        evaluation_to_dict(evaluation), department_tunings(patient.department_id)
+    )
     inputs = canonical_json(inputs_to_dict(recorded=recorded, drugs=drugs, at=at))
     with transaction.atomic():
         audit_event_append(
@@ -215,7 +221,8 @@ def patient_check_run(
                     "version": evaluation.knowledge_base_version,
                     "digest": evaluation.knowledge_base_digest,
                 },
-                "cautions": {caution.drug: caution.level.code for caution in evaluation.cautions},
+                "cautions": {caution["drug"]: caution["level"] for caution in body["cautions"]},
+                **({"tunings": body["tunings"]} if "tunings" in body else {}),
             },
         )
-    return evaluation
+    return body

@@ -25,10 +25,12 @@ from periop.api import DomainError
 from periop.assessments.models import ACKNOWLEDGED_LEVELS, Acknowledgement, Assessment, Decision
 from periop.assessments.services.common import join_names
 from periop.drugs.engine import ConditionInput, MedicationInput, PatientState
+from periop.drugs.engine.tuning import Tuning, evaluation_tune
 from periop.drugs.engine.types import TimePoint
 from periop.drugs.presenters import evaluation_to_dict
 from periop.drugs.registry import get_knowledge_base
 from periop.drugs.services import cautions_evaluate
+from periop.drugs.tunings import department_tunings
 
 GIVE = "give"
 GIVE_ADJUSTED = "give-adjusted"
@@ -173,6 +175,16 @@ def decisions_in_force(
     }
 
 
+def plan_tunings(assessment: Assessment) -> Mapping[str, Sequence[Tuning]]:
+    """The tunings in force in the assessment's department, read once per assessment object
+    (one query for a request, however many times its plan is evaluated)."""
+    cached: Mapping[str, Sequence[Tuning]] | None = getattr(assessment, "_plan_tunings", None)
+    if cached is None:
+        cached = department_tunings(assessment.department_id)
+        setattr(assessment, "_plan_tunings", cached)  # noqa: B010 (a cache, not a field)
+    return cached
+
+
 def plan_evaluate(
     *,
     assessment: Assessment,
@@ -181,7 +193,8 @@ def plan_evaluate(
 ) -> Plan:
     """The assessment's plan for its current revision: the original cards, each drug's
     decision in force, and the levels the engine gives over the drugs that will be given.
-    `undecided` leaves that drug's decision out, as when it is being decided again."""
+    `undecided` leaves that drug's decision out, as when it is being decided again. The
+    re-evaluation applies the tunings in force in the assessment's department."""
     current = decisions_in_force(assessment=assessment, decisions=decisions)
     current.pop(undecided or "", None)
     original = {card["drug"]: card for card in json.loads(assessment.cautions_snapshot)["cautions"]}
@@ -203,7 +216,8 @@ def plan_evaluate(
         evaluation = cautions_evaluate(
             state=state_from_inputs(inputs), drugs=given, at=assessment.planned_at
         )
-        cards = {card["drug"]: card for card in evaluation_to_dict(evaluation)["cautions"]}
+        tuned = evaluation_tune(evaluation_to_dict(evaluation), plan_tunings(assessment))
+        cards = {card["drug"]: card for card in tuned["cautions"]}
     lines = []
     for drug in [*planned, *alternatives]:
         row = current.get(drug)
@@ -330,7 +344,8 @@ def _check_alternative(
         drugs=[*given, alternative],
         at=assessment.planned_at,
     )
-    level = evaluation.cautions[-1].level.code
+    tuned = evaluation_tune(evaluation_to_dict(evaluation), plan_tunings(assessment))
+    level = tuned["cautions"][-1]["level"]
     if level in ACKNOWLEDGED_LEVELS:
         raise DomainError(
             f"{alternative} is '{level}' for this patient: choose another alternative.",

@@ -11,8 +11,10 @@ from periop.api import ConflictError
 from periop.assessments.models import Assessment
 from periop.assessments.services.plan import state_from_inputs
 from periop.drugs.engine import KnowledgeBase, evaluate
+from periop.drugs.engine.tuning import evaluation_tune
 from periop.drugs.presenters import evaluation_to_dict
 from periop.drugs.registry import ReleaseUnavailable, knowledge_base_for_digest
+from periop.drugs.tunings import tunings_by_id
 
 
 def _findings(card: dict[str, Any]) -> dict[str, str]:
@@ -68,11 +70,14 @@ def cautions_compare(
 
 
 def assessment_reevaluate(assessment: Assessment, kb: KnowledgeBase) -> list[dict[str, Any]]:
-    """The assessment's inputs as evaluated, evaluated again on `kb`: its cautions."""
+    """The assessment's inputs as evaluated, evaluated again on `kb` with the local tunings
+    its snapshot names (the same ones, whatever is in force today): its cautions."""
     inputs = json.loads(assessment.inputs_snapshot)
     at = dt.datetime.fromisoformat(inputs["at"])
     evaluation = evaluate(state_from_inputs(inputs), tuple(inputs["drugs"]), at, kb)
-    cautions: list[dict[str, Any]] = evaluation_to_dict(evaluation)["cautions"]
+    applied = json.loads(assessment.cautions_snapshot).get("tunings", [])
+    body = evaluation_tune(evaluation_to_dict(evaluation), tunings_by_id(applied))
+    cautions: list[dict[str, Any]] = body["cautions"]
     return cautions
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +22,6 @@ from periop.assessments.models import (
 )
 from periop.assessments.selectors import RecordedState
 from periop.assessments.time_points import time_point_text
-from periop.drugs.engine import Evaluation
 
 
 def _default(value: Any) -> Any:
@@ -94,12 +93,12 @@ def inputs_to_dict(
     }
 
 
-def acknowledgement_required(evaluation: Evaluation) -> list[dict[str, str]]:
-    """The cautions a clinician must accept or override before signing."""
+def acknowledgement_required(cautions: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """The cautions (as shown, tuned) a clinician must accept or override before signing."""
     return [
-        {"drug": caution.drug, "level": caution.level.code}
-        for caution in evaluation.cautions
-        if caution.level.code in ACKNOWLEDGED_LEVELS
+        {"drug": caution["drug"], "level": caution["level"]}
+        for caution in cautions
+        if caution["level"] in ACKNOWLEDGED_LEVELS
     ]
 
 

@@ -36,7 +36,6 @@ from periop.assessments.services import (
 from periop.assessments.services.common import CATEGORY_ASSESSMENT
 from periop.assessments.services.plan import decision_levels, decisions_in_force
 from periop.audit.services import Actor
-from periop.drugs.presenters import evaluation_to_dict
 from periop.drugs.registry import get_knowledge_base
 from periop.web.forms import (
     ACKNOWLEDGE_ERROR_FIELDS,
@@ -105,7 +104,7 @@ def _preview(
         return None, missing
     weight = None if "weight_kg" in form.errors else cleaned.get("weight_kg")
     try:
-        evaluation = patient_check_run(
+        body = patient_check_run(
             actor=Actor.from_request(request),
             patient=patient,
             drugs=drugs,
@@ -114,8 +113,8 @@ def _preview(
         )
     except DomainError as error:
         return None, [error.message]
-    required = [c.drug for c in evaluation.cautions if c.level.code in ACKNOWLEDGED_LEVELS]
-    return caution_panel(knowledge_base, evaluation_to_dict(evaluation), required, weight), []
+    required = [c["drug"] for c in body["cautions"] if c["level"] in ACKNOWLEDGED_LEVELS]
+    return caution_panel(knowledge_base, body, required, weight), []
 
 
 def _form_page(
