@@ -14,6 +14,7 @@ from django.utils import timezone
 from periop.accounts.models import Role
 from periop.assessments import services
 from periop.assessments.services.replay import assessment_replay
+from periop.assessments.services.signed_records import signed_records_verify
 from periop.audit.models import AuditEvent
 from periop.audit.services import Actor
 from periop.drugs.releases import release_bootstrap
@@ -233,6 +234,13 @@ def test_replay_applies_the_tunings_the_snapshot_names_and_is_identical(
     tuned = _assess(patient, department, anesthetist)
 
     assert _caution(json.loads(tuned.cautions_snapshot), "rocuronium")["level"] == "avoid"
+    actor = Actor.from_user(anesthetist)
+    services.caution_acknowledge(
+        actor=actor, assessment=tuned, drug="rocuronium", decision="accepted"
+    )
+    tuned = services.assessment_sign(actor=actor, assessment=tuned)
     for assessment in (before, tuned):
         result = assessment_replay(assessment)
         assert result["identical"] is True, result["differences"]
+    # The signed record's digest covers the stored cautions, tunings and marks included.
+    assert signed_records_verify(limit=10) == (1, [])
