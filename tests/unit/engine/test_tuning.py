@@ -15,6 +15,7 @@ from periop.drugs.engine.tuning import (
     RAISE,
     Tuning,
     TuningRefused,
+    evaluation_tune,
     rule_levels,
     tune_cautions,
     tuning_check,
@@ -124,3 +125,27 @@ def test_empty_local_text_and_unknown_changes_are_refused():
         tuning_check(rule, LOCAL_TEXT, text=" ")
     with pytest.raises(TuningRefused, match="Unknown tuning"):
         tuning_check(rule, "hide")
+
+
+def test_an_evaluation_takes_its_highest_level_again_and_names_the_tunings_applied():
+    monitor, adjust = "mg-sugammadex-preferred", "mg-aminosteroid-sensitivity"
+    body = {
+        "highest_level": "adjust",
+        "cautions": [
+            {**_caution(adjust, Level.ADJUST), "drug": "rocuronium"},
+            {**_caution(monitor, Level.MONITOR), "drug": "sugammadex"},
+        ],
+    }
+    raised = Tuning(adjust, RAISE, level=Level.AVOID, id=7, signed_by=("a", "b"), **WHO)
+    unused = Tuning("some-other-rule", LOCAL_TEXT, text="Not shown.", id=9, **WHO)
+
+    tuned = evaluation_tune(body, {adjust: [raised], "some-other-rule": [unused]})
+
+    assert tuned["highest_level"] == "avoid"
+    assert tuned["tunings"] == [7]
+    (mark,) = tuned["cautions"][0]["findings"][0]["locally_tuned"]
+    assert (mark["tuning"], mark["signed_by"]) == (7, ["a", "b"])
+    assert tuned["cautions"][1] == body["cautions"][1]
+    # No tuning that changes a finding: the evaluation as it was, without `tunings`.
+    assert evaluation_tune(body, {"some-other-rule": [unused]}) == body
+    assert evaluation_tune(body, {}) == body
