@@ -146,11 +146,15 @@ def once_per_key(
 ) -> tuple[AnswerT | None, StoredAnswer | None]:
     """Runs `create` (which stores its answer under the key) in one transaction. When a
     simultaneous request with the same key committed first, this one's work is rolled back and
-    the stored answer is returned instead: (None, answer). Otherwise (created, None)."""
+    the stored answer is returned instead: (None, answer), whether this one failed on the key
+    or on a rule the first one's record now breaks. Otherwise (created, None)."""
     try:
         with transaction.atomic():
             return create(), None
-    except IntegrityError:
+    except Exception:
+        # Whatever refused this request (the key's unique constraint, or a rule that the
+        # simultaneous first request has just made true, such as "already recorded"), a
+        # committed answer under the same key means this was a retry: answer with it.
         stored = idempotent_answer_get(user_id=user_id, key=key, request_digest=request_digest)
         if stored is None:
             raise
