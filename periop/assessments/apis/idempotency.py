@@ -132,9 +132,9 @@ def idempotent_create(
 
                 response, stored = once_per_key(
                     create=first_answer,
-                    user_id=user_id,
-                    key=key,
-                    request_digest=fingerprint,
+                    committed=lambda: idempotent_answer_get(
+                        user_id=user_id, key=key, request_digest=fingerprint
+                    ),
                 )
                 if response is not None:
                     return response

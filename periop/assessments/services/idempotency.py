@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from periop.accounts.models import Department
 from periop.api import DomainError, UnprocessableError
@@ -39,31 +39,33 @@ def assessment_create_once(
     existing = _idempotent_assessment(user_id, idempotency_key, request_digest)
     if existing is not None:
         return existing, True
-    try:
-        with transaction.atomic():
-            assessment = assessment_create(
-                actor=actor,
-                patient=patient,
-                department=department,
-                planned_at=planned_at,
-                procedure=procedure,
-                weight_kg=weight_kg,
-                drugs=drugs,
-            )
-            IdempotencyKey.objects.create(
-                user_id=user_id,
-                key=idempotency_key,
-                request_digest=request_digest,
-                assessment=assessment,
-            )
-    except IntegrityError:
-        # A simultaneous request with the same key committed first: this one created nothing
-        # (its assessment and audit event were rolled back with it), and answers with that one.
-        existing = _idempotent_assessment(user_id, idempotency_key, request_digest)
-        if existing is None:
-            raise
-        return existing, True
-    return assessment, False
+
+    def create() -> Assessment:
+        assessment = assessment_create(
+            actor=actor,
+            patient=patient,
+            department=department,
+            planned_at=planned_at,
+            procedure=procedure,
+            weight_kg=weight_kg,
+            drugs=drugs,
+        )
+        IdempotencyKey.objects.create(
+            user_id=user_id,
+            key=idempotency_key,
+            request_digest=request_digest,
+            assessment=assessment,
+        )
+        return assessment
+
+    created, existing = once_per_key(
+        create=create,
+        committed=lambda: _idempotent_assessment(user_id, idempotency_key, request_digest),
+    )
+    if created is not None:
+        return created, False
+    assert existing is not None  # noqa: S101 - once_per_key returns one or the other
+    return existing, True
 
 
 def _idempotent_assessment(user_id: int, key: str, request_digest: str) -> Assessment | None:
@@ -138,16 +140,18 @@ def idempotent_answer_store(
     )
 
 
-AnswerT = TypeVar("AnswerT")
+CreatedT = TypeVar("CreatedT")
+StoredT = TypeVar("StoredT")
 
 
 def once_per_key(
-    *, create: Callable[[], AnswerT], user_id: int, key: str, request_digest: str
-) -> tuple[AnswerT | None, StoredAnswer | None]:
-    """Runs `create` (which stores its answer under the key) in one transaction. When a
-    simultaneous request with the same key committed first, this one's work is rolled back and
-    the stored answer is returned instead: (None, answer), whether this one failed on the key
-    or on a rule the first one's record now breaks. Otherwise (created, None)."""
+    *, create: Callable[[], CreatedT], committed: Callable[[], StoredT | None]
+) -> tuple[CreatedT | None, StoredT | None]:
+    """Runs `create` (which stores its answer under an idempotency key) in one transaction.
+    When a simultaneous request with the same key committed first (`committed()` finds its
+    answer), this one's work is rolled back and that answer is returned instead:
+    (None, answer), whether this one failed on the key or on a rule the first one's record now
+    breaks. Otherwise (created, None)."""
     try:
         with transaction.atomic():
             return create(), None
@@ -155,7 +159,7 @@ def once_per_key(
         # Whatever refused this request (the key's unique constraint, or a rule that the
         # simultaneous first request has just made true, such as "already recorded"), a
         # committed answer under the same key means this was a retry: answer with it.
-        stored = idempotent_answer_get(user_id=user_id, key=key, request_digest=request_digest)
+        stored = committed()
         if stored is None:
             raise
         return None, stored
