@@ -419,3 +419,36 @@ def test_a_withheld_drugs_alternative_that_the_plan_makes_avoid_must_be_chosen_a
     assert plan["vecuronium"]["level"] in {"contraindicated", "avoid"}
     assert plan["succinylcholine"]["decision_outdated"] is True
     assert "succinylcholine" in changed["pending_acknowledgements"]
+
+
+def test_an_override_is_outdated_once_withholds_lower_its_caution_below_avoid(
+    anesthetist_client, draft
+):
+    """Overriding rocuronium's avoid, then withholding what made it avoid, leaves an override
+    of a caution the plan no longer has: it must be decided again, and is not signed as one."""
+    overridden = decide(
+        anesthetist_client, draft, "rocuronium", "override", reason_code="no-alternative"
+    ).json()
+    assert lines(overridden)["rocuronium"]["decision_outdated"] is False
+    for drug in ("gentamicin", "magnesium-sulfate", "succinylcholine"):
+        changed = decide(anesthetist_client, draft, drug, "withhold").json()
+
+    rocuronium = lines(changed)["rocuronium"]
+    assert rocuronium["level"] == "adjust"
+    assert rocuronium["decision"] == "override"
+    assert rocuronium["decision_outdated"] is True
+    assert rocuronium["needs_decision"] is True
+    assert changed["pending_acknowledgements"] == ["rocuronium"]
+    sign = f"/api/v1/assessments/{draft['id']}/sign"
+    with nothing_changes():
+        refused = anesthetist_client.post(sign, {}, format="json")
+    assert refused.status_code == 409
+    assert "rocuronium" in refused.json()["detail"]
+
+    given = decide(anesthetist_client, draft, "rocuronium", "give-adjusted").json()
+    assert lines(given)["rocuronium"]["needs_decision"] is False
+    assert anesthetist_client.post(sign, {}, format="json").status_code == 200
+    in_force = Acknowledgement.objects.filter(
+        assessment_id=draft["id"], drug="rocuronium", replaced_at__isnull=True
+    ).get()
+    assert in_force.decision != "overridden"

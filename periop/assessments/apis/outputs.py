@@ -225,8 +225,8 @@ class PlanLineOutput(serializers.Serializer[Any]):
     decision_outdated = serializers.BooleanField(
         default=False,
         help_text="The decision was made before another changed the plan: the drug is to be "
-        "given but now contraindicated or avoid, or withheld for an alternative that now is. "
-        "Decide it again before signing.",
+        "given but now contraindicated or avoid, withheld for an alternative that now is, or "
+        "its caution was overridden but is now below avoid. Decide it again before signing.",
     )
 
 

@@ -66,7 +66,8 @@ class PlanLine:
     level_change: str
     needs_decision: bool
     # A decision no longer fits the plan (changed since): given at a level that is now
-    # contraindicated or avoid, or withheld for an alternative that now is. Decide again.
+    # contraindicated or avoid, withheld for an alternative that now is, or an override of a
+    # caution now below avoid. Decide again.
     decision_outdated: bool = False
     # The drug's card evaluated over the drugs that will be given; None when it is withheld.
     card: dict[str, Any] | None = None
@@ -255,9 +256,14 @@ def _outdated(
 ) -> bool:
     """A decision the plan has moved under: a drug to be given (as planned or adjusted) that
     is now contraindicated or avoid, or withheld for an alternative that now is (another
-    decision changed, say an interacting drug is given after all)."""
+    decision changed, say an interacting drug is given after all); or an override of a
+    caution that the plan has since lowered below avoid (say the interacting drug is now
+    withheld): there is no caution left to override, and signing it would record an override
+    that never was one."""
     if decision in (GIVE, GIVE_ADJUSTED):
         return level in ACKNOWLEDGED_LEVELS
+    if decision == OVERRIDE:
+        return level not in ACKNOWLEDGED_LEVELS
     if decision == WITHHOLD and row is not None and row.alternative in cards:
         return cards[row.alternative]["level"] in ACKNOWLEDGED_LEVELS
     return False
