@@ -28,9 +28,18 @@ def code_mappings(kb: KnowledgeBase) -> dict[str, Any]:
     conditions = []
     for condition in kb.conditions.values():
         if condition.snomed:
-            conditions.append(
-                {"system": SNOMED, "code": condition.snomed, "condition": condition.code}
-            )
+            item: dict[str, Any] = {
+                "system": SNOMED,
+                "code": condition.snomed,
+                "condition": condition.code,
+            }
+            if condition.snomed_when:
+                # The concept is narrower than the condition: it maps in, and goes out only
+                # for records whose attributes take these values.
+                item["applies_when"] = {
+                    name: list(values) for name, values in condition.snomed_when.items()
+                }
+            conditions.append(item)
         conditions += [
             {"system": ICD10CM, "code": code, "condition": condition.code}
             for code in condition.icd10cm

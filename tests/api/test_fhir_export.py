@@ -566,3 +566,27 @@ def test_a_superseded_assessment_still_exports_and_links_to_its_signed_amendment
         "system": "urn:periop:assessment",
         "value": str(signed.pk),
     }
+
+
+@pytest.mark.parametrize(
+    ("dystrophy_type", "with_snomed"),
+    [("duchenne", True), ("becker", False), ("other", False), (None, False)],
+)
+def test_duchennes_snomed_concept_goes_out_only_for_a_duchenne_record(
+    anesthetist_client, department, dystrophy_type, with_snomed
+):
+    """76670001 is the Duchenne concept (standards-reference §2.6): a Becker record, or one of
+    another or unknown type, is exported with G71.01 (Duchenne or Becker, §2.7) alone."""
+    patient = PatientFactory(department=department)
+    attributes = {"type": dystrophy_type} if dystrophy_type else {}
+    PatientConditionFactory(patient=patient, code="muscular-dystrophy", attributes=attributes)
+    assessment_id = create(anesthetist_client, patient, ["rocuronium"])
+    sign(anesthetist_client, assessment_id)
+
+    resources = validated_bundle(export(anesthetist_client, assessment_id).json())
+
+    (condition,) = of_type(resources, "Condition").values()
+    expected = {ICD_10_CM: "G71.01", "urn:periop:condition": "muscular-dystrophy"}
+    if with_snomed:
+        expected[SNOMED] = "76670001"
+    assert codings(condition["code"]) == expected

@@ -23,6 +23,17 @@ def test_it_maps_snomed_and_icd_10_cm_codes_to_conditions(mappings):
     assert conditions[("http://hl7.org/fhir/sid/icd-10-cm", "G71.01")] == "muscular-dystrophy"
 
 
+def test_a_snomed_concept_narrower_than_its_condition_says_which_records_it_stands_for(
+    mappings,
+):
+    (duchenne,) = [item for item in mappings["conditions"] if item["code"] == "76670001"]
+    # §2.6: 76670001 is the Duchenne concept; the condition is Duchenne or Becker.
+    assert duchenne["condition"] == "muscular-dystrophy"
+    assert duchenne["applies_when"] == {"type": ["duchenne"]}
+    myasthenia = next(item for item in mappings["conditions"] if item["code"] == "91637004")
+    assert "applies_when" not in myasthenia
+
+
 def test_it_maps_atc_codes_to_drugs_and_no_rxnorm(mappings):
     drugs = {(item["system"], item["code"]): item["drug"] for item in mappings["drugs"]}
 

@@ -141,12 +141,25 @@ class ConditionDefinition:
     aftermath: Aftermath = UNSTATED  # how long it counts as active after it resolves
     # Attributes recorded in another unit and the attribute the rules read them as (v1.1).
     conversions: tuple[UnitConversion, ...] = ()
+    # The SNOMED CT concept stands for the records whose attributes take these values only
+    # (Duchenne's concept for a condition that is Duchenne or Becker); empty: for every record.
+    snomed_when: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
     # receptor_effect_from_hours in exact microseconds, for the evaluator.
     effect_from: Bound = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         effect_from = hours_to_microseconds(self.receptor_effect_from_hours)
         object.__setattr__(self, "effect_from", effect_from)
+
+    def snomed_for(self, attributes: Mapping[str, object]) -> str | None:
+        """The SNOMED CT code of a record with these attributes: None when the concept is
+        narrower than the record (a Becker or unknown type under Duchenne's concept)."""
+        if self.snomed is None:
+            return None
+        for name, values in self.snomed_when.items():
+            if attributes.get(name) not in values:
+                return None
+        return self.snomed
 
 
 @dataclass(frozen=True, slots=True)

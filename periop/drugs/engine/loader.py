@@ -252,6 +252,7 @@ def _conditions(
         "receptor_effect_overrides",
         "implications",
         "conversions",
+        "snomed_when",
         *AFTERMATH_KEYS,
     )
     for position, table in enumerate(file.tables(document["conditions"], "conditions"), 1):
@@ -284,8 +285,31 @@ def _conditions(
             implications=implications(entry, table, attributes, references, attribute_constraint),
             aftermath=aftermath_declaration(entry, table, references),
             conversions=conversions(entry, table, attributes, references),
+            snomed_when=_snomed_when(entry, table, attributes),
         )
     return conditions
+
+
+def _snomed_when(
+    entry: Entry, table: Table, attributes: Mapping[str, AttributeDefinition]
+) -> Mapping[str, tuple[str, ...]]:
+    """`snomed_when = {attribute = [choices]}`: the records the SNOMED CT concept stands for."""
+    if "snomed_when" not in table:
+        return MappingProxyType({})
+    if "snomed" not in table:
+        entry.fail("snomed_when needs a snomed code to qualify.")
+    when = entry.table(table["snomed_when"], "snomed_when")
+    if not when:
+        entry.fail("snomed_when must name at least one attribute.")
+    result: dict[str, tuple[str, ...]] = {}
+    for name in when:
+        attribute = attributes.get(name)
+        if attribute is None or attribute.type != "choice":
+            entry.fail(f"snomed_when names '{name}', which is not a choice attribute.")
+        result[name] = entry.choices(when, name, attribute.choices)
+        if not result[name]:
+            entry.fail(f"snomed_when '{name}' must list at least one choice.")
+    return MappingProxyType(result)
 
 
 _ATTRIBUTE_KEYS: Mapping[str, tuple[str, ...]] = {

@@ -130,12 +130,15 @@ class _Builder(DetectedIssues):
 
     # --- what the assessment rests on ------------------------------------------------------------
 
-    def condition_code(self, code: str) -> dict[str, Any]:
+    def condition_code(self, code: str, attributes: Mapping[str, Any]) -> dict[str, Any]:
         definition = self.knowledge_base.conditions.get(code)
         name = definition.name if definition else code
         codings = []
-        if definition and definition.snomed:
-            codings.append(coding(codes.SNOMED_CT, definition.snomed, name))
+        # A SNOMED CT concept narrower than the condition (Duchenne's, for Duchenne or Becker)
+        # goes out only for the records it stands for.
+        snomed = definition.snomed_for(attributes) if definition else None
+        if snomed:
+            codings.append(coding(codes.SNOMED_CT, snomed, name))
         # Several ICD-10-CM codes for one condition are alternatives (with or without
         # exacerbation, food or wound botulism): naming them all would assert each, so a code
         # goes out only where the knowledge base gives exactly one.
@@ -185,7 +188,7 @@ class _Builder(DetectedIssues):
                     ]
                 },
                 "category": [{"coding": [coding(codes.CONDITION_CATEGORY, "problem-list-item")]}],
-                "code": self.condition_code(row["code"]),
+                "code": self.condition_code(row["code"], row.get("attributes") or {}),
                 "subject": reference(self.patient_url),
             }
             if row.get("onset"):

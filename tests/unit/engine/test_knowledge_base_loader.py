@@ -171,6 +171,26 @@ def test_a_reference_may_have_no_link_but_an_identifier(kb_files: KnowledgeFiles
     assert (loaded.url, loaded.identifier) == ("", "PMID 123")
 
 
+def test_a_snomed_concept_narrower_than_its_condition_stands_for_matching_records_only(
+    kb_files: KnowledgeFiles,
+):
+    kb_files.condition("myasthenia-gravis")["snomed_when"] = {"antibody": ["achr", "musk"]}
+
+    definition = kb_files.load().conditions["myasthenia-gravis"]
+
+    assert definition.snomed_for({"antibody": "achr"}) == "91637004"
+    assert definition.snomed_for({"antibody": "musk", "distribution": "ocular"}) == "91637004"
+    assert definition.snomed_for({"antibody": "seronegative"}) is None
+    assert definition.snomed_for({}) is None
+    assert kb_files.load().conditions["burn"].snomed_for({}) is None
+
+
+def test_a_snomed_concept_without_snomed_when_stands_for_every_record(kb_files: KnowledgeFiles):
+    definition = kb_files.load().conditions["myasthenia-gravis"]
+
+    assert definition.snomed_for({}) == definition.snomed_for({"antibody": "musk"}) == "91637004"
+
+
 def _set(
     document: str, path: tuple[object, ...], value: object
 ) -> Callable[[KnowledgeFiles], None]:
@@ -210,6 +230,30 @@ def _phase(start: float, end: float | None = None, status: str = "any") -> dict[
 
 
 INVALID = {
+    "a snomed_when without a snomed code": (
+        _set("conditions.toml", ("conditions", 2, "snomed_when"), {"motor_deficit": ["x"]}),
+        "knowledge/conditions.toml",
+        "condition 'stroke'",
+        "snomed_when needs a snomed code",
+    ),
+    "a snomed_when on an attribute that is not a choice": (
+        _set("conditions.toml", ("conditions", 1, "snomed_when"), {"in_remission": ["true"]}),
+        "knowledge/conditions.toml",
+        "condition 'myasthenia-gravis'",
+        "snomed_when names 'in_remission', which is not a choice attribute",
+    ),
+    "a snomed_when value outside the attribute's choices": (
+        _set("conditions.toml", ("conditions", 1, "snomed_when"), {"antibody": ["lrp4"]}),
+        "knowledge/conditions.toml",
+        "condition 'myasthenia-gravis'",
+        "antibody: 'lrp4' is not one of achr, musk, seronegative, unknown",
+    ),
+    "an empty snomed_when": (
+        _set("conditions.toml", ("conditions", 1, "snomed_when"), {}),
+        "knowledge/conditions.toml",
+        "condition 'myasthenia-gravis'",
+        "snomed_when must name at least one attribute",
+    ),
     "an unknown key in the release": (
         _set("release.toml", ("release", "versoin"), "1"),
         "knowledge/release.toml",
