@@ -52,7 +52,9 @@ def _catalogue_for(digest: str, kb: KnowledgeBase) -> dict[str, Any]:
                 "mechanism_site": condition.mechanism_site,
                 "receptor_effect": condition.receptor_effect,
                 "snomed": condition.snomed,
-                "snomed_when": {name: list(values) for name, values in condition.snomed_when.items()}
+                "snomed_when": {
+                    name: list(values) for name, values in condition.snomed_when.items()
+                }
                 or None,
                 "icd10cm": list(condition.icd10cm),
                 "onset_means": condition.onset_means,
