@@ -13,7 +13,12 @@ from periop.audit.models import AuditEvent
 from periop.audit.services import Actor
 from periop.drugs import registry
 from periop.drugs.releases import release_bootstrap
-from periop.drugs.tunings import department_tunings, tuning_propose, tuning_sign_off
+from periop.drugs.tunings import (
+    department_tunings,
+    tuning_propose,
+    tuning_sign_off,
+    tunings_by_id,
+)
 from tests.knowledge_releases import signed_assessments
 
 pytestmark = pytest.mark.django_db
@@ -55,6 +60,46 @@ def test_an_administrator_proposes_and_two_reviewers_bring_it_into_force(
         .values_list("action", flat=True)
     )
     assert actions == ["create", "sign", "sign"]
+
+
+def test_the_checks_tunings_in_force_are_those_the_assessments_replay_with(
+    department, other_department, department_admin, consultant_reviewer, pharmacist_reviewer
+):
+    """Checks read a department's tunings with one plain statement, replays read named
+    tunings through the ORM: both must give the same tunings, field for field."""
+    signed = []
+    for text in ("Bleep 1234.", "Call the neuromuscular team."):
+        tuning = tuning_propose(
+            user=department_admin,
+            department=department,
+            rule_id=MONITOR_RULE,
+            change="local-text",
+            text=text,
+            reason="Local pathway.",
+        )
+        tuning_sign_off(user=pharmacist_reviewer, tuning=tuning)
+        tuning_sign_off(user=consultant_reviewer, tuning=tuning)
+        signed.append(tuning.pk)
+    half = tuning_propose(
+        user=department_admin,
+        department=department,
+        rule_id=MONITOR_RULE,
+        change="monitor-to-none",
+        reason="Alert fatigue.",
+    )
+    tuning_sign_off(user=consultant_reviewer, tuning=half)
+
+    in_force = department_tunings(department.pk)
+
+    assert in_force == tunings_by_id([*signed, half.pk])
+    assert [tuning.text for tuning in in_force[MONITOR_RULE]] == [
+        "Bleep 1234.",
+        "Call the neuromuscular team.",
+    ]
+    (first, _) = in_force[MONITOR_RULE]
+    assert first.signed_by == (consultant_reviewer.username, pharmacist_reviewer.username)
+    assert first.when.endswith("+00:00") and first.signed_at.endswith("+00:00")
+    assert department_tunings(other_department.pk) == {}
 
 
 def test_lowering_avoid_is_refused_with_a_clear_message(department, department_admin):
