@@ -226,6 +226,13 @@ AUDIT_CHECKPOINT_FILE = Path(
 # has committed (0: only `manage.py audit_checkpoint` and the reports write them). Verification
 # then fails when the checkpoint file lacks the checkpoints that should be there.
 AUDIT_CHECKPOINT_EVERY_EVENTS = env_int("AUDIT_CHECKPOINT_EVERY_EVENTS", 100)
+# PostgreSQL only. Off: a transaction that appends to the ledger holds the chain head's lock
+# until its commit is flushed to disk, so appends commit one at a time. On: it commits without
+# waiting for the flush (releasing the lock at once), then waits for the flush before the
+# caller goes on, outside the lock, where many commits share one flush. Nothing acknowledged
+# is ever lost and the chain never forks; but for the few milliseconds until the flush, other
+# sessions can read a commit that a crash of the database server would undo. See the README.
+AUDIT_FLUSH_OUTSIDE_CHAIN_LOCK = env_bool("AUDIT_FLUSH_OUTSIDE_CHAIN_LOCK", False)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -95,6 +95,8 @@ def audit_event_append(
     with transaction.atomic(savepoint=False):
         connection = transaction.get_connection()
         with connection.cursor() as cursor:
+            if settings.AUDIT_FLUSH_OUTSIDE_CHAIN_LOCK and connection.vendor == "postgresql":
+                _flush_outside_lock(cursor, connection)
             sequence, previous_hash = _claim_next_sequence(cursor)
             key_id, key = signing_key()
             fields["sequence"] = sequence
@@ -108,6 +110,27 @@ def audit_event_append(
     if every > 0 and sequence % every == 0:
         transaction.on_commit(functools.partial(_automatic_checkpoint, sequence, digest))
     return event
+
+
+def _flush_outside_lock(cursor: Any, connection: Any) -> None:
+    """Once per transaction: commit without waiting for the WAL flush, which releases the
+    chain head's lock at once, and wait for the flush right after the commit instead (before
+    any other on-commit work, such as a checkpoint, and before the caller answers).
+
+    Registered before the claim, so it precedes every other on-commit callback of the ledger.
+    A savepoint rolled back takes both the setting and the callback with it, and a later
+    append registers them again."""
+    if any(callback is _wait_for_flush for _, callback, _ in connection.run_on_commit):
+        return
+    cursor.execute("SET LOCAL synchronous_commit TO OFF")
+    transaction.on_commit(_wait_for_flush)
+
+
+def _wait_for_flush() -> None:
+    """Commits a transaction of our own with the session's synchronous commit: its commit
+    record follows ours in the WAL, so when it is flushed, ours is too."""
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute("SELECT pg_current_xact_id()")
 
 
 def _automatic_checkpoint(sequence: int, digest: str) -> None:

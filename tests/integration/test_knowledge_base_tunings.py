@@ -98,7 +98,8 @@ def test_the_checks_tunings_in_force_are_those_the_assessments_replay_with(
     ]
     (first, _) = in_force[MONITOR_RULE]
     assert first.signed_by == (consultant_reviewer.username, pharmacist_reviewer.username)
-    assert first.when.endswith("+00:00") and first.signed_at.endswith("+00:00")
+    assert first.when.endswith("+00:00")
+    assert first.signed_at.endswith("+00:00")
     assert department_tunings(other_department.pk) == {}
 
 
