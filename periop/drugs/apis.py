@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -242,10 +243,20 @@ class TuningInput(StrictSerializer):
     reason = serializers.CharField(max_length=2000, help_text="Why the department tunes the rule.")
 
 
+class TuningSignOffInput(StrictSerializer):
+    comment = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=2000,
+        help_text="The reviewer's comment, shown with the sign-off.",
+    )
+
+
 class TuningSignOffOutput(serializers.Serializer):  # type: ignore[type-arg]
     kind = serializers.ChoiceField(choices=list(SignOffKind.values))
     reviewer = serializers.CharField()
     signed_at = serializers.DateTimeField()
+    comment = serializers.CharField(allow_blank=True)
 
 
 class TuningOutput(serializers.Serializer):  # type: ignore[type-arg]
@@ -283,6 +294,7 @@ def tuning_to_dict(tuning: LocalTuning) -> dict[str, Any]:
                 "kind": sign_off.kind,
                 "reviewer": sign_off.reviewer.get_username(),
                 "signed_at": sign_off.signed_at,
+                "comment": sign_off.comment,
             }
             for sign_off in tuning.sign_offs.all()
         ],
@@ -369,9 +381,10 @@ class TuningSignOffApi(APIView):
         description=(
             "Records the caller's sign-off, of the kind their profile's profession gives "
             "(consultant anaesthetist or clinical pharmacist). A tuning needs one of each, by "
-            "two different people; with both it is in force for its department. No body."
+            "two different people; with both it is in force for its department. The body is "
+            "optional: a `comment` shown with the sign-off."
         ),
-        request=None,
+        request=TuningSignOffInput,
         responses={
             200: TuningOutput,
             400: OpenApiResponse(
@@ -385,9 +398,14 @@ class TuningSignOffApi(APIView):
         tags=["knowledge base"],
     )
     def post(self, request: Request, pk: int) -> Response:
-        tuning = get_scoped_object_or_404(
-            LocalTuning.objects.all(), request.user, roles=[Role.KB_REVIEWER], pk=pk
+        serializer = TuningSignOffInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        # The service refuses (404) a reviewer of another department, as the page's view.
+        tuning = get_object_or_404(LocalTuning, pk=pk)
+        tuning_sign_off(
+            user=request.user,
+            tuning=tuning,
+            comment=serializer.validated_data.get("comment", ""),
         )
-        tuning_sign_off(user=request.user, tuning=tuning)
         tuning = tunings_visible(request.user, ids=[tuning.pk])[0]
         return Response(tuning_to_dict(tuning))

@@ -157,6 +157,7 @@ class TuningSignOff(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     signed_at = models.DateTimeField()
+    comment = models.TextField(blank=True, default="", help_text="The reviewer's comment.")
 
     class Meta:
         ordering = ["tuning", "signed_at", "id"]

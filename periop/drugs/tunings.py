@@ -15,6 +15,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
 from django.db.models import Prefetch, QuerySet
+from django.http import Http404
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -94,9 +95,16 @@ def tuning_propose(
     return tuning
 
 
-def tuning_sign_off(*, user: Any, tuning: LocalTuning) -> TuningSignOff:
+def tuning_sign_off(*, user: Any, tuning: LocalTuning, comment: str = "") -> TuningSignOff:
+    """A reviewer's sign-off, of the kind their profession gives, with an optional comment.
+    Only a reviewer of the tuning's department signs: for anyone else the tuning does not
+    exist (404), whichever door (page or API) the request came through."""
     if not is_reviewer(user):
         raise DomainError("Only a knowledge-base reviewer can sign off a tuning.")
+    if not getattr(user, "is_superuser", False) and tuning.department_id not in (
+        user_department_ids(user, [Role.KB_REVIEWER])
+    ):
+        raise Http404("No such tuning in your departments.")
     profession = profession_of(user)
     if profession not in Profession.values:
         raise DomainError("Your profile records no profession: you cannot sign off.")
@@ -112,7 +120,11 @@ def tuning_sign_off(*, user: Any, tuning: LocalTuning) -> TuningSignOff:
                 f"This tuning already has a {SignOffKind(profession).label.lower()}'s sign-off."
             )
         sign_off = TuningSignOff.objects.create(
-            tuning=tuning, kind=profession, reviewer=user, signed_at=timezone.now()
+            tuning=tuning,
+            kind=profession,
+            reviewer=user,
+            signed_at=timezone.now(),
+            comment=comment.strip(),
         )
         audit_event_append(
             actor=Actor.from_user(user),
@@ -121,7 +133,12 @@ def tuning_sign_off(*, user: Any, tuning: LocalTuning) -> TuningSignOff:
             resource_id=tuning.pk,
             data_category=CATEGORY_KNOWLEDGE_BASE,
             department_id=tuning.department_id,
-            payload={"rule": tuning.rule_id, "change": tuning.change, "kind": profession},
+            payload={
+                "rule": tuning.rule_id,
+                "change": tuning.change,
+                "kind": profession,
+                "comment": sign_off.comment,
+            },
         )
     return sign_off
 

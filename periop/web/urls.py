@@ -12,6 +12,7 @@ from periop.web.views import (
     receptor_state,
     records,
     start,
+    tunings,
 )
 
 app_name = "web"
@@ -34,6 +35,13 @@ urlpatterns = [
         knowledge.release_impact,
         {"as_csv": True},
         name="knowledge-impact-csv",
+    ),
+    path("knowledge-base/tunings/", tunings.tuning_list, name="knowledge-tunings"),
+    path("knowledge-base/tunings/new", tunings.tuning_new, name="knowledge-tuning-new"),
+    path(
+        "knowledge-base/tunings/<int:tuning_id>/sign-off",
+        tunings.tuning_sign_off_view,
+        name="knowledge-tuning-sign-off",
     ),
     path("login", auth.login_view, name="login"),
     path("logout", auth.logout_view, name="logout"),

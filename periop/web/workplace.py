@@ -47,6 +47,11 @@ class Workplace:
         return self.role in AUDIT_ROLES
 
     @property
+    def can_tune(self) -> bool:
+        """Whether the user proposes the department's local tunings (administrators)."""
+        return self.role == Role.ADMIN
+
+    @property
     def role_label(self) -> str:
         return str(Role(self.role).label)
 

@@ -162,3 +162,27 @@ def test_each_sees_and_signs_only_their_departments_tunings(
         refused = _client(outsider_reviewer).post(f"{URL}/{created['id']}/sign-off")
     assert refused.status_code == 404
     assert _client(department_admin).post(f"{URL}/{created['id']}/sign-off").status_code == 403
+
+
+def test_a_sign_off_carries_the_reviewers_comment(
+    department, department_admin, consultant_reviewer
+):
+    created = _client(department_admin).post(URL, _proposal(department), format="json").json()
+    sign_off_url = f"{URL}/{created['id']}/sign-off"
+    with nothing_changes():
+        refused = _client(consultant_reviewer).post(
+            sign_off_url, {"comment": "x" * 2001}, format="json"
+        )
+        unknown = _client(consultant_reviewer).post(sign_off_url, {"note": "?"}, format="json")
+    assert (refused.status_code, unknown.status_code) == (400, 400)
+    assert "comment" in refused.json()
+    assert "note" in unknown.json()
+
+    signed = _client(consultant_reviewer).post(
+        sign_off_url, {"comment": "Agreed for theatres."}, format="json"
+    )
+
+    assert signed.status_code == 200
+    assert [(s["reviewer"], s["comment"]) for s in signed.json()["sign_offs"]] == [
+        (consultant_reviewer.username, "Agreed for theatres.")
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import DatabaseError, connection, transaction
+from django.http import Http404
 from django.utils import timezone
 
 from periop.api import DomainError
@@ -12,6 +13,7 @@ from periop.assessments.services.impact import impact_preview
 from periop.audit.models import AuditEvent
 from periop.audit.services import Actor
 from periop.drugs import registry
+from periop.drugs.models import TuningSignOff
 from periop.drugs.releases import release_bootstrap
 from periop.drugs.tunings import (
     department_tunings,
@@ -130,6 +132,30 @@ def test_only_the_departments_administrator_proposes(department, anesthetist):
             text="Call the on-call specialist.",
             reason="Local pathway.",
         )
+
+
+def test_only_a_reviewer_of_the_tunings_department_signs_it_off(
+    department, other_department, department_admin, consultant_reviewer
+):
+    """The service itself checks the department, whichever door the request came through."""
+    from tests.conftest import _reviewer
+
+    tuning = tuning_propose(
+        user=department_admin,
+        department=department,
+        rule_id=MONITOR_RULE,
+        change="monitor-to-none",
+        reason="Alert fatigue.",
+    )
+    outsider = _reviewer("other-reviewer", "clinical-pharmacist", other_department)
+
+    with pytest.raises(Http404):
+        tuning_sign_off(user=outsider, tuning=tuning, comment="Not mine to sign.")
+
+    assert not TuningSignOff.objects.exists()
+    assert not AuditEvent.objects.filter(action="sign").exists()
+    signed = tuning_sign_off(user=consultant_reviewer, tuning=tuning, comment="  Agreed.  ")
+    assert (signed.kind, signed.comment) == ("consultant-anaesthetist", "Agreed.")
 
 
 def test_tunings_and_their_sign_offs_are_immutable(
