@@ -96,6 +96,7 @@ class CardBuilder:
         source_url: str,
         conditions_considered: Sequence[str],
         medications_considered: Sequence[str],
+        observations_considered: Sequence[str],
         assumptions: Sequence[str],
     ) -> None:
         self.kb = kb
@@ -111,6 +112,7 @@ class CardBuilder:
         }
         self.conditions_considered = conditions_considered
         self.medications_considered = medications_considered
+        self.observations_considered = observations_considered
         self.assumptions = assumptions
 
     def cards(self, targets: Sequence[DraftOrder]) -> list[IssuedCard]:
@@ -184,6 +186,13 @@ class CardBuilder:
         ]
         lines = _bullets("Conditions taken into account", conditions)
         lines += _bullets("Medications taken into account", list(self.medications_considered))
+        if self.observations_considered:
+            lines += _bullets("Observations taken into account", self.observations_considered)
+            lines += [
+                "",
+                "Each is the latest final, amended or corrected result; no age limit is "
+                "applied, so check its date.",
+            ]
         version = self.kb.version
         lines += ["", f"Knowledge base {version} (`{self.kb.digest[:19]}`)."]
         return lines

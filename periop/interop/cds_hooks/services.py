@@ -32,6 +32,12 @@ from periop.interop.cds_hooks.fhir_input import (
     medications_read,
     patient_demographics,
 )
+from periop.interop.cds_hooks.observations import (
+    needed_measures,
+    observation_templates,
+    observations_read,
+    prefetch_key,
+)
 from periop.interop.cds_hooks.prefetch import PREFETCH, PreconditionFailed, PrefetchReader
 from periop.interop.models import CdsCard, CdsFeedback, FeedbackOutcome
 
@@ -55,8 +61,14 @@ class BadRequest(DomainError):
     """Input the service cannot use; one message per field (400)."""
 
 
+def prefetch_templates(kb: Any) -> dict[str, str]:
+    """The Patient, Conditions and medications, and one Observation search per measure."""
+    return {**PREFETCH, **observation_templates(kb)}
+
+
 def discovery() -> dict[str, Any]:
     """The discovery document: one service id, registered for both order hooks."""
+    templates = prefetch_templates(get_knowledge_base())
     return {
         "services": [
             {
@@ -64,7 +76,7 @@ def discovery() -> dict[str, Any]:
                 "id": SERVICE_ID,
                 "title": TITLE,
                 "description": DESCRIPTIONS[hook],
-                "prefetch": dict(PREFETCH),
+                "prefetch": templates,
                 "usageRequirements": (
                     "Medication orders coded with ATC (http://www.whocc.no/atc); conditions "
                     "with SNOMED CT or ICD-10-CM. An order without a known ATC code is reported "
@@ -191,29 +203,45 @@ def hook_call(*, caller: Caller, service_id: str, body: Any, source_url: str) ->
     builder_input: dict[str, Any] = {
         "conditions_considered": [],
         "medications_considered": [],
+        "observations_considered": [],
         "assumptions": [],
     }
     data: dict[str, Any] | None = None
     if drugs:
         try:
-            with PrefetchReader(request) as reader:
-                found = reader.read_all()
+            with PrefetchReader(request, prefetch_templates(kb)) as reader:
+                found = reader.read_all(PREFETCH)
+                recorded = conditions_read(found["conditions"], kb, at)
+                codes = [condition.code for condition in recorded.conditions]
+                # The observations are read once the conditions say which can matter.
+                needed = needed_measures(kb, codes, drugs)
+                observed = reader.read_all(prefetch_key(measure) for measure in needed)
         except PreconditionFailed as missing:
             _not_completed_record(caller, request, missing.keys)
             raise
-        recorded = conditions_read(found["conditions"], kb, at)
+        readings = observations_read(
+            {measure: observed[prefetch_key(measure)] for measure in needed}, kb, at, codes
+        )
         medications = medications_read(
             found["medicationRequests"], found["medicationStatements"], kb
         )
+        patient = patient_demographics(found["patient"], at)
+        if readings.weight_kg is not None:
+            patient["weight_kg"] = readings.weight_kg
         data = {
             "at": at,
-            "patient": patient_demographics(found["patient"], at),
+            "patient": patient,
             "conditions": [
                 {
                     "code": condition.code,
                     "onset": condition.onset,
                     "resolved": condition.resolved,
-                    "attributes": {},
+                    # Only the attributes this condition has (potassium, magnesium).
+                    "attributes": {
+                        name: value
+                        for name, value in readings.attributes.items()
+                        if name in kb.conditions[condition.code].attributes
+                    },
                 }
                 for condition in recorded.conditions
             ],
@@ -227,7 +255,12 @@ def hook_call(*, caller: Caller, service_id: str, body: Any, source_url: str) ->
         builder_input = {
             "conditions_considered": _considered_conditions(recorded.conditions, kb),
             "medications_considered": _considered_medications(medications.medications, kb),
-            "assumptions": [*recorded.assumptions, *medications.assumptions],
+            "observations_considered": readings.used,
+            "assumptions": [
+                *recorded.assumptions,
+                *medications.assumptions,
+                *readings.assumptions,
+            ],
         }
     # The digest proves what was checked; the FHIR access token never enters it.
     raw_input = {key: value for key, value in request.items() if key != "fhirAuthorization"}

@@ -38,7 +38,8 @@ def test_the_real_file_encodes_the_four_confirmed_codes(kb):
     }
     for item in kb.observations:
         assert item.grade in {"A", "B"}
-        assert item.sources and item.evidence
+        assert item.sources
+        assert item.evidence
 
 
 @pytest.mark.parametrize("grade", ["C", "U"])
