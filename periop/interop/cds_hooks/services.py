@@ -23,6 +23,7 @@ from periop.audit.models import Action, Outcome
 from periop.audit.services import audit_event_append
 from periop.drugs.registry import get_knowledge_base
 from periop.drugs.services import check_run
+from periop.drugs.tunings import department_tunings
 from periop.interop.cds_hooks.auth import Caller
 from periop.interop.cds_hooks.cards import OVERRIDE_REASON_SYSTEM, CardBuilder
 from periop.interop.cds_hooks.fhir_input import (
@@ -264,6 +265,9 @@ def hook_call(*, caller: Caller, service_id: str, body: Any, source_url: str) ->
         }
     # The digest proves what was checked; the FHIR access token never enters it.
     raw_input = {key: value for key, value in request.items() if key != "fhirAuthorization"}
+    # The signed-off tunings in force in the client's department (one query), applied as they
+    # are to that department's checks and assessments: the ledger and the cards show the same.
+    tunings = department_tunings(caller.client.department_id) if data is not None else {}
     with transaction.atomic():
         if data is not None:
             evaluation = check_run(
@@ -273,8 +277,15 @@ def hook_call(*, caller: Caller, service_id: str, body: Any, source_url: str) ->
                 department_id=caller.client.department_id,
                 resource_type="cds-hook",
                 correlation_id=request["hookInstance"],
+                tunings=tunings,
             )
-        builder = CardBuilder(kb=kb, evaluation=evaluation, source_url=source_url, **builder_input)
+        builder = CardBuilder(
+            kb=kb,
+            evaluation=evaluation,
+            source_url=source_url,
+            tunings=tunings,
+            **builder_input,
+        )
         issued = builder.cards(targets)
         if data is None:
             _unevaluated_record(caller, request, len(orders), len(issued))
