@@ -20,13 +20,13 @@ from typing import Any
 from periop.assessments.models import ReasonCode
 from periop.drugs.engine import DrugCaution, Evaluation, KnowledgeBase, Level
 from periop.drugs.engine.tuning import Tuning, tune_cautions
+from periop.interop import systems
 from periop.interop.cds_hooks.fhir_input import DraftOrder
 
-OVERRIDE_REASON_SYSTEM = "urn:periop:cds-hooks:override-reason"
-TOPIC_SYSTEM = "urn:periop:cds-hooks:card-topic"
+OVERRIDE_REASON_SYSTEM = systems.OVERRIDE_REASON
+TOPIC_SYSTEM = systems.CARD_TOPIC
 SUMMARY_LIMIT = 139  # CDS Hooks: a summary of fewer than 140 characters
-# CDS Hooks 2.0.1 reserves `extension` (an object) for additions like this one.
-TUNING_EXTENSION = "periop.localTuning"
+TUNING_EXTENSION = systems.TUNING_EXTENSION
 
 INDICATORS = {
     Level.CONTRAINDICATED: "critical",

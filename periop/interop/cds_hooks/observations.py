@@ -31,8 +31,8 @@ from periop.drugs.engine.evaluate import MAXIMUM_WEIGHT_KG
 from periop.drugs.engine.observation_codes import WEIGHT, ObservationCode
 from periop.drugs.time_rules import earliest_instant
 from periop.interop.cds_hooks.fhir_input import fhir_time
+from periop.interop.systems import UCUM
 
-UCUM = "http://unitsofmeasure.org"
 USABLE_STATUSES = frozenset({"final", "amended", "corrected"})
 
 
