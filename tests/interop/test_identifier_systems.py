@@ -12,7 +12,7 @@ PACKAGE = Path(systems.__file__).resolve().parents[1]
 
 def _spells_a_system(source: str) -> bool:
     # A string literal (plain or f-string) that starts with the prefix; prose may name it.
-    return "\"urn:periop:" in source or "'urn:periop:" in source
+    return '"urn:periop:' in source or "'urn:periop:" in source
 
 
 def test_no_module_but_the_list_spells_a_periop_system():
