@@ -142,6 +142,10 @@ def hook_body() -> dict[str, Any]:
             "conditions": _bundle(conditions),
             "medicationRequests": {"resourceType": "Bundle", "type": "searchset"},
             "medicationStatements": _bundle([statement]),
+            # No observation recorded, as in the check body (no weight, no laboratory value).
+            "bodyWeight": None,
+            "serumPotassium": None,
+            "serumMagnesium": None,
         },
     }
 

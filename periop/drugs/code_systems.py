@@ -1,8 +1,8 @@
 """The external code systems the knowledge base maps to its own codes (FHIR system URIs).
 
 Only codes that standards-reference grades confirmed are in the knowledge base: SNOMED CT and
-ICD-10-CM for conditions, ATC for drugs. RxNorm (every RxCUI unconfirmed) and LOINC (no code
-graded) map nothing yet.
+ICD-10-CM for conditions, ATC for drugs, and the LOINC codes of observations.toml (each with its
+source and grade, A or B). RxNorm (every RxCUI unconfirmed) maps nothing yet.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 LOINC = "http://loinc.org"
 
 UNMAPPED_NOTE = (
-    "Only codes the standards reference grades confirmed are mapped. RxNorm codes are not "
-    "mapped (no RxCUI is confirmed) and no LOINC code is graded, so observations map nothing."
+    "Only confirmed codes are mapped: conditions and drugs as the standards reference grades "
+    "them, observations (LOINC) with their own source and grade (A or B). RxNorm codes are not "
+    "mapped (no RxCUI is confirmed)."
 )
 
 
@@ -52,6 +53,17 @@ def code_mappings(kb: KnowledgeBase) -> dict[str, Any]:
     return {
         "conditions": conditions,
         "drugs": drugs,
-        "observations": [],
+        "observations": [
+            {
+                "system": item.system,
+                "code": item.code,
+                "display": item.display,
+                "measure": item.measure,
+                "units": dict(item.units),
+                "grade": item.grade,
+                "sources": list(item.sources),
+            }
+            for item in kb.observations
+        ],
         "note": UNMAPPED_NOTE,
     }

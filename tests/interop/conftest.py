@@ -230,6 +230,9 @@ def full_prefetch(*conditions: dict[str, Any], **overrides: Any) -> dict[str, An
         "conditions": searchset(*conditions),
         "medicationRequests": searchset(),
         "medicationStatements": searchset(),
+        "bodyWeight": searchset(),
+        "serumPotassium": searchset(),
+        "serumMagnesium": searchset(),
     }
     prefetch.update(overrides)
     return prefetch

@@ -35,8 +35,17 @@ def test_its_prefetch_templates_use_only_context_tokens(cds_client, token):
         "conditions": "Condition?patient={{context.patientId}}",
         "medicationRequests": "MedicationRequest?patient={{context.patientId}}",
         "medicationStatements": "MedicationStatement?patient={{context.patientId}}",
+        # Observations by the LOINC codes the knowledge base confirms (observations.toml).
+        "bodyWeight": "Observation?patient={{context.patientId}}&code=http://loinc.org|29463-7",
+        "serumPotassium": "Observation?patient={{context.patientId}}&code=http://loinc.org|2823-3",
+        "serumMagnesium": "Observation?patient={{context.patientId}}"
+        "&code=http://loinc.org|19123-9,http://loinc.org|2601-3",
     }
     assert services[1]["prefetch"] == prefetch
+    # Only the spec's context tokens, and no date windows.
+    for template in prefetch.values():
+        assert template.replace("{{context.patientId}}", "").count("{{") == 0
+        assert "date=" not in template
 
 
 def test_the_discovery_call_is_recorded_under_the_clients_department(cds_client, token):

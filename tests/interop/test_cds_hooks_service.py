@@ -139,6 +139,9 @@ def test_prefetch_keys_sent_as_null_mean_nothing_recorded(call, hook):
         "conditions": None,
         "medicationRequests": None,
         "medicationStatements": None,
+        "bodyWeight": None,
+        "serumPotassium": None,
+        "serumMagnesium": None,
     }
 
     response = call(hook_body(SUCCINYLCHOLINE, prefetch=prefetch, **hook))

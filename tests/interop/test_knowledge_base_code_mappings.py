@@ -1,5 +1,6 @@
 """GET /api/v1/knowledge-base publishes the external code mappings CDS Hooks reads with
-(standards-reference §2.6-§2.9: SNOMED CT, ICD-10-CM, ATC; no RxNorm, no LOINC)."""
+(standards-reference §2.6-§2.9: SNOMED CT, ICD-10-CM, ATC; no RxNorm), and the LOINC codes of
+observations.toml with their sources and grades."""
 
 from __future__ import annotations
 
@@ -44,6 +45,17 @@ def test_it_maps_atc_codes_to_drugs_and_no_rxnorm(mappings):
     assert {system for system, _ in drugs} == {"http://www.whocc.no/atc"}
 
 
-def test_it_maps_no_observation_while_no_loinc_code_is_graded(mappings):
-    assert mappings["observations"] == []
-    assert "LOINC" in mappings["note"]
+def test_it_maps_the_confirmed_loinc_codes_with_units_sources_and_grades(mappings):
+    observations = {item["code"]: item for item in mappings["observations"]}
+
+    assert set(observations) == {"29463-7", "2823-3", "19123-9", "2601-3"}
+    weight = observations["29463-7"]
+    assert weight["system"] == "http://loinc.org"
+    assert weight["measure"] == "body-weight"
+    assert weight["units"] == {"kg": "weight_kg"}
+    # Magnesium in either unit reaches the attribute in that unit; conditions.toml converts.
+    assert observations["2601-3"]["units"] == {"mmol/L": "serum_mg_mmol_l"}
+    assert observations["19123-9"]["units"] == {"mg/dL": "serum_mg_mg_dl"}
+    for item in observations.values():
+        assert item["grade"] in {"A", "B"}
+        assert all(source.startswith("https://") for source in item["sources"])

@@ -42,7 +42,7 @@ __all__ = ["CONFLICT_PREFIX", "NO_CAUTION", "derive_receptor_state", "evaluate"]
 
 NO_CAUTION = "No specific caution."
 CONFLICT_PREFIX = "Opposing effects: response unpredictable; titrate to quantitative TOF. "
-_MAXIMUM_WEIGHT_KG = Decimal(1000)
+MAXIMUM_WEIGHT_KG = Decimal(1000)
 _REVERSAL_CLASS = "reversal-agent"
 _EFFECT_ORDER = {tag: position for position, tag in enumerate(EFFECT_TAGS)}
 
@@ -102,9 +102,9 @@ def _weight(weight: object) -> Decimal | None:
         )
     value = Decimal(weight)
     # The upper bound keeps every dose product exact in 28 significant digits.
-    if not value.is_finite() or value <= 0 or value > _MAXIMUM_WEIGHT_KG:
+    if not value.is_finite() or value <= 0 or value > MAXIMUM_WEIGHT_KG:
         raise EngineInputError(
-            "weight_kg", f"Weight must be above 0 and at most {_MAXIMUM_WEIGHT_KG} kg, not {value}."
+            "weight_kg", f"Weight must be above 0 and at most {MAXIMUM_WEIGHT_KG} kg, not {value}."
         )
     return value
 

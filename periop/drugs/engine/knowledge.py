@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     # defined here.
     from periop.drugs.engine.attribute_units import UnitConversion
     from periop.drugs.engine.coverage import CoverageMap
+    from periop.drugs.engine.observation_codes import ObservationCode
 
 ATTRIBUTE_TYPES: tuple[str, ...] = ("choice", "boolean", "number")
 GROUP_PREFIX = "group:"
@@ -340,6 +341,8 @@ class KnowledgeBase:
     index: RuleIndex = field(repr=False)
     # The reference-table coverage map (coverage.toml); None when the directory has none.
     coverage: CoverageMap | None = field(default=None, repr=False)
+    # The confirmed observation codes (observations.toml); empty when the directory has none.
+    observations: tuple[ObservationCode, ...] = field(default=(), repr=False)
 
     def drug_codes_for(self, selector: str) -> frozenset[str]:
         """The drug codes a selector ("rocuronium", "group:aminosteroid") stands for."""

@@ -31,6 +31,7 @@ from periop.drugs.engine.knowledge import (
     resolve_selectors,
     show,
 )
+from periop.drugs.engine.observation_codes import read_observation_codes
 from periop.drugs.engine.rule_files import (
     Catalogue,
     attribute_constraint,
@@ -72,9 +73,10 @@ __all__ = [
 ]
 
 
-# The files a release is made of (besides `rules/*.toml`); coverage.toml is optional.
+# The files a release is made of (besides `rules/*.toml`); coverage.toml and observations.toml
+# are optional.
 RELEASE_FILES = ("release.toml", "references.toml", "drugs.toml", "conditions.toml")
-OPTIONAL_FILES = ("coverage.toml",)
+OPTIONAL_FILES = ("coverage.toml", "observations.toml")
 
 
 def read_release_files(directory: Path) -> dict[str, str]:
@@ -122,6 +124,7 @@ def _load(files: KnowledgeFiles) -> KnowledgeBase:
     check_rule_set(rules, files.display)
     check_attribute_use(conditions, rules, files.display)
     coverage = read_coverage(files, {rule.id for rule in rules}, drugs, conditions)
+    observations = read_observation_codes(files, conditions)
     return KnowledgeBase(
         version=release.version,
         digest=files.digest(),
@@ -134,6 +137,7 @@ def _load(files: KnowledgeFiles) -> KnowledgeBase:
         guidance=guidance,
         index=build_index(drugs, groups, DRUG_CLASSES, tuple(rules)),
         coverage=coverage,
+        observations=observations,
     )
 
 

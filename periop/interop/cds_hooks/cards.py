@@ -1,6 +1,10 @@
 """CDS Hooks cards from an engine evaluation: one card per targeted drug at monitor or above,
 and one `info` card per targeted order whose drug could not be identified.
 
+The client's department's signed-off tunings apply as they do to its checks: a raised level
+raises the card, a monitor lowered to none leaves no card, local text is added. A tuned card
+says so in its detail and carries the extension `TUNING_EXTENSION` with the tunings' ids.
+
 Every element carries a value (CDS Hooks 2.0.1 forbids null and empty ones); every card and
 suggestion has a uuid, for feedback.
 """
@@ -8,18 +12,21 @@ suggestion has a uuid, for feedback.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from periop.assessments.models import ReasonCode
 from periop.drugs.engine import DrugCaution, Evaluation, KnowledgeBase, Level
+from periop.drugs.engine.tuning import Tuning, tune_cautions
+from periop.interop import systems
 from periop.interop.cds_hooks.fhir_input import DraftOrder
 
-OVERRIDE_REASON_SYSTEM = "urn:periop:cds-hooks:override-reason"
-TOPIC_SYSTEM = "urn:periop:cds-hooks:card-topic"
+OVERRIDE_REASON_SYSTEM = systems.OVERRIDE_REASON
+TOPIC_SYSTEM = systems.CARD_TOPIC
 SUMMARY_LIMIT = 139  # CDS Hooks: a summary of fewer than 140 characters
+TUNING_EXTENSION = systems.TUNING_EXTENSION
 
 INDICATORS = {
     Level.CONTRAINDICATED: "critical",
@@ -79,6 +86,54 @@ def _dose_lines(caution: DrugCaution) -> list[str]:
     return ["", f"**Dose:** {text}"]
 
 
+def _tuned(
+    evaluation: Evaluation | None, tunings: Mapping[str, Sequence[Tuning]]
+) -> dict[str, dict[str, Any]]:
+    """The cautions the tunings changed, by drug, as `tune_cautions` gives them (the same
+    function the department's checks and assessments go through)."""
+    if evaluation is None or not tunings:
+        return {}
+    cautions = [
+        {
+            "drug": caution.drug,
+            "level": caution.level.code,
+            "findings": [
+                {"rule": finding.rule, "level": finding.level.code} for finding in caution.findings
+            ],
+        }
+        for caution in evaluation.cautions
+    ]
+    return {
+        caution["drug"]: caution
+        for caution in tune_cautions(cautions, tunings)
+        if caution.get("locally_tuned")
+    }
+
+
+def _marks(tuned: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (finding["rule"], mark)
+        for finding in tuned["findings"]
+        for mark in finding.get("locally_tuned", ())
+    ]
+
+
+def _tuning_ids(tuned: Mapping[str, Any]) -> list[int]:
+    return sorted({mark["tuning"] for _, mark in _marks(tuned) if mark.get("tuning") is not None})
+
+
+def _tuning_lines(tuned: Mapping[str, Any]) -> list[str]:
+    lines = []
+    for rule, mark in _marks(tuned):
+        if "text" in mark:
+            change = f"rule `{rule}`: {mark['text']}"
+        else:
+            change = f"rule `{rule}` {mark['from_level']} to {mark['to_level']}"
+        signed = ", ".join(mark.get("signed_by", ())) or "not recorded"
+        lines.append(f"{change} (why: {mark['why']}; signed off by {signed})")
+    return lines
+
+
 def _bullets(title: str, items: Sequence[str]) -> list[str]:
     if not items:
         return []
@@ -96,9 +151,12 @@ class CardBuilder:
         source_url: str,
         conditions_considered: Sequence[str],
         medications_considered: Sequence[str],
+        observations_considered: Sequence[str],
         assumptions: Sequence[str],
+        tunings: Mapping[str, Sequence[Tuning]] | None = None,
     ) -> None:
         self.kb = kb
+        self.tuned = _tuned(evaluation, tunings or {})
         self.evaluation = evaluation
         self.source = {
             "label": f"Periop NMJ drug cautions, knowledge base {kb.version}",
@@ -111,6 +169,7 @@ class CardBuilder:
         }
         self.conditions_considered = conditions_considered
         self.medications_considered = medications_considered
+        self.observations_considered = observations_considered
         self.assumptions = assumptions
 
     def cards(self, targets: Sequence[DraftOrder]) -> list[IssuedCard]:
@@ -119,26 +178,44 @@ class CardBuilder:
         issued = []
         for drug in dict.fromkeys(order.drug for order in targets if order.drug):
             caution = cautions.get(drug)
-            if caution is not None and caution.level >= Level.MONITOR:
+            if caution is None:
+                continue
+            tuned = self.tuned.get(drug)
+            level = Level.from_code(tuned["level"]) if tuned else caution.level
+            if level >= Level.MONITOR:
                 orders = [order for order in targets if order.drug == drug]
-                issued.append(self._caution_card(caution, orders))
+                issued.append(self._caution_card(caution, level, orders, tuned))
         issued += [self._unchecked_card(order) for order in targets if order.drug is None]
         return issued
 
-    def _caution_card(self, caution: DrugCaution, orders: Sequence[DraftOrder]) -> IssuedCard:
+    def _caution_card(
+        self,
+        caution: DrugCaution,
+        level: Level,
+        orders: Sequence[DraftOrder],
+        tuned: Mapping[str, Any] | None,
+    ) -> IssuedCard:
         name = self.kb.drugs[caution.drug].name
-        label = LEVEL_LABELS[caution.level]
+        label = LEVEL_LABELS[level]
         card_uuid = str(uuid.uuid4())
         body: dict[str, Any] = {
             "uuid": card_uuid,
             "summary": summary_text(f"{label}: {name}. {caution.summary}"),
-            "indicator": INDICATORS[caution.level],
-            "detail": self._detail(caution, name, label),
+            "indicator": INDICATORS[level],
+            "detail": self._detail(caution, name, label, tuned),
             "source": self.source,
             "overrideReasons": override_reasons(),
         }
+        if tuned:
+            body["extension"] = {
+                TUNING_EXTENSION: {
+                    "tunings": _tuning_ids(tuned),
+                    "levelBeforeTuning": caution.level.code,
+                    "level": level.code,
+                }
+            }
         removable = [order for order in orders if order.reference]
-        if caution.level >= Level.AVOID and removable:
+        if level >= Level.AVOID and removable:
             body["selectionBehavior"] = "at-most-one"
             body["suggestions"] = [
                 {
@@ -154,9 +231,11 @@ class CardBuilder:
                     ],
                 }
             ]
-        return IssuedCard(uuid=card_uuid, drug=caution.drug, level=caution.level.code, body=body)
+        return IssuedCard(uuid=card_uuid, drug=caution.drug, level=level.code, body=body)
 
-    def _detail(self, caution: DrugCaution, name: str, label: str) -> str:
+    def _detail(
+        self, caution: DrugCaution, name: str, label: str, tuned: Mapping[str, Any] | None
+    ) -> str:
         lines = [f"**{label}: {name}.** {caution.summary}"]
         if caution.instead:
             lines += ["", caution.instead]
@@ -167,6 +246,8 @@ class CardBuilder:
             for finding in caution.findings
         ]
         lines += _bullets("Reasons", reasons)
+        if tuned:
+            lines += _bullets("Tuned locally by this department", _tuning_lines(tuned))
         lines += _dose_lines(caution)
         if caution.monitoring:
             lines += ["", f"**Monitoring:** {caution.monitoring}"]
@@ -184,6 +265,13 @@ class CardBuilder:
         ]
         lines = _bullets("Conditions taken into account", conditions)
         lines += _bullets("Medications taken into account", list(self.medications_considered))
+        if self.observations_considered:
+            lines += _bullets("Observations taken into account", self.observations_considered)
+            lines += [
+                "",
+                "Each is the latest final, amended or corrected result; no age limit is "
+                "applied, so check its date.",
+            ]
         version = self.kb.version
         lines += ["", f"Knowledge base {version} (`{self.kb.digest[:19]}`)."]
         return lines

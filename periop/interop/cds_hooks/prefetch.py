@@ -10,7 +10,7 @@ recorded". The access token is sent to the FHIR server only, never logged or sto
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote, urljoin
 
@@ -21,7 +21,8 @@ logger = logging.getLogger("periop.interop.cds_hooks")
 
 # Only the spec's context tokens, no date windows: the service applies the knowledge base's
 # aftermath windows itself. Conditions and medications of every status are asked for, so a
-# resolved burn or a stopped drug inside its window is still seen.
+# resolved burn or a stopped drug inside its window is still seen. The Observation keys (one per
+# measure, by LOINC) come from the knowledge base: see observations.py.
 PREFETCH = {
     "patient": "Patient/{{context.patientId}}",
     "conditions": "Condition?patient={{context.patientId}}",
@@ -71,7 +72,8 @@ def _bundle_resources(bundle: Any, resource_type: str) -> list[Mapping[str, Any]
 class PrefetchReader:
     """Reads every prefetch key of one call, fetching what the client did not send."""
 
-    def __init__(self, body: Mapping[str, Any]) -> None:
+    def __init__(self, body: Mapping[str, Any], templates: Mapping[str, str]) -> None:
+        self.templates = templates
         self.prefetch: Mapping[str, Any] = body.get("prefetch") or {}
         self.context: Mapping[str, Any] = body["context"]
         self.fhir_server: str | None = body.get("fhirServer")
@@ -87,11 +89,12 @@ class PrefetchReader:
         if self._client is not None:
             self._client.close()
 
-    def read_all(self) -> dict[str, Any]:
-        """Every key's data: a list of resources for a search, a resource or None for a read."""
+    def read_all(self, keys: Iterable[str]) -> dict[str, Any]:
+        """Each key's data: a list of resources for a search, a resource or None for a read.
+        Raises PreconditionFailed naming every key that could be neither found nor fetched."""
         results: dict[str, Any] = {}
         missing = []
-        for key in PREFETCH:
+        for key in keys:
             try:
                 results[key] = self._read(key)
             except _Unusable:
@@ -101,7 +104,7 @@ class PrefetchReader:
         return results
 
     def _read(self, key: str) -> Any:
-        resource_type = PREFETCH[key].split("/")[0].split("?")[0]
+        resource_type = self.templates[key].split("/")[0].split("?")[0]
         if key in self.prefetch and not _is_outcome(self.prefetch[key]):
             try:
                 return self._from_prefetch(key, resource_type)
@@ -130,7 +133,7 @@ class PrefetchReader:
         patient_id = self.context.get("patientId")
         if not isinstance(patient_id, str) or not patient_id:
             raise _Unusable
-        return PREFETCH[key].replace("{{context.patientId}}", quote(patient_id, safe=""))
+        return self.templates[key].replace("{{context.patientId}}", quote(patient_id, safe=""))
 
     def _http(self) -> httpx.Client:
         if not self.fhir_server:

@@ -23,6 +23,7 @@ from periop.audit.models import Action, Outcome
 from periop.audit.services import audit_event_append
 from periop.drugs.registry import get_knowledge_base
 from periop.drugs.services import check_run
+from periop.drugs.tunings import department_tunings
 from periop.interop.cds_hooks.auth import Caller
 from periop.interop.cds_hooks.cards import OVERRIDE_REASON_SYSTEM, CardBuilder
 from periop.interop.cds_hooks.fhir_input import (
@@ -31,6 +32,12 @@ from periop.interop.cds_hooks.fhir_input import (
     drug_codes,
     medications_read,
     patient_demographics,
+)
+from periop.interop.cds_hooks.observations import (
+    needed_measures,
+    observation_templates,
+    observations_read,
+    prefetch_key,
 )
 from periop.interop.cds_hooks.prefetch import PREFETCH, PreconditionFailed, PrefetchReader
 from periop.interop.models import CdsCard, CdsFeedback, FeedbackOutcome
@@ -55,8 +62,14 @@ class BadRequest(DomainError):
     """Input the service cannot use; one message per field (400)."""
 
 
+def prefetch_templates(kb: Any) -> dict[str, str]:
+    """The Patient, Conditions and medications, and one Observation search per measure."""
+    return {**PREFETCH, **observation_templates(kb)}
+
+
 def discovery() -> dict[str, Any]:
     """The discovery document: one service id, registered for both order hooks."""
+    templates = prefetch_templates(get_knowledge_base())
     return {
         "services": [
             {
@@ -64,7 +77,7 @@ def discovery() -> dict[str, Any]:
                 "id": SERVICE_ID,
                 "title": TITLE,
                 "description": DESCRIPTIONS[hook],
-                "prefetch": dict(PREFETCH),
+                "prefetch": templates,
                 "usageRequirements": (
                     "Medication orders coded with ATC (http://www.whocc.no/atc); conditions "
                     "with SNOMED CT or ICD-10-CM. An order without a known ATC code is reported "
@@ -191,29 +204,45 @@ def hook_call(*, caller: Caller, service_id: str, body: Any, source_url: str) ->
     builder_input: dict[str, Any] = {
         "conditions_considered": [],
         "medications_considered": [],
+        "observations_considered": [],
         "assumptions": [],
     }
     data: dict[str, Any] | None = None
     if drugs:
         try:
-            with PrefetchReader(request) as reader:
-                found = reader.read_all()
+            with PrefetchReader(request, prefetch_templates(kb)) as reader:
+                found = reader.read_all(PREFETCH)
+                recorded = conditions_read(found["conditions"], kb, at)
+                codes = [condition.code for condition in recorded.conditions]
+                # The observations are read once the conditions say which can matter.
+                needed = needed_measures(kb, codes, drugs)
+                observed = reader.read_all(prefetch_key(measure) for measure in needed)
         except PreconditionFailed as missing:
             _not_completed_record(caller, request, missing.keys)
             raise
-        recorded = conditions_read(found["conditions"], kb, at)
+        readings = observations_read(
+            {measure: observed[prefetch_key(measure)] for measure in needed}, kb, at, codes
+        )
         medications = medications_read(
             found["medicationRequests"], found["medicationStatements"], kb
         )
+        patient = patient_demographics(found["patient"], at)
+        if readings.weight_kg is not None:
+            patient["weight_kg"] = readings.weight_kg
         data = {
             "at": at,
-            "patient": patient_demographics(found["patient"], at),
+            "patient": patient,
             "conditions": [
                 {
                     "code": condition.code,
                     "onset": condition.onset,
                     "resolved": condition.resolved,
-                    "attributes": {},
+                    # Only the attributes this condition has (potassium, magnesium).
+                    "attributes": {
+                        name: value
+                        for name, value in readings.attributes.items()
+                        if name in kb.conditions[condition.code].attributes
+                    },
                 }
                 for condition in recorded.conditions
             ],
@@ -227,10 +256,18 @@ def hook_call(*, caller: Caller, service_id: str, body: Any, source_url: str) ->
         builder_input = {
             "conditions_considered": _considered_conditions(recorded.conditions, kb),
             "medications_considered": _considered_medications(medications.medications, kb),
-            "assumptions": [*recorded.assumptions, *medications.assumptions],
+            "observations_considered": readings.used,
+            "assumptions": [
+                *recorded.assumptions,
+                *medications.assumptions,
+                *readings.assumptions,
+            ],
         }
     # The digest proves what was checked; the FHIR access token never enters it.
     raw_input = {key: value for key, value in request.items() if key != "fhirAuthorization"}
+    # The signed-off tunings in force in the client's department (one query), applied as they
+    # are to that department's checks and assessments: the ledger and the cards show the same.
+    tunings = department_tunings(caller.client.department_id) if data is not None else {}
     with transaction.atomic():
         if data is not None:
             evaluation = check_run(
@@ -240,8 +277,15 @@ def hook_call(*, caller: Caller, service_id: str, body: Any, source_url: str) ->
                 department_id=caller.client.department_id,
                 resource_type="cds-hook",
                 correlation_id=request["hookInstance"],
+                tunings=tunings,
             )
-        builder = CardBuilder(kb=kb, evaluation=evaluation, source_url=source_url, **builder_input)
+        builder = CardBuilder(
+            kb=kb,
+            evaluation=evaluation,
+            source_url=source_url,
+            tunings=tunings,
+            **builder_input,
+        )
         issued = builder.cards(targets)
         if data is None:
             _unevaluated_record(caller, request, len(orders), len(issued))

@@ -2,49 +2,43 @@
 
 External codes come only from the knowledge base (SNOMED CT, ICD-10-CM, ATC: the codes
 standards-reference.md grades as allowed) or from FHIR's own code systems; Periop's own
-identifiers use `urn:periop:` systems, documented in docs/api.md ("FHIR R4 export").
+identifiers use `urn:periop:` systems, listed once in periop.interop.systems (shared with the CDS
+Hooks service) and documented in docs/api.md ("Identifier systems").
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-# --- Code systems named by FHIR or by standards-reference.md -------------------------------------
-SNOMED_CT = "http://snomed.info/sct"
-ICD_10_CM = "http://hl7.org/fhir/sid/icd-10-cm"
-ATC = "http://www.whocc.no/atc"
-UCUM = "http://unitsofmeasure.org"
+from periop.interop import systems
+
+# --- Code and identifier systems: periop.interop.systems holds the one list ---------------------
+SNOMED_CT = systems.SNOMED
+ICD_10_CM = systems.ICD10CM
+ATC = systems.ATC
+UCUM = systems.UCUM
+PATIENT_ID = systems.PATIENT_ID
+USER = systems.USER
+ASSESSMENT = systems.ASSESSMENT
+CONDITION_RECORD = systems.CONDITION_RECORD
+MEDICATION_RECORD = systems.MEDICATION_RECORD
+CONDITION_CODE = systems.CONDITION_CODE
+DRUG_CODE = systems.DRUG_CODE
+DETECTED_ISSUE = systems.DETECTED_ISSUE
+MEDICATION_REQUEST = systems.MEDICATION_REQUEST
+KNOWLEDGE_BASE = systems.KNOWLEDGE_BASE
+AUDIT_LEDGER = systems.AUDIT_LEDGER
+AUDIT_ACTION = systems.AUDIT_ACTION
+RESOURCE_TYPE = systems.RESOURCE_TYPE
+SYSTEM_ACTOR = systems.SYSTEM_ACTOR
+mrn_system = systems.mrn_system
+resource_system = systems.resource_system
+
+# --- FHIR's own code systems --------------------------------------------------------------------
 CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 CONDITION_CATEGORY = "http://terminology.hl7.org/CodeSystem/condition-category"
 V3_ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 DICOM = "http://dicom.nema.org/resources/ontology/DCM"
-
-# --- Periop's own identifier and code systems -----------------------------------------------------
-PATIENT_ID = "urn:periop:patient"
-USER = "urn:periop:user"
-ASSESSMENT = "urn:periop:assessment"
-CONDITION_RECORD = "urn:periop:patient-condition"
-MEDICATION_RECORD = "urn:periop:patient-medication"
-CONDITION_CODE = "urn:periop:condition"
-DRUG_CODE = "urn:periop:drug"
-DETECTED_ISSUE = "urn:periop:detected-issue"
-MEDICATION_REQUEST = "urn:periop:medication-request"
-KNOWLEDGE_BASE = "urn:periop:knowledge-base"
-AUDIT_LEDGER = "urn:periop:audit-ledger"
-AUDIT_ACTION = "urn:periop:audit-action"
-RESOURCE_TYPE = "urn:periop:resource-type"
-SYSTEM_ACTOR = "urn:periop:system"
-
-
-def mrn_system(department_code: str) -> str:
-    """Medical record numbers are unique within a department, so the department names the
-    system."""
-    return f"urn:periop:department:{department_code}:mrn"
-
-
-def resource_system(resource_type: str) -> str:
-    """The identifier system of a ledger event's resource ("assessment", "patient", ...)."""
-    return f"urn:periop:{resource_type}"
 
 
 # --- DetectedIssue (standards-reference.md §2.3) --------------------------------------------------
