@@ -126,14 +126,29 @@ def test_a_result_dated_in_the_future_is_not_used(call):
     assert "A body weight result dated in the future" in card["detail"]
 
 
-def test_a_needed_weight_neither_sent_nor_fetchable_is_412(call):
+def test_a_weight_neither_sent_nor_fetchable_leaves_doses_per_kg_and_says_so(call):
+    """A missing weight changes no level (only the mg of a dose per kg), so the call goes on,
+    and the card says the weight could not be read rather than that none is recorded."""
     prefetch = full_prefetch(MYASTHENIA)
     del prefetch["bodyWeight"]
 
-    response = call(hook_body(ROCURONIUM, prefetch=prefetch))
+    card = _only_card(call(hook_body(ROCURONIUM, prefetch=prefetch)))
 
-    assert response.status_code == 412
-    assert response.json()["prefetch"] == ["bodyWeight"]
+    assert "For this patient's weight" not in card["detail"]
+    assert "No body weight could be read" in card["detail"]
+    assert "no usable result recorded" not in card["detail"]
+    with_weight = _only_card(
+        call(
+            hook_body(
+                ROCURONIUM,
+                prefetch=full_prefetch(
+                    MYASTHENIA,
+                    bodyWeight=searchset(observation("w-1", "29463-7", 80, "kg", days=1)),
+                ),
+            )
+        )
+    )
+    assert with_weight["indicator"] == card["indicator"]
 
 
 def test_observations_that_cannot_change_the_cards_are_not_asked_for(call):
@@ -205,15 +220,14 @@ def test_absent_prefetch_fetches_everything_the_call_needs(call):
 
 
 @respx.mock
-def test_a_fhir_server_that_fails_on_a_needed_observation_gives_412(call):
+def test_a_fhir_server_that_fails_on_the_weight_leaves_doses_per_kg_and_says_so(call):
     respx.get(f"{FHIR}/Observation").mock(return_value=httpx.Response(503))
     prefetch = full_prefetch(MYASTHENIA)
     del prefetch["bodyWeight"]
 
-    response = call(hook_body(ROCURONIUM, prefetch=prefetch, fhirServer=FHIR))
+    card = _only_card(call(hook_body(ROCURONIUM, prefetch=prefetch, fhirServer=FHIR)))
 
-    assert response.status_code == 412
-    assert response.json()["prefetch"] == ["bodyWeight"]
+    assert "No body weight could be read" in card["detail"]
 
 
 # --- Potassium and magnesium -------------------------------------------------------------------

@@ -12,7 +12,7 @@ from periop.audit.models import AuditEvent
 from periop.drugs.tunings import tuning_propose, tuning_sign_off
 from periop.interop.cds_hooks.cards import TUNING_EXTENSION
 from periop.interop.models import CdsCard
-from tests.conftest import _member
+from tests.conftest import _member, _reviewer
 from tests.interop.conftest import ATC, MYASTHENIA, full_prefetch, hook_body, order
 
 pytestmark = pytest.mark.django_db
@@ -27,11 +27,12 @@ ROCURONIUM = order("mr-roc", (ATC, "M03AC09"), text="rocuronium injection")
 def in_force(department_admin, consultant_reviewer, pharmacist_reviewer):
     """Proposes a tuning and has both reviewers sign it off (or only one)."""
 
-    def bring(department, *, admin=None, signed=True, **proposal):
+    def bring(department, *, admin=None, reviewers=None, signed=True, **proposal):
         tuning = tuning_propose(user=admin or department_admin, department=department, **proposal)
-        tuning_sign_off(user=consultant_reviewer, tuning=tuning)
+        consultant, pharmacist = reviewers or (consultant_reviewer, pharmacist_reviewer)
+        tuning_sign_off(user=consultant, tuning=tuning)
         if signed:
-            tuning_sign_off(user=pharmacist_reviewer, tuning=tuning)
+            tuning_sign_off(user=pharmacist, tuning=tuning)
         return tuning
 
     return bring
@@ -112,6 +113,11 @@ def test_another_departments_tuning_changes_nothing(call, other_department, in_f
     in_force(
         other_department,
         admin=_member("other-admin", "admin", other_department),
+        # A department's tunings are signed off by its own reviewers.
+        reviewers=(
+            _reviewer("other-consultant", "consultant-anaesthetist", other_department),
+            _reviewer("other-pharmacist", "clinical-pharmacist", other_department),
+        ),
         rule_id=MONITOR_RULE,
         change="raise",
         level="avoid",

@@ -75,6 +75,17 @@ def _weight_could_matter(kb: KnowledgeBase, drugs: Sequence[str]) -> bool:
     return False
 
 
+def optional_measures(kb: KnowledgeBase) -> frozenset[str]:
+    """Measures a call can do without when the client neither sent nor let Periop fetch them:
+    the weight, whose absence leaves a dose per kg without its mg and changes no level. A
+    missing potassium or magnesium could change a level, so those stay required (412)."""
+    return frozenset(
+        measure
+        for measure, codes in measures(kb).items()
+        if {target for item in codes for target in item.units.values()} == {WEIGHT}
+    )
+
+
 def needed_measures(
     kb: KnowledgeBase, condition_codes: Iterable[str], drugs: Sequence[str]
 ) -> list[str]:

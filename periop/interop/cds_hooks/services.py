@@ -34,9 +34,11 @@ from periop.interop.cds_hooks.fhir_input import (
     patient_demographics,
 )
 from periop.interop.cds_hooks.observations import (
+    measure_label,
     needed_measures,
     observation_templates,
     observations_read,
+    optional_measures,
     prefetch_key,
 )
 from periop.interop.cds_hooks.prefetch import PREFETCH, PreconditionFailed, PrefetchReader
@@ -216,12 +218,34 @@ def hook_call(*, caller: Caller, service_id: str, body: Any, source_url: str) ->
                 codes = [condition.code for condition in recorded.conditions]
                 # The observations are read once the conditions say which can matter.
                 needed = needed_measures(kb, codes, drugs)
-                observed = reader.read_all(prefetch_key(measure) for measure in needed)
+                optional = optional_measures(kb)
+                observed = reader.read_all(
+                    prefetch_key(measure) for measure in needed if measure not in optional
+                )
+                unavailable = []
+                for measure in (measure for measure in needed if measure in optional):
+                    try:
+                        observed.update(reader.read_all([prefetch_key(measure)]))
+                    except PreconditionFailed:
+                        unavailable.append(measure)
         except PreconditionFailed as missing:
             _not_completed_record(caller, request, missing.keys)
             raise
         readings = observations_read(
-            {measure: observed[prefetch_key(measure)] for measure in needed}, kb, at, codes
+            {
+                measure: observed[prefetch_key(measure)]
+                for measure in needed
+                if measure not in unavailable
+            },
+            kb,
+            at,
+            codes,
+        )
+        readings.assumptions.extend(
+            f"No {measure_label(measure).lower()} could be read: the request had no "
+            f"`{prefetch_key(measure)}` prefetch and it could not be fetched from a FHIR "
+            "server. Doses per kg are not turned into mg."
+            for measure in unavailable
         )
         medications = medications_read(
             found["medicationRequests"], found["medicationStatements"], kb
