@@ -346,8 +346,10 @@ ROWS: tuple[Row, ...] = (
         {"SUX": AV, "MIVA": AV, "NEO": MO},
         # api-contract.md: an unknown genotype is read the most cautious way, as homozygous.
         required={"genotype": one_of("homozygous", "unknown")},
-        # §6.9: dibucaine number about 20 for Ea:Ea.
-        optional={"dibucaine_number": st.integers(0, 30)},
+        # §6.9: dibucaine number about 20 for Ea:Ea; §12.9 (S154): DN < 30 is this row, and
+        # DN 30 already reads as the heterozygous row (30-79), so an unknown genotype with
+        # DN 30 is MO, not AV.
+        optional={"dibucaine_number": st.integers(0, 29)},
     ),
     Row(
         "BChE heterozygous or acquired",
