@@ -35,6 +35,7 @@ from periop.assessments.services import (
 )
 from periop.assessments.services.common import CATEGORY_ASSESSMENT
 from periop.assessments.services.plan import decision_levels, decisions_in_force
+from periop.assessments.services.plausibility import assessment_warnings
 from periop.audit.services import Actor
 from periop.drugs.registry import get_knowledge_base
 from periop.web.forms import (
@@ -351,6 +352,7 @@ def _detail_page(
             if assessment.signed_at
             else "",
             "panel": panel,
+            "warnings": assessment_warnings(assessment),
             "plan_rows": rows,
             "plan_highest": plan_highest(rows),
             "basis": plan_basis(knowledge_base, json.loads(assessment.inputs_snapshot), zone),
