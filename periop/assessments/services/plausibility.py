@@ -66,18 +66,17 @@ def weight_warning(*, patient: Patient, at: dt.datetime, weight_kg: Decimal) -> 
         results.append(result)
     weight = f"{weight_kg.normalize():f}"
     age = _age_text(patient.birth_date, on)
-    plausible = (
-        f"plausible is {_score(table.implausible_below)} to {_score(table.implausible_above)}"
-    )
+    below, above = f"{table.implausible_below:+g}", f"{table.implausible_above:+g}"
+    plausible = f"plausible is {below} to {above}"
     if len(results) == 1:
         (result,) = results
         who = f"a {_NOUN[result.sex]} aged {age}"
         scores = f"modified weight-for-age z-score {_score(result.modified_z)}; {plausible}"
     else:
-        who = f"a child aged {age}, for boys and for girls alike (the sex is not recorded)"
+        who = f"a child aged {age}, both as a boy and as a girl"
         scores = (
-            "modified weight-for-age z-score "
-            + ", ".join(f"{_score(r.modified_z)} for a {_NOUN[r.sex]}" for r in results)
+            "the sex is not recorded as female or male; modified weight-for-age z-score "
+            + ", ".join(f"{_score(r.modified_z)} as a {_NOUN[r.sex]}" for r in results)
             + f"; {plausible}"
         )
     return (
