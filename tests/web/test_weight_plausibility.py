@@ -149,3 +149,21 @@ def test_editing_to_an_implausible_weight_warns_the_same_on_both_doors(
     (warning,) = api.json()["warnings"]
     assert shown(page) == [warning["message"]]
     assert warning["message"].startswith("Weight 4 kg is outside the plausible range")
+
+
+def test_the_form_preview_shows_the_same_warning_before_saving_and_saving_is_not_stopped(
+    anesthetist, anesthetist_browser, boy
+):
+    preview = anesthetist_browser.post(
+        f"/patients/{boy.pk}/assessments/preview", tomorrow_form(weight_kg="40")
+    )
+    plausible = anesthetist_browser.post(
+        f"/patients/{boy.pk}/assessments/preview", tomorrow_form(weight_kg="16")
+    )
+    _, api = through_both_doors(anesthetist, anesthetist_browser, boy, "40")
+
+    (warning,) = api.json()["warnings"]
+    notice = f"{html.escape(warning['message'])} It does not stop you saving."
+    assert notice in preview.content.decode()
+    assert "implausible-weight-notice" not in plausible.content.decode()
+    assert Assessment.objects.filter(patient=boy).count() == 2
