@@ -6,8 +6,10 @@ from decimal import Decimal
 
 import pytest
 
+from periop.assessments import checks
 from periop.assessments.growth import DAYS_PER_MONTH
 from periop.assessments.models import Patient
+from periop.assessments.services import plausibility
 from periop.assessments.services.plausibility import growth_table, weight_warning
 
 AT = dt.datetime(2026, 12, 1, 8, 30, tzinfo=dt.UTC)
@@ -67,3 +69,16 @@ def test_a_plausible_weight_an_adult_and_a_time_before_birth_give_no_warning():
     for born, weight in cases:
         patient = child("male", dt.date.fromisoformat(born))
         assert weight_warning(patient=patient, at=AT, weight_kg=Decimal(weight)) is None
+
+
+def test_a_missing_weight_for_age_table_fails_the_system_check(monkeypatch):
+    assert checks.growth_table_readable() == []
+    monkeypatch.setattr(plausibility, "GROWTH_FILE", "growth/missing.toml")
+    growth_table.cache_clear()
+    try:
+        errors = checks.growth_table_readable()
+    finally:
+        growth_table.cache_clear()
+
+    assert [error.id for error in errors] == ["assessments.E002"]
+    assert "growth/missing.toml cannot be read" in errors[0].msg
