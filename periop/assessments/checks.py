@@ -1,4 +1,5 @@
-"""System check: the triggers that keep signed assessments unchanged must exist."""
+"""System checks: the triggers that keep signed assessments unchanged must exist; the
+weight-for-age table must load."""
 
 from __future__ import annotations
 
@@ -40,3 +41,23 @@ def assessment_triggers_installed(
                 )
             )
     return errors
+
+
+@register()
+def growth_table_readable(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The weight-for-age table behind the implausible-weight warning must load: a server
+    without it would fail on the first child's assessment instead of at start-up."""
+    from periop.assessments.services.plausibility import GROWTH_FILE, growth_table
+
+    try:
+        growth_table()
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        return [
+            Error(
+                f"The weight-for-age table fixtures/knowledge/{GROWTH_FILE} cannot be read: "
+                f"{error}",
+                hint="Restore it from the repository; it holds the CDC data and its citation.",
+                id="assessments.E002",
+            )
+        ]
+    return []

@@ -9,6 +9,7 @@ from typing import Any
 from periop.assessments.models import Acknowledgement, Assessment
 from periop.assessments.selectors import PatientRecord
 from periop.assessments.services.plan import plan_evaluate
+from periop.assessments.services.plausibility import assessment_warnings
 
 
 def assessment_plan_data(
@@ -49,6 +50,7 @@ def assessment_detail_data(
         "planned_at": assessment.planned_at,
         "procedure": assessment.procedure,
         "weight_kg": assessment.weight_kg,
+        "warnings": assessment_warnings(assessment),
         "drugs": list(assessment.drugs),
         "inputs": json.loads(assessment.inputs_snapshot),
         "knowledge_base": {

@@ -344,6 +344,9 @@ class CautionPanel:
     knowledge_base_digest: str
     # The weight the doses in mg were computed for, as "70" or "70.5"; empty without one.
     weight_kg: str = ""
+    # On the form's live preview: the warning about a weight implausible for the patient's age
+    # (the message the saved assessment shows); empty without one.
+    weight_warning: str = ""
 
 
 def _trigger_text(knowledge_base: KnowledgeBase, trigger: str) -> str:

@@ -230,6 +230,15 @@ class PlanLineOutput(serializers.Serializer[Any]):
     )
 
 
+class WarningOutput(serializers.Serializer[Any]):
+    code = serializers.CharField(
+        help_text="`implausible-weight`: the weight is a biologically implausible value for the "
+        "patient's age and sex on the 2000 CDC growth charts (checked under 20 years)."
+    )
+    field = serializers.CharField(help_text="The input the warning is about.")
+    message = serializers.CharField()
+
+
 class AssessmentDetailOutput(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     patient = AssessmentPatientOutput()
@@ -240,6 +249,11 @@ class AssessmentDetailOutput(serializers.Serializer[Any]):
     planned_at = serializers.DateTimeField()
     procedure = serializers.CharField()
     weight_kg = serializers.DecimalField(max_digits=6, decimal_places=2)
+    warnings = WarningOutput(
+        many=True,
+        help_text="Allowed but unlikely inputs, worth a second look; they never block. Empty "
+        "when there is none.",
+    )
     drugs = serializers.ListField(child=serializers.CharField())
     inputs = serializers.JSONField(
         help_text="The patient state and drugs exactly as evaluated (snapshot)."

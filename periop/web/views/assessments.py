@@ -3,6 +3,7 @@ amendment. The print view is in `printing`."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import zoneinfo
@@ -35,6 +36,7 @@ from periop.assessments.services import (
 )
 from periop.assessments.services.common import CATEGORY_ASSESSMENT
 from periop.assessments.services.plan import decision_levels, decisions_in_force
+from periop.assessments.services.plausibility import assessment_warnings, weight_warning
 from periop.audit.services import Actor
 from periop.drugs.registry import get_knowledge_base
 from periop.web.forms import (
@@ -114,7 +116,11 @@ def _preview(
     except DomainError as error:
         return None, [error.message]
     required = [c["drug"] for c in body["cautions"] if c["level"] in ACKNOWLEDGED_LEVELS]
-    return caution_panel(knowledge_base, body, required, weight), []
+    panel = caution_panel(knowledge_base, body, required, weight)
+    if weight is not None:
+        warning = weight_warning(patient=patient, at=planned_at, weight_kg=weight)  # type: ignore[arg-type]
+        panel = dataclasses.replace(panel, weight_warning=warning or "")
+    return panel, []
 
 
 def _form_page(
@@ -351,6 +357,7 @@ def _detail_page(
             if assessment.signed_at
             else "",
             "panel": panel,
+            "warnings": assessment_warnings(assessment),
             "plan_rows": rows,
             "plan_highest": plan_highest(rows),
             "basis": plan_basis(knowledge_base, json.loads(assessment.inputs_snapshot), zone),
