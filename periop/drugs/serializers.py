@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
@@ -25,6 +24,7 @@ from periop.drugs.time_rules import (
     resolved_before_onset,
     stopped_before_started,
 )
+from periop.drugs.weights import MAXIMUM_WEIGHT_KG, MINIMUM_WEIGHT_KG, WEIGHT_ERROR_MESSAGES
 
 CATALOGUE_HINT = "See GET /api/v1/knowledge-base."
 MAX_DRUGS = 50
@@ -45,12 +45,9 @@ class PatientInput(StrictSerializer):
         allow_null=True,
         max_digits=6,
         decimal_places=2,
-        min_value=Decimal("0.3"),
-        max_value=Decimal("400"),
-        error_messages={
-            "min_value": "Weight must be between 0.3 and 400 kg.",
-            "max_value": "Weight must be between 0.3 and 400 kg.",
-        },
+        min_value=MINIMUM_WEIGHT_KG,
+        max_value=MAXIMUM_WEIGHT_KG,
+        error_messages=WEIGHT_ERROR_MESSAGES,
     )
     sex = serializers.ChoiceField(
         required=False, allow_null=True, choices=["female", "male", "other", "unknown"]

@@ -23,6 +23,7 @@ from periop.assessments.services.plan import PLAN_DECISION
 from periop.drugs.engine import KnowledgeBase
 from periop.drugs.engine.knowledge import AttributeDefinition
 from periop.drugs.services import clinical_time_validate
+from periop.drugs.weights import WEIGHT_ERROR_MESSAGES
 from periop.web.presenters import RECEPTOR_STATE_LABELS, choice_label, drug_choices
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -367,9 +368,6 @@ class ReceptorStateClearForm(forms.Form):
 RECEPTOR_STATE_ERROR_FIELDS = {"value": "value", "reason": "reason"}
 
 
-WEIGHT_MESSAGE = "Enter the weight in kg, between 0.3 and 400."
-
-
 class AssessmentForm(TimePointMixin, forms.Form):
     procedure = forms.CharField(label="Planned procedure", max_length=200)
     weight_kg = forms.DecimalField(
@@ -379,13 +377,7 @@ class AssessmentForm(TimePointMixin, forms.Form):
         min_value=MINIMUM_WEIGHT_KG,
         max_value=MAXIMUM_WEIGHT_KG,
         widget=forms.TextInput(attrs={"inputmode": "decimal"}),
-        error_messages={
-            "invalid": WEIGHT_MESSAGE,
-            "min_value": WEIGHT_MESSAGE,
-            "max_value": WEIGHT_MESSAGE,
-            "max_digits": WEIGHT_MESSAGE,
-            "max_decimal_places": "Give the weight to at most two decimal places.",
-        },
+        error_messages=WEIGHT_ERROR_MESSAGES,
     )
     drugs = DrugMultipleChoiceField(
         label="Planned drugs",

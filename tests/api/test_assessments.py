@@ -185,7 +185,7 @@ def test_seeing_a_patient_without_a_clinical_role_in_its_department_is_refused(
         ("drugs", ["sugammadex", "sugammadex"], "Drug 'sugammadex' is listed more than once."),
         ("weight_kg", "0.2", "Weight must be between 0.3 and 400 kg."),
         ("weight_kg", "401", "Weight must be between 0.3 and 400 kg."),
-        ("weight_kg", "heavy", "A valid number is required."),
+        ("weight_kg", "heavy", "Enter the weight as a number of kg, for example 72.5."),
         (
             "planned_at",
             "2026-11-22T08:00:00",

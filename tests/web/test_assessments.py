@@ -188,7 +188,7 @@ def test_form_errors_are_next_to_their_fields_and_nothing_typed_is_lost(
 
     assert response.status_code == 400
     errors = response.context["form"].errors
-    assert errors["weight_kg"] == ["Enter the weight in kg, between 0.3 and 400."]
+    assert errors["weight_kg"] == ["Weight must be between 0.3 and 400 kg."]
     assert errors["procedure"] == ["This field is required."]
     assert errors["planned_time"] == ["Give the planned time."]
     page = response.content.decode()

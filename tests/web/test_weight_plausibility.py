@@ -7,7 +7,7 @@ import html
 import pytest
 
 from periop.assessments.models import Assessment
-from tests.conftest import client_for
+from tests.conftest import client_for, nothing_changes
 from tests.factories import PatientFactory
 from tests.web.conftest import tomorrow_form
 
@@ -167,3 +167,44 @@ def test_the_form_preview_shows_the_same_warning_before_saving_and_saving_is_not
     assert notice in preview.content.decode()
     assert "implausible-weight-notice" not in plausible.content.decode()
     assert Assessment.objects.filter(patient=boy).count() == 2
+
+
+@pytest.mark.parametrize(
+    ("weight_kg", "message"),
+    [
+        ("0.2", "Weight must be between 0.3 and 400 kg."),
+        ("401", "Weight must be between 0.3 and 400 kg."),
+        ("heavy", "Enter the weight as a number of kg, for example 72.5."),
+        ("70.125", "Give the weight to at most two decimal places."),
+    ],
+)
+def test_the_form_and_the_api_refuse_the_same_weight_with_the_same_message(
+    anesthetist, anesthetist_browser, boy, weight_kg, message
+):
+    with nothing_changes(reads_allowed=True):
+        page = anesthetist_browser.post(
+            f"/patients/{boy.pk}/assessments/new", tomorrow_form(weight_kg=weight_kg)
+        )
+        api = client_for(anesthetist).post(
+            "/api/v1/assessments",
+            {
+                "patient": boy.pk,
+                "planned_at": "2027-01-04T08:30:00+00:00",
+                "procedure": "Thymectomy",
+                "weight_kg": weight_kg,
+                "drugs": ["succinylcholine", "rocuronium"],
+            },
+            format="json",
+        )
+        check = client_for(anesthetist).post(
+            "/api/v1/checks",
+            {"patient": {"weight_kg": weight_kg}, "conditions": [], "drugs": ["rocuronium"]},
+            format="json",
+        )
+
+    assert page.status_code == 400
+    assert page.context["form"].errors["weight_kg"] == [message]
+    assert api.status_code == 400
+    assert api.json()["weight_kg"] == [message]
+    assert check.status_code == 400
+    assert check.json()["patient"]["weight_kg"] == [message]

@@ -20,6 +20,7 @@ from periop.accounts.permissions import CLINICAL_ROLES, HasRole
 from periop.api import IdField, PreconditionFailed, PreconditionRequired, StrictSerializer
 from periop.assessments.models import MAXIMUM_WEIGHT_KG, MINIMUM_WEIGHT_KG, Assessment, Patient
 from periop.assessments.selectors import patient_get, user_holds_role_in
+from periop.drugs.weights import WEIGHT_ERROR_MESSAGES
 
 # Anyone with a role in the department reads; who writes is narrower (CLINICAL_ROLES).
 # Every role but the knowledge-base reviewer's, which has no patient access.
@@ -34,9 +35,6 @@ RECORD_CONFLICT = OpenApiResponse(description="The record was already corrected 
 
 _ENTITY_TAG = re.compile(r'^"(\d+)-(\d+)"$')
 
-# The message of the stateless check, so both endpoints say the same thing.
-WEIGHT_MESSAGE = "Weight must be between 0.3 and 400 kg."
-
 
 def id_field(**kwargs: Any) -> serializers.IntegerField:
     """The id of an object, within what the database can store (never an overflow error)."""
@@ -50,7 +48,7 @@ def weight_field(**kwargs: Any) -> serializers.DecimalField:
         decimal_places=2,
         min_value=MINIMUM_WEIGHT_KG,
         max_value=MAXIMUM_WEIGHT_KG,
-        error_messages={"min_value": WEIGHT_MESSAGE, "max_value": WEIGHT_MESSAGE},
+        error_messages=WEIGHT_ERROR_MESSAGES,
         **kwargs,
     )
 

@@ -2,8 +2,6 @@
 
 from periop.assessments.models.assessments import (
     ACKNOWLEDGED_LEVELS,
-    MAXIMUM_WEIGHT_KG,
-    MINIMUM_WEIGHT_KG,
     REASONS_NEEDING_COMMENT,
     Acknowledgement,
     Assessment,
@@ -21,6 +19,7 @@ from periop.assessments.models.patients import (
     PatientReceptorState,
     Sex,
 )
+from periop.drugs.weights import MAXIMUM_WEIGHT_KG, MINIMUM_WEIGHT_KG
 
 __all__ = [
     "ACKNOWLEDGED_LEVELS",

@@ -9,7 +9,6 @@ supersedes it.
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -18,6 +17,7 @@ from django.utils import timezone
 
 from periop.accounts.models import Department
 from periop.assessments.models.patients import RECEPTOR_STATE_CHOICES, Patient
+from periop.drugs.weights import MAXIMUM_WEIGHT_KG, MINIMUM_WEIGHT_KG
 
 LEVEL_CHOICES = [
     ("contraindicated", "Contraindicated"),
@@ -28,9 +28,6 @@ LEVEL_CHOICES = [
 ]
 # Levels that must be acknowledged, as accepted or overridden, before signing.
 ACKNOWLEDGED_LEVELS = ("contraindicated", "avoid")
-
-MINIMUM_WEIGHT_KG = Decimal("0.3")
-MAXIMUM_WEIGHT_KG = Decimal("400")
 
 
 class AssessmentStatus(models.TextChoices):

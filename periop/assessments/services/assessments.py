@@ -50,13 +50,14 @@ from periop.audit.services import Actor, audit_event_append
 from periop.drugs.engine.tuning import evaluation_tune
 from periop.drugs.presenters import evaluation_to_dict
 from periop.drugs.tunings import department_tunings
+from periop.drugs.weights import WEIGHT_RANGE_MESSAGE
 
 CENT = Decimal("0.01")
 
 
 def _checked_weight(weight_kg: Decimal) -> Decimal:
     if not weight_kg.is_finite() or not MINIMUM_WEIGHT_KG <= weight_kg <= MAXIMUM_WEIGHT_KG:
-        raise DomainError("Weight must be between 0.3 and 400 kg.", field="weight_kg")
+        raise DomainError(WEIGHT_RANGE_MESSAGE, field="weight_kg")
     return weight_kg.quantize(CENT)
 
 
