@@ -11,7 +11,11 @@ from periop.assessments.models.assessments import (
     Decision,
     ReasonCode,
 )
-from periop.assessments.models.cautions import AssessmentCaution, AssessmentConditionCode
+from periop.assessments.models.cautions import (
+    AssessmentCaution,
+    AssessmentConditionCode,
+    AssessmentFinding,
+)
 from periop.assessments.models.idempotency import IdempotencyKey
 from periop.assessments.models.patients import (
     RECEPTOR_STATE_CHOICES,
@@ -32,6 +36,7 @@ __all__ = [
     "Assessment",
     "AssessmentCaution",
     "AssessmentConditionCode",
+    "AssessmentFinding",
     "AssessmentStatus",
     "Decision",
     "IdempotencyKey",

@@ -1,0 +1,261 @@
+"""The department report's per-rule figures: how often each rule fired and at which level, and
+the decisions on the cautions it set, counted by hand from the data below."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import json
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.db import connection
+
+from periop.accounts.models import Department
+from periop.assessments.models import Assessment, AssessmentFinding
+from periop.assessments.services import (
+    assessment_amend,
+    assessment_sign,
+    caution_acknowledge,
+)
+from periop.audit.services import Actor
+from periop.reports.periods import ReportPeriod
+from periop.reports.selectors import department_report
+from tests.factories import AssessmentFactory, PatientConditionFactory, PatientFactory
+from tests.integration.test_reports_figures import NOW, OCTOBER, local, move
+
+pytestmark = pytest.mark.django_db
+
+# Rules of the knowledge base in fixtures/knowledge/rules, as the assessments below fire them.
+SUX_BURN = "sux-burn-window"  # burn: succinylcholine contraindicated
+MUSK_NEOSTIGMINE = "mg-musk-neostigmine-avoid"  # myasthenia: neostigmine avoid
+MG_NEOSTIGMINE = "mg-neostigmine-caution"  # myasthenia: neostigmine adjust
+BURN_AMINOSTEROID = "burn-aminosteroid-resistance"  # burn: rocuronium adjust
+
+
+def patient_with(department: Department, *conditions: str) -> Any:
+    person = PatientFactory(department=department)
+    for code in conditions:
+        PatientConditionFactory(patient=person, code=code, onset_date=dt.date(2020, 1, 1))
+    return person
+
+
+def assessment_at(person: Any, drugs: list[str], by: Any, at: dt.datetime) -> Assessment:
+    created = AssessmentFactory(patient=person, drugs=drugs, created_by=by)
+    move(created, at)
+    return created
+
+
+def decide(by: Any, assessment: Assessment, drug: str, reason: str = "") -> None:
+    caution_acknowledge(
+        actor=Actor.from_user(by),
+        assessment=assessment,
+        drug=drug,
+        decision="overridden" if reason else "accepted",
+        reason_code=reason,
+    )
+
+
+@pytest.fixture
+def october(department, other_department, anesthetist) -> dict[str, Assessment]:
+    """In October (New York time):
+    b1 burn, succinylcholine + rocuronium, succinylcholine overridden (no-alternative), signed
+    b2 burn, succinylcholine, overridden (benefit-outweighs-risk), signed
+    b3 burn, succinylcholine, accepted, signed
+    m1 myasthenia, neostigmine + succinylcholine, neostigmine overridden (no-alternative), draft
+    Outside: b4 burn 30 Sep 23:30, b5 burn 1 Nov 00:30 (both overridden), b6 burn in another
+    department (overridden)."""
+    department.time_zone = other_department.time_zone = "America/New_York"
+    department.save()
+    other_department.save()
+    burn, myasthenia = (
+        patient_with(department, "burn"),
+        patient_with(department, "myasthenia-gravis"),
+    )
+    sux, both = ["succinylcholine"], ["succinylcholine", "rocuronium"]
+    elsewhere = patient_with(other_department, "burn")
+    made = {
+        "b1": assessment_at(burn, both, anesthetist, local(2026, 10, 1, 0, 30)),
+        "b2": assessment_at(burn, sux, anesthetist, local(2026, 10, 9, 10)),
+        "b3": assessment_at(burn, sux, anesthetist, local(2026, 10, 31, 23, 30)),
+        "m1": assessment_at(myasthenia, ["neostigmine", *sux], anesthetist, local(2026, 10, 20, 8)),
+        "b4": assessment_at(burn, sux, anesthetist, local(2026, 9, 30, 23, 30)),
+        "b5": assessment_at(burn, sux, anesthetist, local(2026, 11, 1, 0, 30)),
+        "b6": assessment_at(elsewhere, sux, None, local(2026, 10, 9, 10)),
+    }
+    for name in ("b1", "b4", "b5", "b6"):
+        decide(anesthetist, made[name], "succinylcholine", "no-alternative")
+    decide(anesthetist, made["b2"], "succinylcholine", "benefit-outweighs-risk")
+    decide(anesthetist, made["b3"], "succinylcholine")
+    decide(anesthetist, made["m1"], "neostigmine", "no-alternative")
+    for name in ("b1", "b2", "b3"):
+        assessment_sign(actor=Actor.from_user(anesthetist), assessment=made[name])
+    return made
+
+
+def rules_of(department: Department, period: ReportPeriod = OCTOBER) -> dict[str, dict[str, Any]]:
+    report = department_report(department=department, period=period, now=NOW)
+    return {row["rule"]: row for row in report["rules"]["by_rule"]}
+
+
+def test_it_counts_each_rule_fired_by_level_in_the_period(department, october):
+    rules = rules_of(department)
+
+    sux = rules[SUX_BURN]
+    # b1, b2 and b3 (b3 at 23:30 on 31 October local time is in; b4, b5 and b6 are not).
+    assert sux["fired"] == 3
+    assert sux["assessments"] == 3
+    assert sux["by_level"] == {
+        "contraindicated": 3,
+        "avoid": 0,
+        "adjust": 0,
+        "monitor": 0,
+        "none": 0,
+    }
+    assert sux["summary"].startswith("Burn:")
+    assert rules[BURN_AMINOSTEROID]["by_level"]["adjust"] == 1
+    assert rules[MUSK_NEOSTIGMINE]["by_level"]["avoid"] == 1
+    assert rules[MG_NEOSTIGMINE]["by_level"]["adjust"] == 1
+
+
+def test_it_counts_the_overrides_of_the_cautions_a_rule_set_with_their_reasons(department, october):
+    rules = rules_of(department)
+
+    sux = rules[SUX_BURN]
+    assert (sux["accepted"], sux["overridden"]) == (1, 2)
+    assert sux["override_rate"] == round(2 / 3, 4)
+    assert sux["override_reasons"] == [
+        {"reason_code": "benefit-outweighs-risk", "label": "Benefit outweighs risk", "count": 1},
+        {"reason_code": "no-alternative", "label": "No reasonable alternative", "count": 1},
+    ]
+    # Neostigmine's avoid caution was overridden: the avoid rule set it; the adjust rule that
+    # fired for the same drug did not, and no decision is counted for it.
+    assert rules[MUSK_NEOSTIGMINE]["overridden"] == 1
+    assert rules[MUSK_NEOSTIGMINE]["override_reasons"][0]["reason_code"] == "no-alternative"
+    assert (rules[MG_NEOSTIGMINE]["accepted"], rules[MG_NEOSTIGMINE]["overridden"]) == (0, 0)
+    assert rules[MG_NEOSTIGMINE]["override_rate"] is None
+    assert rules[MG_NEOSTIGMINE]["override_reasons"] == []
+
+
+def test_the_rules_are_sorted_by_times_fired(department, october):
+    report = department_report(department=department, period=OCTOBER, now=NOW)
+    fired = [(-row["fired"], row["rule"]) for row in report["rules"]["by_rule"]]
+    assert fired == sorted(fired)
+    assert report["rules"]["by_rule"][0]["rule"] == SUX_BURN
+    assert "not counted here" in report["rules"]["attribution"]
+
+
+def test_another_departments_rules_are_not_counted(other_department, october):
+    rules = rules_of(other_department)
+    assert rules[SUX_BURN]["fired"] == 1
+    assert rules[SUX_BURN]["override_reasons"] == [
+        {"reason_code": "no-alternative", "label": "No reasonable alternative", "count": 1}
+    ]
+
+
+def test_the_period_bounds_are_the_departments_local_days(department, october):
+    september_30 = ReportPeriod(
+        first_day=dt.date(2026, 9, 30), last_day=dt.date(2026, 9, 30), time_zone="America/New_York"
+    )
+    rules = rules_of(department, september_30)
+    assert set(rules) == {SUX_BURN}
+    assert (rules[SUX_BURN]["fired"], rules[SUX_BURN]["overridden"]) == (1, 1)
+
+
+def test_a_lineage_counts_once_by_its_latest_signed_version(department, october, anesthetist):
+    before = rules_of(department)[SUX_BURN]
+    amendment = assessment_amend(
+        actor=Actor.from_user(anesthetist), assessment=october["b2"], reason="Weight corrected."
+    )
+    move(amendment, local(2026, 10, 12, 9))
+
+    # While the amendment is a draft, b2 counts (with its override).
+    assert rules_of(department)[SUX_BURN] == before
+
+    decide(anesthetist, amendment, "succinylcholine")
+    assessment_sign(actor=Actor.from_user(anesthetist), assessment=amendment)
+    after = rules_of(department)[SUX_BURN]
+
+    # Signed, the amendment replaces b2: one firing still, and its acceptance in place of the
+    # override b2 had.
+    assert (after["fired"], after["assessments"]) == (3, 3)
+    assert (after["accepted"], after["overridden"]) == (2, 1)
+    assert [row["reason_code"] for row in after["override_reasons"]] == ["no-alternative"]
+
+
+@pytest.mark.parametrize("count", [1, 20])
+def test_the_section_costs_the_same_queries_whatever_the_rows(
+    department, anesthetist, django_assert_max_num_queries, count
+):
+    burn = patient_with(department, "burn")
+    for _ in range(count):
+        made = AssessmentFactory(patient=burn, drugs=["succinylcholine"], created_by=anesthetist)
+        decide(anesthetist, made, "succinylcholine", "no-alternative")
+    today = dt.datetime.now(dt.UTC).date()
+    period = ReportPeriod(
+        first_day=today - dt.timedelta(days=1),
+        last_day=today + dt.timedelta(days=1),
+        time_zone="UTC",
+    )
+    # The whole report, the two queries of the rules section included.
+    with django_assert_max_num_queries(9):
+        report = department_report(department=department, period=period)
+    sux = {row["rule"]: row for row in report["rules"]["by_rule"]}[SUX_BURN]
+    assert (sux["fired"], sux["overridden"]) == (count, count)
+
+
+def test_the_finding_rows_mirror_the_stored_snapshot(october):
+    b1 = october["b1"]
+    snapshot = json.loads(Assessment.objects.get(pk=b1.pk).cautions_snapshot)
+    expected = sorted(
+        (caution["drug"], finding["rule"], finding["level"])
+        for caution in snapshot["cautions"]
+        for finding in caution["findings"]
+    )
+    rows = AssessmentFinding.objects.filter(assessment=b1)
+    assert sorted(rows.values_list("drug", "rule", "level")) == expected
+    assert (SUX_BURN, "contraindicated") in {(row.rule, row.level) for row in rows}
+    assert {row.department_id for row in rows} == {b1.department_id}
+
+
+def test_the_finding_rows_of_a_signed_assessment_are_immutable(october):
+    from django.db import DatabaseError, transaction
+
+    row = AssessmentFinding.objects.filter(assessment=october["b1"]).first()
+    with pytest.raises(DatabaseError, match="immutable"), transaction.atomic():
+        AssessmentFinding.objects.filter(pk=row.pk).update(level="none")
+    with pytest.raises(DatabaseError, match="immutable"), transaction.atomic():
+        AssessmentFinding.objects.filter(pk=row.pk).delete()
+
+
+def test_the_backfill_indexes_stored_snapshots_and_skips_abbreviated_ones(october):
+    from periop.assessments.record_guards import FINDINGS
+
+    migration = importlib.import_module(
+        "periop.assessments.migrations.0013_backfill_assessment_findings"
+    )
+    columns = ("assessment_id", "drug", "rule", "level", "department_id", "created_at")
+    expected = sorted(AssessmentFinding.objects.values_list(*columns))
+    FINDINGS.remove(connection)  # For the deletion only; the test's transaction is rolled back.
+    AssessmentFinding.objects.all().delete()
+    FINDINGS.install(connection)
+    # A snapshot as seed_demo wrote them before it kept findings: cautions without findings.
+    abbreviated = october["m1"]
+    Assessment.objects.filter(pk=abbreviated.pk).update(
+        cautions_snapshot=json.dumps(
+            {"seeded": True, "cautions": [{"drug": "neostigmine", "level": "avoid"}]}
+        )
+    )
+
+    class SchemaEditor:
+        pass
+
+    editor = SchemaEditor()
+    editor.connection = connection
+    migration.backfill(apps, editor)
+
+    assert sorted(AssessmentFinding.objects.values_list(*columns)) == [
+        row for row in expected if row[0] != abbreviated.pk
+    ]
+    assert not AssessmentFinding.objects.filter(assessment=abbreviated).exists()
