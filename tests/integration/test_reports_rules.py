@@ -3,9 +3,12 @@ the decisions on the cautions it set, counted by hand from the data below."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import importlib
+import io
 import json
+import re
 from typing import Any
 
 import pytest
@@ -259,3 +262,58 @@ def test_the_backfill_indexes_stored_snapshots_and_skips_abbreviated_ones(octobe
         row for row in expected if row[0] != abbreviated.pk
     ]
     assert not AssessmentFinding.objects.filter(assessment=abbreviated).exists()
+
+
+def test_the_page_csv_pdf_and_api_show_the_rules(department, october, auditor):
+    from tests.conftest import client_for
+    from tests.integration.test_reports_pages import browser, page, pdf_text
+
+    query = {"from": "2026-10-01", "to": "2026-10-31"}
+    client = browser(auditor)
+
+    html = client.get(page(department), query).content.decode()
+    rules_section = html[html.index('id="h-rules"') : html.index('id="h-clinicians"')]
+    assert f"<code>{SUX_BURN}</code>" in rules_section
+    assert "Benefit outweighs risk: 1; No reasonable alternative: 1" in rules_section
+    # The adjust rule of neostigmine is listed as fired, and not among the decisions.
+    decisions = rules_section[rules_section.index("Decisions on the") :]
+    assert MG_NEOSTIGMINE not in decisions
+    assert MUSK_NEOSTIGMINE in decisions
+
+    response = client.get(page(department), {**query, "format": "csv"})
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    figures = {tuple(row[:4]): row[4] for row in rows[1:]}
+    assert figures[("rules", "rule", SUX_BURN, "fired")] == "3"
+    assert figures[("rules", "rule", SUX_BURN, "fired_contraindicated")] == "3"
+    assert figures[("rules", "rule", SUX_BURN, "overridden")] == "2"
+    assert figures[("rules", "rule", SUX_BURN, "overridden_no-alternative")] == "1"
+    assert figures[("rules", "rule", MG_NEOSTIGMINE, "override_rate")] == ""
+
+    pdf = client.get(page(department), {**query, "format": "pdf"})
+    squeezed = re.sub(r"\s+", "", pdf_text(pdf.content))
+    assert "Rulesfired,bylevel" in squeezed
+    assert SUX_BURN in squeezed
+
+    body = client_for(auditor).get(f"/api/v1/reports/departments/{department.pk}", query).json()
+    by_rule = {row["rule"]: row for row in body["rules"]["by_rule"]}
+    assert (by_rule[SUX_BURN]["fired"], by_rule[SUX_BURN]["overridden"]) == (3, 2)
+    # Additive: the sections clients already read are still there.
+    assert {"assessments", "cautions", "overrides", "clinicians"} <= set(body)
+
+
+def test_verification_names_a_signed_record_whose_finding_rows_were_altered(october):
+    from periop.assessments.record_guards import FINDINGS
+    from periop.assessments.services.signed_records import signed_records_verify
+
+    assert signed_records_verify(limit=10) == (3, [])
+    b2 = october["b2"]
+    # A change made around the guard (as a database superuser could).
+    FINDINGS.remove(connection)
+    AssessmentFinding.objects.filter(assessment=b2, rule=SUX_BURN).update(level="monitor")
+    FINDINGS.install(connection)
+
+    checked, problems = signed_records_verify(limit=10)
+
+    assert checked == 3
+    assert len(problems) == 1
+    assert problems[0].startswith(f"Assessment {b2.pk}'s finding rows differ from the snapshot")
