@@ -455,7 +455,7 @@ class Command(BaseCommand):
         # Most assessments are signed; recent ones more often still drafts.
         signed = self.random.random() < (0.55 if age < 86_400 else 0.9)
         planned_at = created_at + dt.timedelta(hours=self.random.randrange(2, 24 * 14))
-        cautions = [
+        cautions: list[dict[str, Any]] = [
             {
                 "drug": caution.drug,
                 "drug_class": caution.drug_class,
@@ -523,7 +523,7 @@ class Command(BaseCommand):
                 )
             )
             ids[AssessmentCaution] += 1
-            rules = set()
+            rules: set[str] = set()
             for finding in caution["findings"]:
                 if finding["rule"] in rules:
                     continue
