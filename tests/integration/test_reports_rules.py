@@ -317,3 +317,39 @@ def test_verification_names_a_signed_record_whose_finding_rows_were_altered(octo
     assert checked == 3
     assert len(problems) == 1
     assert problems[0].startswith(f"Assessment {b2.pk}'s finding rows differ from the snapshot")
+
+
+def test_a_tuned_finding_counts_at_the_level_shown_and_as_locally_tuned(
+    department, anesthetist, department_admin, consultant_reviewer, pharmacist_reviewer
+):
+    from periop.drugs.tunings import tuning_propose, tuning_sign_off
+    from tests.integration.test_knowledge_base_tunings_in_force import (
+        ADJUST_RULE,
+        MONITOR_RULE,
+        _myasthenic,
+    )
+
+    for proposal in (
+        {"rule_id": MONITOR_RULE, "change": "monitor-to-none", "reason": "Alert fatigue."},
+        {"rule_id": ADJUST_RULE, "change": "raise", "level": "avoid", "reason": "Local policy."},
+    ):
+        tuning = tuning_propose(user=department_admin, department=department, **proposal)
+        tuning_sign_off(user=consultant_reviewer, tuning=tuning)
+        tuning_sign_off(user=pharmacist_reviewer, tuning=tuning)
+    patient = _myasthenic(department, anesthetist)
+    made = AssessmentFactory(
+        patient=patient, drugs=["rocuronium", "sugammadex"], created_by=anesthetist
+    )
+    # Raised to avoid, rocuronium's caution must be decided: overridden.
+    decide(anesthetist, made, "rocuronium", "benefit-outweighs-risk")
+    today = dt.datetime.now(dt.UTC).date()
+    period = ReportPeriod(first_day=today, last_day=today + dt.timedelta(days=1), time_zone="UTC")
+
+    rules = rules_of(department, period)
+
+    lowered, raised = rules[MONITOR_RULE], rules[ADJUST_RULE]
+    assert (lowered["by_level"]["none"], lowered["by_level"]["monitor"]) == (1, 0)
+    assert lowered["locally_tuned"] == 1
+    assert (raised["by_level"]["avoid"], raised["by_level"]["adjust"]) == (1, 0)
+    assert raised["locally_tuned"] == 1
+    assert raised["overridden"] == 1
