@@ -41,7 +41,7 @@ def test_on_postgresql_the_report_indexes_cover_the_columns_read():
     )
     assert "INCLUDE (assessment_id, code)" in definitions["condition_code_dept_created"]
     assert (
-        "INCLUDE (assessment_id, rule, level, locally_tuned)" in definitions["finding_dept_created"]
+        "INCLUDE (id, assessment_id, rule, level, locally_tuned)" in definitions["finding_dept_created"]
     )
     for column in ("status", "highest_level", "created_by_id", "signed_by_id", "revision"):
         assert column in definitions["assessment_dept_created"].split("INCLUDE")[1]
@@ -75,7 +75,7 @@ def test_on_postgresql_the_rules_section_reads_the_findings_index_only():
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute("SET LOCAL enable_bitmapscan = off")
         cursor.execute(
-            "EXPLAIN SELECT rule, level, locally_tuned, assessment_id "
+            "EXPLAIN SELECT id, rule, level, locally_tuned, assessment_id "
             "FROM assessments_assessmentfinding "
             "WHERE department_id = 1 AND created_at >= %s AND created_at < %s",
             [start, start + dt.timedelta(days=31)],

@@ -1,12 +1,13 @@
 """PostgreSQL-only: the finding rows' (department, created_at) index carries the columns the
 rules section reads, so counting a department's month of findings is an index-only scan (as
-`0003` does for the caution and condition-code rows). SQLite keeps the plain index."""
+`0003` does for the caution and condition-code rows; `id` too, which the section counts).
+SQLite keeps the plain index."""
 
 from django.db import migrations
 
 NAME = "finding_dept_created"
 TABLE = "assessments_assessmentfinding"
-COLUMNS = "assessment_id, rule, level, locally_tuned"
+COLUMNS = "id, assessment_id, rule, level, locally_tuned"
 
 
 def _replace(schema_editor, include):
