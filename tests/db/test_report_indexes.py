@@ -41,7 +41,8 @@ def test_on_postgresql_the_report_indexes_cover_the_columns_read():
     )
     assert "INCLUDE (assessment_id, code)" in definitions["condition_code_dept_created"]
     assert (
-        "INCLUDE (id, assessment_id, rule, level, locally_tuned)" in definitions["finding_dept_created"]
+        "INCLUDE (id, assessment_id, rule, level, locally_tuned)"
+        in definitions["finding_dept_created"]
     )
     for column in ("status", "highest_level", "created_by_id", "signed_by_id", "revision"):
         assert column in definitions["assessment_dept_created"].split("INCLUDE")[1]
