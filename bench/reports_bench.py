@@ -39,10 +39,17 @@ c AS MATERIALIZED (
     WHERE department_id = %(department)s AND created_at >= %(start)s AND created_at < %(end)s
 ),
 k AS MATERIALIZED (
-    SELECT ack.level, ack.decision, ack.reason_code, ack.drug, ack.acknowledged_by_id
+    SELECT ack.assessment_id, ack.level, ack.decision, ack.reason_code, ack.drug,
+           ack.acknowledged_by_id
     FROM assessments_acknowledgement ack
     JOIN a ON a.id = ack.assessment_id AND ack.revision = a.revision
-    WHERE ack.acknowledged_at >= %(start)s
+    WHERE ack.acknowledged_at >= %(start)s AND ack.replaced_at IS NULL
+      AND ack.level IN ('contraindicated', 'avoid')
+),
+f AS MATERIALIZED (
+    SELECT f.assessment_id, f.drug, f.rule, f.level, f.locally_tuned
+    FROM assessments_assessmentfinding f
+    WHERE department_id = %(department)s AND created_at >= %(start)s AND created_at < %(end)s
 )
 SELECT json_build_object(
   'head', (SELECT json_build_object('sequence', sequence, 'hash', hash)
@@ -84,6 +91,20 @@ SELECT json_build_object(
         GROUP BY cc.code) x),
   'acknowledgements', (SELECT json_agg(o) FROM (
         SELECT level, decision, reason_code, drug, count(*) AS n FROM k GROUP BY 1, 2, 3, 4) o),
+  'rules', (SELECT json_agg(r) FROM (
+        SELECT rule, count(*) AS fired, count(DISTINCT assessment_id) AS assessments,
+               count(*) FILTER (WHERE locally_tuned) AS locally_tuned,
+               count(*) FILTER (WHERE level = 'contraindicated') AS contraindicated,
+               count(*) FILTER (WHERE level = 'avoid') AS avoid,
+               count(*) FILTER (WHERE level = 'adjust') AS adjust,
+               count(*) FILTER (WHERE level = 'monitor') AS monitor,
+               count(*) FILTER (WHERE level = 'none') AS none
+        FROM f GROUP BY rule) r),
+  'rule_decisions', (SELECT json_agg(r) FROM (
+        SELECT f.rule, k.decision, k.reason_code, count(*) AS n
+        FROM k JOIN f ON f.assessment_id = k.assessment_id AND f.drug = k.drug
+                     AND f.level = k.level
+        GROUP BY 1, 2, 3) r),
   'created', (SELECT json_agg(p) FROM (
         SELECT created_by_id, count(*) AS n, count(*) FILTER (WHERE status = 'draft') AS drafts
         FROM a GROUP BY 1) p),
@@ -213,6 +234,14 @@ def main() -> None:
         row["n"] for row in sql_result["acknowledgements"] or [] if row["decision"] == "overridden"
     )
     assert overridden == report["overrides"]["total"], (overridden, report["overrides"]["total"])
+    rules = report["rules"]["by_rule"]
+    fired = {row["rule"]: row["fired"] for row in sql_result["rules"] or []}
+    assert fired == {row["rule"]: row["fired"] for row in rules if row["fired"]}, "rules fired"
+    rule_overrides: dict[str, int] = {}
+    for row in sql_result["rule_decisions"] or []:
+        if row["decision"] == "overridden":
+            rule_overrides[row["rule"]] = rule_overrides.get(row["rule"], 0) + row["n"]
+    assert rule_overrides == {row["rule"]: row["overridden"] for row in rules if row["overridden"]}
 
     print(
         f"assessments in the period: {report['assessments']['total']:,} "
@@ -225,6 +254,10 @@ def main() -> None:
         + ", ".join(
             f"{row['level']} {row['override_rate']}" for row in report["overrides"]["by_level"]
         )
+    )
+    print(
+        f"rules: {len(rules)} fired {sum(row['fired'] for row in rules):,} times; most fired: "
+        + ", ".join(f"{row['rule']} {row['fired']:,}" for row in rules[:3])
     )
     print(
         f"clinicians: {len(report['clinicians'])}; knowledge-base versions: "

@@ -53,18 +53,25 @@ def _all() -> tuple[TriggerGuard, ...]:
     return (GUARD, *GUARDS)
 
 
+def _present(connection: BaseDatabaseWrapper) -> tuple[TriggerGuard, ...]:
+    """The guards whose tables exist: a migration that installs every guard of the app runs
+    before the tables of later migrations are created, and each of those installs its own."""
+    tables = set(connection.introspection.table_names())
+    return tuple(guard for guard in _all() if guard.table in tables)
+
+
 def install(connection: BaseDatabaseWrapper) -> None:
-    for guard in _all():
+    for guard in _present(connection):
         guard.install(connection)
 
 
 def remove(connection: BaseDatabaseWrapper) -> None:
-    for guard in _all():
+    for guard in _present(connection):
         guard.remove(connection)
 
 
 def expected_triggers(connection: BaseDatabaseWrapper) -> set[str]:
-    return set().union(*(guard.expected_triggers(connection) for guard in _all()))
+    return set().union(*(guard.expected_triggers(connection) for guard in _present(connection)))
 
 
 def installed_triggers(connection: BaseDatabaseWrapper) -> set[str]:

@@ -2,7 +2,7 @@
 
 A signed assessment is already immutable (`periop.assessments.guards`). So are, here:
 - the decisions (acknowledgements) of a signed assessment;
-- the caution and condition-code rows that index a signed assessment for the reports;
+- the caution, finding and condition-code rows that index a signed assessment for the reports;
 - a condition version once it was replaced by a correction or removed.
 Whatever the code path (ORM, raw SQL, a shell), the database rejects UPDATE and DELETE of
 those rows; the records' digests in the ledger then show any change made around the guards.
@@ -64,6 +64,11 @@ CAUTIONS = _child_of_signed(
     "assessment_caution",
     "report rows of a signed assessment are immutable",
 )
+FINDINGS = _child_of_signed(
+    "assessments_assessmentfinding",
+    "assessment_finding",
+    "report rows of a signed assessment are immutable",
+)
 CONDITION_CODES = _child_of_signed(
     "assessments_assessmentconditioncode",
     "assessment_condition_code",
@@ -103,4 +108,4 @@ $$ LANGUAGE plpgsql;
     },
 )
 
-GUARDS = (ACKNOWLEDGEMENTS, CAUTIONS, CONDITION_CODES, CONDITION_VERSIONS)
+GUARDS = (ACKNOWLEDGEMENTS, CAUTIONS, FINDINGS, CONDITION_CODES, CONDITION_VERSIONS)

@@ -42,6 +42,112 @@ class CsvRenderer(BaseRenderer):
         return str(data).encode()
 
 
+_COUNTS_BY_LEVEL = {
+    "type": "object",
+    "properties": {
+        level: {"type": "integer"}
+        for level in ("contraindicated", "avoid", "adjust", "monitor", "none")
+    },
+    "required": ["contraindicated", "avoid", "adjust", "monitor", "none"],
+}
+_RULE = {
+    "type": "object",
+    "properties": {
+        "rule": {"type": "string", "description": "The rule's id in the knowledge base."},
+        "summary": {
+            "type": "string",
+            "description": "The rule's summary in the active release; empty for a rule it "
+            "no longer has.",
+        },
+        "fired": {"type": "integer", "description": "Times it fired for a planned drug."},
+        "assessments": {"type": "integer", "description": "Assessments it fired in."},
+        "by_level": {**_COUNTS_BY_LEVEL, "description": "Times fired, by level (as shown)."},
+        "locally_tuned": {
+            "type": "integer",
+            "description": "Times a local tuning marked its finding.",
+        },
+        "accepted": {
+            "type": "integer",
+            "description": "Acceptances of the contraindicated and avoid cautions it set.",
+        },
+        "overridden": {
+            "type": "integer",
+            "description": "Overrides of the contraindicated and avoid cautions it set.",
+        },
+        "override_rate": {
+            "type": "number",
+            "nullable": True,
+            "description": "overridden / (accepted + overridden); null without decisions.",
+        },
+        "override_reasons": {
+            "type": "array",
+            "description": "The overrides' reasons, most frequent first.",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "reason_code": {"type": "string"},
+                    "label": {"type": "string"},
+                    "count": {"type": "integer"},
+                },
+                "required": ["reason_code", "label", "count"],
+            },
+        },
+    },
+    "required": [
+        "rule",
+        "summary",
+        "fired",
+        "assessments",
+        "by_level",
+        "locally_tuned",
+        "accepted",
+        "overridden",
+        "override_rate",
+        "override_reasons",
+    ],
+}
+# The report's sections; `rules` in full (v1.1, additive), the others as objects.
+REPORT_SCHEMA = {
+    "type": "object",
+    "properties": {
+        **{
+            name: {"type": "object"}
+            for name in (
+                "department",
+                "period",
+                "audit_chain_head",
+                "read_from",
+                "assessments",
+                "cautions",
+                "overrides",
+                "stale_drafts",
+            )
+        },
+        "generated_at": {"type": "string", "format": "date-time"},
+        "counting": {"type": "string"},
+        "clinicians": {"type": "array", "items": {"type": "object"}},
+        "knowledge_base_versions": {"type": "array", "items": {"type": "object"}},
+        "rules": {
+            "type": "object",
+            "description": "Per rule: how often it fired, at which level, and the decisions "
+            "on the cautions it set (v1.1, additive).",
+            "properties": {
+                "attribution": {
+                    "type": "string",
+                    "description": "How decisions are attributed to rules.",
+                },
+                "by_rule": {
+                    "type": "array",
+                    "description": "Most fired first.",
+                    "items": _RULE,
+                },
+            },
+            "required": ["attribution", "by_rule"],
+        },
+    },
+}
+
+
 class DepartmentReportApi(APIView):
     """Auditors and admins of the department; 404 for a department they do not audit."""
 
@@ -77,7 +183,14 @@ class DepartmentReportApi(APIView):
             OpenApiParameter("format", OpenApiTypes.STR, enum=["json", "csv"]),
         ],
         responses={
-            200: OpenApiResponse(description="The report's figures."),
+            (200, "application/json"): OpenApiResponse(
+                response=REPORT_SCHEMA, description="The report's figures."
+            ),
+            (200, "text/csv"): OpenApiResponse(
+                response={"type": "string"},
+                description="The report's figures, one per row: section, group, item, "
+                "measure, value.",
+            ),
             400: OpenApiResponse(
                 description="Invalid period or format: dates outside the years 2000 to 2999, "
                 "`to` before `from`, a period longer than a year and a day, or an unknown "

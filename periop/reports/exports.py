@@ -93,6 +93,17 @@ def department_report_rows(report: dict[str, Any]) -> Iterator[list[Any]]:
             yield ["overrides", "level", entry["level"], measure, "" if value is None else value]
     for entry in overrides["by_drug"]:
         yield ["overrides", "drug", entry["drug"], "count", entry["count"]]
+    for rule in report["rules"]["by_rule"]:
+        name = rule["rule"]
+        for measure in ("fired", "assessments", "locally_tuned"):
+            yield ["rules", "rule", name, measure, rule[measure]]
+        for level, count in rule["by_level"].items():
+            yield ["rules", "rule", name, f"fired_{level}", count]
+        for measure in ("accepted", "overridden", "override_rate"):
+            value = rule[measure]
+            yield ["rules", "rule", name, measure, "" if value is None else value]
+        for reason in rule["override_reasons"]:
+            yield ["rules", "rule", name, f"overridden_{reason['reason_code']}", reason["count"]]
     for person in report["clinicians"]:
         for measure, value in person.items():
             if measure not in {"user_id", "username"}:

@@ -24,12 +24,14 @@ from periop.assessments.models import (
     Assessment,
     AssessmentCaution,
     AssessmentConditionCode,
+    AssessmentFinding,
     AssessmentStatus,
     Decision,
     Patient,
     ReasonCode,
 )
 from periop.audit.models import AuditChainHead, AuditEvent
+from periop.drugs.registry import get_knowledge_base
 from periop.interop.models import CdsFeedback
 from periop.replica import PRIMARY, ReadSource, read_source_unrouted
 from periop.reports.periods import ReportPeriod
@@ -413,6 +415,108 @@ def _rate(part: int, whole: int) -> float | None:
     return None if whole == 0 else round(part / whole, 4)
 
 
+RULES_NOTE = (
+    "A rule counts each time it fired for a planned drug, at the level the assessment showed "
+    "(after the department's tunings). A decision on a drug's contraindicated or avoid caution "
+    "counts for every rule that fired for that drug at the level decided, the rules that set "
+    "the caution's level; a rule that fired at a lower level for the same drug is not counted. "
+    "A decision can so count for more than one rule. Feedback from the EHR's order screens "
+    "names no rule and is not counted here."
+)
+
+
+def _rules_fired(department: Department, period: ReportPeriod) -> list[dict[str, Any]]:
+    """Per rule: the times it fired, by level, the assessments it fired in and the findings a
+    tuning marked. One grouped query on the finding rows, which carry their assessment's
+    department and creation time: no join."""
+    return list(
+        AssessmentFinding.objects.filter(_in_period(department, period), _counted("assessment_"))
+        .values("rule")
+        .annotate(
+            fired=Count("id"),
+            assessments=Count("assessment_id", distinct=True),
+            locally_tuned=Count("id", filter=Q(locally_tuned=True)),
+            **_level_counts(),
+        )
+        .order_by()
+    )
+
+
+def _rule_decisions(department: Department, period: ReportPeriod) -> list[dict[str, Any]]:
+    """The decisions in force on contraindicated and avoid cautions (as `_acknowledgements`
+    counts them), each matched to the rules that fired for its drug at its level, counted by
+    rule, decision and reason. Driven from the decisions, which are few; each finds its rules
+    through the finding rows' unique index on assessment, drug and rule."""
+    return list(
+        Acknowledgement.objects.filter(
+            _in_period(department, period, "assessment__"),
+            _counted("assessment_"),
+            revision=F("assessment__revision"),
+            replaced_at__isnull=True,
+            level__in=ACKNOWLEDGED_LEVELS,
+            acknowledged_at__gte=period.start,
+            # One filter call: the rule is one that fired for this drug at this level.
+            assessment__findings__drug=F("drug"),
+            assessment__findings__level=F("level"),
+        )
+        .values("decision", "reason_code", rule=F("assessment__findings__rule"))
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+
+
+def _rules(fired: list[dict[str, Any]], decisions: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per rule: fired by level, assessments, decisions on the cautions it set and the reasons
+    of its overrides; most fired first. Each rule is named with its summary in the active
+    knowledge base ("" for a rule it no longer has)."""
+    summaries = {rule.id: rule.summary for rule in get_knowledge_base().rules}
+    rules: dict[str, dict[str, Any]] = {}
+
+    def entry(rule: str) -> dict[str, Any]:
+        return rules.setdefault(
+            rule,
+            {
+                "rule": rule,
+                "summary": summaries.get(rule, ""),
+                "fired": 0,
+                "assessments": 0,
+                "by_level": dict.fromkeys(LEVELS, 0),
+                "locally_tuned": 0,
+                "accepted": 0,
+                "overridden": 0,
+                "override_reasons": {},
+            },
+        )
+
+    for row in fired:
+        item = entry(row["rule"])
+        item["fired"] = int(row["fired"])
+        item["assessments"] = int(row["assessments"])
+        item["by_level"] = _levels(row)
+        item["locally_tuned"] = int(row["locally_tuned"])
+    for row in decisions:
+        item = entry(row["rule"])
+        count = int(row["count"])
+        if row["decision"] == Decision.OVERRIDDEN:
+            item["overridden"] += count
+            reasons = item["override_reasons"]
+            reasons[row["reason_code"]] = reasons.get(row["reason_code"], 0) + count
+        else:
+            item["accepted"] += count
+    for item in rules.values():
+        item["override_rate"] = _rate(item["overridden"], item["accepted"] + item["overridden"])
+        item["override_reasons"] = [
+            {"reason_code": code, "label": ReasonCode(code).label, "count": count}
+            for code, count in sorted(
+                item["override_reasons"].items(), key=lambda pair: (-pair[1], pair[0])
+            )
+        ]
+    return {
+        "attribution": RULES_NOTE,
+        "by_rule": sorted(rules.values(), key=lambda item: (-item["fired"], item["rule"])),
+    }
+
+
 def _clinicians(
     groups: list[dict[str, Any]], acknowledgements: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
@@ -550,6 +654,7 @@ def department_report(
         "overrides": _overrides(
             acknowledgements, cautions["by_level"], _cds_feedback(department, period)
         ),
+        "rules": _rules(_rules_fired(department, period), _rule_decisions(department, period)),
         "clinicians": _clinicians(groups, acknowledgements),
         "stale_drafts": {
             "threshold_hours": STALE_DRAFT_HOURS,

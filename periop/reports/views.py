@@ -155,6 +155,10 @@ def _report_context(
         "report": report,
         "charts": charts,
         "levels": list(report["cautions"]["by_level"]),
+        # The rules whose cautions someone accepted or overrode, for the decisions table.
+        "rules_decided": [
+            row for row in report["rules"]["by_rule"] if row["accepted"] or row["overridden"]
+        ],
         "printing": False,
     }
 

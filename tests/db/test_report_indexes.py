@@ -13,6 +13,7 @@ REPORT_INDEXES = {
     "assessment_dept_created": "assessments_assessment",
     "caution_dept_created": "assessments_assessmentcaution",
     "condition_code_dept_created": "assessments_assessmentconditioncode",
+    "finding_dept_created": "assessments_assessmentfinding",
 }
 
 
@@ -39,6 +40,10 @@ def test_on_postgresql_the_report_indexes_cover_the_columns_read():
         in (definitions["caution_dept_created"])
     )
     assert "INCLUDE (assessment_id, code)" in definitions["condition_code_dept_created"]
+    assert (
+        "INCLUDE (id, assessment_id, rule, level, locally_tuned)"
+        in definitions["finding_dept_created"]
+    )
     for column in ("status", "highest_level", "created_by_id", "signed_by_id", "revision"):
         assert column in definitions["assessment_dept_created"].split("INCLUDE")[1]
     assert "USING brin (acknowledged_at)" in definitions["report_acknowledgement_at_brin"]
@@ -62,3 +67,19 @@ def test_on_postgresql_the_caution_section_reads_the_index_only():
         )
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "Index Only Scan using caution_dept_created" in plan
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the planner checked is PostgreSQL's")
+def test_on_postgresql_the_rules_section_reads_the_findings_index_only():
+    start = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute(
+            "EXPLAIN SELECT id, rule, level, locally_tuned, assessment_id "
+            "FROM assessments_assessmentfinding "
+            "WHERE department_id = 1 AND created_at >= %s AND created_at < %s",
+            [start, start + dt.timedelta(days=31)],
+        )
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Index Only Scan using finding_dept_created" in plan

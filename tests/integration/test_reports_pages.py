@@ -335,7 +335,7 @@ def test_the_report_pages_cost_the_same_queries_for_1_and_25_assessments(
 ):
     """The department page and the audit log (one page of 50 of the events) each cost the same
     number of queries whatever the number of assessments and events behind them: the session,
-    the access checks, the report's seven section queries (or the log's count and page), and the
+    the access checks, the report's nine section queries (or the log's count and page), and the
     page's own audit event."""
     client = browser(auditor)
     today = dt.datetime.now(dt.UTC).date()

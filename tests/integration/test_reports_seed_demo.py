@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -13,6 +14,7 @@ from periop.assessments.models import (
     Acknowledgement,
     Assessment,
     AssessmentCaution,
+    AssessmentFinding,
     AssessmentStatus,
 )
 from periop.audit.models import AuditChainHead, AuditEvent
@@ -68,6 +70,29 @@ def test_the_seeded_report_adds_up():
     assert report["cautions"]["planned_drugs"] == sum(report["cautions"]["by_level"].values())
     overridden = sum(row["count"] for row in report["overrides"]["by_reason"])
     assert overridden == report["overrides"]["total"] > 0
+
+
+def test_it_writes_a_finding_row_for_each_rule_its_snapshots_name():
+    seed()
+
+    expected = sorted(
+        (assessment_id, caution["drug"], finding["rule"], finding["level"])
+        for assessment_id, text in Assessment.objects.values_list("id", "cautions_snapshot")
+        for caution in json.loads(text)["cautions"]
+        for finding in caution["findings"]
+    )
+    assert expected
+    stored = AssessmentFinding.objects.values_list("assessment_id", "drug", "rule", "level")
+    assert sorted(stored) == expected
+    department = Department.objects.get(code="demo-1")
+    today = dt.datetime.now(dt.UTC).date()
+    period = ReportPeriod(
+        first_day=today - dt.timedelta(days=90), last_day=today, time_zone=department.time_zone
+    )
+    rules = department_report(department=department, period=period)["rules"]["by_rule"]
+    in_department = AssessmentFinding.objects.filter(department=department).count()
+    assert sum(row["fired"] for row in rules) == in_department
+    assert sum(row["overridden"] for row in rules) > 0
 
 
 def test_it_refuses_a_database_with_patients_unless_forced():

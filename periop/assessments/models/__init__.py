@@ -9,7 +9,11 @@ from periop.assessments.models.assessments import (
     Decision,
     ReasonCode,
 )
-from periop.assessments.models.cautions import AssessmentCaution, AssessmentConditionCode
+from periop.assessments.models.cautions import (
+    AssessmentCaution,
+    AssessmentConditionCode,
+    AssessmentFinding,
+)
 from periop.assessments.models.idempotency import IdempotencyKey
 from periop.assessments.models.patients import (
     RECEPTOR_STATE_CHOICES,
@@ -31,6 +35,7 @@ __all__ = [
     "Assessment",
     "AssessmentCaution",
     "AssessmentConditionCode",
+    "AssessmentFinding",
     "AssessmentStatus",
     "Decision",
     "IdempotencyKey",

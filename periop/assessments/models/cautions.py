@@ -1,4 +1,5 @@
-"""The cautions and condition codes of an assessment's current snapshot, one row each.
+"""The cautions, rule findings and condition codes of an assessment's current snapshot, one
+row each.
 
 The snapshot text is the record; these rows are a derived index of it, so department reports
 can count cautions by drug, level and condition in the database instead of parsing JSON text
@@ -71,3 +72,36 @@ class AssessmentConditionCode(models.Model):
 
     def __str__(self) -> str:
         return f"Condition {self.code} of assessment {self.assessment_id}"
+
+
+class AssessmentFinding(models.Model):
+    """A rule that fired for one planned drug, at the level the snapshot shows (after the
+    department's tunings: `locally_tuned` says a tuning marked it). The per-rule figures of
+    the department report count these rows."""
+
+    assessment = models.ForeignKey(
+        Assessment, on_delete=models.CASCADE, related_name="findings", db_index=False
+    )
+    rule = models.CharField(max_length=100)
+    drug = models.CharField(max_length=64)
+    level = models.CharField(max_length=16, choices=LEVEL_CHOICES)
+    locally_tuned = models.BooleanField(default=False)
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    created_at = models.DateTimeField(help_text="The assessment's creation time.")
+
+    class Meta:
+        ordering = ["assessment", "drug", "rule"]
+        indexes = [
+            models.Index(fields=["department", "created_at"], name="finding_dept_created"),
+        ]
+        constraints = [
+            # Also the index an override is matched through (assessment, drug, then level).
+            models.UniqueConstraint(
+                fields=["assessment", "drug", "rule"], name="assessment_finding_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Rule {self.rule} ({self.level}) on {self.drug} of assessment {self.assessment_id}"

@@ -3,7 +3,9 @@ report rows that index it, the plan signed and the condition versions it was eva
 
 The digest goes into the ledger's sign event. `verify_audit_chain --records` and
 `GET /api/v1/audit/verify?records=true` recompute it from the rows and name every record that
-differs: a change made around the database guards (by a superuser, say) shows there.
+differs: a change made around the database guards (by a superuser, say) shows there. The finding
+rows (one per rule fired) are not in the digest, which predates them: they are checked against
+the signed snapshot they are derived from.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from periop.assessments.models import (
     Assessment,
     AssessmentCaution,
     AssessmentConditionCode,
+    AssessmentFinding,
     AssessmentStatus,
     PatientCondition,
 )
-from periop.assessments.services.snapshots import canonical_json, digest
+from periop.assessments.services.snapshots import canonical_json, digest, snapshot_findings
 from periop.assessments.time_points import time_point_text
 from periop.audit.models import Action, AuditEvent
 
@@ -128,6 +131,22 @@ def signed_record_digest(
     return digest(canonical_json(content))
 
 
+FINDING_COLUMNS = ("drug", "rule", "level", "locally_tuned", "department_id", "created_at")
+
+
+def _findings_match(assessment: Assessment) -> bool:
+    """The finding rows the reports count are derived from the signed snapshot (which the
+    digest covers), so they are checked against it rather than digested themselves."""
+    stored = AssessmentFinding.objects.filter(assessment_id=assessment.pk).values_list(
+        *FINDING_COLUMNS
+    )
+    derived = (
+        tuple(getattr(row, column) for column in FINDING_COLUMNS)
+        for row in snapshot_findings(assessment)
+    )
+    return sorted(stored) == sorted(derived)
+
+
 def signed_records_verify(limit: int) -> tuple[int, list[str]]:
     """Recomputes the digest of every signed assessment whose sign event holds one, and names
     each record that differs, or a signed assessment whose sign event is missing. Returns
@@ -164,6 +183,11 @@ def signed_records_verify(limit: int) -> tuple[int, list[str]]:
         if now != recorded:
             problems.append(
                 f"Assessment {assessment.pk} differs from the record signed at event {sequence}."
+            )
+        elif not _findings_match(assessment):
+            problems.append(
+                f"Assessment {assessment.pk}'s finding rows differ from the snapshot signed at "
+                f"event {sequence}."
             )
     for assessment_id, (sequence, _) in sorted(signed_at.items()):
         if len(problems) >= limit:

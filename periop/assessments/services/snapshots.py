@@ -19,6 +19,7 @@ from periop.assessments.models import (
     Assessment,
     AssessmentCaution,
     AssessmentConditionCode,
+    AssessmentFinding,
 )
 from periop.assessments.selectors import RecordedState
 from periop.assessments.time_points import time_point_text
@@ -102,6 +103,36 @@ def acknowledgement_required(cautions: Sequence[Mapping[str, Any]]) -> list[dict
     ]
 
 
+def snapshot_findings(assessment: Assessment) -> list[AssessmentFinding]:
+    """One row per rule fired for a planned drug, at the level the snapshot shows (tuned). A
+    snapshot whose cautions carry no findings (abbreviated demo data) gives none."""
+    rows: list[AssessmentFinding] = []
+    drugs: set[str] = set()
+    seen: set[tuple[str, str]] = set()
+    for caution in json.loads(assessment.cautions_snapshot).get("cautions", []):
+        drug = caution["drug"]
+        if drug in drugs:
+            continue  # A drug is indexed once, by its first caution (as the caution rows).
+        drugs.add(drug)
+        for finding in caution.get("findings") or ():
+            rule = finding.get("rule")
+            if not rule or (drug, rule) in seen:
+                continue
+            seen.add((drug, rule))
+            rows.append(
+                AssessmentFinding(
+                    assessment_id=assessment.pk,
+                    rule=rule,
+                    drug=drug,
+                    level=finding["level"],
+                    locally_tuned=bool(finding.get("locally_tuned")),
+                    department_id=assessment.department_id,
+                    created_at=assessment.created_at,
+                )
+            )
+    return rows
+
+
 def snapshot_rows(
     assessment: Assessment,
 ) -> tuple[list[AssessmentCaution], list[AssessmentConditionCode]]:
@@ -139,8 +170,11 @@ def snapshot_rows_store(assessment: Assessment, *, replace: bool) -> None:
     an edit); call it in the transaction that saves the snapshot, after the save, so reports
     never count a stale evaluation."""
     cautions, codes = snapshot_rows(assessment)
+    findings = snapshot_findings(assessment)
     if replace:
         AssessmentCaution.objects.filter(assessment_id=assessment.pk).delete()
+        AssessmentFinding.objects.filter(assessment_id=assessment.pk).delete()
         AssessmentConditionCode.objects.filter(assessment_id=assessment.pk).delete()
     AssessmentCaution.objects.bulk_create(cautions)
+    AssessmentFinding.objects.bulk_create(findings)
     AssessmentConditionCode.objects.bulk_create(codes)

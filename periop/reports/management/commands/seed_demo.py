@@ -10,9 +10,9 @@ create, acknowledgement and signature. Cautions come from the real engine: each 
 PostgreSQL and large multi-row INSERTs elsewhere, inside one transaction that holds the audit
 chain head, so a failed run leaves nothing behind.
 
-Seeded snapshots are abbreviated (the cautions' drug, class, level, conflict and effects, not
-the full findings text) and say so (`"seeded": true`): a million full snapshots would take
-gigabytes and nothing in the reports reads them.
+Seeded snapshots are abbreviated (the cautions' drug, class, level, conflict and effects, and
+each finding's rule and level, not the findings' text) and say so (`"seeded": true`): a
+million full snapshots would take gigabytes and nothing in the reports reads them.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from periop.assessments.models import (
     Assessment,
     AssessmentCaution,
     AssessmentConditionCode,
+    AssessmentFinding,
     Patient,
     PatientCondition,
     ReasonCode,
@@ -387,6 +388,7 @@ class Command(BaseCommand):
             for model in (
                 Assessment,
                 AssessmentCaution,
+                AssessmentFinding,
                 AssessmentConditionCode,
                 Acknowledgement,
                 AuditEvent,
@@ -397,6 +399,7 @@ class Command(BaseCommand):
             rows: dict[Any, list[tuple[Any, ...]]] = {
                 Assessment: [],
                 AssessmentCaution: [],
+                AssessmentFinding: [],
                 AssessmentConditionCode: [],
                 Acknowledgement: [],
                 AuditEvent: [],
@@ -452,13 +455,17 @@ class Command(BaseCommand):
         # Most assessments are signed; recent ones more often still drafts.
         signed = self.random.random() < (0.55 if age < 86_400 else 0.9)
         planned_at = created_at + dt.timedelta(hours=self.random.randrange(2, 24 * 14))
-        cautions = [
+        cautions: list[dict[str, Any]] = [
             {
                 "drug": caution.drug,
                 "drug_class": caution.drug_class,
                 "level": caution.level.code,
                 "conflict": caution.conflict,
                 "effects": list(caution.effects),
+                "findings": [
+                    {"rule": finding.rule, "level": finding.level.code}
+                    for finding in caution.findings
+                ],
             }
             for caution in evaluation.cautions
         ]
@@ -516,6 +523,24 @@ class Command(BaseCommand):
                 )
             )
             ids[AssessmentCaution] += 1
+            rules: set[str] = set()
+            for finding in caution["findings"]:
+                if finding["rule"] in rules:
+                    continue
+                rules.add(finding["rule"])
+                rows[AssessmentFinding].append(
+                    (
+                        ids[AssessmentFinding],
+                        assessment_id,
+                        finding["rule"],
+                        caution["drug"],
+                        finding["level"],
+                        False,  # seeded without tunings
+                        department.pk,
+                        created_at,
+                    )
+                )
+                ids[AssessmentFinding] += 1
         for code in conditions:
             rows[AssessmentConditionCode].append(
                 (ids[AssessmentConditionCode], assessment_id, code, department.pk, created_at)
@@ -722,6 +747,16 @@ COLUMNS: dict[Any, tuple[str, ...]] = {
         "drug_class",
         "level",
         "conflict",
+        "department_id",
+        "created_at",
+    ),
+    AssessmentFinding: (
+        "id",
+        "assessment_id",
+        "rule",
+        "drug",
+        "level",
+        "locally_tuned",
         "department_id",
         "created_at",
     ),
