@@ -128,9 +128,11 @@ def _flush_outside_lock(cursor: Any, connection: Any) -> None:
 
 def _wait_for_flush() -> None:
     """Commits a transaction of our own with the session's synchronous commit: its commit
-    record follows ours in the WAL, so when it is flushed, ours is too."""
+    record follows ours in the WAL, so when it is flushed, ours is too. The transaction must
+    write WAL of its own, or PostgreSQL commits it without a flush: a transactional logical
+    message is the smallest such write (it changes no table, and any user may emit one)."""
     with transaction.get_connection().cursor() as cursor:
-        cursor.execute("SELECT pg_current_xact_id()")
+        cursor.execute("SELECT pg_logical_emit_message(true, 'periop-flush', '')")
 
 
 def _automatic_checkpoint(sequence: int, digest: str) -> None:

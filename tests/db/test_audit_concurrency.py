@@ -125,3 +125,25 @@ def test_without_the_setting_nothing_changes_in_the_commit(
             assert _synchronous_commit() == "on"
 
     assert _wait_for_flush not in callbacks
+
+
+def _wal_syncs() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT wal_sync FROM pg_stat_wal")
+        return int(cursor.fetchone()[0])
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL setting")
+def test_the_wait_after_an_asynchronous_commit_flushes_the_wal_each_time(
+    audit_guard_lifted, transactional_db
+):
+    """A transaction that writes no WAL of its own commits without a flush, so a wait built
+    on one would wait for nothing: each wait must sync the WAL to disk."""
+    from periop.audit.services import _wait_for_flush
+
+    before = _wal_syncs()
+    for _ in range(10):
+        _wait_for_flush()
+    assert _wal_syncs() - before >= 10
