@@ -103,6 +103,12 @@ def main() -> None:
         }
         if len({repr(value) for value in figures.values()}) != 1:
             raise SystemExit("The runs disagree: the pool gave other figures than one process.")
+        impact = next(iter(results.values()))[0]
+        for row in impact.changed_rows:
+            print(
+                f"  {row.drug} at {row.level}: {row.assessments} assessments, "
+                f"{row.up} up, {row.down} down, {row.other} otherwise changed"
+            )
         best = min(elapsed for _, elapsed in results.values())
         verdict = "met" if best < 60 else "NOT met"
         print(f"{name}: target (< 60 s) {verdict}: best {best:.1f} s")
