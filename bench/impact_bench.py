@@ -11,8 +11,11 @@ a process pool is allowed. The script times the preview with one process and wit
 `--workers` (default: the machine's cores), for one department (`--department`, default the
 first) and, with `--all-departments`, for every department. The candidate is a knowledge-base
 directory (`--candidate`, default the configured one: each assessment is then evaluated in
-full and compared, the same work as for a changed release). Both runs must give the same
-figures; the script checks it before printing them.
+full and compared, the same work as for a changed release), or the configured one with rule
+levels changed (`--change RULE=OLD:NEW`, repeatable: a copy renumbered `--version`, made as
+the tests make a changed release), so that some assessments would change. Both runs must
+give the same figures; the script checks it before printing them, with the counts per drug
+and level of what would change.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import argparse
 import datetime as dt
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -36,6 +40,14 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--candidate", type=Path, default=None)
+    parser.add_argument(
+        "--change",
+        action="append",
+        default=[],
+        metavar="RULE=OLD:NEW",
+        help="Change a rule's level in a copy of the configured knowledge base (repeatable).",
+    )
+    parser.add_argument("--version", default="9999.1.0", help="Version of that copy.")
     arguments = parser.parse_args()
 
     os.environ["DATABASE_URL"] = arguments.database_url
@@ -53,6 +65,16 @@ def main() -> None:
     from periop.drugs.registry import knowledge_base_directory
 
     directory = arguments.candidate or knowledge_base_directory()
+    if arguments.change:
+        from tests.knowledge_releases import knowledge_copy, set_rule_level
+
+        workspace = tempfile.TemporaryDirectory()  # removed when the script ends
+        directory = knowledge_copy(Path(workspace.name), arguments.version)
+        for change in arguments.change:
+            rule, _, levels = change.partition("=")
+            old, _, new = levels.partition(":")
+            set_rule_level(directory, rule, old, new)
+            print(f"Candidate: {rule} {old} -> {new}")
     started = time.perf_counter()
     texts = read_release_files(directory)
     kb = load_knowledge_base_texts(texts, directory.name)
@@ -103,6 +125,12 @@ def main() -> None:
         }
         if len({repr(value) for value in figures.values()}) != 1:
             raise SystemExit("The runs disagree: the pool gave other figures than one process.")
+        impact = next(iter(results.values()))[0]
+        for row in impact.changed_rows:
+            print(
+                f"  {row.drug} at {row.level}: {row.assessments} assessments, "
+                f"{row.up} up, {row.down} down, {row.other} otherwise changed"
+            )
         best = min(elapsed for _, elapsed in results.values())
         verdict = "met" if best < 60 else "NOT met"
         print(f"{name}: target (< 60 s) {verdict}: best {best:.1f} s")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import io
 import json
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.test import Client
 
 from periop.accounts.models import Department
 from periop.assessments.models import (
@@ -17,6 +20,7 @@ from periop.assessments.models import (
     AssessmentFinding,
     AssessmentStatus,
 )
+from periop.assessments.services.replay import assessment_replay
 from periop.audit.models import AuditChainHead, AuditEvent
 from periop.audit.verification import audit_chain_verify
 from periop.reports.periods import ReportPeriod
@@ -106,3 +110,41 @@ def test_it_refuses_a_database_with_patients_unless_forced():
 def test_it_rejects_nonsense_sizes():
     with pytest.raises(CommandError, match="at least 1"):
         call_command("seed_demo", assessments=0, stdout=io.StringIO())
+
+
+def test_a_seeded_assessment_renders_and_replays_identical_on_its_release():
+    call_command(
+        "seed_demo", departments=1, patients=30, assessments=120, months=3, stdout=io.StringIO()
+    )
+    assessments = list(Assessment.objects.order_by("id"))
+    # Snapshots as an assessment stores them: every card with its findings, a dose for the
+    # weight, the inputs with the recorded rows they came from.
+    cards = [
+        card
+        for assessment in assessments
+        for card in json.loads(assessment.cautions_snapshot)["cautions"]
+    ]
+    assert all("findings" in card and "dose" in card for card in cards)
+    assert any(card["findings"] for card in cards)
+    assert any(card["dose"] and card["dose"]["total_mg"] for card in cards)
+    inputs = [json.loads(assessment.inputs_snapshot) for assessment in assessments]
+    assert any(snapshot["conditions"] for snapshot in inputs)
+    assert all(snapshot["patient"]["weight_kg"] for snapshot in inputs)
+
+    replays = [assessment_replay(assessment) for assessment in assessments]
+    assert [replay["differences"] for replay in replays] == [[]] * len(assessments)
+    assert all(replay["identical"] for replay in replays)
+
+    signed = next(
+        assessment
+        for assessment in assessments
+        if assessment.status == AssessmentStatus.SIGNED
+        and assessment.highest_level in ("avoid", "contraindicated")
+    )
+    browser = Client()
+    browser.force_login(get_user_model().objects.get(pk=signed.created_by_id))
+    browser.get("/patients/")
+    page = browser.get(f"/assessments/{signed.pk}/")
+    assert page.status_code == 200
+    finding = json.loads(signed.cautions_snapshot)["cautions"][0]["findings"][0]
+    assert finding["summary"] in html.unescape(page.content.decode())

@@ -5,14 +5,16 @@
 Departments (each in its own time zone) with clinicians, an auditor and an admin; patients with
 neuromuscular-junction conditions; assessments spread over the last months, their caution and
 condition rows, acknowledgements and overrides; and a valid, chained audit event for every
-create, acknowledgement and signature. Cautions come from the real engine: each distinct
-(conditions, planned drugs) combination is evaluated once and reused. Rows go in with COPY on
-PostgreSQL and large multi-row INSERTs elsewhere, inside one transaction that holds the audit
-chain head, so a failed run leaves nothing behind.
+create, acknowledgement and signature. Rows go in with COPY on PostgreSQL and large multi-row
+INSERTs elsewhere, inside one transaction that holds the audit chain head, so a failed run
+leaves nothing behind.
 
-Seeded snapshots are abbreviated (the cautions' drug, class, level, conflict and effects, and
-each finding's rule and level, not the findings' text) and say so (`"seeded": true`): a
-million full snapshots would take gigabytes and nothing in the reports reads them.
+Each assessment stores the snapshots a real one does: the patient's recorded state at the
+planned time as the assessment services build it (`recorded_state_build`, `inputs_to_dict`),
+and the engine's evaluation of it on the active release with the department's tunings in
+force, so a seeded assessment renders and replays "identical" on its release. The evaluation
+depends on the planned time (time windows) and the weight (doses), which differ from one
+assessment to the next, so every assessment is evaluated (about 0.15 ms each).
 """
 
 from __future__ import annotations
@@ -33,7 +35,6 @@ from django.utils import timezone
 
 from periop.accounts.models import Department, Membership, Role
 from periop.assessments.models import (
-    ACKNOWLEDGED_LEVELS,
     REASONS_NEEDING_COMMENT,
     Acknowledgement,
     Assessment,
@@ -44,12 +45,20 @@ from periop.assessments.models import (
     PatientCondition,
     ReasonCode,
 )
-from periop.assessments.services.snapshots import canonical_json, digest
+from periop.assessments.selectors import recorded_state_build
+from periop.assessments.services.snapshots import (
+    acknowledgement_required,
+    canonical_json,
+    digest,
+    inputs_to_dict,
+)
 from periop.audit.chain import STORED_FIELDS, row_hash, signing_key
 from periop.audit.chain import canonical_json as audit_json
 from periop.audit.models import AuditChainHead, AuditEvent
-from periop.drugs.engine import ConditionInput, Evaluation, PatientState
+from periop.drugs.engine.tuning import Tuning, evaluation_tune
+from periop.drugs.presenters import evaluation_to_dict
 from periop.drugs.services import cautions_evaluate
+from periop.drugs.tunings import department_tunings
 
 TIME_ZONES = (
     "Europe/London",
@@ -157,12 +166,11 @@ class Writer:
 def _adapt(field: Any, value: Any) -> Any:
     if value is None:
         return None
+    if field.get_internal_type() == "JSONField":
+        # Already JSON text, stored as it is (encoding it again would store a JSON string).
+        return value
     return field.get_db_prep_value(
-        field.to_python(value)
-        if isinstance(value, str) and field.get_internal_type() != "JSONField"
-        else value,
-        connection,
-        prepared=field.get_internal_type() == "JSONField",
+        field.to_python(value) if isinstance(value, str) else value, connection
     )
 
 
@@ -196,6 +204,8 @@ class Command(BaseCommand):
         # Demo data, repeatable from a seed: no secrets come from this generator.
         self.random = random.Random(options["seed"])  # noqa: S311
         self.now = timezone.now().replace(microsecond=0)
+        # Conditions begin before the history: an assessment never precedes an onset.
+        self.last_onset = (self.now - dt.timedelta(days=30 * options["months"] + 1)).date()
         self.run_id = uuid.uuid4().hex[:8]
         self.writer = Writer()
         with transaction.atomic():
@@ -286,6 +296,9 @@ class Command(BaseCommand):
         patient_rows: list[tuple[Any, ...]] = []
         condition_rows: list[tuple[Any, ...]] = []
         by_department: dict[int, list[tuple[int, tuple[str, ...]]]] = {}
+        # The rows as the assessment services read them, unsaved: what each snapshot is built
+        # from.
+        self.records: dict[int, tuple[Patient, list[PatientCondition]]] = {}
         for index in range(count):
             pk = first_patient + index
             department = departments[index % len(departments)]
@@ -301,22 +314,41 @@ class Command(BaseCommand):
                     self.now - dt.timedelta(days=400),
                 )
             )
+            patient = Patient(
+                id=pk,
+                department_id=department.pk,
+                birth_date=patient_rows[-1][4],
+                sex=patient_rows[-1][5],
+            )
+            self.records[pk] = (patient, [])
             roll = self.random.random()
             wanted = 0 if roll < 0.35 else 1 if roll < 0.8 else 2
             chosen = tuple(sorted(set(self.random.choices(codes, weights, k=wanted))))
             for code in chosen:
+                condition_id = first_condition + len(condition_rows)
+                onset = self.last_onset - dt.timedelta(days=self.random.randrange(0, 1500))
                 condition_rows.append(
                     (
-                        first_condition + len(condition_rows),
+                        condition_id,
                         pk,
                         code,
-                        dt.date(2020, 1, 1) + dt.timedelta(days=self.random.randrange(0, 1500)),
+                        onset,
                         uuid.uuid4(),
                         1,
                         "{}",
                         self.now - dt.timedelta(days=400),
                         "",
                         "",
+                    )
+                )
+                self.records[pk][1].append(
+                    PatientCondition(
+                        id=condition_id,
+                        patient=patient,
+                        code=code,
+                        onset_date=onset,
+                        version=1,
+                        attributes={},
                     )
                 )
             by_department.setdefault(department.pk, []).append((pk, chosen))
@@ -355,18 +387,29 @@ class Command(BaseCommand):
 
     # --- assessments ---------------------------------------------------------------------------
 
-    def _evaluation(self, conditions: tuple[str, ...], drugs: tuple[str, ...]) -> Evaluation:
-        key = (conditions, drugs)
-        cached = self.evaluations.get(key)
-        if cached is None:
-            state = PatientState(
-                conditions=tuple(
-                    ConditionInput(code=code, onset=dt.date(2023, 1, 1)) for code in conditions
-                )
-            )
-            cached = cautions_evaluate(state=state, drugs=drugs, at=self.now)
-            self.evaluations[key] = cached
-        return cached
+    def _snapshots(
+        self,
+        patient_id: int,
+        drugs: tuple[str, ...],
+        at: dt.datetime,
+        weight_kg: Decimal,
+        tunings: dict[str, list[Tuning]],
+    ) -> tuple[str, str, dict[str, Any]]:
+        """The inputs and cautions snapshot texts of an assessment of the patient planned at
+        `at`, built as `assessment_create` builds them, and the evaluation they hold."""
+        patient, conditions = self.records[patient_id]
+        recorded = recorded_state_build(
+            patient=patient,
+            conditions=conditions,
+            medications=(),
+            receptor_state=None,
+            at=at,
+            weight_kg=weight_kg,
+        )
+        evaluation = cautions_evaluate(state=recorded.state, drugs=drugs, at=at)
+        body = evaluation_tune(evaluation_to_dict(evaluation), tunings)
+        inputs = canonical_json(inputs_to_dict(recorded=recorded, drugs=drugs, at=at))
+        return inputs, canonical_json(body), body
 
     def _assessments(
         self,
@@ -376,7 +419,9 @@ class Command(BaseCommand):
         options: dict[str, Any],
     ) -> None:
         total = options["assessments"]
-        self.evaluations: dict[tuple[tuple[str, ...], tuple[str, ...]], Evaluation] = {}
+        self.tunings = {
+            department.pk: department_tunings(department.pk) for department in departments
+        }
         plans, plan_weights = _weighted(DRUG_PLANS)
         reasons, reason_weights = _weighted(REASONS)
         span = dt.timedelta(days=30 * options["months"]).total_seconds()
@@ -408,7 +453,6 @@ class Command(BaseCommand):
                 department = departments[self.random.randrange(len(departments))]
                 patient_id, conditions = self.random.choice(patients[department.pk])
                 drugs = self.random.choices(plans, plan_weights)[0]
-                evaluation = self._evaluation(conditions, drugs)
                 created_at = start + dt.timedelta(seconds=offset)
                 clinician = self.random.choice(clinicians[department.pk])
                 self._one(
@@ -418,7 +462,6 @@ class Command(BaseCommand):
                     patient_id,
                     conditions,
                     drugs,
-                    evaluation,
                     created_at,
                     clinician,
                     reasons,
@@ -443,7 +486,6 @@ class Command(BaseCommand):
         patient_id: int,
         conditions: tuple[str, ...],
         drugs: tuple[str, ...],
-        evaluation: Evaluation,
         created_at: dt.datetime,
         clinician: int,
         reasons: list[Any],
@@ -454,37 +496,17 @@ class Command(BaseCommand):
         age = (self.now - created_at).total_seconds()
         # Most assessments are signed; recent ones more often still drafts.
         signed = self.random.random() < (0.55 if age < 86_400 else 0.9)
-        planned_at = created_at + dt.timedelta(hours=self.random.randrange(2, 24 * 14))
-        cautions: list[dict[str, Any]] = [
-            {
-                "drug": caution.drug,
-                "drug_class": caution.drug_class,
-                "level": caution.level.code,
-                "conflict": caution.conflict,
-                "effects": list(caution.effects),
-                "findings": [
-                    {"rule": finding.rule, "level": finding.level.code}
-                    for finding in caution.findings
-                ],
-            }
-            for caution in evaluation.cautions
-        ]
-        knowledge_base = {
-            "version": evaluation.knowledge_base_version,
-            "digest": evaluation.knowledge_base_digest,
-        }
-        inputs = canonical_json(
-            {
-                "seeded": True,
-                "at": planned_at,
-                "drugs": list(drugs),
-                "conditions": [{"code": c} for c in conditions],
-            }
+        planned_at = (created_at + dt.timedelta(hours=self.random.randrange(2, 24 * 14))).replace(
+            second=0, microsecond=0
         )
-        cautions_text = canonical_json(
-            {"seeded": True, "knowledge_base": knowledge_base, "cautions": cautions}
+        weight_kg = Decimal(self.random.randrange(4000, 12000)).scaleb(-2)
+        inputs, cautions_text, body = self._snapshots(
+            patient_id, drugs, planned_at, weight_kg, self.tunings[department.pk]
         )
-        required = [c for c in cautions if c["level"] in ACKNOWLEDGED_LEVELS]
+        cautions = body["cautions"]
+        knowledge_base = body["knowledge_base"]
+        highest_level = body["highest_level"]
+        required = acknowledgement_required(cautions)
         username = self.usernames[clinician]
         self._event(
             rows,
@@ -502,7 +524,7 @@ class Command(BaseCommand):
             {
                 "revision": 1,
                 "drugs": list(drugs),
-                "highest_level": evaluation.highest_level.code,
+                "highest_level": highest_level,
                 "inputs_digest": digest(inputs),
                 "cautions_digest": digest(cautions_text),
                 "knowledge_base": knowledge_base,
@@ -535,7 +557,7 @@ class Command(BaseCommand):
                         finding["rule"],
                         caution["drug"],
                         finding["level"],
-                        False,  # seeded without tunings
+                        bool(finding.get("locally_tuned")),
                         department.pk,
                         created_at,
                     )
@@ -616,11 +638,11 @@ class Command(BaseCommand):
                 planned_at,
                 {
                     "revision": 1,
-                    "highest_level": evaluation.highest_level.code,
+                    "highest_level": highest_level,
                     "acknowledged": sorted(c["drug"] for c in required),
                 },
             )
-        receptor = evaluation.receptor_state
+        receptor = body["receptor_state"]
         rows[Assessment].append(
             (
                 assessment_id,
@@ -628,7 +650,7 @@ class Command(BaseCommand):
                 department.pk,
                 planned_at,
                 PROCEDURES[assessment_id % len(PROCEDURES)],
-                Decimal(self.random.randrange(4000, 12000)) / 100,
+                weight_kg,
                 canonical_json(list(drugs)),
                 "signed" if signed else "draft",
                 1,
@@ -636,16 +658,14 @@ class Command(BaseCommand):
                 "",
                 inputs,
                 cautions_text,
-                evaluation.highest_level.code,
-                canonical_json([{"drug": c["drug"], "level": c["level"]} for c in required]),
-                receptor.value,
-                receptor.derived,
-                receptor.overridden,
-                canonical_json(
-                    [{"condition": s.condition, "effect": s.effect} for s in receptor.sources]
-                ),
-                evaluation.knowledge_base_version,
-                evaluation.knowledge_base_digest,
+                highest_level,
+                canonical_json(required),
+                receptor["value"],
+                receptor["derived"],
+                receptor["overridden"],
+                canonical_json(receptor["sources"]),
+                knowledge_base["version"],
+                knowledge_base["digest"],
                 clinician,
                 created_at,
                 signed_at or moment,
