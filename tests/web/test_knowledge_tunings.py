@@ -188,6 +188,15 @@ def test_bad_proposals_get_a_message_on_their_field(
     error = re.search(rf'<div id="id_{field}_error">(.*?)</div>', _text(response), re.S)
     assert error is not None, field
     assert words in error.group(1)
+    # Each link of the error summary leads to an element of the page (for a group of radio
+    # buttons, its first button), as the summary's pattern needs.
+    page = _text(response)
+    summary = re.search(r'<div class="error-summary".*?</div>', page, re.S)
+    assert summary is not None
+    targets = re.findall(r'href="#([^"]+)"', summary.group(0))
+    assert targets
+    for target in targets:
+        assert f'id="{target}"' in page, target
 
 
 def test_a_raise_and_local_text_are_proposed(client, department, department_admin):
