@@ -208,3 +208,28 @@ def test_the_form_and_the_api_refuse_the_same_weight_with_the_same_message(
     assert api.json()["weight_kg"] == [message]
     assert check.status_code == 400
     assert check.json()["patient"]["weight_kg"] == [message]
+
+
+def test_the_print_carries_the_weight_warning_beside_the_weight(
+    anesthetist, anesthetist_browser, boy
+):
+    client = client_for(anesthetist)
+    created = client.post(
+        "/api/v1/assessments",
+        {
+            "patient": boy.pk,
+            "planned_at": f"{planned_day().isoformat()}T08:30:00+00:00",
+            "procedure": "Thymectomy",
+            "weight_kg": "40",
+            "drugs": ["rocuronium"],
+        },
+        format="json",
+    ).json()
+    (warning,) = created["warnings"]
+    signed = client.post(f"/api/v1/assessments/{created['id']}/sign", {}, format="json")
+    assert signed.status_code == 200, signed.content
+
+    printed = anesthetist_browser.get(f"/assessments/{created['id']}/print")
+
+    assert printed.status_code == 200
+    assert html.escape(warning["message"]) in printed.content.decode()

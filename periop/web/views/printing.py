@@ -15,6 +15,7 @@ from periop.assessments.models import Assessment
 from periop.assessments.presenters import assessment_plan_data
 from periop.assessments.selectors import age_in_years, assessment_acknowledgements
 from periop.assessments.services.common import CATEGORY_ASSESSMENT
+from periop.assessments.services.plausibility import assessment_warnings
 from periop.audit.models import Action
 from periop.audit.services import Actor, audit_event_append
 from periop.drugs.registry import get_knowledge_base
@@ -94,6 +95,8 @@ def assessment_print(request: HttpRequest, assessment_id: int) -> HttpResponse:
             "signed_by": (signer.get_full_name() or signer.get_username()) if signer else "",
             "signed_by_username": signer.get_username() if signer else "",
             "panel": panel,
+            # The same warnings as the assessment's page (an implausible weight for the age).
+            "warnings": assessment_warnings(assessment),
             "plan_rows": rows,
             "plan_highest": plan_highest(rows),
             "basis": plan_basis(knowledge_base, json.loads(assessment.inputs_snapshot), zone),
