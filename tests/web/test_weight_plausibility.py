@@ -233,3 +233,33 @@ def test_the_print_carries_the_weight_warning_beside_the_weight(
 
     assert printed.status_code == 200
     assert html.escape(warning["message"]) in printed.content.decode()
+
+
+def test_a_check_against_the_patients_record_carries_the_same_weight_warning(anesthetist, boy):
+    client = client_for(anesthetist)
+    body = {"drugs": ["rocuronium"], "at": f"{planned_day().isoformat()}T08:30:00+00:00"}
+
+    implausible = client.post(
+        f"/api/v1/patients/{boy.pk}/checks", {**body, "weight_kg": "40"}, format="json"
+    )
+    plausible = client.post(
+        f"/api/v1/patients/{boy.pk}/checks", {**body, "weight_kg": "16"}, format="json"
+    )
+    without = client.post(f"/api/v1/patients/{boy.pk}/checks", body, format="json")
+    assessment = client.post(
+        "/api/v1/assessments",
+        {
+            "patient": boy.pk,
+            "planned_at": body["at"],
+            "procedure": "Thymectomy",
+            "weight_kg": "40",
+            "drugs": ["rocuronium"],
+        },
+        format="json",
+    )
+
+    assert implausible.status_code == 200
+    assert implausible.json()["warnings"] == assessment.json()["warnings"]
+    assert implausible.json()["warnings"][0]["code"] == IMPLAUSIBLE
+    assert plausible.json()["warnings"] == []
+    assert without.json()["warnings"] == []

@@ -32,6 +32,7 @@ from periop.assessments.apis.outputs import (
     PatientMedicationOutput,
     PatientOutput,
     PatientReceptorStateOutput,
+    WarningOutput,
 )
 from periop.assessments.models import Sex
 from periop.assessments.presenters import receptor_state_data
@@ -192,6 +193,16 @@ class PatientDetailApi(PeriopApi):
         return Response(body)
 
 
+class PatientCheckOutput(CheckOutput):
+    """The check's response, with the warnings of the record it was run against."""
+
+    warnings = WarningOutput(
+        many=True,
+        help_text="An implausible weight for the patient's age and sex, as on an assessment; "
+        "empty when none.",
+    )
+
+
 class PatientCheckApi(PeriopApi):
     """`POST /api/v1/patients/{id}/checks`: the pharmacy check against the patient's record."""
 
@@ -218,7 +229,7 @@ class PatientCheckApi(PeriopApi):
         ),
         request=PatientCheckInput,
         responses={
-            200: CheckOutput,
+            200: PatientCheckOutput,
             400: INVALID,
             401: NOT_AUTHENTICATED,
             403: FORBIDDEN,

@@ -21,6 +21,7 @@ from periop.assessments.services.common import (
     CATEGORY_DEMOGRAPHICS,
     evaluate_recorded,
 )
+from periop.assessments.services.plausibility import IMPLAUSIBLE_WEIGHT, weight_warning
 from periop.assessments.services.snapshots import canonical_json, digest, inputs_to_dict
 from periop.audit.models import Action
 from periop.audit.services import Actor, audit_event_append
@@ -197,6 +198,15 @@ def patient_check_run(
     evaluation = evaluate_recorded(recorded=recorded, drugs=drugs, at=at, time_field="at")
     body = evaluation_tune(
         evaluation_to_dict(evaluation), department_tunings(patient.department_id)
+    )
+    # The same warning as an assessment's for a weight implausible for the age (never a block).
+    warning = (
+        weight_warning(patient=patient, at=at, weight_kg=weight_kg)
+        if weight_kg is not None
+        else None
+    )
+    body["warnings"] = (
+        [{"code": IMPLAUSIBLE_WEIGHT, "field": "weight_kg", "message": warning}] if warning else []
     )
     inputs = canonical_json(inputs_to_dict(recorded=recorded, drugs=drugs, at=at))
     with transaction.atomic():
