@@ -76,6 +76,8 @@ def caution_to_dict(caution: DrugCaution, *, summary: bool = False) -> dict[str,
         # monitoring and reversal apply only if the drug is given after an override.
         "instead": caution.instead,
         "only_after_override": caution.level >= Level.AVOID,
+        # Additive: on an avoid or contraindicated caution, the drug codes to give instead.
+        "alternatives": list(caution.alternatives),
     }
 
 

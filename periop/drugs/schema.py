@@ -108,6 +108,13 @@ class CautionOutput(serializers.Serializer):  # type: ignore[type-arg]
         help_text="v1.1: true on an avoid or contraindicated caution; its dose, monitoring and "
         "reversal apply only if the drug is given after an override.",
     )
+    alternatives = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Additive: on an avoid or contraindicated caution, the drug codes that its "
+        "findings name to give instead and that are neither planned nor rated avoid or above "
+        "for this patient; empty otherwise.",
+    )
     locally_tuned = serializers.BooleanField(
         required=False, help_text="Only present (true) when a local tuning changed a finding."
     )

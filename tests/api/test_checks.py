@@ -576,3 +576,38 @@ def test_no_caution_recommends_sugammadex_when_the_check_rates_it_avoid(pharmaci
     assert neostigmine["reversal"] == (
         "Sugammadex is rated avoid in this evaluation, so advice to use it is left out."
     )
+
+
+@pytest.mark.django_db
+def test_a_contraindicated_caution_names_the_alternative_the_reference_gives(pharmacist_client):
+    # §6.4 and worked example V13: a major burn 5 days old contraindicates succinylcholine, and
+    # the reference names rocuronium (1.2 mg/kg, S09) as the alternative.
+    burn = {
+        "code": "burn",
+        "onset": "2026-11-17T08:00:00+00:00",
+        "attributes": {"tbsa_percent": 35},
+    }
+    body = valid_body(conditions=[burn], medications=[], drugs=["succinylcholine"])
+
+    (caution,) = post(pharmacist_client, body).json()["cautions"]
+
+    assert caution["level"] == "contraindicated"
+    assert caution["alternatives"] == ["rocuronium"]
+
+
+@pytest.mark.django_db
+def test_no_alternative_is_named_when_it_is_already_planned_or_the_caution_is_milder(
+    pharmacist_client,
+):
+    burn = {
+        "code": "burn",
+        "onset": "2026-11-17T08:00:00+00:00",
+        "attributes": {"tbsa_percent": 35},
+    }
+    body = valid_body(conditions=[burn], medications=[], drugs=["succinylcholine", "rocuronium"])
+
+    succinylcholine, rocuronium = post(pharmacist_client, body).json()["cautions"]
+
+    assert succinylcholine["level"] == "contraindicated"
+    assert succinylcholine["alternatives"] == []
+    assert rocuronium["alternatives"] == []

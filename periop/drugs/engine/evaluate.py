@@ -51,6 +51,38 @@ def evaluate(
     state: PatientState, drugs: Sequence[str], at: dt.datetime, kb: KnowledgeBase
 ) -> Evaluation:
     """Cautions for the planned drugs at `at`; raises EngineInputError for input it cannot use."""
+    evaluation = _evaluate(state, drugs, at, kb)
+    planned = [caution.drug for caution in evaluation.cautions]
+    candidates = [
+        code
+        for code in dict.fromkeys(
+            code for caution in evaluation.cautions for code in caution.alternatives
+        )
+        if code not in planned
+    ]
+    if not candidates and not any(caution.alternatives for caution in evaluation.cautions):
+        return evaluation
+    # An alternative is offered only if it is not planned already and the engine itself would
+    # not rate it avoid or above for this patient, planned with everything that is planned.
+    rated = _evaluate(state, [*planned, *candidates], at, kb).cautions if candidates else ()
+    offered = {caution.drug: caution for caution in rated[len(planned) :]}
+    offered = {code: caution for code, caution in offered.items() if caution.level < Level.AVOID}
+    cautions = tuple(
+        dataclasses.replace(
+            caution, alternatives=tuple(code for code in caution.alternatives if code in offered)
+        )
+        if caution.alternatives
+        else caution
+        for caution in evaluation.cautions
+    )
+    return dataclasses.replace(
+        evaluation, cautions=cautions, alternative_cautions=tuple(offered.values())
+    )
+
+
+def _evaluate(
+    state: PatientState, drugs: Sequence[str], at: dt.datetime, kb: KnowledgeBase
+) -> Evaluation:
     check_evaluation_time(at)
     at_us = instant(at)
     planned = _planned_drugs(drugs, kb)
@@ -173,7 +205,23 @@ def _caution(drug: str, context: Context, weight: Decimal | None) -> DrugCaution
         reversal=unrepeated(reversal),
         assumptions=tuple(dict.fromkeys(notes)) if notes else NO_NOTES,
         instead=_instead(drug, kept, kb) if restrictive else "",
+        alternatives=_alternatives(drug, kept, context) if restrictive else (),
     )
+
+
+def _alternatives(drug: str, kept: list[Fired], context: Context) -> tuple[str, ...]:
+    """The drugs that the findings at the caution's own level name to give instead, each only
+    when what it needs is present (another planned drug or an active medication)."""
+    level = kept[0].level
+    others = context.present_pool - {drug}
+    codes = [
+        alternative.drug
+        for fired in kept
+        if fired.level == level
+        for alternative in fired.rule.alternatives
+        if not alternative.present_codes or not alternative.present_codes.isdisjoint(others)
+    ]
+    return tuple(dict.fromkeys(codes))
 
 
 def _instead(drug: str, kept: list[Fired], kb: KnowledgeBase) -> str:

@@ -253,6 +253,18 @@ class DoseSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class Alternative:
+    """A drug the reference names as the one to use instead of a rule's target drug."""
+
+    drug: str  # a drug code
+    references: tuple[str, ...]  # who names it
+    # Selectors: offered only when one of them is an active medication or another planned drug
+    # (sugammadex reverses only rocuronium and vecuronium); empty means always.
+    present: tuple[str, ...] = ()
+    present_codes: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
 class Rule:
     id: str
     drugs: tuple[str, ...]
@@ -272,6 +284,8 @@ class Rule:
     doses: tuple[DoseSpec, ...]
     source_file: str
     target_drugs: frozenset[str] = frozenset()  # `drugs` resolved to drug codes
+    # What to give instead, offered on an avoid or contraindicated finding of this rule.
+    alternatives: tuple[Alternative, ...] = ()
 
     def dose_for(self, drug: str) -> DoseSpec | None:
         """The first dose entry of this rule that applies to `drug`."""

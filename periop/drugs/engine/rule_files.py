@@ -9,6 +9,7 @@ from types import MappingProxyType
 
 from periop.drugs.engine.knowledge import (
     GROUP_PREFIX,
+    Alternative,
     AttributeConstraint,
     AttributeDefinition,
     ConditionDefinition,
@@ -100,6 +101,7 @@ _RULE_KEYS = (
     "when",
     "phases",
     "doses",
+    "alternatives",
 )
 _WHEN_KEYS = (
     "conditions",
@@ -164,6 +166,31 @@ def _rule(entry: Entry, table: Table, relative: str, catalogue: Catalogue) -> Ru
         doses=doses,
         source_file=relative,
         target_drugs=targets,
+        alternatives=tuple(
+            _alternative(
+                entry.at(f"{entry.entry} alternative #{position}"), item, targets, catalogue
+            )
+            for position, item in enumerate(
+                entry.tables(table.get("alternatives", []), "alternatives"), 1
+            )
+        ),
+    )
+
+
+def _alternative(
+    entry: Entry, table: Table, targets: frozenset[str], catalogue: Catalogue
+) -> Alternative:
+    entry.keys(table, ("drug", "references", "present"), required=("drug", "references"))
+    drug = entry.text(table, "drug")
+    if drug.startswith(GROUP_PREFIX) or catalogue.selectors.get(drug) != frozenset({drug}):
+        entry.fail(f"drug: unknown drug {show(drug)} (an alternative is one drug code).")
+    if drug in targets:
+        entry.fail(f"drug: {show(drug)} is a target of the rule itself.")
+    return Alternative(
+        drug=drug,
+        references=entry.references(table, "references", catalogue.references, nonempty=True),
+        present=entry.texts(table, "present"),
+        present_codes=catalogue.drugs(entry, table, "present", nonempty="present" in table),
     )
 
 

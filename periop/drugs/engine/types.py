@@ -144,6 +144,9 @@ class DrugCaution:
     # On an avoid or contraindicated caution, what to do instead (the card leads with it);
     # empty otherwise.
     instead: str = ""
+    # On an avoid or contraindicated caution, the drug codes its restrictive findings name to
+    # give instead, less any that is itself planned or rated avoid or above for this patient.
+    alternatives: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +172,9 @@ class Evaluation:
     cautions: tuple[DrugCaution, ...]  # one per planned drug, in request order
     highest_level: Level
     assumptions: tuple[str, ...]  # patient-level assumptions (for example an unknown onset)
+    # The cautions of the cautions' alternatives for this patient, had they been planned with
+    # the planned drugs (their dose guidance, for an order that replaces a drug).
+    alternative_cautions: tuple[DrugCaution, ...] = ()
 
 
 class EngineInputError(ValueError):

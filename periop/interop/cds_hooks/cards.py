@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from periop.assessments.models import ReasonCode
-from periop.drugs.engine import DrugCaution, Evaluation, KnowledgeBase, Level
+from periop.drugs.engine import DoseGuidance, DrugCaution, Evaluation, KnowledgeBase, Level
 from periop.drugs.engine.tuning import Tuning, tune_cautions
 from periop.interop import systems
 from periop.interop.cds_hooks.fhir_input import DraftOrder
@@ -73,17 +73,20 @@ def _decimal(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-def _dose_lines(caution: DrugCaution) -> list[str]:
-    dose = caution.dose
-    if dose is None:
-        return []
+def _dose_text(dose: DoseGuidance) -> str:
     text = dose.text
     if dose.total_mg is not None:
         low, high = _decimal(dose.total_mg.minimum), _decimal(dose.total_mg.maximum)
         text += f" For this patient's weight: {low if low == high else f'{low} to {high}'} mg."
     if dose.only_after_override:
         text = "Only if given after an override: " + text
-    return ["", f"**Dose:** {text}"]
+    return text
+
+
+def _dose_lines(caution: DrugCaution) -> list[str]:
+    if caution.dose is None:
+        return []
+    return ["", f"**Dose:** {_dose_text(caution.dose)}"]
 
 
 def _tuned(
@@ -154,8 +157,10 @@ class CardBuilder:
         observations_considered: Sequence[str],
         assumptions: Sequence[str],
         tunings: Mapping[str, Sequence[Tuning]] | None = None,
+        patient_id: str = "",
     ) -> None:
         self.kb = kb
+        self.patient_id = patient_id
         self.tuned = _tuned(evaluation, tunings or {})
         self.evaluation = evaluation
         self.source = {
@@ -216,22 +221,75 @@ class CardBuilder:
             }
         removable = [order for order in orders if order.reference]
         if level >= Level.AVOID and removable:
+            deletions = [
+                {
+                    "type": "delete",
+                    "description": f"Remove the draft order {order.label}.",
+                    "resourceId": order.reference,
+                }
+                for order in removable
+            ]
             body["selectionBehavior"] = "at-most-one"
             body["suggestions"] = [
                 {
                     "label": summary_text(f"Remove the {name} order"),
                     "uuid": str(uuid.uuid4()),
-                    "actions": [
-                        {
-                            "type": "delete",
-                            "description": f"Remove the draft order {order.label}.",
-                            "resourceId": order.reference,
-                        }
-                        for order in removable
-                    ],
-                }
+                    "actions": deletions,
+                },
+                *self._replacements(caution, deletions),
             ]
         return IssuedCard(uuid=card_uuid, drug=caution.drug, level=level.code, body=body)
+
+    def _replacements(
+        self, caution: DrugCaution, deletions: list[dict[str, str]]
+    ) -> list[dict[str, Any]]:
+        """One suggestion per alternative the engine offers: remove the order, and create a
+        draft proposal for the alternative with its own dose guidance for this patient."""
+        if not self.patient_id or self.evaluation is None:
+            return []
+        guidance = {item.drug: item for item in self.evaluation.alternative_cautions}
+        suggestions = []
+        for code in caution.alternatives:
+            alternative = guidance.get(code)
+            if alternative is None:
+                continue  # the engine offers only what it has rated for this patient
+            name = self.kb.drugs[code].name
+            suggestions.append(
+                {
+                    "label": summary_text(f"Replace with {name}"),
+                    "uuid": str(uuid.uuid4()),
+                    "actions": [
+                        *deletions,
+                        {
+                            "type": "create",
+                            "description": f"Add a draft order for {name}.",
+                            "resource": self._proposal(code, alternative),
+                        },
+                    ],
+                }
+            )
+        return suggestions
+
+    def _proposal(self, code: str, caution: DrugCaution) -> dict[str, Any]:
+        """A draft MedicationRequest for `code`, coded in ATC where the knowledge base has it."""
+        drug = self.kb.drugs[code]
+        codings = [
+            {"system": systems.ATC, "code": drug.atc, "display": drug.name} if drug.atc else None,
+            {"system": systems.DRUG_CODE, "code": code, "display": drug.name},
+        ]
+        resource: dict[str, Any] = {
+            "resourceType": "MedicationRequest",
+            "status": "draft",
+            "intent": "proposal",
+            "subject": {"reference": f"Patient/{self.patient_id}"},
+            "medicationCodeableConcept": {
+                "coding": [coding for coding in codings if coding],
+                "text": drug.name,
+            },
+        }
+        if caution.dose is not None:
+            resource["dosageInstruction"] = [{"text": _dose_text(caution.dose)}]
+        return resource
 
     def _detail(
         self, caution: DrugCaution, name: str, label: str, tuned: Mapping[str, Any] | None

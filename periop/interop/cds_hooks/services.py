@@ -308,6 +308,7 @@ def hook_call(*, caller: Caller, service_id: str, body: Any, source_url: str) ->
             evaluation=evaluation,
             source_url=source_url,
             tunings=tunings,
+            patient_id=request["context"]["patientId"],
             **builder_input,
         )
         issued = builder.cards(targets)

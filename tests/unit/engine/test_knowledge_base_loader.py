@@ -82,6 +82,32 @@ def test_it_loads_every_field_of_a_rule(kb_files: KnowledgeFiles):
     assert rule.source_file == "rules/base.toml"
 
 
+def test_it_loads_a_rule_s_alternatives(kb_files: KnowledgeFiles):
+    kb_files.add_rule(
+        "with-alternatives",
+        drugs=["succinylcholine"],
+        alternatives=[
+            {"drug": "rocuronium", "references": ["R1"]},
+            {"drug": "sugammadex", "references": ["R1", "R2"], "present": ["group:aminosteroid"]},
+        ],
+    )
+    kb_files.add_rule("without-alternatives")
+
+    kb = kb_files.load()
+
+    first, second = kb.index.rules_by_id["with-alternatives"].alternatives
+    assert (first.drug, first.references, first.present_codes) == (
+        "rocuronium",
+        ("R1",),
+        frozenset(),
+    )
+    assert second.drug == "sugammadex"
+    assert second.references == ("R1", "R2")
+    assert second.present == ("group:aminosteroid",)
+    assert second.present_codes == frozenset({"rocuronium", "vecuronium"})
+    assert kb.index.rules_by_id["without-alternatives"].alternatives == ()
+
+
 def test_it_resolves_drug_codes_groups_and_classes_as_selectors(kb_files: KnowledgeFiles):
     kb = kb_files.load()
 
@@ -611,6 +637,66 @@ INVALID = {
         RULES,
         "rule 'bad-rule'",
         "cannot supersede itself",
+    ),
+    "an alternative that is not a drug code": (
+        _rule(alternatives=[{"drug": "suxamethonium", "references": ["R1"]}]),
+        RULES,
+        "rule 'bad-rule' alternative #1",
+        "drug: unknown drug 'suxamethonium'",
+    ),
+    "an alternative that is a group": (
+        _rule(alternatives=[{"drug": "group:nmba", "references": ["R1"]}]),
+        RULES,
+        "rule 'bad-rule' alternative #1",
+        "drug: unknown drug 'group:nmba' (an alternative is one drug code)",
+    ),
+    "an alternative that is the rule's own target": (
+        _rule(alternatives=[{"drug": "rocuronium", "references": ["R1"]}]),
+        RULES,
+        "rule 'bad-rule' alternative #1",
+        "drug: 'rocuronium' is a target of the rule itself",
+    ),
+    "an alternative without references": (
+        _rule(alternatives=[{"drug": "vecuronium", "references": []}]),
+        RULES,
+        "rule 'bad-rule' alternative #1",
+        "references must not be empty",
+    ),
+    "an alternative with an unknown reference": (
+        _rule(alternatives=[{"drug": "vecuronium", "references": ["R9"]}]),
+        RULES,
+        "rule 'bad-rule' alternative #1",
+        "unknown reference id 'R9'",
+    ),
+    "an alternative with no drug": (
+        _rule(alternatives=[{"references": ["R1"]}]),
+        RULES,
+        "rule 'bad-rule' alternative #1",
+        "missing required key 'drug'",
+    ),
+    "an alternative with an unknown key": (
+        _rule(alternatives=[{"drug": "vecuronium", "references": ["R1"], "dose": "1 mg"}]),
+        RULES,
+        "rule 'bad-rule' alternative #1",
+        "unknown key 'dose'",
+    ),
+    "an alternative needing an unknown drug present": (
+        _rule(alternatives=[{"drug": "vecuronium", "references": ["R1"], "present": ["ghost"]}]),
+        RULES,
+        "rule 'bad-rule' alternative #1",
+        "present: unknown drug 'ghost'",
+    ),
+    "an alternative needing nothing listed present": (
+        _rule(alternatives=[{"drug": "vecuronium", "references": ["R1"], "present": []}]),
+        RULES,
+        "rule 'bad-rule' alternative #1",
+        "present must not be empty",
+    ),
+    "alternatives that are not a list of tables": (
+        _rule(alternatives="vecuronium"),
+        RULES,
+        "rule 'bad-rule'",
+        "alternatives must be an array of tables",
     ),
 }
 
