@@ -168,6 +168,14 @@ def rule_to_dict(rule: Any) -> dict[str, Any]:
             }
             for phase in rule.phases
         ],
+        "alternatives": [
+            {
+                "drug": alternative.drug,
+                "references": list(alternative.references),
+                "present": list(alternative.present),
+            }
+            for alternative in rule.alternatives
+        ],
         "source_file": rule.source_file,
     }
 

@@ -186,6 +186,17 @@ def test_each_phase_says_whether_it_is_unconfirmed(pharmacist_client):
 
 
 @pytest.mark.django_db
+def test_each_rule_publishes_the_alternatives_it_names(pharmacist_client):
+    rules = {r["id"]: r for r in pharmacist_client.get("/api/v1/knowledge-base").json()["rules"]}
+
+    (burn,) = rules["sux-burn-window"]["alternatives"]
+    assert burn["drug"] == "rocuronium"
+    assert "S09" in burn["references"]
+    # The reference names no one antibiotic to give instead in myasthenia gravis.
+    assert rules["mg-antibiotic-avoid"]["alternatives"] == []
+
+
+@pytest.mark.django_db
 def test_each_attribute_says_whether_it_is_informational_and_why(pharmacist_client):
     conditions = {
         c["code"]: c for c in pharmacist_client.get("/api/v1/knowledge-base").json()["conditions"]
