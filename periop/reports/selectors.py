@@ -296,24 +296,30 @@ def _cautions_by_condition(department: Department, period: ReportPeriod) -> list
     return result
 
 
+def _decisions_counted(department: Department, period: ReportPeriod) -> QuerySet[Acknowledgement]:
+    """The decisions the reports count: of the period's counted assessments, their current
+    revision, in force, on contraindicated and avoid cautions."""
+    return Acknowledgement.objects.filter(
+        _in_period(department, period, "assessment__"),
+        _counted("assessment_"),
+        revision=F("assessment__revision"),
+        # Only the decision in force: one replaced before signing is history, not counted.
+        replaced_at__isnull=True,
+        # The reports count acknowledgements of contraindicated and avoid cautions; the
+        # plan's decisions on lower levels (give, give adjusted) are not acknowledgements.
+        level__in=ACKNOWLEDGED_LEVELS,
+        # Redundant but cheap: nothing is acknowledged before its assessment exists, and
+        # this bound lets PostgreSQL skip older rows through a BRIN index.
+        acknowledged_at__gte=period.start,
+    )
+
+
 def _acknowledgements(department: Department, period: ReportPeriod) -> list[dict[str, Any]]:
     """Acknowledgements counted by level, decision, reason, drug and clinician: one query for
     both the override section and the clinicians' section (a few hundred groups at most).
     Only those of the current revision count: an edit voids earlier ones."""
     return list(
-        Acknowledgement.objects.filter(
-            _in_period(department, period, "assessment__"),
-            _counted("assessment_"),
-            revision=F("assessment__revision"),
-            # Only the decision in force: one replaced before signing is history, not counted.
-            replaced_at__isnull=True,
-            # The reports count acknowledgements of contraindicated and avoid cautions; the
-            # plan's decisions on lower levels (give, give adjusted) are not acknowledgements.
-            level__in=ACKNOWLEDGED_LEVELS,
-            # Redundant but cheap: nothing is acknowledged before its assessment exists, and
-            # this bound lets PostgreSQL skip older rows through a BRIN index.
-            acknowledged_at__gte=period.start,
-        )
+        _decisions_counted(department, period)
         .values(
             "level",
             "decision",
@@ -448,13 +454,8 @@ def _rule_decisions(department: Department, period: ReportPeriod) -> list[dict[s
     rule, decision and reason. Driven from the decisions, which are few; each finds its rules
     through the finding rows' unique index on assessment, drug and rule."""
     return list(
-        Acknowledgement.objects.filter(
-            _in_period(department, period, "assessment__"),
-            _counted("assessment_"),
-            revision=F("assessment__revision"),
-            replaced_at__isnull=True,
-            level__in=ACKNOWLEDGED_LEVELS,
-            acknowledged_at__gte=period.start,
+        _decisions_counted(department, period)
+        .filter(
             # One filter call: the rule is one that fired for this drug at this level.
             assessment__findings__drug=F("drug"),
             assessment__findings__level=F("level"),
