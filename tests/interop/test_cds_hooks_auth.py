@@ -234,3 +234,27 @@ def test_a_client_registered_with_a_jwks_url_is_verified_against_its_key_set(dep
 def test_each_endpoint_has_its_own_audience(cds_client, token):
     assert Client().get("/cds-services", **bearer(token(aud=DISCOVERY_URL))).status_code == 200
     assert Client().get("/cds-services", **bearer(token(aud=SERVICE_URL))).status_code == 401
+
+
+def test_a_token_is_remembered_and_expired_ones_forgotten_in_one_unflushed_transaction(db):
+    """The seen-token list is no clinical record: on PostgreSQL its transaction commits
+    without waiting for the disk flush (SET LOCAL, so nothing else is affected)."""
+    import datetime as dt
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from periop.interop.cds_hooks.auth import Rejected, _jti_claim
+
+    now = timezone.now()
+    CdsTokenSeen.objects.create(issuer="https://ehr.example/", jti="old", expires_at=now)
+    _jti_claim("https://ehr.example/", "new", now + dt.timedelta(minutes=5))
+
+    assert list(CdsTokenSeen.objects.values_list("jti", flat=True)) == ["new"]
+    with pytest.raises(Rejected, match="jti replayed"):
+        _jti_claim("https://ehr.example/", "new", now + dt.timedelta(minutes=5))
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            # The test's own transaction encloses the claim, so its SET LOCAL is still in force.
+            assert cursor.fetchone()[0] == "off"
