@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -103,13 +103,14 @@ def acknowledgement_required(cautions: Sequence[Mapping[str, Any]]) -> list[dict
     ]
 
 
-def snapshot_findings(assessment: Assessment) -> list[AssessmentFinding]:
-    """One row per rule fired for a planned drug, at the level the snapshot shows (tuned). A
-    snapshot whose cautions carry no findings (abbreviated demo data) gives none."""
-    rows: list[AssessmentFinding] = []
+def finding_keys(cautions: Iterable[Mapping[str, Any]]) -> list[tuple[str, str, str, bool]]:
+    """(drug, rule, level, locally tuned) for each rule fired for a planned drug, at the level
+    the snapshot shows (tuned): what the per-rule figures count. Cautions without findings
+    (abbreviated demo data) give none."""
+    keys: list[tuple[str, str, str, bool]] = []
     drugs: set[str] = set()
     seen: set[tuple[str, str]] = set()
-    for caution in json.loads(assessment.cautions_snapshot).get("cautions", []):
+    for caution in cautions:
         drug = caution["drug"]
         if drug in drugs:
             continue  # A drug is indexed once, by its first caution (as the caution rows).
@@ -119,18 +120,25 @@ def snapshot_findings(assessment: Assessment) -> list[AssessmentFinding]:
             if not rule or (drug, rule) in seen:
                 continue
             seen.add((drug, rule))
-            rows.append(
-                AssessmentFinding(
-                    assessment_id=assessment.pk,
-                    rule=rule,
-                    drug=drug,
-                    level=finding["level"],
-                    locally_tuned=bool(finding.get("locally_tuned")),
-                    department_id=assessment.department_id,
-                    created_at=assessment.created_at,
-                )
-            )
-    return rows
+            keys.append((drug, rule, finding["level"], bool(finding.get("locally_tuned"))))
+    return keys
+
+
+def snapshot_findings(assessment: Assessment) -> list[AssessmentFinding]:
+    """One row per rule fired for a planned drug of the stored cautions (`finding_keys`)."""
+    cautions = json.loads(assessment.cautions_snapshot).get("cautions", [])
+    return [
+        AssessmentFinding(
+            assessment_id=assessment.pk,
+            rule=rule,
+            drug=drug,
+            level=level,
+            locally_tuned=locally_tuned,
+            department_id=assessment.department_id,
+            created_at=assessment.created_at,
+        )
+        for drug, rule, level, locally_tuned in finding_keys(cautions)
+    ]
 
 
 def snapshot_rows(

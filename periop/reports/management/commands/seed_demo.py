@@ -50,6 +50,7 @@ from periop.assessments.services.snapshots import (
     acknowledgement_required,
     canonical_json,
     digest,
+    finding_keys,
     inputs_to_dict,
 )
 from periop.audit.chain import STORED_FIELDS, row_hash, signing_key
@@ -545,24 +546,21 @@ class Command(BaseCommand):
                 )
             )
             ids[AssessmentCaution] += 1
-            rules: set[str] = set()
-            for finding in caution["findings"]:
-                if finding["rule"] in rules:
-                    continue
-                rules.add(finding["rule"])
-                rows[AssessmentFinding].append(
-                    (
-                        ids[AssessmentFinding],
-                        assessment_id,
-                        finding["rule"],
-                        caution["drug"],
-                        finding["level"],
-                        bool(finding.get("locally_tuned")),
-                        department.pk,
-                        created_at,
-                    )
+        # The rows the assessment services write for the same cautions.
+        for drug, rule, level, locally_tuned in finding_keys(cautions):
+            rows[AssessmentFinding].append(
+                (
+                    ids[AssessmentFinding],
+                    assessment_id,
+                    rule,
+                    drug,
+                    level,
+                    locally_tuned,
+                    department.pk,
+                    created_at,
                 )
-                ids[AssessmentFinding] += 1
+            )
+            ids[AssessmentFinding] += 1
         for code in conditions:
             rows[AssessmentConditionCode].append(
                 (ids[AssessmentConditionCode], assessment_id, code, department.pk, created_at)
