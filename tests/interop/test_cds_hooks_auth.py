@@ -236,9 +236,9 @@ def test_each_endpoint_has_its_own_audience(cds_client, token):
     assert Client().get("/cds-services", **bearer(token(aud=SERVICE_URL))).status_code == 401
 
 
-def test_a_token_is_remembered_and_expired_ones_forgotten_in_one_unflushed_transaction(db):
-    """The seen-token list is no clinical record: on PostgreSQL its transaction commits
-    without waiting for the disk flush (SET LOCAL, so nothing else is affected)."""
+def test_a_token_is_remembered_and_expired_ones_forgotten_in_one_step(db):
+    """Inside an enclosing transaction the claim runs under a savepoint: a replay leaves that
+    transaction usable, and its commit keeps the session's durability."""
     import datetime as dt
 
     from django.db import connection
@@ -253,8 +253,48 @@ def test_a_token_is_remembered_and_expired_ones_forgotten_in_one_unflushed_trans
     assert list(CdsTokenSeen.objects.values_list("jti", flat=True)) == ["new"]
     with pytest.raises(Rejected, match="jti replayed"):
         _jti_claim("https://ehr.example/", "new", now + dt.timedelta(minutes=5))
+    # The enclosing transaction is still usable after the refused replay.
+    assert CdsTokenSeen.objects.count() == 1
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SHOW synchronous_commit")
-            # The test's own transaction encloses the claim, so its SET LOCAL is still in force.
-            assert cursor.fetchone()[0] == "off"
+            assert cursor.fetchone()[0] == "on"
+
+
+def _wal_syncs() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT wal_sync FROM pg_stat_wal")
+        return int(cursor.fetchone()[0])
+
+
+def test_in_a_request_the_claim_commits_on_its_own_without_waiting_for_the_disk(
+    audit_guard_lifted, transactional_db
+):
+    """Outside a transaction (as in a request) each claim is its own transaction, and on
+    PostgreSQL it does not wait for a WAL flush: twenty claims sync the WAL far fewer than
+    twenty times (only the WAL writer's periodic flush may fall among them)."""
+    import datetime as dt
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from periop.interop.cds_hooks.auth import Rejected, _jti_claim
+
+    expires = timezone.now() + dt.timedelta(minutes=5)
+    assert not connection.in_atomic_block
+    before = _wal_syncs() if connection.vendor == "postgresql" else 0
+    for number in range(20):
+        _jti_claim("https://ehr.example/", f"jti-{number}", expires)
+    if connection.vendor == "postgresql":
+        assert _wal_syncs() - before < 10
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            # SET LOCAL: the session's own setting is untouched.
+            assert cursor.fetchone()[0] == "on"
+    with pytest.raises(Rejected, match="jti replayed"):
+        _jti_claim("https://ehr.example/", "jti-3", expires)
+    assert CdsTokenSeen.objects.count() == 20

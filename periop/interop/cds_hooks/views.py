@@ -27,8 +27,10 @@ from periop.interop.cds_hooks.services import (
     feedback_record,
     hook_call,
 )
+from periop.renderers import JSONRenderer
 
 View = Callable[..., HttpResponse]
+_RENDERER = JSONRenderer()
 
 
 def cross_origin(*methods: str) -> Callable[[View], View]:
@@ -114,7 +116,8 @@ def service_view(request: HttpRequest, service_id: str) -> HttpResponse:
         )
     except DomainError as error:
         return _error(error)
-    return JsonResponse(answer)
+    # The cards rendered with orjson, as the REST API's answers are (the same JSON).
+    return HttpResponse(_RENDERER.render(answer), content_type="application/json")
 
 
 @cross_origin("POST")
