@@ -130,7 +130,7 @@ def test_a_missing_decision_is_linked_to_the_decision_group(anesthetist_browser,
     assert response.status_code == 400
     assert_group_links_its_error(
         response.content.decode(),
-        "Decision for Succinylcholine",
+        "What will be done with Succinylcholine (suxamethonium)?",
         "radio",
         "Choose what will be done with this drug.",
     )
@@ -139,11 +139,22 @@ def test_a_missing_decision_is_linked_to_the_decision_group(anesthetist_browser,
 def test_the_decision_group_is_valid_before_anything_is_submitted(anesthetist_browser, draft):
     root = parse_html(anesthetist_browser.get(f"/assessments/{draft.pk}/").content.decode())
 
-    group = fieldset_with_legend(root, "Decision for Succinylcholine")
+    group = fieldset_with_legend(root, "What will be done with Succinylcholine (suxamethonium)?")
     assert attribute(group, "aria-describedby") is None
     radios = inputs(group, "radio")
     assert len(radios) == 2
     assert not any(attribute(radio, "aria-invalid") for radio in radios)
+
+
+def test_the_decision_form_names_its_drug_once_as_heading_and_asks_its_question(
+    anesthetist_browser, draft
+):
+    """The form's heading names the drug; the group of choices asks the question, rather than
+    repeating the heading word for word."""
+    page = anesthetist_browser.get(f"/assessments/{draft.pk}/").content.decode()
+
+    assert page.count("Decision for Succinylcholine") == 1
+    assert fieldset_with_legend(parse_html(page), "What will be done with Succinylcholine (suxamethonium)?")
 
 
 def test_a_wrong_department_choice_is_linked_to_the_department_group(
