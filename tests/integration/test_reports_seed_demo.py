@@ -148,3 +148,40 @@ def test_a_seeded_assessment_renders_and_replays_identical_on_its_release():
     assert page.status_code == 200
     finding = json.loads(signed.cautions_snapshot)["cautions"][0]["findings"][0]
     assert finding["summary"] in html.unescape(page.content.decode())
+
+
+def test_a_seeded_creation_is_audited_with_the_payload_a_real_one_has():
+    """An auditor reading a demo ledger sees the same fields in a seeded "create" event as in
+    one the assessment service writes: the planned time and the drugs needing a decision too."""
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from periop.assessments.services import assessment_create
+    from periop.audit.chain import iso_utc
+    from periop.audit.services import Actor
+
+    seed()
+    seeded = AuditEvent.objects.filter(action="create", resource_type="assessment").first()
+    department = Department.objects.get(code="demo-1")
+    patient = PatientFactory(department=department)
+    real = assessment_create(
+        actor=Actor.system(),
+        patient=patient,
+        department=department,
+        planned_at=(timezone.now() + dt.timedelta(days=1)).replace(microsecond=0),
+        procedure="Laparoscopy",
+        weight_kg=Decimal("70"),
+        drugs=["succinylcholine"],
+    )
+    written = AuditEvent.objects.get(
+        action="create", resource_type="assessment", resource_id=str(real.pk)
+    )
+
+    seeded_payload, real_payload = json.loads(seeded.payload), json.loads(written.payload)
+    assert set(seeded_payload) == set(real_payload)
+    seeded_assessment = Assessment.objects.get(pk=int(seeded.resource_id))
+    assert seeded_payload["planned_at"] == iso_utc(seeded_assessment.planned_at)
+    assert seeded_payload["acknowledgement_required"] == [
+        item["drug"] for item in seeded_assessment.acknowledgement_required
+    ]

@@ -154,7 +154,9 @@ def test_the_decision_form_names_its_drug_once_as_heading_and_asks_its_question(
     page = anesthetist_browser.get(f"/assessments/{draft.pk}/").content.decode()
 
     assert page.count("Decision for Succinylcholine") == 1
-    assert fieldset_with_legend(parse_html(page), "What will be done with Succinylcholine (suxamethonium)?")
+    assert fieldset_with_legend(
+        parse_html(page), "What will be done with Succinylcholine (suxamethonium)?"
+    )
 
 
 def test_a_wrong_department_choice_is_linked_to_the_department_group(

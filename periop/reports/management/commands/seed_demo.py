@@ -523,9 +523,12 @@ class Command(BaseCommand):
             department.pk,
             planned_at,
             {
+                # The payload `assessment_create` writes (`_snapshot_payload`).
                 "revision": 1,
+                "planned_at": planned_at,
                 "drugs": list(drugs),
                 "highest_level": highest_level,
+                "acknowledgement_required": [item["drug"] for item in required],
                 "inputs_digest": digest(inputs),
                 "cautions_digest": digest(cautions_text),
                 "knowledge_base": knowledge_base,
