@@ -47,7 +47,7 @@ def assessment_triggers_installed(
 def growth_table_readable(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """The weight-for-age table behind the implausible-weight warning must load: a server
     without it would fail on the first child's assessment instead of at start-up."""
-    from periop.assessments.services.plausibility import GROWTH_FILE, growth_table
+    from periop.drugs.plausibility import GROWTH_FILE, growth_table
 
     try:
         growth_table()

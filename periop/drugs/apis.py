@@ -30,7 +30,7 @@ from periop.drugs.presenters import evaluation_to_dict
 from periop.drugs.releases import release_activate, release_get
 from periop.drugs.schema import CheckOutput
 from periop.drugs.serializers import CheckInput, check_input_validate
-from periop.drugs.services import check_run
+from periop.drugs.services import check_run, check_warnings
 from periop.drugs.tunings import (
     department_tunings,
     tuning_in_force,
@@ -157,6 +157,7 @@ class CheckApi(APIView):
             tunings=tunings,
         )
         body = evaluation_tune(evaluation_to_dict(evaluation, summary=view == "summary"), tunings)
+        body["warnings"] = check_warnings(data)
         return Response(body, status=status.HTTP_200_OK)
 
 

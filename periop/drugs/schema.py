@@ -137,6 +137,15 @@ class ReceptorStateOutput(serializers.Serializer):  # type: ignore[type-arg]
     sources = ReceptorSourceOutput(many=True)
 
 
+class WarningOutput(serializers.Serializer):  # type: ignore[type-arg]
+    code = serializers.CharField(
+        help_text="`implausible-weight`: the weight is a biologically implausible value for the "
+        "patient's age and sex on the 2000 CDC growth charts (checked under 20 years)."
+    )
+    field = serializers.CharField(help_text="The input the warning is about.")
+    message = serializers.CharField()
+
+
 class CheckOutput(serializers.Serializer):  # type: ignore[type-arg]
     knowledge_base = KnowledgeBaseVersionOutput()
     at = serializers.DateTimeField()
@@ -148,4 +157,10 @@ class CheckOutput(serializers.Serializer):  # type: ignore[type-arg]
         child=serializers.IntegerField(),
         required=False,
         help_text="Only present when local tunings of the department changed a finding: their ids.",
+    )
+    warnings = WarningOutput(
+        many=True,
+        help_text="Allowed but unlikely inputs, worth a second look; they never block. v1.1 "
+        "(additive): a weight implausible for `patient.age_years` and `patient.sex` at every "
+        "age in that year (the check knows no birth date). Empty when there is none.",
     )

@@ -8,7 +8,7 @@ from statistics import NormalDist
 
 import pytest
 
-from periop.assessments.growth import (
+from periop.drugs.growth import (
     DAYS_PER_MONTH,
     LMS,
     load_growth_table,

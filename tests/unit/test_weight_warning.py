@@ -7,10 +7,11 @@ from decimal import Decimal
 import pytest
 
 from periop.assessments import checks
-from periop.assessments.growth import DAYS_PER_MONTH
 from periop.assessments.models import Patient
-from periop.assessments.services import plausibility
-from periop.assessments.services.plausibility import growth_table, weight_warning
+from periop.assessments.services.plausibility import weight_warning
+from periop.drugs import plausibility
+from periop.drugs.growth import DAYS_PER_MONTH
+from periop.drugs.plausibility import growth_table
 
 AT = dt.datetime(2026, 12, 1, 8, 30, tzinfo=dt.UTC)
 

@@ -17,6 +17,7 @@ from periop.drugs.schema import (
     CautionOutput,
     KnowledgeBaseVersionOutput,
     ReceptorSourceOutput,
+    WarningOutput,
 )
 
 # The engine's own list, so the schema shows one ReceptorStateEnum.
@@ -228,15 +229,6 @@ class PlanLineOutput(serializers.Serializer[Any]):
         "given but now contraindicated or avoid, withheld for an alternative that now is, or "
         "its caution was overridden but is now below avoid. Decide it again before signing.",
     )
-
-
-class WarningOutput(serializers.Serializer[Any]):
-    code = serializers.CharField(
-        help_text="`implausible-weight`: the weight is a biologically implausible value for the "
-        "patient's age and sex on the 2000 CDC growth charts (checked under 20 years)."
-    )
-    field = serializers.CharField(help_text="The input the warning is about.")
-    message = serializers.CharField()
 
 
 class AssessmentDetailOutput(serializers.Serializer[Any]):

@@ -32,7 +32,6 @@ from periop.assessments.apis.outputs import (
     PatientMedicationOutput,
     PatientOutput,
     PatientReceptorStateOutput,
-    WarningOutput,
 )
 from periop.assessments.models import Sex
 from periop.assessments.presenters import receptor_state_data
@@ -53,7 +52,7 @@ from periop.assessments.services import (
 from periop.assessments.services.common import CATEGORY_DEMOGRAPHICS
 from periop.audit.services import Actor
 from periop.drugs.fields import AwareDateTimeField
-from periop.drugs.schema import CheckOutput
+from periop.drugs.schema import CheckOutput, WarningOutput
 from periop.drugs.serializers import DRUG_LIST_HELP, DrugListField
 from periop.drugs.services import clinical_time_validate
 

@@ -63,13 +63,26 @@ class GrowthTable:
     # Ages from 0 to under this many months are checked.
     below_months: float
 
+    def __post_init__(self) -> None:
+        # The rows' ages by sex, for the search in `lms` (worked out once per table).
+        ages = {sex: tuple(row.age_months for row in rows) for sex, rows in self.rows.items()}
+        object.__setattr__(self, "_row_ages", ages)
+
+    def _ages(self, sex: GrowthSex) -> tuple[float, ...]:
+        ages: dict[GrowthSex, tuple[float, ...]] = self.__dict__["_row_ages"]
+        return ages[sex]
+
+    def row_ages(self, sex: GrowthSex, from_months: float, to_months: float) -> list[float]:
+        """The ages of the table's rows from `from_months` to before `to_months`."""
+        return [age for age in self._ages(sex) if from_months <= age < to_months]
+
     def lms(self, sex: GrowthSex, age_months: float) -> LMS | None:
         """L, M and S at `age_months`, interpolated between the rows around it (as the CDC
         program does); None outside the table's ages."""
         rows = self.rows[sex]
         if not rows[0].age_months <= age_months < min(self.below_months, rows[-1].age_months):
             return None
-        index = bisect_right([row.age_months for row in rows], age_months) - 1
+        index = bisect_right(self._ages(sex), age_months) - 1
         low, high = rows[index], rows[index + 1]
         share = (age_months - low.age_months) / (high.age_months - low.age_months)
         return LMS(

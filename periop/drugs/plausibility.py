@@ -1,0 +1,147 @@
+"""Warnings about a weight that is allowed but unlikely: biologically implausible for the age
+and sex on the 2000 CDC growth charts (`periop.drugs.growth`).
+
+A warning never blocks. Two doors ask it: a recorded patient (birth date, so the exact age in
+days: assessments and patient checks, through `periop.assessments.services.plausibility`) and
+the stateless `POST /api/v1/checks`, which knows the age only in whole years. For the latter
+the weight is called implausible only when it is implausible at every age the patient can be
+within that year (checked at the table's own rows in the year and at the year's two ends), so
+the warning never rests on an age the caller did not give.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+
+from periop.drugs.growth import (
+    DAYS_PER_MONTH,
+    GrowthSex,
+    GrowthTable,
+    WeightForAge,
+    load_growth_table,
+)
+
+IMPLAUSIBLE_WEIGHT = "implausible-weight"
+GROWTH_FILE = "growth/cdc-2000-weight-for-age.toml"
+_NOUN: dict[GrowthSex, str] = {"male": "boy", "female": "girl"}
+MONTHS_PER_YEAR = 12
+
+
+@functools.cache
+def growth_table() -> GrowthTable:
+    """The CDC weight-for-age table, read once per process."""
+    return load_growth_table(settings.BASE_DIR / "fixtures" / "knowledge" / GROWTH_FILE)
+
+
+def growth_sexes(sex: str | None) -> tuple[GrowthSex, ...]:
+    """The chart(s) a recorded sex is checked against: both for other or unknown."""
+    if sex == "male":
+        return ("male",)
+    if sex == "female":
+        return ("female",)
+    return ("male", "female")
+
+
+def _score(value: float) -> str:
+    return f"{value:+.1f}"
+
+
+def _message(weight_kg: Decimal, age: str, results: Sequence[WeightForAge]) -> str:
+    table = growth_table()
+    weight = f"{weight_kg.normalize():f}"
+    below, above = f"{table.implausible_below:+g}", f"{table.implausible_above:+g}"
+    plausible = f"plausible is {below} to {above}"
+    if len(results) == 1:
+        (result,) = results
+        who = f"a {_NOUN[result.sex]} aged {age}"
+        scores = f"modified weight-for-age z-score {_score(result.modified_z)}; {plausible}"
+    else:
+        who = f"a child aged {age}, both as a boy and as a girl"
+        scores = (
+            "the sex is not recorded as female or male; modified weight-for-age z-score "
+            + ", ".join(f"{_score(r.modified_z)} as a {_NOUN[r.sex]}" for r in results)
+            + f"; {plausible}"
+        )
+    return (
+        f"Weight {weight} kg is outside the plausible range of the CDC growth charts for "
+        f"{who} ({scores}). Check the weight and its units (kg)."
+    )
+
+
+def _age_text(birth_date: dt.date, on: dt.date) -> str:
+    """The age in completed days under a month, months under two years, years after."""
+    months = (on.year - birth_date.year) * 12 + on.month - birth_date.month
+    if on.day < birth_date.day:
+        months -= 1
+    if months < 1:
+        days = (on - birth_date).days
+        return f"{days} day{'' if days == 1 else 's'}"
+    if months < 24:
+        return f"{months} month{'' if months == 1 else 's'}"
+    return f"{months // 12} years"
+
+
+def weight_warning_at_age(
+    *, birth_date: dt.date, sex: str | None, on: dt.date, weight_kg: Decimal
+) -> str | None:
+    """The warning for a weight implausible for a child born on `birth_date`, of `sex`, on
+    the day `on`; None when it is plausible or the patient is 20 years (240 months) or older.
+    A sex other than female or male is checked against boys and girls, and warned about only
+    when the weight is implausible for both."""
+    age_days = (on - birth_date).days
+    if age_days < 0:
+        return None
+    results: list[WeightForAge] = []
+    for chart in growth_sexes(sex):
+        result = growth_table().weight_for_age(
+            sex=chart, age_days=age_days, weight_kg=float(weight_kg)
+        )
+        if result is None or not result.implausible:
+            return None
+        results.append(result)
+    return _message(weight_kg, _age_text(birth_date, on), results)
+
+
+def weight_warning_in_year(*, age_years: int, sex: str | None, weight_kg: Decimal) -> str | None:
+    """The warning for a weight implausible at every age from `age_years` to just under
+    `age_years + 1`, for `sex` (both charts when it is other or unknown); None otherwise, and
+    from 20 years on. The message quotes the z-scores at the age in the year nearest to
+    plausible, the most favourable reading of the weight."""
+    table = growth_table()
+    start = age_years * MONTHS_PER_YEAR
+    end = start + MONTHS_PER_YEAR
+    if start >= table.below_months:
+        return None
+    results: list[WeightForAge] = []
+    for chart in growth_sexes(sex):
+        # The year's first day, its last, and the table's rows between them.
+        last = (end * DAYS_PER_MONTH - 1) / DAYS_PER_MONTH
+        ages = [start, *table.row_ages(chart, start, end), last]
+        readings = []
+        for months in ages:
+            reading = table.weight_for_age(
+                sex=chart, age_days=round(months * DAYS_PER_MONTH), weight_kg=float(weight_kg)
+            )
+            if reading is None:
+                continue
+            if not reading.implausible:
+                return None
+            readings.append(reading)
+        if not readings:
+            return None
+        results.append(min(readings, key=lambda reading: abs(reading.modified_z)))
+    age = "under 1 year" if age_years == 0 else f"{age_years} year{'' if age_years == 1 else 's'}"
+    return _message(weight_kg, age, results)
+
+
+def weight_warnings(message: str | None) -> list[dict[str, Any]]:
+    """A warning as answers carry it: `code`, `field` and `message` (none when no message)."""
+    if message is None:
+        return []
+    return [{"code": IMPLAUSIBLE_WEIGHT, "field": "weight_kg", "message": message}]
