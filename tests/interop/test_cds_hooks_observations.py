@@ -329,3 +329,41 @@ def test_a_recorded_magnesium_of_either_code_reaches_the_hypermagnesaemia_rules(
 
     assert card["indicator"] == indicator
     assert "Serum magnesium " in card["detail"]
+
+
+def _child(birth_date: str) -> dict:
+    return {"resourceType": "Patient", "id": "pat-1", "birthDate": birth_date, "gender": "male"}
+
+
+def _two_years_ago() -> str:
+    """A birth date a little over two years before today (whatever today is)."""
+    return (timezone.now().date() - dt.timedelta(days=2 * 365 + 20)).isoformat()
+
+
+def test_a_weight_implausible_for_the_childs_age_is_flagged_beside_the_dose(call):
+    """60 kg for a 2-year-old boy (a weight in the wrong units, say) gives the warning an
+    assessment gives, on every card, next to the dose worked out from it: never silence."""
+    weights = searchset(observation("w-1", "29463-7", 60, "kg", days=1))
+    prefetch = full_prefetch(MYASTHENIA, patient=_child(_two_years_ago()), bodyWeight=weights)
+
+    card = _only_card(call(hook_body(ROCURONIUM, prefetch=prefetch)))
+
+    detail = card["detail"]
+    assert (
+        "**Check:** Weight 60 kg is outside the plausible range of the CDC growth charts for a "
+        "boy aged 2" in detail
+    )
+    assert "Check the weight and its units (kg)." in detail
+    # The warning never blocks: the dose for the weight is still given, after it.
+    assert detail.index("**Check:**") < detail.index("For this patient's weight:")
+
+
+def test_a_plausible_child_weight_or_an_adult_gives_no_weight_warning(call):
+    for patient, kilograms in ((_child(_two_years_ago()), 12), (PATIENT, 250)):
+        weights = searchset(observation("w-1", "29463-7", kilograms, "kg", days=1))
+        prefetch = full_prefetch(MYASTHENIA, patient=patient, bodyWeight=weights)
+
+        card = _only_card(call(hook_body(ROCURONIUM, prefetch=prefetch)))
+
+        assert "**Check:**" not in card["detail"]
+        assert "For this patient's weight:" in card["detail"]

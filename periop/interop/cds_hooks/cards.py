@@ -158,8 +158,11 @@ class CardBuilder:
         assumptions: Sequence[str],
         tunings: Mapping[str, Sequence[Tuning]] | None = None,
         patient_id: str = "",
+        warnings: Sequence[str] = (),
     ) -> None:
         self.kb = kb
+        # Allowed but unlikely inputs (a weight implausible for the age), shown beside the dose.
+        self.warnings = warnings
         self.patient_id = patient_id
         self.tuned = _tuned(evaluation, tunings or {})
         self.evaluation = evaluation
@@ -306,6 +309,7 @@ class CardBuilder:
         lines += _bullets("Reasons", reasons)
         if tuned:
             lines += _bullets("Tuned locally by this department", _tuning_lines(tuned))
+        lines += [line for warning in self.warnings for line in ("", f"**Check:** {warning}")]
         lines += _dose_lines(caution)
         if caution.monitoring:
             lines += ["", f"**Monitoring:** {caution.monitoring}"]

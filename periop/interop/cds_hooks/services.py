@@ -11,6 +11,7 @@ import datetime as dt
 import re
 import uuid
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -21,6 +22,7 @@ from periop.api import DomainError
 from periop.assessments.models import ReasonCode
 from periop.audit.models import Action, Outcome
 from periop.audit.services import audit_event_append
+from periop.drugs.plausibility import weight_warning_at_age
 from periop.drugs.registry import get_knowledge_base
 from periop.drugs.services import check_run
 from periop.drugs.tunings import department_tunings
@@ -30,6 +32,7 @@ from periop.interop.cds_hooks.fhir_input import (
     conditions_read,
     draft_orders_read,
     drug_codes,
+    fhir_time,
     medications_read,
     patient_demographics,
 )
@@ -210,6 +213,7 @@ def hook_call(*, caller: Caller, service_id: str, body: Any, source_url: str) ->
         "assumptions": [],
     }
     data: dict[str, Any] | None = None
+    warnings: list[str] = []
     if drugs:
         try:
             with PrefetchReader(request, prefetch_templates(kb)) as reader:
@@ -253,6 +257,8 @@ def hook_call(*, caller: Caller, service_id: str, body: Any, source_url: str) ->
         patient = patient_demographics(found["patient"], at)
         if readings.weight_kg is not None:
             patient["weight_kg"] = readings.weight_kg
+            warning = _weight_warning(found["patient"], patient.get("sex"), at, readings.weight_kg)
+            warnings = [warning] if warning else []
         data = {
             "at": at,
             "patient": patient,
@@ -309,6 +315,7 @@ def hook_call(*, caller: Caller, service_id: str, body: Any, source_url: str) ->
             source_url=source_url,
             tunings=tunings,
             patient_id=request["context"]["patientId"],
+            warnings=warnings,
             **builder_input,
         )
         issued = builder.cards(targets)
@@ -330,6 +337,18 @@ def hook_call(*, caller: Caller, service_id: str, body: Any, source_url: str) ->
             ]
         )
     return {"cards": [card.body for card in issued]}
+
+
+def _weight_warning(
+    resource: Mapping[str, Any] | None, sex: str | None, at: dt.datetime, weight_kg: Decimal
+) -> str | None:
+    """The implausible-weight warning an assessment would give (`periop.drugs.plausibility`),
+    for the child's exact age. A partial birth date gives no age (the check gets none either),
+    so no weight is checked against one."""
+    birth = fhir_time((resource or {}).get("birthDate"))
+    if not isinstance(birth, dt.date) or isinstance(birth, dt.datetime):
+        return None
+    return weight_warning_at_age(birth_date=birth, sex=sex, on=at.date(), weight_kg=weight_kg)
 
 
 def _not_completed_record(caller: Caller, request: Mapping[str, Any], keys: list[str]) -> None:
