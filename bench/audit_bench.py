@@ -60,6 +60,31 @@ def _writer(database_url: str, count: int, start: multiprocessing.synchronize.Ev
 UNCHAINED = "bench_unchained_event"
 
 
+def event_fields(number: int) -> dict[str, Any]:
+    """The hashed fields of a benchmark event but its sequence and key id: a system read of
+    patient `number`, with an empty payload (the width of a plain audit event)."""
+    from django.utils import timezone
+
+    from periop.audit.chain import canonical_json
+
+    return {
+        "occurred_at": timezone.now(),
+        "data_time": None,
+        "patient_id": None,
+        "actor_user_id": None,
+        "actor_username": "bench",
+        "actor_kind": "system",
+        "action": "read",
+        "resource_type": "patient",
+        "resource_id": str(number),
+        "data_category": "",
+        "outcome": "success",
+        "request_id": "",
+        "department_id": None,
+        "payload": canonical_json({}),
+    }
+
+
 def _unchained_writer(
     database_url: str, count: int, start: multiprocessing.synchronize.Event, writer: int = 0
 ) -> None:
@@ -68,9 +93,8 @@ def _unchained_writer(
     import secrets
 
     from django.db import connection
-    from django.utils import timezone
 
-    from periop.audit.chain import STORED_FIELDS, canonical_json
+    from periop.audit.chain import STORED_FIELDS
 
     columns = list(STORED_FIELDS)
     sql = (
@@ -81,21 +105,8 @@ def _unchained_writer(
     with connection.cursor() as cursor:
         for number in range(count):
             row = {
+                **event_fields(number),
                 "sequence": writer * 10_000_000 + number + 1,
-                "occurred_at": timezone.now(),
-                "data_time": None,
-                "patient_id": None,
-                "actor_user_id": None,
-                "actor_username": "bench",
-                "actor_kind": "system",
-                "action": "read",
-                "resource_type": "patient",
-                "resource_id": str(number),
-                "data_category": "",
-                "outcome": "success",
-                "request_id": "",
-                "department_id": None,
-                "payload": canonical_json({}),
                 "key_id": "dev",
                 "previous_hash": secrets.token_hex(32),
                 "hash": secrets.token_hex(32),

@@ -43,29 +43,6 @@ LANE_HEAD, LANE_EVENT = "bench_lane_head", "bench_lane_event"
 STRIDE = 1_000_000_000
 
 
-def _fields(number: int) -> dict[str, Any]:
-    from django.utils import timezone
-
-    from periop.audit.chain import canonical_json
-
-    return {
-        "occurred_at": timezone.now(),
-        "data_time": None,
-        "patient_id": None,
-        "actor_user_id": None,
-        "actor_username": "bench",
-        "actor_kind": "system",
-        "action": "read",
-        "resource_type": "patient",
-        "resource_id": str(number),
-        "data_category": "",
-        "outcome": "success",
-        "request_id": "",
-        "department_id": None,
-        "payload": canonical_json({}),
-    }
-
-
 def _values(connection: Any, fields: dict[str, Any], previous: str, digest: str) -> list[Any]:
     from periop.audit.chain import STORED_FIELDS
 
@@ -115,7 +92,7 @@ def _claiming_writer(database_url: str, count: int, start: Any, writer: int, lan
     key_id, key = signing_key()
     start.wait()
     for number in range(count):
-        fields = _fields(number)
+        fields = audit_bench.event_fields(number)
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(claim_free)
             row = cursor.fetchone()
@@ -152,7 +129,7 @@ def _one_trip_writer(database_url: str, count: int, start: Any, writer: int, lan
         start.wait()
         for number in range(count):
             while True:
-                fields = _fields(number)
+                fields = audit_bench.event_fields(number)
                 fields["sequence"] = lane * STRIDE + sequence + 1
                 fields["key_id"] = key_id
                 digest = row_hash(key=key, previous_hash=previous, fields=fields)

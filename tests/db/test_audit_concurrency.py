@@ -10,6 +10,7 @@ from django.db import connection
 
 from periop.audit.models import AuditEvent
 from periop.audit.verification import audit_chain_verify
+from tests.wal import wal_syncs
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -127,14 +128,6 @@ def test_without_the_setting_nothing_changes_in_the_commit(
     assert _wait_for_flush not in callbacks
 
 
-def _wal_syncs() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_stat_force_next_flush()")
-        cursor.execute("SELECT pg_stat_clear_snapshot()")
-        cursor.execute("SELECT wal_sync FROM pg_stat_wal")
-        return int(cursor.fetchone()[0])
-
-
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="a PostgreSQL setting")
 def test_the_wait_after_an_asynchronous_commit_flushes_the_wal_each_time(
     audit_guard_lifted, transactional_db
@@ -143,7 +136,7 @@ def test_the_wait_after_an_asynchronous_commit_flushes_the_wal_each_time(
     on one would wait for nothing: each wait must sync the WAL to disk."""
     from periop.audit.services import _wait_for_flush
 
-    before = _wal_syncs()
+    before = wal_syncs()
     for _ in range(10):
         _wait_for_flush()
-    assert _wal_syncs() - before >= 10
+    assert wal_syncs() - before >= 10

@@ -261,16 +261,6 @@ def test_a_token_is_remembered_and_expired_ones_forgotten_in_one_step(db):
             assert cursor.fetchone()[0] == "on"
 
 
-def _wal_syncs() -> int:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_stat_force_next_flush()")
-        cursor.execute("SELECT pg_stat_clear_snapshot()")
-        cursor.execute("SELECT wal_sync FROM pg_stat_wal")
-        return int(cursor.fetchone()[0])
-
-
 def test_in_a_request_the_claim_commits_on_its_own_without_waiting_for_the_disk(
     audit_guard_lifted, transactional_db
 ):
@@ -283,14 +273,15 @@ def test_in_a_request_the_claim_commits_on_its_own_without_waiting_for_the_disk(
     from django.utils import timezone
 
     from periop.interop.cds_hooks.auth import Rejected, _jti_claim
+    from tests.wal import wal_syncs
 
     expires = timezone.now() + dt.timedelta(minutes=5)
     assert not connection.in_atomic_block
-    before = _wal_syncs() if connection.vendor == "postgresql" else 0
+    before = wal_syncs() if connection.vendor == "postgresql" else 0
     for number in range(20):
         _jti_claim("https://ehr.example/", f"jti-{number}", expires)
     if connection.vendor == "postgresql":
-        assert _wal_syncs() - before < 10
+        assert wal_syncs() - before < 10
         with connection.cursor() as cursor:
             cursor.execute("SHOW synchronous_commit")
             # SET LOCAL: the session's own setting is untouched.
