@@ -285,6 +285,9 @@ def main() -> None:
     }
     server = None
     folder = Path(tempfile.mkdtemp(prefix="cds-bench-"))
+    # The run's own checkpoint file (removed with the folder): the ledger checkpoints itself
+    # every so many events, and the default file belongs to the developer's own database.
+    environment["AUDIT_CHECKPOINT_FILE"] = str(folder / "checkpoints.jsonl")
     try:
         manage = [sys.executable, "manage.py"]
 

@@ -127,6 +127,10 @@ def main() -> None:
         "PERIOP_USER_PASSWORD": "benchmark-password-" + os.urandom(8).hex(),
         "PERIOP_BENCH_ENDPOINTS": "true",
     }
+    # The run's own checkpoint file, removed after: the ledger checkpoints itself every so
+    # many events, and the default file belongs to the developer's own database.
+    workspace = tempfile.TemporaryDirectory(prefix="periop-http-bench-")
+    environment["AUDIT_CHECKPOINT_FILE"] = str(Path(workspace.name) / "checkpoints.jsonl")
     server = None
     try:
         manage = [sys.executable, "manage.py"]
@@ -243,6 +247,7 @@ def main() -> None:
             ["psql", f"{options.server}/postgres", "-qc", f"DROP DATABASE IF EXISTS {name}"],
             check=False,
         )
+        workspace.cleanup()
 
 
 if __name__ == "__main__":
