@@ -5,8 +5,9 @@ A warning never blocks. Two doors ask it: a recorded patient (birth date, so the
 days: assessments and patient checks, through `periop.assessments.services.plausibility`) and
 the stateless `POST /api/v1/checks`, which knows the age only in whole years. For the latter
 the weight is called implausible only when it is implausible at every age the patient can be
-within that year (checked at the table's own rows in the year and at the year's two ends), so
-the warning never rests on an age the caller did not give.
+within that year (checked at the table's own rows in the year and at the year's two ends, where
+on this table every year's lightest and heaviest plausible weights fall: a test holds this
+against every day), so the warning never rests on an age the caller did not give.
 """
 
 from __future__ import annotations

@@ -133,3 +133,35 @@ def test_a_weight_implausible_for_the_whole_year_for_one_sex_only_warns_only_for
     assert weight_warning_in_year(age_years=2, sex=heavier, weight_kg=weight) is None
     assert weight_warning_in_year(age_years=2, sex="unknown", weight_kg=weight) is None
     assert weight_warning_in_year(age_years=2, sex="other", weight_kg=weight) is None
+
+
+@pytest.mark.parametrize("sex", ["male", "female"])
+def test_the_ages_the_year_check_reads_hold_the_years_lightest_and_heaviest_bounds(sex):
+    """The year check reads the table's rows in the year and the year's two ends, not every
+    day: that is exact because, on this table, the lightest and heaviest plausible weights of
+    every year fall on the days it reads."""
+    table = growth_table()
+
+    def bounds(day: int) -> tuple[float, float] | None:
+        lms = table.lms(sex, day / DAYS_PER_MONTH)
+        if lms is None:
+            return None
+        lightest = lms.m + table.implausible_below * (lms.m - lms.weight_at(-2)) / 2
+        heaviest = lms.m + table.implausible_above * (lms.weight_at(2) - lms.m) / 2
+        return lightest, heaviest
+
+    for age_years in range(20):
+        start, end = age_years * 12, age_years * 12 + 12
+        first, last = round(start * DAYS_PER_MONTH), round(end * DAYS_PER_MONTH - 1)
+        every_day = [b for day in range(first, last + 1) if (b := bounds(day))]
+        read = [
+            b
+            for day in (
+                first,
+                *(round(age * DAYS_PER_MONTH) for age in table.row_ages(sex, start, end)),
+                last,
+            )
+            if (b := bounds(day))
+        ]
+        assert min(b[0] for b in read) == pytest.approx(min(b[0] for b in every_day), abs=1e-9)
+        assert max(b[1] for b in read) == pytest.approx(max(b[1] for b in every_day), abs=1e-9)
