@@ -46,7 +46,9 @@ def _setup(database_url: str) -> None:
     django.setup()
 
 
-def _writer(database_url: str, count: int, start: multiprocessing.synchronize.Event) -> None:
+def _writer(
+    database_url: str, count: int, start: multiprocessing.synchronize.Event, writer: int = 0
+) -> None:
     _setup(database_url)
     from periop.audit.services import Actor, audit_event_append
 
@@ -115,14 +117,14 @@ def _unchained_writer(
 
 
 def appends_per_second(
-    database_url: str, writers: int, per_writer: int, target: Any = _writer
+    database_url: str, writers: int, per_writer: int, target: Any = _writer, *extra: Any
 ) -> float:
+    """Events per second of `writers` processes each running `target(database_url, per_writer,
+    start, writer_index, *extra)`, all started at once."""
     start = multiprocessing.Event()
     processes = [
         multiprocessing.Process(
-            target=target,
-            args=(database_url, per_writer, start)
-            + ((index,) if target is _unchained_writer else ()),
+            target=target, args=(database_url, per_writer, start, index, *extra)
         )
         for index in range(writers)
     ]

@@ -25,12 +25,10 @@ nothing here is used by the application.
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -143,29 +141,6 @@ def _one_trip_writer(database_url: str, count: int, start: Any, writer: int, lan
                 sequence, previous = cursor.fetchone()
 
 
-def _run(database_url: str, writers: int, per_writer: int, target: Any, *extra: Any) -> float:
-    start = multiprocessing.Event()
-    processes = [
-        multiprocessing.Process(
-            target=target, args=(database_url, per_writer, start, index, *extra)
-        )
-        for index in range(writers)
-    ]
-    for process in processes:
-        process.start()
-    time.sleep(3)  # let every writer finish django.setup()
-    began = time.perf_counter()
-    start.set()
-    for process in processes:
-        process.join()
-        assert process.exitcode == 0
-    return writers * per_writer / (time.perf_counter() - began)
-
-
-def _ledger_writer(database_url: str, count: int, start: Any, writer: int) -> None:
-    audit_bench._writer(database_url, count, start)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--server", default="postgres://postgres@127.0.0.1:5432")
@@ -202,10 +177,16 @@ def main() -> None:
         connection.close()
         writers, count = 8, options.appends
         for number in range(1, options.rounds + 1):
-            ledger = _run(url, writers, count, _ledger_writer)
-            claiming = _run(url, writers, count, _claiming_writer, options.lanes)
-            one_trip = _run(url, writers, count, _one_trip_writer, options.lanes)
-            plain = _run(url, writers, count, audit_bench._unchained_writer)
+            ledger = audit_bench.appends_per_second(url, writers, count)
+            claiming = audit_bench.appends_per_second(
+                url, writers, count, _claiming_writer, options.lanes
+            )
+            one_trip = audit_bench.appends_per_second(
+                url, writers, count, _one_trip_writer, options.lanes
+            )
+            plain = audit_bench.appends_per_second(
+                url, writers, count, audit_bench._unchained_writer
+            )
             with connection.cursor() as cursor:
                 cursor.execute(f"TRUNCATE {audit_bench.UNCHAINED}")
             connection.close()
