@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import tomllib
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -62,15 +62,17 @@ class GrowthTable:
     implausible_above: float
     # Ages from 0 to under this many months are checked.
     below_months: float
+    # The rows' ages by sex, for the search in `lms` (worked out once per table).
+    row_ages_by_sex: dict[GrowthSex, tuple[float, ...]] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
-        # The rows' ages by sex, for the search in `lms` (worked out once per table).
         ages = {sex: tuple(row.age_months for row in rows) for sex, rows in self.rows.items()}
-        object.__setattr__(self, "_row_ages", ages)
+        object.__setattr__(self, "row_ages_by_sex", ages)
 
     def _ages(self, sex: GrowthSex) -> tuple[float, ...]:
-        ages: dict[GrowthSex, tuple[float, ...]] = self.__dict__["_row_ages"]
-        return ages[sex]
+        return self.row_ages_by_sex[sex]
 
     def row_ages(self, sex: GrowthSex, from_months: float, to_months: float) -> list[float]:
         """The ages of the table's rows from `from_months` to before `to_months`."""

@@ -119,10 +119,10 @@ def weight_warning_in_year(*, age_years: int, sex: str | None, weight_kg: Decima
     end = start + MONTHS_PER_YEAR
     if start >= table.below_months:
         return None
+    # The year's last day; each chart reads its first, its last, and the rows between them.
+    last = (end * DAYS_PER_MONTH - 1) / DAYS_PER_MONTH
     results: list[WeightForAge] = []
     for chart in growth_sexes(sex):
-        # The year's first day, its last, and the table's rows between them.
-        last = (end * DAYS_PER_MONTH - 1) / DAYS_PER_MONTH
         ages = [start, *table.row_ages(chart, start, end), last]
         readings = []
         for months in ages:
