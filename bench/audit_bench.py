@@ -25,16 +25,17 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from scratch import scratch_database  # noqa: E402
 
 
 def _setup(database_url: str) -> None:
@@ -201,82 +202,65 @@ def main() -> None:
     )
     options = parser.parse_args()
 
-    name = f"periop_bench_audit_{os.getpid()}"
+    with scratch_database(options.server, "audit") as scratch:
+        # The writers are spawned: they read the run's checkpoint file from the environment.
+        os.environ["AUDIT_CHECKPOINT_FILE"] = str(scratch.checkpoints)
+        for setting in options.database_setting:
+            key, _, value = setting.partition("=")
+            scratch.psql(f"ALTER DATABASE {scratch.name} SET {key} = '{value}'")
+            print(f"database setting: {key} = {value}")
+        try:
+            _measure(options, scratch.url)
+        finally:
+            from django.db import connections
+
+            connections.close_all()
+
+
+def _measure(options: argparse.Namespace, url: str) -> None:
+    environment = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
     subprocess.run(
-        ["psql", options.server + "/postgres", "-qc", f"CREATE DATABASE {name}"], check=True
+        [sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=environment, check=True
     )
-    url = f"{options.server}/{name}"
-    # The run's own checkpoint file: the ledger checkpoints itself every so many events, and a
-    # file shared with other databases would make verification fail.
-    checkpoints = Path(tempfile.mkdtemp(prefix="periop-audit-bench-")) / "checkpoints.jsonl"
-    os.environ["AUDIT_CHECKPOINT_FILE"] = str(checkpoints)
-    for setting in options.database_setting:
-        key, _, value = setting.partition("=")
-        subprocess.run(
-            [
-                "psql",
-                options.server + "/postgres",
-                "-qc",
-                f"ALTER DATABASE {name} SET {key} = '{value}'",
-            ],
-            check=True,
-        )
-        print(f"database setting: {key} = {value}")
+    multiprocessing.set_start_method("spawn")
+    rates = {}
+    for writers in (1, 8):
+        rates[writers] = appends_per_second(url, writers, options.appends)
+        print(f"appends/s with {writers} writer(s): {rates[writers]:,.0f}", flush=True)
+    # The writers are spawned: they read the setting from the environment they inherit.
+    os.environ["AUDIT_FLUSH_OUTSIDE_CHAIN_LOCK"] = "true"
     try:
-        environment = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=environment, check=True
-        )
-        multiprocessing.set_start_method("spawn")
-        rates = {}
-        for writers in (1, 8):
-            rates[writers] = appends_per_second(url, writers, options.appends)
-            print(f"appends/s with {writers} writer(s): {rates[writers]:,.0f}", flush=True)
-        # The writers are spawned: they read the setting from the environment they inherit.
-        os.environ["AUDIT_FLUSH_OUTSIDE_CHAIN_LOCK"] = "true"
-        try:
-            outside = appends_per_second(url, 8, options.appends)
-        finally:
-            del os.environ["AUDIT_FLUSH_OUTSIDE_CHAIN_LOCK"]
-        print(
-            f"appends/s with 8 writers, AUDIT_FLUSH_OUTSIDE_CHAIN_LOCK: {outside:,.0f}", flush=True
-        )
-        psql = ["psql", url, "-qc"]
-        subprocess.run(
-            [*psql, f"CREATE TABLE {UNCHAINED} (LIKE audit_auditevent INCLUDING ALL)"], check=True
-        )
-        try:
-            plain = appends_per_second(url, 8, options.appends, _unchained_writer)
-        finally:
-            subprocess.run([*psql, f"DROP TABLE IF EXISTS {UNCHAINED}"], check=True)
-        print(f"plain single-row INSERT+COMMIT/s with 8 writers, unchained: {plain:,.0f}")
-        print(f"ratio chained/plain with 8 writers: {rates[8] / plain:.2f}  (target >= 0.8)")
-        print(
-            "ratio chained/plain with 8 writers, AUDIT_FLUSH_OUTSIDE_CHAIN_LOCK: "
-            f"{outside / plain:.2f}  (target >= 0.8)"
-        )
-
-        _setup(url)
-        from periop.audit.verification import audit_chain_verify
-
-        began = time.perf_counter()
-        fill_chain(options.verify_events)
-        print(f"filled {options.verify_events:,} events in {time.perf_counter() - began:.1f} s")
-        began = time.perf_counter()
-        result = audit_chain_verify()
-        elapsed = time.perf_counter() - began
-        assert result.ok, result
-        rate = result.events / elapsed
-        print(f"verified {result.events:,} events in {elapsed:.1f} s: {rate:,.0f} events/s")
+        outside = appends_per_second(url, 8, options.appends)
     finally:
-        from django.db import connections
+        del os.environ["AUDIT_FLUSH_OUTSIDE_CHAIN_LOCK"]
+    print(f"appends/s with 8 writers, AUDIT_FLUSH_OUTSIDE_CHAIN_LOCK: {outside:,.0f}", flush=True)
+    psql = ["psql", url, "-qc"]
+    subprocess.run(
+        [*psql, f"CREATE TABLE {UNCHAINED} (LIKE audit_auditevent INCLUDING ALL)"], check=True
+    )
+    try:
+        plain = appends_per_second(url, 8, options.appends, _unchained_writer)
+    finally:
+        subprocess.run([*psql, f"DROP TABLE IF EXISTS {UNCHAINED}"], check=True)
+    print(f"plain single-row INSERT+COMMIT/s with 8 writers, unchained: {plain:,.0f}")
+    print(f"ratio chained/plain with 8 writers: {rates[8] / plain:.2f}  (target >= 0.8)")
+    print(
+        "ratio chained/plain with 8 writers, AUDIT_FLUSH_OUTSIDE_CHAIN_LOCK: "
+        f"{outside / plain:.2f}  (target >= 0.8)"
+    )
 
-        connections.close_all()
-        subprocess.run(
-            ["psql", options.server + "/postgres", "-qc", f"DROP DATABASE IF EXISTS {name}"],
-            check=False,
-        )
-        shutil.rmtree(checkpoints.parent, ignore_errors=True)
+    _setup(url)
+    from periop.audit.verification import audit_chain_verify
+
+    began = time.perf_counter()
+    fill_chain(options.verify_events)
+    print(f"filled {options.verify_events:,} events in {time.perf_counter() - began:.1f} s")
+    began = time.perf_counter()
+    result = audit_chain_verify()
+    elapsed = time.perf_counter() - began
+    assert result.ok, result
+    rate = result.events / elapsed
+    print(f"verified {result.events:,} events in {elapsed:.1f} s: {rate:,.0f} events/s")
 
 
 if __name__ == "__main__":

@@ -38,6 +38,10 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from scratch import Scratch, scratch_database, server_environment
+
 ROOT = Path(__file__).resolve().parents[1]
 PORT = 8766
 ISSUER = "https://bench-ehr.example/"
@@ -268,26 +272,17 @@ def main() -> None:
     )
     options = parser.parse_args()
 
-    name = f"periop_bench_cds_{os.getpid()}"
-    subprocess.run(
-        ["psql", f"{options.server}/postgres", "-qc", f"CREATE DATABASE {name}"], check=True
+    with scratch_database(options.server, "cds") as scratch:
+        _measure(options, scratch)
+
+
+def _measure(options: argparse.Namespace, scratch: Scratch) -> None:
+    environment = server_environment(
+        scratch, PERIOP_USER_PASSWORD="benchmark-password-" + os.urandom(8).hex()
     )
-    environment = {
-        **os.environ,
-        "DATABASE_URL": f"{options.server}/{name}",
-        "LOG_LEVEL": "WARNING",
-        "DJANGO_DEBUG": "false",
-        "SECRET_KEY": "benchmark-only-secret-key-" + os.urandom(16).hex(),
-        "AUDIT_HMAC_KEY": "benchmark-only-audit-key-" + os.urandom(16).hex(),
-        "SECURE_SSL_REDIRECT": "false",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "PERIOP_USER_PASSWORD": "benchmark-password-" + os.urandom(8).hex(),
-    }
+    # The run's own folder (removed with the scratch database): the client's key, the tokens.
+    folder = scratch.checkpoints.parent
     server = None
-    folder = Path(tempfile.mkdtemp(prefix="cds-bench-"))
-    # The run's own checkpoint file (removed with the folder): the ledger checkpoints itself
-    # every so many events, and the default file belongs to the developer's own database.
-    environment["AUDIT_CHECKPOINT_FILE"] = str(folder / "checkpoints.jsonl")
     try:
         manage = [sys.executable, "manage.py"]
 
@@ -417,13 +412,6 @@ def main() -> None:
         if server is not None:
             server.terminate()
             server.wait(timeout=10)
-        subprocess.run(
-            ["psql", f"{options.server}/postgres", "-qc", f"DROP DATABASE IF EXISTS {name}"],
-            check=False,
-        )
-        for item in folder.iterdir():
-            item.unlink()
-        folder.rmdir()
 
 
 if __name__ == "__main__":

@@ -30,6 +30,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from scratch import Scratch, scratch_database, server_environment
+
 ROOT = Path(__file__).resolve().parents[1]
 PORT = 8765
 
@@ -111,26 +115,16 @@ def main() -> None:
     parser.add_argument("--no-summary", action="store_true", help="skip ?view=summary")
     options = parser.parse_args()
 
-    name = f"periop_bench_http_{os.getpid()}"
-    subprocess.run(
-        ["psql", f"{options.server}/postgres", "-qc", f"CREATE DATABASE {name}"], check=True
+    with scratch_database(options.server, "http") as scratch:
+        _measure(options, scratch)
+
+
+def _measure(options: argparse.Namespace, scratch: Scratch) -> None:
+    environment = server_environment(
+        scratch,
+        PERIOP_USER_PASSWORD="benchmark-password-" + os.urandom(8).hex(),
+        PERIOP_BENCH_ENDPOINTS="true",
     )
-    environment = {
-        **os.environ,
-        "DATABASE_URL": f"{options.server}/{name}",
-        "LOG_LEVEL": "WARNING",
-        "DJANGO_DEBUG": "false",
-        "SECRET_KEY": "benchmark-only-secret-key-" + os.urandom(16).hex(),
-        "AUDIT_HMAC_KEY": "benchmark-only-audit-key-" + os.urandom(16).hex(),
-        "SECURE_SSL_REDIRECT": "false",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "PERIOP_USER_PASSWORD": "benchmark-password-" + os.urandom(8).hex(),
-        "PERIOP_BENCH_ENDPOINTS": "true",
-    }
-    # The run's own checkpoint file, removed after: the ledger checkpoints itself every so
-    # many events, and the default file belongs to the developer's own database.
-    workspace = tempfile.TemporaryDirectory(prefix="periop-http-bench-")
-    environment["AUDIT_CHECKPOINT_FILE"] = str(Path(workspace.name) / "checkpoints.jsonl")
     server = None
     try:
         manage = [sys.executable, "manage.py"]
@@ -243,11 +237,6 @@ def main() -> None:
         if server is not None:
             server.terminate()
             server.wait(timeout=10)
-        subprocess.run(
-            ["psql", f"{options.server}/postgres", "-qc", f"DROP DATABASE IF EXISTS {name}"],
-            check=False,
-        )
-        workspace.cleanup()
 
 
 if __name__ == "__main__":

@@ -26,15 +26,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import audit_bench
+from scratch import scratch_database
 
 LANE_HEAD, LANE_EVENT = "bench_lane_head", "bench_lane_event"
 # Each lane numbers its own events; lane L's n-th event is L * STRIDE + n.
@@ -149,69 +148,60 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     options = parser.parse_args()
 
-    name = f"periop_bench_lanes_{os.getpid()}"
-    subprocess.run(
-        ["psql", options.server + "/postgres", "-qc", f"CREATE DATABASE {name}"], check=True
-    )
-    url = f"{options.server}/{name}"
-    checkpoints = Path(tempfile.mkdtemp(prefix="periop-lanes-bench-")) / "checkpoints.jsonl"
-    os.environ["AUDIT_CHECKPOINT_FILE"] = str(checkpoints)
-    try:
-        audit_bench._setup(url)
-        from django.core.management import call_command
-        from django.db import connection
+    with scratch_database(options.server, "lanes") as scratch:
+        os.environ["AUDIT_CHECKPOINT_FILE"] = str(scratch.checkpoints)
+        try:
+            _measure(options, scratch.url)
+        finally:
+            from django.db import connections
 
-        call_command("migrate", verbosity=0)
-        with connection.cursor() as cursor:
-            for table in (audit_bench.UNCHAINED, LANE_EVENT):
-                cursor.execute(f"CREATE TABLE {table} (LIKE audit_auditevent INCLUDING ALL)")
-            cursor.execute(
-                f"CREATE TABLE {LANE_HEAD} (id smallint PRIMARY KEY, sequence bigint NOT NULL, "
-                "hash text NOT NULL)"
-            )
-            cursor.execute(
-                f"INSERT INTO {LANE_HEAD} SELECT lane, 0, repeat('0', 64) "  # noqa: S608
-                "FROM generate_series(1, %s) AS lane",
-                [options.lanes],
-            )
-        connection.close()
-        writers, count = 8, options.appends
-        for number in range(1, options.rounds + 1):
-            ledger = audit_bench.appends_per_second(url, writers, count)
-            claiming = audit_bench.appends_per_second(
-                url, writers, count, _claiming_writer, options.lanes
-            )
-            one_trip = audit_bench.appends_per_second(
-                url, writers, count, _one_trip_writer, options.lanes
-            )
-            plain = audit_bench.appends_per_second(
-                url, writers, count, audit_bench._unchained_writer
-            )
-            with connection.cursor() as cursor:
-                cursor.execute(f"TRUNCATE {audit_bench.UNCHAINED}")
-            connection.close()
-            print(
-                f"round {number}, {writers} writers, per second: ledger (one chain) "
-                f"{ledger:,.0f}; {options.lanes} lanes, claimed {claiming:,.0f}; "
-                f"{options.lanes} lanes, one round trip {one_trip:,.0f}; plain {plain:,.0f}",
-                flush=True,
-            )
-            print(
-                f"  ratio to plain: one chain {ledger / plain:.2f}, lanes claimed "
-                f"{claiming / plain:.2f}, lanes in one round trip {one_trip / plain:.2f} "
-                "(target >= 0.8)",
-                flush=True,
-            )
-    finally:
-        from django.db import connections
+            connections.close_all()
 
-        connections.close_all()
-        subprocess.run(
-            ["psql", options.server + "/postgres", "-qc", f"DROP DATABASE IF EXISTS {name}"],
-            check=False,
+
+def _measure(options: argparse.Namespace, url: str) -> None:
+    audit_bench._setup(url)
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+    with connection.cursor() as cursor:
+        for table in (audit_bench.UNCHAINED, LANE_EVENT):
+            cursor.execute(f"CREATE TABLE {table} (LIKE audit_auditevent INCLUDING ALL)")
+        cursor.execute(
+            f"CREATE TABLE {LANE_HEAD} (id smallint PRIMARY KEY, sequence bigint NOT NULL, "
+            "hash text NOT NULL)"
         )
-        checkpoints.unlink(missing_ok=True)
-        checkpoints.parent.rmdir()
+        cursor.execute(
+            f"INSERT INTO {LANE_HEAD} SELECT lane, 0, repeat('0', 64) "  # noqa: S608
+            "FROM generate_series(1, %s) AS lane",
+            [options.lanes],
+        )
+    connection.close()
+    writers, count = 8, options.appends
+    for number in range(1, options.rounds + 1):
+        ledger = audit_bench.appends_per_second(url, writers, count)
+        claiming = audit_bench.appends_per_second(
+            url, writers, count, _claiming_writer, options.lanes
+        )
+        one_trip = audit_bench.appends_per_second(
+            url, writers, count, _one_trip_writer, options.lanes
+        )
+        plain = audit_bench.appends_per_second(url, writers, count, audit_bench._unchained_writer)
+        with connection.cursor() as cursor:
+            cursor.execute(f"TRUNCATE {audit_bench.UNCHAINED}")
+        connection.close()
+        print(
+            f"round {number}, {writers} writers, per second: ledger (one chain) "
+            f"{ledger:,.0f}; {options.lanes} lanes, claimed {claiming:,.0f}; "
+            f"{options.lanes} lanes, one round trip {one_trip:,.0f}; plain {plain:,.0f}",
+            flush=True,
+        )
+        print(
+            f"  ratio to plain: one chain {ledger / plain:.2f}, lanes claimed "
+            f"{claiming / plain:.2f}, lanes in one round trip {one_trip / plain:.2f} "
+            "(target >= 0.8)",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

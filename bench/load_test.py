@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from scratch import Scratch, scratch_database, server_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 PORT = 8768
@@ -84,20 +87,12 @@ def main() -> None:
     parser.add_argument("--assessments", type=int, default=30_000)
     options = parser.parse_args()
 
-    name = f"periop_bench_load_{os.getpid()}"
-    psql = ["psql", f"{options.server}/postgres", "-qc"]
-    subprocess.run([*psql, f"CREATE DATABASE {name}"], check=True)
-    environment = {
-        **os.environ,
-        "DATABASE_URL": f"{options.server}/{name}",
-        "LOG_LEVEL": "WARNING",
-        "DJANGO_DEBUG": "false",
-        "SECRET_KEY": "benchmark-only-secret-key-" + os.urandom(16).hex(),
-        "AUDIT_HMAC_KEY": "benchmark-only-audit-key-" + os.urandom(16).hex(),
-        "SECURE_SSL_REDIRECT": "false",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "AUDIT_CHECKPOINT_FILE": str(Path(tempfile.gettempdir()) / f"{name}-checkpoints.jsonl"),
-    }
+    with scratch_database(options.server, "load") as scratch:
+        _measure(options, scratch)
+
+
+def _measure(options: argparse.Namespace, scratch: Scratch) -> None:
+    environment = server_environment(scratch)
     server = None
     manage = [sys.executable, "manage.py"]
     try:
@@ -210,7 +205,6 @@ def main() -> None:
         if server is not None:
             server.terminate()
             server.wait(timeout=10)
-        subprocess.run([*psql, f"DROP DATABASE IF EXISTS {name}"], check=False)
 
 
 if __name__ == "__main__":
