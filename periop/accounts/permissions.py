@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ObjectDoesNotExist
+from django.db import DEFAULT_DB_ALIAS, connections, router
 from django.db.models import Model, QuerySet
 from django.http import Http404
 from rest_framework.permissions import BasePermission
@@ -29,10 +30,25 @@ def user_department_ids(user: AnyUser, roles: Iterable[str] | None = None) -> se
     """Departments in which the user holds one of `roles` (any role when `roles` is None)."""
     if not user.is_authenticated:
         return set()
-    memberships = Membership.objects.filter(user_id=user.pk)
-    if roles is not None:
-        memberships = memberships.filter(role__in=list(roles))
-    return set(memberships.values_list("department_id", flat=True))
+    wanted = None if roles is None else [str(role) for role in roles]
+    if wanted == []:
+        return set()
+    # Every API request asks this: one fixed statement (building the ORM query, with the
+    # model's ordering over two joined tables, cost ten times running it).
+    database = router.db_for_read(Membership) or DEFAULT_DB_ALIAS
+    connection = connections[database]
+    quote = connection.ops.quote_name
+    fields = Membership._meta
+    statement = (
+        f"SELECT {quote(fields.get_field('department').column)} "  # noqa: S608
+        f"FROM {quote(fields.db_table)} WHERE {quote(fields.get_field('user').column)} = %s"
+    )
+    if wanted is not None:
+        statement += f" AND {quote(fields.get_field('role').column)} IN "
+        statement += f"({', '.join(['%s'] * len(wanted))})"
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [user.pk, *(wanted or [])])
+        return {int(row[0]) for row in cursor.fetchall()}
 
 
 def user_has_role(user: AnyUser, roles: Iterable[str]) -> bool:

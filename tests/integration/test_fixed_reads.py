@@ -1,0 +1,99 @@
+"""The lookups every API request makes read by fixed statements: they must answer exactly as
+the ORM queries they replaced, on SQLite and PostgreSQL alike."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework import exceptions
+
+from periop.accounts.authentication import HashedTokenAuthentication, token_candidates
+from periop.accounts.models import API_TOKEN_PREFIX_LENGTH, ApiToken, Membership, Role
+from periop.accounts.permissions import user_department_ids
+from periop.accounts.services import api_token_issue
+from tests.factories import DepartmentFactory, MembershipFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _all_values(instance):
+    """Every concrete column's value, with its Python type."""
+    return {
+        field.attname: (value := getattr(instance, field.attname), type(value))
+        for field in instance._meta.concrete_fields
+    }
+
+
+def test_a_token_and_its_user_read_by_the_fixed_statement_equal_the_orm_ones(pharmacist):
+    pharmacist.last_login = pharmacist.date_joined
+    pharmacist.save()
+    key = api_token_issue(actor="command:test", user=pharmacist)
+
+    (candidate,) = token_candidates(key[:API_TOKEN_PREFIX_LENGTH])
+
+    stored = ApiToken.objects.select_related("user").get(user=pharmacist)
+    assert _all_values(candidate) == _all_values(stored)
+    assert _all_values(candidate.user) == _all_values(stored.user)
+    assert candidate.expires_at.tzinfo is not None
+    assert candidate._state.adding is False
+    assert candidate._state.db == stored._state.db
+    # The token is bound to its user without another query.
+    assert candidate.user_id == pharmacist.pk
+
+
+def test_every_token_sharing_a_prefix_is_a_candidate_and_only_they(pharmacist, auditor):
+    first = api_token_issue(actor="command:test", user=pharmacist)
+    api_token_issue(actor="command:test", user=auditor)
+    prefix = first[:API_TOKEN_PREFIX_LENGTH]
+    twin = ApiToken.objects.get(user=pharmacist)
+    twin.pk = None
+    twin.digest = "f" * 64
+    twin.user = auditor
+    twin.save()
+
+    candidates = token_candidates(prefix)
+
+    assert sorted((token.user.username, token.digest) for token in candidates) == sorted(
+        (token.user.username, token.digest) for token in ApiToken.objects.filter(prefix=prefix)
+    )
+    assert len(candidates) == 2
+
+
+def test_the_token_authentication_makes_one_query(pharmacist, django_assert_num_queries):
+    key = api_token_issue(actor="command:test", user=pharmacist)
+
+    with django_assert_num_queries(1):
+        user, token = HashedTokenAuthentication().authenticate_credentials(key)
+
+    assert user == pharmacist
+    assert token.user is user
+
+
+def test_a_deactivated_user_is_refused_at_once(pharmacist):
+    key = api_token_issue(actor="command:test", user=pharmacist)
+    HashedTokenAuthentication().authenticate_credentials(key)
+    get_user_model().objects.filter(pk=pharmacist.pk).update(is_active=False)
+
+    with pytest.raises(exceptions.AuthenticationFailed, match="inactive"):
+        HashedTokenAuthentication().authenticate_credentials(key)
+
+
+@pytest.mark.parametrize(
+    "roles",
+    [None, [], [Role.PHARMACIST], [Role.AUDITOR, Role.ANESTHETIST], ["pharmacist"], list(Role)],
+)
+def test_department_ids_equal_the_orm_answer(roles):
+    user = UserFactory()
+    for role in (Role.PHARMACIST, Role.AUDITOR, Role.ANESTHETIST):
+        MembershipFactory(user=user, department=DepartmentFactory(), role=role)
+    MembershipFactory(user=UserFactory(), department=DepartmentFactory(), role=Role.PHARMACIST)
+
+    expected = Membership.objects.filter(user=user)
+    if roles is not None:
+        expected = expected.filter(role__in=roles)
+
+    assert user_department_ids(user, roles) == set(expected.values_list("department_id", flat=True))
+    assert all(isinstance(pk, int) for pk in user_department_ids(user, roles))
+
+
+def test_department_ids_take_any_iterable_of_roles(pharmacist, department):
+    assert user_department_ids(pharmacist, (role for role in [Role.PHARMACIST])) == {department.pk}
+    assert user_department_ids(pharmacist, iter([Role.AUDITOR])) == set()
