@@ -57,7 +57,7 @@ def user_has_role(user: AnyUser, roles: Iterable[str]) -> bool:
         return False
     if getattr(user, "is_superuser", False):
         return True
-    return Membership.objects.filter(user_id=user.pk, role__in=list(roles)).exists()
+    return bool(user_department_ids(user, roles))
 
 
 def scope_to_departments(

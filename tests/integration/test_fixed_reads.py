@@ -7,7 +7,7 @@ from rest_framework import exceptions
 
 from periop.accounts.authentication import HashedTokenAuthentication, token_candidates
 from periop.accounts.models import API_TOKEN_PREFIX_LENGTH, ApiToken, Membership, Role
-from periop.accounts.permissions import user_department_ids
+from periop.accounts.permissions import user_department_ids, user_has_role
 from periop.accounts.services import api_token_issue
 from tests.factories import DepartmentFactory, MembershipFactory, UserFactory
 
@@ -97,3 +97,12 @@ def test_department_ids_equal_the_orm_answer(roles):
 def test_department_ids_take_any_iterable_of_roles(pharmacist, department):
     assert user_department_ids(pharmacist, (role for role in [Role.PHARMACIST])) == {department.pk}
     assert user_department_ids(pharmacist, iter([Role.AUDITOR])) == set()
+
+
+@pytest.mark.parametrize(
+    "roles", [[], [Role.PHARMACIST], [Role.AUDITOR], [Role.AUDITOR, Role.PHARMACIST], list(Role)]
+)
+def test_holding_a_role_equals_the_orm_answer(pharmacist, roles):
+    expected = Membership.objects.filter(user=pharmacist, role__in=roles).exists()
+
+    assert user_has_role(pharmacist, roles) is expected
