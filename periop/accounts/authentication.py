@@ -14,7 +14,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 
 from periop.accounts.models import API_TOKEN_PREFIX_LENGTH, ApiToken, api_token_digest
-from periop.fixed_reads import FixedColumns
+from periop.fixed_sql import FixedColumns
 
 
 class HashedTokenAuthentication(TokenAuthentication):

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
 from django.utils import timezone
 
 from periop.api import DomainError
@@ -26,6 +26,7 @@ from periop.drugs.plausibility import weight_warning_at_age
 from periop.drugs.registry import get_knowledge_base
 from periop.drugs.services import check_run
 from periop.drugs.tunings import department_tunings
+from periop.fixed_sql import FixedColumns
 from periop.interop.cds_hooks.auth import Caller
 from periop.interop.cds_hooks.cards import OVERRIDE_REASON_SYSTEM, CardBuilder
 from periop.interop.cds_hooks.fhir_input import (
@@ -65,6 +66,9 @@ DESCRIPTIONS = {
 
 class BadRequest(DomainError):
     """Input the service cannot use; one message per field (400)."""
+
+
+_CARDS = FixedColumns(CdsCard)
 
 
 def prefetch_templates(kb: Any) -> dict[str, str]:
@@ -321,20 +325,22 @@ def hook_call(*, caller: Caller, service_id: str, body: Any, source_url: str) ->
         issued = builder.cards(targets)
         if data is None:
             _unevaluated_record(caller, request, len(orders), len(issued))
-        CdsCard.objects.bulk_create(
+        # One fixed statement: the ORM's bulk_create took 1.3 ms for five cards.
+        _CARDS.insert(
+            connections[router.db_for_write(CdsCard) or DEFAULT_DB_ALIAS],
             [
-                CdsCard(
-                    uuid=card.uuid,
-                    hook_instance=request["hookInstance"],
-                    client=caller.client,
-                    department_id=caller.client.department_id,
-                    service=service_id,
-                    drug=card.drug,
-                    level=card.level,
-                    issued_at=at,
-                )
+                {
+                    "uuid": card.uuid,
+                    "hook_instance": request["hookInstance"],
+                    "client_id": caller.client.pk,
+                    "department_id": caller.client.department_id,
+                    "service": service_id,
+                    "drug": card.drug,
+                    "level": card.level,
+                    "issued_at": at,
+                }
                 for card in issued
-            ]
+            ],
         )
     return {"cards": [card.body for card in issued]}
 

@@ -1,14 +1,21 @@
-"""The lookups every API request makes read by fixed statements: they must answer exactly as
-the ORM queries they replaced, on SQLite and PostgreSQL alike."""
+"""The reads and writes every request makes run as fixed statements: they must read and write
+exactly what the ORM did, on SQLite and PostgreSQL alike."""
+
+import uuid
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
+from django.utils import timezone
 from rest_framework import exceptions
 
 from periop.accounts.authentication import HashedTokenAuthentication, token_candidates
 from periop.accounts.models import API_TOKEN_PREFIX_LENGTH, ApiToken, Membership, Role
 from periop.accounts.permissions import user_department_ids, user_has_role
 from periop.accounts.services import api_token_issue
+from periop.audit.models import AuditEvent
+from periop.fixed_sql import FixedColumns
+from periop.interop.models import CdsCard, CdsClient
 from tests.factories import DepartmentFactory, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -106,3 +113,54 @@ def test_holding_a_role_equals_the_orm_answer(pharmacist, roles):
     expected = Membership.objects.filter(user=pharmacist, role__in=roles).exists()
 
     assert user_has_role(pharmacist, roles) is expected
+
+
+def test_rows_inserted_by_one_fixed_statement_read_back_as_the_orm_wrote_them(department):
+    client = CdsClient.objects.create(
+        issuer="https://ehr.example/", department=department, public_key_pem="-"
+    )
+    at = timezone.now()
+    rows = [
+        {
+            "uuid": uuid.uuid4(),
+            "hook_instance": "hook-1",
+            "client_id": client.pk,
+            "department_id": department.pk,
+            "service": "periop-nmj",
+            "drug": drug,
+            "level": level,
+            "issued_at": at,
+        }
+        for drug, level in [("succinylcholine", "contraindicated"), ("", "")]
+    ]
+    twins = [CdsCard(**{**row, "uuid": uuid.uuid4()}) for row in rows]
+
+    FixedColumns(CdsCard).insert(connection, rows)
+    CdsCard.objects.bulk_create(twins)
+
+    by_uuid = {card.uuid: card for card in CdsCard.objects.all()}
+    for row, twin in zip(rows, twins, strict=True):
+        written, orm_written = _all_values(by_uuid[row["uuid"]]), _all_values(by_uuid[twin.uuid])
+        assert written.pop("uuid")[0] == row["uuid"]
+        orm_written.pop("uuid")
+        assert written == orm_written
+        assert written["issued_at"][0] == at
+
+
+def test_a_row_missing_a_column_is_refused_and_nothing_is_written(department):
+    client = CdsClient.objects.create(
+        issuer="https://ehr.example/", department=department, public_key_pem="-"
+    )
+    row = {"uuid": uuid.uuid4(), "hook_instance": "h", "client_id": client.pk}
+
+    with pytest.raises(KeyError, match="department_id"):
+        FixedColumns(CdsCard).insert(connection, [row])
+
+    assert CdsCard.objects.count() == 0
+
+
+def test_a_model_with_an_automatic_key_or_a_self_filling_field_is_refused():
+    with pytest.raises(ValueError, match="automatic key"):
+        FixedColumns(AuditEvent).insert(connection, [{}])
+    with pytest.raises(ValueError, match="fills itself"):
+        FixedColumns(ApiToken).insert(connection, [{}])
