@@ -182,6 +182,16 @@ def api_token_revoke(*, actor: ChangeActor, token: ApiToken) -> None:
     token.delete()
 
 
-def random_password() -> str:
-    """A password for generated accounts: 20 URL-safe characters from the OS's CSPRNG."""
-    return secrets.token_urlsafe(15)
+def random_password(user: Any = None) -> str:
+    """A password for generated accounts: 20 URL-safe characters from the OS's CSPRNG that the
+    configured validators accept for `user`. A random string can share enough letters with a
+    long username to count as "too similar to the username" (about once in a few thousand for
+    the demo's), so one refused is drawn again; the account is never left unmade."""
+    for _ in range(100):
+        password = secrets.token_urlsafe(15)
+        try:
+            validate_password(password, user)
+        except ValidationError:
+            continue
+        return password
+    raise RuntimeError("The password validators refused 100 random passwords in a row.")

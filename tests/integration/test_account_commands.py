@@ -1,7 +1,10 @@
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
+from periop.accounts import services
 from periop.accounts.models import Department, Membership
 
 STRONG_PASSWORD = "a-long-and-unguessable-passphrase-17"
@@ -174,3 +177,22 @@ def test_demo_setup_does_not_print_or_change_passwords_again(capsys):
     assert "shown once" in first
     assert "already exist" in second
     assert "demo-admin " not in second
+
+
+def test_a_random_password_too_similar_to_the_username_is_drawn_again(monkeypatch):
+    # A draw the similarity validator refuses for "demo-kb-anaesthetist" (seen in a real run).
+    user = get_user_model()(username="demo-kb-anaesthetist")
+    refused, accepted = "WeiKradEoB-KESsnPktq", "q7Zx-2LmPw9RtYv8NcJd"
+    with pytest.raises(ValidationError, match="similar to the username"):
+        validate_password(refused, user)
+    draws = iter([refused, accepted])
+    monkeypatch.setattr(services.secrets, "token_urlsafe", lambda length: next(draws))
+
+    assert services.random_password(user) == accepted
+
+
+def test_random_passwords_are_refused_loudly_when_no_draw_passes(monkeypatch):
+    monkeypatch.setattr(services.secrets, "token_urlsafe", lambda length: "demo-kb-anaesthetist")
+
+    with pytest.raises(RuntimeError, match="refused 100"):
+        services.random_password(get_user_model()(username="demo-kb-anaesthetist"))

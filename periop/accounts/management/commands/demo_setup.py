@@ -48,7 +48,7 @@ class Command(BaseCommand):
         for username, role, profession in accounts:
             existing = user_model.objects.filter(username=username).first()
             if existing is None:
-                password = random_password()
+                password = random_password(user_model(username=username))
                 user = user_create(
                     actor=COMMAND_ACTOR,
                     username=username,
@@ -64,7 +64,7 @@ class Command(BaseCommand):
                     profession_set(actor=COMMAND_ACTOR, user=user, profession=profession)
                 printed.append((username, role, password))
             elif options["reset_passwords"]:
-                password = random_password()
+                password = random_password(existing)
                 existing.set_password(password)
                 existing.save(update_fields=["password"])
                 printed.append((username, role, password))
