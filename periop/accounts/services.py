@@ -185,8 +185,8 @@ def api_token_revoke(*, actor: ChangeActor, token: ApiToken) -> None:
 def random_password(user: Any = None) -> str:
     """A password for generated accounts: 20 URL-safe characters from the OS's CSPRNG that the
     configured validators accept for `user`. A random string can share enough letters with a
-    long username to count as "too similar to the username" (about once in a few thousand for
-    the demo's), so one refused is drawn again; the account is never left unmade."""
+    long username to count as "too similar to the username" (about once in 20,000 draws for
+    the demo's longest), so one refused is drawn again; the account is never left unmade."""
     for _ in range(100):
         password = secrets.token_urlsafe(15)
         try:
