@@ -206,6 +206,22 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Persistent connections add nothing for a local file and keep WAL files open.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
+# The fixed statements every request runs (the token, the caller's departments, the tunings in
+# force, the audit append) are prepared on each PostgreSQL connection and planned once
+# (`periop.fixed_sql.prepared_cursor`); Django's own queries never are. Turn it off behind a
+# pooler that cannot keep a session's prepared statements (PgBouncer in transaction mode before
+# 1.21, or without `max_prepared_statements`).
+DATABASE_PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS", True)
+
+
+def _prepared_statements(database: dj_database_url.DBConfig) -> None:
+    """A fixed statement is prepared the first time it runs on a connection."""
+    if DATABASE_PREPARED_STATEMENTS and database["ENGINE"] == "django.db.backends.postgresql":
+        database.setdefault("OPTIONS", {})["prepare_threshold"] = 0
+
+
+_prepared_statements(DATABASES["default"])
+
 # Signed checkpoints of the audit chain's head, one JSON line each, appended by
 # `manage.py audit_checkpoint` and by every report. A chain cannot see its own newest events
 # deleted; the checkpoints, kept outside the database (ship the file to a write-once store or
@@ -439,6 +455,7 @@ if DATABASE_REPLICA_URL:
         conn_health_checks=True,
     )
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    _prepared_statements(DATABASES["replica"])
 DATABASE_ROUTERS = ["periop.replica.ReplicaRouter"]
 REPLICA_MAX_LAG_SECONDS = env_float("REPLICA_MAX_LAG_SECONDS", 5.0)
 # How long a report waits for a replica that is only just behind the primary.

@@ -14,7 +14,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 
 from periop.accounts.models import API_TOKEN_PREFIX_LENGTH, ApiToken, api_token_digest
-from periop.fixed_sql import FixedColumns
+from periop.fixed_sql import FixedColumns, prepared_cursor
 
 
 class HashedTokenAuthentication(TokenAuthentication):
@@ -47,7 +47,7 @@ def token_candidates(prefix: str) -> list[ApiToken]:
     database = router.db_for_read(ApiToken) or DEFAULT_DB_ALIAS
     connection = connections[database]
     tokens, users = _columns()
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.execute(_statement(connection), [prefix])
         rows = cursor.fetchall()
     candidates = []

@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from periop.accounts.models import Membership, Role
+from periop.fixed_sql import prepared_cursor
 
 M = TypeVar("M", bound=Model)
 
@@ -46,7 +47,7 @@ def user_department_ids(user: AnyUser, roles: Iterable[str] | None = None) -> se
     if wanted is not None:
         statement += f" AND {quote(fields.get_field('role').column)} IN "
         statement += f"({', '.join(['%s'] * len(wanted))})"
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.execute(statement, [user.pk, *(wanted or [])])
         return {int(row[0]) for row in cursor.fetchall()}
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from periop.audit.chain import STORED_FIELDS, canonical_json, row_hash, signing_key
 from periop.audit.checkpoints import audit_checkpoint_write
 from periop.audit.models import Action, ActorKind, AuditChainHead, AuditEvent, Outcome
+from periop.fixed_sql import prepared_cursor
 from periop.middleware import current_request_id
 
 logger = logging.getLogger(__name__)
@@ -94,7 +95,7 @@ def audit_event_append(
     # so a change is never committed without its event.
     with transaction.atomic(savepoint=False):
         connection = transaction.get_connection()
-        with connection.cursor() as cursor:
+        with prepared_cursor(connection) as cursor:
             if settings.AUDIT_FLUSH_OUTSIDE_CHAIN_LOCK and connection.vendor == "postgresql":
                 _flush_outside_lock(cursor, connection)
             sequence, previous_hash = _claim_next_sequence(cursor)

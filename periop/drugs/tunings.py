@@ -31,6 +31,7 @@ from periop.drugs.models import LocalTuning, SignOffKind, TuningSignOff
 from periop.drugs.registry import get_knowledge_base
 from periop.drugs.releases import CATEGORY_KNOWLEDGE_BASE
 from periop.drugs.reviews import is_reviewer
+from periop.fixed_sql import prepared_cursor
 
 RESOURCE = "knowledge-base-tuning"
 
@@ -190,7 +191,7 @@ def department_tunings(department_id: int | None) -> dict[str, list[Tuning]]:
     if department_id is None:
         return {}
     database = connections[router.db_for_read(TuningSignOff) or DEFAULT_DB_ALIAS]
-    with database.cursor() as cursor:
+    with prepared_cursor(database) as cursor:
         cursor.execute(_DEPARTMENT_SIGN_OFFS, [department_id])
         rows = cursor.fetchall()
     return _in_force(_sign_off_from_row(row) for row in rows) if rows else {}
