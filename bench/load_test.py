@@ -6,13 +6,15 @@ p99 and errors per request type and overall, and drops the database.
                               [--users 16] [--workers 3]
 
 The database holds one department seeded by `seed_demo` (--patients, --assessments over three
-months), so the report pages aggregate real volumes.
+months), so the report pages aggregate real volumes, and the assessment pages are those of a
+random sample of its assessments (signed and drafts, over the whole period).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import subprocess
 import sys
 import tempfile
@@ -48,31 +50,28 @@ def session(user):
     store.create()
     return store.session_key
 
-# Assessment pages of assessments made as a clinician makes them (seed_demo's rows carry a
-# reduced snapshot, which the page does not show).
-import datetime as dt
-from decimal import Decimal
-from django.utils import timezone
-from periop.assessments.models import Patient
-from periop.assessments.services.assessments import assessment_create
-from periop.audit.services import Actor
+# Assessment pages: a random sample of the seeded assessments, signed and drafts, from the
+# whole seeded period (seed_demo stores the snapshots a real assessment does, so their pages
+# render as a clinician's own do).
+import random
+from django.db.models import Count, Max, Min, Q
+from periop.assessments.models import Assessment
 
-actor = Actor.from_user(clinician)
-ids = []
-for patient in Patient.objects.filter(department=department).order_by("id")[:40]:
-    try:
-        ids.append(assessment_create(
-            actor=actor, patient=patient, department=department,
-            planned_at=timezone.now() + dt.timedelta(days=1),
-            procedure="Laparoscopic cholecystectomy", weight_kg=Decimal("70"),
-            drugs=["rocuronium", "sugammadex", "neostigmine"],
-        ).pk)
-    except Exception:
-        continue
-assert ids, "no assessment could be made for the load test"
+PAGES = 1_000
+seeded = list(Assessment.objects.filter(department=department).values_list("id", flat=True))
+ids = sorted(random.Random(2026).sample(seeded, min(PAGES, len(seeded))))
+assert ids, "no seeded assessment for the load test's pages"
+spread = Assessment.objects.filter(pk__in=ids).aggregate(
+    first=Min("created_at"), last=Max("created_at"), signed=Count("id", filter=Q(status="signed"))
+)
 print("CREDENTIALS " + json.dumps({
     "token": key, "clinician_session": session(clinician), "auditor_session": session(auditor),
     "department": department.pk, "assessments": ids,
+    "pages": (
+        f"{len(ids):,} of the {len(seeded):,} seeded assessments ({spread['signed']:,} signed, "
+        f"{len(ids) - spread['signed']:,} drafts), created {spread['first']:%Y-%m-%d} to "
+        f"{spread['last']:%Y-%m-%d}"
+    ),
 }))
 """
 
@@ -189,6 +188,7 @@ def _measure(options: argparse.Namespace, scratch: Scratch) -> None:
             with open(f"{prefix}_failures.csv", encoding="utf-8") as file:
                 failures = list(csv.DictReader(file))
         print(f"{options.users} users, {options.seconds} s, gunicorn {options.workers} workers")
+        print(f"assessment pages: {json.loads(credentials)['pages']}")
         print(
             f"{'request':<34} {'count':>7} {'fail':>5} {'req/s':>7} "
             f"{'p50':>6} {'p95':>6} {'p99':>6}"

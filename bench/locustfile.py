@@ -7,7 +7,8 @@ gunicorn and runs this file headless and bounded in time. Each simulated user, w
 clinician's API token and the browser sessions of that clinician and of the department's
 auditor, picks:
 - 70 %: `POST /api/v1/checks` (the contract's example patient, five drugs);
-- 20 %: an assessment page (`GET /assessments/<id>/`);
+- 20 %: an assessment page (`GET /assessments/<id>/`) of a random sample of the seeded
+  assessments, signed and drafts, over the whole seeded period;
 - 10 %: a report page (`GET /reports/departments/<id>/`, the department's month to date).
 """
 

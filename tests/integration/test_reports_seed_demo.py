@@ -8,11 +8,10 @@ import io
 import json
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from periop.accounts.models import Department
+from periop.accounts.models import Department, Membership, Role
 from periop.assessments.models import (
     Acknowledgement,
     Assessment,
@@ -141,13 +140,32 @@ def test_a_seeded_assessment_renders_and_replays_identical_on_its_release():
         if assessment.status == AssessmentStatus.SIGNED
         and assessment.highest_level in ("avoid", "contraindicated")
     )
+    # A draft as well, waiting for decisions: its page has forms a signed one has not.
+    draft = next(
+        assessment
+        for assessment in assessments
+        if assessment.status == AssessmentStatus.DRAFT and assessment.acknowledgement_required
+    )
+    # A clinician of the department who wrote neither opens them.
+    reader = (
+        Membership.objects.filter(department=signed.department, role=Role.ANESTHETIST)
+        .exclude(user_id__in=(signed.created_by_id, draft.created_by_id))
+        .first()
+    )
     browser = Client()
-    browser.force_login(get_user_model().objects.get(pk=signed.created_by_id))
+    browser.force_login(reader.user)
     browser.get("/patients/")
-    page = browser.get(f"/assessments/{signed.pk}/")
-    assert page.status_code == 200
-    finding = json.loads(signed.cautions_snapshot)["cautions"][0]["findings"][0]
-    assert finding["summary"] in html.unescape(page.content.decode())
+    for assessment in (signed, draft):
+        page = browser.get(f"/assessments/{assessment.pk}/")
+        assert page.status_code == 200
+        text = html.unescape(page.content.decode())
+        summaries = [
+            finding["summary"]
+            for card in json.loads(assessment.cautions_snapshot)["cautions"]
+            for finding in card["findings"]
+        ]
+        assert summaries
+        assert all(summary in text for summary in summaries)
 
 
 def test_a_seeded_creation_is_audited_with_the_payload_a_real_one_has():
