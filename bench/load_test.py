@@ -1,6 +1,7 @@
-"""Load test driver: seeds a scratch PostgreSQL database, serves it with gunicorn on
-127.0.0.1 and runs `bench/locustfile.py` headless for a bounded time, then prints p50, p95,
-p99 and errors per request type and overall, and drops the database.
+"""Load test driver: a scratch PostgreSQL database served by gunicorn on 127.0.0.1.
+
+It seeds the database, serves it, runs `bench/locustfile.py` headless for a bounded time,
+then prints p50, p95, p99 and errors per request type and overall, and drops the database.
 
     python bench/load_test.py [--server postgres://postgres@127.0.0.1:5432] [--seconds 60]
                               [--users 16] [--workers 3]
@@ -31,7 +32,6 @@ PORT = 8768
 
 SETUP = """
 import json, secrets
-from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
 from periop.accounts.models import ApiToken, Department, Membership, Role, api_token_digest
