@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from scratch import scratch_database  # noqa: E402
+from scratch import scratch_in_process  # noqa: E402
 
 
 def _setup(database_url: str) -> None:
@@ -202,19 +202,13 @@ def main() -> None:
     )
     options = parser.parse_args()
 
-    with scratch_database(options.server, "audit") as scratch:
-        # The writers are spawned: they read the run's checkpoint file from the environment.
-        os.environ["AUDIT_CHECKPOINT_FILE"] = str(scratch.checkpoints)
+    # The writers are spawned: they read the run's checkpoint file from the environment.
+    with scratch_in_process(options.server, "audit") as scratch:
         for setting in options.database_setting:
             key, _, value = setting.partition("=")
             scratch.psql(f"ALTER DATABASE {scratch.name} SET {key} = '{value}'")
             print(f"database setting: {key} = {value}")
-        try:
-            _measure(options, scratch.url)
-        finally:
-            from django.db import connections
-
-            connections.close_all()
+        _measure(options, scratch.url)
 
 
 def _measure(options: argparse.Namespace, url: str) -> None:

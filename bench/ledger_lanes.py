@@ -25,7 +25,6 @@ nothing here is used by the application.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import audit_bench
-from scratch import scratch_database
+from scratch import scratch_in_process
 
 LANE_HEAD, LANE_EVENT = "bench_lane_head", "bench_lane_event"
 # Each lane numbers its own events; lane L's n-th event is L * STRIDE + n.
@@ -148,14 +147,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     options = parser.parse_args()
 
-    with scratch_database(options.server, "lanes") as scratch:
-        os.environ["AUDIT_CHECKPOINT_FILE"] = str(scratch.checkpoints)
-        try:
-            _measure(options, scratch.url)
-        finally:
-            from django.db import connections
-
-            connections.close_all()
+    with scratch_in_process(options.server, "lanes") as scratch:
+        _measure(options, scratch.url)
 
 
 def _measure(options: argparse.Namespace, url: str) -> None:

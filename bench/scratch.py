@@ -10,6 +10,11 @@ default file belongs to the developer's own database: sharing it would make veri
 fail). On the way out, whatever happened, it drops the database (closing any connection left
 open to it) and removes the folder. Stop a server started on the database inside the block,
 so that it is gone before the database is dropped.
+
+A benchmark that uses the database from its own process (Django set up in process, or
+workers spawned with its environment) opens it with `scratch_in_process` instead: the run's
+checkpoint file is in this process's environment, and its database connections are closed
+before the database is dropped.
 """
 
 from __future__ import annotations
@@ -54,6 +59,26 @@ def scratch_database(server: str, label: str) -> Iterator[Scratch]:
             check=False,
         )
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def scratch_in_process(server: str, label: str) -> Iterator[Scratch]:
+    """`scratch_database`, with `AUDIT_CHECKPOINT_FILE` set to the run's own file in this
+    process's environment (spawned workers inherit it) and Django's connections closed on the
+    way out, so that the database can be dropped."""
+    with scratch_database(server, label) as scratch:
+        previous = os.environ.get("AUDIT_CHECKPOINT_FILE")
+        os.environ["AUDIT_CHECKPOINT_FILE"] = str(scratch.checkpoints)
+        try:
+            yield scratch
+        finally:
+            from django.db import connections
+
+            connections.close_all()
+            if previous is None:
+                os.environ.pop("AUDIT_CHECKPOINT_FILE", None)
+            else:
+                os.environ["AUDIT_CHECKPOINT_FILE"] = previous
 
 
 def server_environment(scratch: Scratch, **extra: str) -> dict[str, str]:

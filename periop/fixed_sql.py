@@ -7,16 +7,19 @@ models' metadata, never from input:
 
 - reads turn their rows into instances here, with the database converters the ORM applies
   (SQLite returns datetimes as text and booleans as integers), so an instance read this way
-  equals one the ORM reads;
+  equals one the ORM reads; a read of some columns only leaves the others deferred, as
+  `.only()` does;
 - inserts take plain rows and prepare each value as the ORM's `save` would
   (`get_db_prep_save`: a UUID as SQLite's hex text, an aware datetime as SQLite's text), one
-  statement for all the rows.
+  statement for all the rows;
+- a statement's text is built once per database vendor (`per_vendor`), not on every call.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Generic, TypeVar
+import functools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
 from django.conf import settings
 from django.db import models
@@ -24,19 +27,34 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 
 M = TypeVar("M", bound=models.Model)
+P = ParamSpec("P")
 
 Converter = Callable[[Any, Any, BaseDatabaseWrapper], Any]
 
 
 class FixedColumns(Generic[M]):
-    """Every concrete column of `model`, in a fixed order: the SELECT list, and the instance
-    built from the values that list returns."""
+    """Concrete columns of `model` in its field order (every one, or `fields`, attribute names
+    that must include the primary key): the SELECT list, and the instance built from the values
+    that list returns."""
 
-    def __init__(self, model: type[M]) -> None:
+    def __init__(self, model: type[M], fields: Iterable[str] | None = None) -> None:
         self.model = model
-        self.fields = tuple(model._meta.concrete_fields)
+        concrete = tuple(model._meta.concrete_fields)
+        if fields is None:
+            self.fields = concrete
+        else:
+            wanted = set(fields)
+            unknown = wanted - {field.attname for field in concrete}
+            if unknown:
+                raise ValueError(f"{model.__name__} has no column {', '.join(sorted(unknown))}.")
+            pk = model._meta.pk
+            if pk is None or pk.attname not in wanted:
+                raise ValueError(f"A read of {model.__name__} must include its primary key.")
+            # `from_db` takes a partial row in the model's field order.
+            self.fields = tuple(field for field in concrete if field.attname in wanted)
         self.attnames = [field.attname for field in self.fields]
         self._converters: dict[str, list[tuple[int, Any, list[Converter]]]] = {}
+        self._insert_refusal = self._refusal(partial=len(self.fields) < len(concrete))
 
     def __len__(self) -> int:
         return len(self.fields)
@@ -47,7 +65,8 @@ class FixedColumns(Generic[M]):
 
     def instance(self, connection: BaseDatabaseWrapper, values: Sequence[Any]) -> M:
         """The instance of `values`, a row's slice in `select_list`'s order, as the ORM would
-        build it (converted values, `_state` of a row read from `connection`)."""
+        build it (converted values, `_state` of a row read from `connection`, the columns not
+        read deferred)."""
         converted = list(values)
         for index, column, converters in self._converters_for(connection):
             value = converted[index]
@@ -60,10 +79,12 @@ class FixedColumns(Generic[M]):
         """Inserts `rows` (each a value for every column, by attribute name: `client_id`, not
         `client`) with one statement. No instance is built, and nothing fills itself in: the
         model may have no automatic primary key and no `auto_now` or `auto_now_add` field (such
-        a model is refused), and a missing column is an error, never a silent default."""
+        a model is refused, as are columns chosen by `fields`), and a missing column is an
+        error, never a silent default."""
         if not rows:
             return
-        self._insertable()
+        if self._insert_refusal is not None:
+            raise ValueError(self._insert_refusal)
         quote = connection.ops.quote_name
         row = f"({', '.join(['%s'] * len(self.fields))})"
         statement = (
@@ -79,12 +100,17 @@ class FixedColumns(Generic[M]):
         with prepared_cursor(connection) as cursor:
             cursor.execute(statement, values)
 
-    def _insertable(self) -> None:
+    def _refusal(self, *, partial: bool) -> str | None:
+        """Why `insert` refuses this model, or None; worked out once, raised only by `insert`
+        (a model refused here is still read)."""
+        if partial:
+            return f"An insert into {self.model.__name__} writes every column."
         for field in self.fields:
             if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-                raise ValueError(f"{field} fills itself on save: insert it with the ORM.")
+                return f"{field} fills itself on save: insert it with the ORM."
         if self.model._meta.auto_field is not None:
-            raise ValueError(f"{self.model.__name__} has an automatic key: use the ORM.")
+            return f"{self.model.__name__} has an automatic key: use the ORM."
+        return None
 
     def _converters_for(
         self, connection: BaseDatabaseWrapper
@@ -159,3 +185,21 @@ class _PreparedDebugCursor(CursorDebugWrapper):
             shown = sql
         with self.debug_sql(shown, params):
             return CursorWrapper.execute(self, sql, params)
+
+
+def per_vendor(
+    build: Callable[Concatenate[BaseDatabaseWrapper, P], str],
+) -> Callable[Concatenate[BaseDatabaseWrapper, P], str]:
+    """`build(connection, *args)`, a statement's text from model metadata and the connection's
+    quoting, built once per database vendor and `args` and kept for the process."""
+    built: dict[tuple[Any, ...], str] = {}
+
+    @functools.wraps(build)
+    def statement(connection: BaseDatabaseWrapper, /, *args: P.args, **kwargs: P.kwargs) -> str:
+        key = (connection.vendor, args, tuple(sorted(kwargs.items())))
+        text = built.get(key)
+        if text is None:
+            text = built[key] = build(connection, *args, **kwargs)
+        return text
+
+    return statement

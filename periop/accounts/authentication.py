@@ -14,7 +14,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 
 from periop.accounts.models import API_TOKEN_PREFIX_LENGTH, ApiToken, api_token_digest
-from periop.fixed_sql import FixedColumns, prepared_cursor
+from periop.fixed_sql import FixedColumns, per_vendor, prepared_cursor
 
 
 class HashedTokenAuthentication(TokenAuthentication):
@@ -63,6 +63,7 @@ def _columns() -> tuple[FixedColumns[ApiToken], FixedColumns[Any]]:
     return FixedColumns(ApiToken), FixedColumns(get_user_model())
 
 
+@per_vendor
 def _statement(connection: BaseDatabaseWrapper) -> str:
     # Built from the models' metadata only, never from input.
     tokens, users = _columns()

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import DEFAULT_DB_ALIAS, connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model, QuerySet
 from django.http import Http404
 from rest_framework.permissions import BasePermission
@@ -20,7 +21,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from periop.accounts.models import Membership, Role
-from periop.fixed_sql import prepared_cursor
+from periop.fixed_sql import per_vendor, prepared_cursor
 
 M = TypeVar("M", bound=Model)
 
@@ -36,20 +37,27 @@ def user_department_ids(user: AnyUser, roles: Iterable[str] | None = None) -> se
         return set()
     # Every API request asks this: one fixed statement (building the ORM query, with the
     # model's ordering over two joined tables, cost ten times running it).
-    database = router.db_for_read(Membership) or DEFAULT_DB_ALIAS
-    connection = connections[database]
+    connection = connections[router.db_for_read(Membership) or DEFAULT_DB_ALIAS]
+    statement = _department_ids_statement(connection, None if wanted is None else len(wanted))
+    with prepared_cursor(connection) as cursor:
+        cursor.execute(statement, [user.pk, *(wanted or [])])
+        return {int(row[0]) for row in cursor.fetchall()}
+
+
+@per_vendor
+def _department_ids_statement(connection: BaseDatabaseWrapper, roles: int | None) -> str:
+    """The departments of a user, holding one of `roles` roles (any role when None); built
+    from model metadata only, never from input."""
     quote = connection.ops.quote_name
     fields = Membership._meta
     statement = (
         f"SELECT {quote(fields.get_field('department').column)} "  # noqa: S608
         f"FROM {quote(fields.db_table)} WHERE {quote(fields.get_field('user').column)} = %s"
     )
-    if wanted is not None:
+    if roles is not None:
         statement += f" AND {quote(fields.get_field('role').column)} IN "
-        statement += f"({', '.join(['%s'] * len(wanted))})"
-    with prepared_cursor(connection) as cursor:
-        cursor.execute(statement, [user.pk, *(wanted or [])])
-        return {int(row[0]) for row in cursor.fetchall()}
+        statement += f"({', '.join(['%s'] * roles)})"
+    return statement
 
 
 def user_has_role(user: AnyUser, roles: Iterable[str]) -> bool:

@@ -7,17 +7,16 @@ department (`department_tunings`). Every step is append-only and audited.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import DEFAULT_DB_ALIAS, connections, router, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from periop.accounts.models import Department, Profession, Role
 from periop.accounts.permissions import user_department_ids
@@ -31,7 +30,7 @@ from periop.drugs.models import LocalTuning, SignOffKind, TuningSignOff
 from periop.drugs.registry import get_knowledge_base
 from periop.drugs.releases import CATEGORY_KNOWLEDGE_BASE
 from periop.drugs.reviews import is_reviewer
-from periop.fixed_sql import prepared_cursor
+from periop.fixed_sql import FixedColumns, per_vendor, prepared_cursor
 
 RESOURCE = "knowledge-base-tuning"
 
@@ -185,64 +184,72 @@ def _sign_offs() -> QuerySet[TuningSignOff]:
 def department_tunings(department_id: int | None) -> dict[str, list[Tuning]]:
     """The department's tunings in force (both sign-offs given), by rule: one query.
 
-    Every check runs this, so it is one precompiled statement rather than an ORM query:
-    building the ORM query cost more than the check's evaluation, and most departments have
-    no tuning at all."""
+    Every check runs this, so it is one fixed statement rather than an ORM query: building the
+    ORM query cost more than the check's evaluation, and most departments have no tuning at
+    all."""
     if department_id is None:
         return {}
-    database = connections[router.db_for_read(TuningSignOff) or DEFAULT_DB_ALIAS]
-    with prepared_cursor(database) as cursor:
-        cursor.execute(_DEPARTMENT_SIGN_OFFS, [department_id])
+    connection = connections[router.db_for_read(TuningSignOff) or DEFAULT_DB_ALIAS]
+    with prepared_cursor(connection) as cursor:
+        cursor.execute(_department_sign_offs(connection), [department_id])
         rows = cursor.fetchall()
-    return _in_force(_sign_off_from_row(row) for row in rows) if rows else {}
-
-
-def _table(model: Any) -> str:
-    return str(model._meta.db_table)
+    return _in_force(_sign_off_from_row(connection, row) for row in rows) if rows else {}
 
 
 _User = get_user_model()
-_NAME = _User.USERNAME_FIELD
-_SIGN_OFF, _TUNING, _PERSON = _table(TuningSignOff), _table(LocalTuning), _table(_User)
-# The columns `_in_force` reads, in `_sign_offs()` order; built from model metadata only.
-_DEPARTMENT_SIGN_OFFS = (
-    f"SELECT s.tuning_id, s.kind, s.signed_at, reviewer.id, reviewer.{_NAME}, "  # noqa: S608
-    f"t.rule_id, t.change, t.level, t.text, t.reason, t.proposed_at, proposer.id, "
-    f"proposer.{_NAME} FROM {_SIGN_OFF} s JOIN {_TUNING} t ON t.id = s.tuning_id "
-    f"JOIN {_PERSON} reviewer ON reviewer.id = s.reviewer_id "
-    f"JOIN {_PERSON} proposer ON proposer.id = t.proposed_by_id "
-    "WHERE t.department_id = %s ORDER BY s.tuning_id, s.id"
+# The columns `_in_force` reads (and the keys); the others are deferred, as by `.only()`.
+_SIGN_OFF = FixedColumns(
+    TuningSignOff, fields=("id", "tuning_id", "kind", "reviewer_id", "signed_at")
 )
+_TUNING = FixedColumns(
+    LocalTuning,
+    fields=("id", "rule_id", "change", "level", "text", "reason", "proposed_by_id", "proposed_at"),
+)
+_PERSON = FixedColumns(_User, fields=(_User._meta.pk.attname, _User.USERNAME_FIELD))
 
 
-def _stored_time(value: Any) -> dt.datetime:
-    """A stored date-time as the ORM gives it: aware, in UTC (SQLite keeps naive UTC)."""
-    if isinstance(value, str):
-        value = parse_datetime(value)
-    return value if timezone.is_aware(value) else timezone.make_aware(value, dt.UTC)
+@per_vendor
+def _department_sign_offs(connection: BaseDatabaseWrapper) -> str:
+    """The department's sign-offs with their tunings and people, in `_sign_offs()` order;
+    built from model metadata only, never from input."""
+    quote = connection.ops.quote_name
 
+    def column(model: Any, name: str) -> str:
+        return quote(model._meta.get_field(name).column)
 
-def _sign_off_from_row(row: tuple[Any, ...]) -> TuningSignOff:
-    """An unsaved sign-off with its tuning and people, as `_sign_offs()` would load it."""
-    (tuning_id, kind, signed_at, reviewer_id, reviewer, rule_id, change, level, text, reason,
-     proposed_at, proposer_id, proposer) = row  # fmt: skip
-    username = _User.USERNAME_FIELD
-    tuning = LocalTuning(
-        pk=tuning_id,
-        rule_id=rule_id,
-        change=change,
-        level=level,
-        text=text,
-        reason=reason,
-        proposed_at=_stored_time(proposed_at),
-        proposed_by=_User(pk=proposer_id, **{username: proposer}),
+    def table(model: Any) -> str:
+        return quote(model._meta.db_table)
+
+    sign_off_id, tuning_id, person_id = (
+        quote(model._meta.pk.column) for model in (TuningSignOff, LocalTuning, _User)
     )
-    return TuningSignOff(
-        tuning=tuning,
-        kind=kind,
-        signed_at=_stored_time(signed_at),
-        reviewer=_User(pk=reviewer_id, **{username: reviewer}),
+    return (
+        f"SELECT {_SIGN_OFF.select_list(connection, 's')}, "  # noqa: S608
+        f"{_TUNING.select_list(connection, 't')}, "
+        f"{_PERSON.select_list(connection, 'reviewer')}, "
+        f"{_PERSON.select_list(connection, 'proposer')} "
+        f"FROM {table(TuningSignOff)} s "
+        f"JOIN {table(LocalTuning)} t ON t.{tuning_id} = s.{column(TuningSignOff, 'tuning')} "
+        f"JOIN {table(_User)} reviewer "
+        f"ON reviewer.{person_id} = s.{column(TuningSignOff, 'reviewer')} "
+        f"JOIN {table(_User)} proposer "
+        f"ON proposer.{person_id} = t.{column(LocalTuning, 'proposed_by')} "
+        f"WHERE t.{column(LocalTuning, 'department')} = %s "
+        f"ORDER BY s.{column(TuningSignOff, 'tuning')}, s.{sign_off_id}"
     )
+
+
+def _sign_off_from_row(connection: BaseDatabaseWrapper, row: tuple[Any, ...]) -> TuningSignOff:
+    """A sign-off with its tuning and people, as `_sign_offs()` would load it."""
+    tuning_at = len(_SIGN_OFF)
+    reviewer_at = tuning_at + len(_TUNING)
+    proposer_at = reviewer_at + len(_PERSON)
+    sign_off = _SIGN_OFF.instance(connection, row[:tuning_at])
+    tuning = _TUNING.instance(connection, row[tuning_at:reviewer_at])
+    tuning.proposed_by = _PERSON.instance(connection, row[proposer_at:])
+    sign_off.tuning = tuning
+    sign_off.reviewer = _PERSON.instance(connection, row[reviewer_at:proposer_at])
+    return sign_off
 
 
 def tunings_by_id(ids: Iterable[int]) -> dict[str, list[Tuning]]:

@@ -14,7 +14,10 @@ from periop.accounts.models import API_TOKEN_PREFIX_LENGTH, ApiToken, Membership
 from periop.accounts.permissions import user_department_ids, user_has_role
 from periop.accounts.services import api_token_issue
 from periop.audit.models import AuditEvent
-from periop.fixed_sql import FixedColumns
+from periop.audit.services import Actor, audit_event_append
+from periop.drugs.models import LocalTuning
+from periop.fixed_sql import FixedColumns, per_vendor
+from periop.interop.cds_hooks.auth import _registered_client
 from periop.interop.models import CdsCard, CdsClient
 from tests.factories import DepartmentFactory, MembershipFactory, UserFactory
 
@@ -81,6 +84,29 @@ def test_a_deactivated_user_is_refused_at_once(pharmacist):
 
     with pytest.raises(exceptions.AuthenticationFailed, match="inactive"):
         HashedTokenAuthentication().authenticate_credentials(key)
+
+
+@pytest.mark.parametrize("active", [True, False])
+def test_a_cds_client_read_by_the_fixed_statement_equals_the_orm_one(department, active):
+    CdsClient.objects.create(
+        issuer="https://other.example/", department=DepartmentFactory(), public_key_pem="-"
+    )
+    CdsClient.objects.create(
+        issuer="https://ehr.example/",
+        department=department,
+        jwks_url="https://ehr.example/jwks",
+        active=active,
+    )
+
+    client = _registered_client("https://ehr.example/")
+
+    stored = CdsClient.objects.get(issuer="https://ehr.example/")
+    assert _all_values(client) == _all_values(stored)
+    # SQLite returns booleans as integers: the ORM's converter makes them booleans again.
+    assert client.active is active
+    assert client._state.adding is False
+    assert client._state.db == stored._state.db
+    assert _registered_client("https://unknown.example/") is None
 
 
 @pytest.mark.parametrize(
@@ -164,3 +190,100 @@ def test_a_model_with_an_automatic_key_or_a_self_filling_field_is_refused():
         FixedColumns(AuditEvent).insert(connection, [{}])
     with pytest.raises(ValueError, match="fills itself"):
         FixedColumns(ApiToken).insert(connection, [{}])
+
+
+def test_a_read_of_some_columns_equals_the_orms_only_and_defers_the_rest(
+    department, department_admin, django_assert_num_queries
+):
+    stored = LocalTuning.objects.create(
+        department=department,
+        rule_id="rule",
+        change="local-text",
+        text="Bleep 1234.",
+        reason="Local pathway.",
+        proposed_by=department_admin,
+        proposed_at=timezone.now(),
+    )
+    # In any order: the columns are read in the model's order.
+    columns = FixedColumns(LocalTuning, fields=("proposed_at", "id", "rule_id"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns.select_list(connection, 't')} "  # noqa: S608
+            f"FROM {LocalTuning._meta.db_table} t"
+        )
+        (row,) = cursor.fetchall()
+
+    read = columns.instance(connection, row)
+
+    only = LocalTuning.objects.only("proposed_at", "rule_id").get()
+    assert read.get_deferred_fields() == only.get_deferred_fields()
+    assert "text" in read.get_deferred_fields()
+    for name in ("id", "rule_id", "proposed_at"):
+        value = getattr(read, name)
+        assert (value, type(value)) == (getattr(stored, name), type(getattr(stored, name)))
+    assert read.proposed_at.tzinfo is not None
+    # A deferred column is read when asked for, as after `.only()`.
+    with django_assert_num_queries(1):
+        assert read.text == "Bleep 1234."
+
+
+def test_columns_the_model_does_not_have_or_a_read_without_the_key_are_refused_at_once():
+    with pytest.raises(ValueError, match="no column department, nowhere"):
+        FixedColumns(LocalTuning, fields=("id", "department", "nowhere"))
+    with pytest.raises(ValueError, match="primary key"):
+        FixedColumns(LocalTuning, fields=("rule_id",))
+
+
+def test_an_insert_of_some_columns_only_is_refused(department):
+    columns = FixedColumns(CdsCard, fields=("uuid", "hook_instance"))
+
+    with pytest.raises(ValueError, match="every column"):
+        columns.insert(connection, [{"uuid": uuid.uuid4(), "hook_instance": "h"}])
+
+    assert CdsCard.objects.count() == 0
+
+
+def test_a_model_refused_for_inserts_is_still_read_and_refused_at_each_insert():
+    audit_event_append(
+        actor=Actor.system("test"), action="read", resource_type="patient", resource_id=1
+    )
+    columns = FixedColumns(AuditEvent)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns.select_list(connection, 'e')} "  # noqa: S608
+            f"FROM {AuditEvent._meta.db_table} e"
+        )
+        (row,) = cursor.fetchall()
+
+    assert _all_values(columns.instance(connection, row)) == _all_values(AuditEvent.objects.get())
+    columns.insert(connection, [])
+    for _ in range(2):
+        with pytest.raises(ValueError, match="automatic key"):
+            columns.insert(connection, [{}])
+
+
+def test_a_statement_is_built_once_per_vendor_and_arguments():
+    built = []
+
+    @per_vendor
+    def statement(connection, width):
+        built.append((connection.vendor, width))
+        return f"SELECT {', '.join(['%s'] * width)} -- {connection.ops.quote_name('x')}"
+
+    first = statement(connection, 2)
+
+    assert statement(connection, 2) is first
+    assert statement(connection, 3).count("%s") == 3
+    assert statement(connection, 3) is statement(connection, 3)
+    assert built == [(connection.vendor, 2), (connection.vendor, 3)]
+
+
+def test_the_fixed_statements_are_built_once(pharmacist):
+    from periop.accounts.authentication import _statement
+    from periop.accounts.permissions import _department_ids_statement
+
+    assert _statement(connection) is _statement(connection)
+    assert _department_ids_statement(connection, 2) is _department_ids_statement(connection, 2)
+    assert _department_ids_statement(connection, None) is not _department_ids_statement(
+        connection, 1
+    )

@@ -113,6 +113,13 @@ def test_an_inactive_client_is_refused(cds_client, token):
     _assert_refused(_post(token()), "not registered")
 
 
+def test_a_client_deactivated_between_two_calls_is_refused_at_once(cds_client, token):
+    assert _post(token()).status_code == 200
+    CdsClient.objects.filter(pk=cds_client.pk).update(active=False)
+
+    _assert_refused(_post(token()), "not registered", accepted_before=1)
+
+
 def test_a_token_signed_with_an_unknown_key_is_refused(cds_client, other_ec_key):
     _assert_refused(_post(make_token(other_ec_key)), "not verified")
 

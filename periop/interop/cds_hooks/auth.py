@@ -21,11 +21,13 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, router, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.http import HttpRequest
 from django.utils import timezone
 
 from periop.audit.models import Action, ActorKind, Outcome
 from periop.audit.services import Actor, audit_event_append
+from periop.fixed_sql import FixedColumns, per_vendor, prepared_cursor
 from periop.interop.models import CdsClient, CdsTokenSeen
 
 logger = logging.getLogger("periop.interop.cds_hooks")
@@ -179,27 +181,31 @@ def caller_authenticate(request: HttpRequest) -> Caller:
 
 
 def _registered_client(issuer: str) -> CdsClient | None:
-    """The client registered for `issuer`, read by one precompiled statement (every call runs
-    it; building the ORM query cost more than running it). Read afresh on every call, never
-    cached, so a client deactivated in the admin is refused at once."""
-    database = router.db_for_read(CdsClient) or DEFAULT_DB_ALIAS
-    with connections[database].cursor() as cursor:
-        cursor.execute(_CLIENT, [issuer])
+    """The client registered for `issuer`, read by one fixed statement (every call runs it;
+    building the ORM query cost more than running it) and built as the ORM builds it (SQLite
+    returns `active` as an integer). Read afresh on every call, never cached, so a client
+    deactivated in the admin is refused at once."""
+    connection = connections[router.db_for_read(CdsClient) or DEFAULT_DB_ALIAS]
+    with prepared_cursor(connection) as cursor:
+        cursor.execute(_client_statement(connection), [issuer])
         row = cursor.fetchone()
-    if row is None:
-        return None
-    client = CdsClient(**dict(zip(_CLIENT_FIELDS, row, strict=True)))
-    client._state.adding = False
-    client._state.db = database
-    return client
+    return None if row is None else _CLIENT.instance(connection, row)
 
 
-# The fields the authentication and the service use; built from model metadata only.
-_CLIENT_FIELDS = ("id", "issuer", "jwks_url", "public_key_pem", "department_id", "active")
-_CLIENT = (
-    f"SELECT {', '.join(_CLIENT_FIELDS)} FROM {CdsClient._meta.db_table} "  # noqa: S608
-    "WHERE issuer = %s"
-)
+_CLIENT = FixedColumns(CdsClient)
+
+
+@per_vendor
+def _client_statement(connection: BaseDatabaseWrapper) -> str:
+    # Built from model metadata only, never from input.
+    quote = connection.ops.quote_name
+    return (
+        f"SELECT {_CLIENT.select_list(connection, 'c')} "  # noqa: S608
+        f"FROM {quote(CdsClient._meta.db_table)} c "
+        f"WHERE c.{quote(CdsClient._meta.get_field('issuer').column)} = %s"
+    )
+
+
 _SEEN = CdsTokenSeen._meta.db_table
 # The claim and the forgetting of expired tokens in one statement (PostgreSQL). On its own (in
 # autocommit, as in a request) it also relaxes its own commit: `set_config(..., true)` is SET
@@ -235,10 +241,10 @@ def _jti_claim(issuer: str, jti: str, expires_at: dt.datetime) -> None:
                 CdsTokenSeen.objects.create(issuer=issuer, jti=jti, expires_at=expires_at)
                 CdsTokenSeen.objects.filter(expires_at__lt=now).delete()
         elif connection.in_atomic_block:
-            with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+            with transaction.atomic(using=connection.alias), prepared_cursor(connection) as cursor:
                 cursor.execute(_CLAIM, [now, issuer, jti, expires_at])
         else:
-            with connection.cursor() as cursor:
+            with prepared_cursor(connection) as cursor:
                 cursor.execute(_CLAIM_RELAXED, [now, issuer, jti, expires_at])
     except IntegrityError:
         raise Rejected("jti replayed", issuer) from None
