@@ -37,6 +37,23 @@ def _runs_of(fragment: str) -> int:
     return sum(runs for statement, runs in _prepared().values() if fragment in statement)
 
 
+def _card_row(department) -> dict[str, object]:
+    """A CDS card's row for the fixed insert, of a client registered for it."""
+    client = CdsClient.objects.create(
+        issuer="https://ehr.example/", department=department, public_key_pem="-"
+    )
+    return {
+        "uuid": uuid.uuid4(),
+        "hook_instance": "hook-1",
+        "client_id": client.pk,
+        "department_id": department.pk,
+        "service": "periop-nmj",
+        "drug": "succinylcholine",
+        "level": "contraindicated",
+        "issued_at": timezone.now(),
+    }
+
+
 def test_a_check_prepares_its_fixed_statements_and_runs_them_again_without_preparing(
     pharmacist_client,
 ):
@@ -93,19 +110,7 @@ def test_a_prepared_statement_is_counted_and_logged_like_any_query(pharmacist, d
 
 
 def test_a_prepared_statement_runs_in_the_callers_transaction(department):
-    client = CdsClient.objects.create(
-        issuer="https://ehr.example/", department=department, public_key_pem="-"
-    )
-    row = {
-        "uuid": uuid.uuid4(),
-        "hook_instance": "hook-1",
-        "client_id": client.pk,
-        "department_id": department.pk,
-        "service": "periop-nmj",
-        "drug": "succinylcholine",
-        "level": "contraindicated",
-        "issued_at": timezone.now(),
-    }
+    row = _card_row(department)
 
     written_inside = []
 
@@ -119,24 +124,11 @@ def test_a_prepared_statement_runs_in_the_callers_transaction(department):
         fails_after_the_insert()
 
     assert written_inside == [1]
-
     assert CdsCard.objects.count() == 0
 
 
 def test_a_prepared_statement_raises_djangos_errors(department):
-    client = CdsClient.objects.create(
-        issuer="https://ehr.example/", department=department, public_key_pem="-"
-    )
-    row = {
-        "uuid": uuid.uuid4(),
-        "hook_instance": "hook-1",
-        "client_id": client.pk,
-        "department_id": department.pk,
-        "service": "periop-nmj",
-        "drug": "",
-        "level": "",
-        "issued_at": timezone.now(),
-    }
+    row = _card_row(department)
     FixedColumns(CdsCard).insert(connection, [row])
 
     with pytest.raises(IntegrityError), transaction.atomic():
