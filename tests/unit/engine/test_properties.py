@@ -141,6 +141,53 @@ def test_the_order_of_planned_drugs_changes_no_caution(
     assert first.highest_level == second.highest_level
 
 
+def clinical_content(evaluation: Evaluation) -> tuple[object, ...]:
+    """What a clinician acts on, whatever order the record lists things in: the receptor
+    state and its sources, and each drug's level, effects, conflict, findings (rule and level),
+    dose, monitoring, reversal and what to give instead."""
+    receptor = evaluation.receptor_state
+    return (
+        receptor.value,
+        receptor.derived,
+        frozenset(receptor.sources),
+        evaluation.highest_level,
+        {
+            caution.drug: (
+                caution.level,
+                caution.effects,
+                caution.conflict,
+                frozenset((finding.rule, finding.level) for finding in caution.findings),
+                caution.dose,
+                caution.monitoring,
+                caution.reversal,
+                caution.instead,
+            )
+            for caution in evaluation.cautions
+        },
+    )
+
+
+@SETTINGS
+@given(patient=patients(), drugs=planned_drugs(), data=st.data())
+def test_the_order_of_conditions_and_medications_changes_no_caution(
+    patient: PatientState, drugs: list[str], data: st.DataObject
+):
+    """A record lists conditions and medications in whatever order they were entered: a
+    condition that does not count (resolved, not yet acting on the receptors, or without a
+    receptor effect) must never hide one entered after it, nor one entered before it."""
+    assert KB is not None
+    reordered = dataclasses.replace(
+        patient,
+        conditions=tuple(data.draw(st.permutations(patient.conditions))),
+        medications=tuple(data.draw(st.permutations(patient.medications))),
+    )
+
+    first = evaluate(patient, drugs, AT, KB)
+    second = evaluate(reordered, drugs, AT, KB)
+
+    assert clinical_content(first) == clinical_content(second)
+
+
 @SETTINGS
 @given(patient=patients(), extra=conditions(), drugs=planned_drugs())
 def test_adding_a_condition_never_lowers_a_level_unless_a_rule_supersedes(

@@ -79,6 +79,43 @@ def test_it_keeps_the_base_effect_when_the_overriding_attribute_is_unknown(kb: K
     )
 
 
+def test_an_override_whose_attribute_is_unknown_does_not_hide_a_later_one_that_is_known(
+    kb_files: KnowledgeFiles,
+):
+    stroke = kb_files.condition("stroke")
+    stroke["attributes"]["flaccid"] = {"type": "boolean", "label": "Flaccid"}
+    stroke["receptor_effect_overrides"] = [
+        {"attributes": {"flaccid": [False]}, "effect": "none"},
+        {"attributes": {"motor_deficit": [False]}, "effect": "none"},
+    ]
+    kb = kb_files.load()
+    no_deficit = ConditionInput(
+        "stroke", onset=hours_before(240), attributes={"motor_deficit": False}
+    )
+
+    evaluation = receptor(kb, no_deficit)
+
+    assert evaluation.receptor_state.value == "normal"
+    # The known attribute decided the effect: no assumption about the unknown one remains.
+    assert not [note for note in evaluation.assumptions if "flaccid" in note]
+
+
+def test_a_condition_that_does_not_count_never_hides_one_listed_after_it(kb: KnowledgeBase):
+    resolved = ConditionInput("stroke", onset=hours_before(2000), resolved=hours_before(10))
+    too_recent = ConditionInput("stroke", onset=hours_before(1))
+    no_deficit = ConditionInput(
+        "stroke", onset=hours_before(240), attributes={"motor_deficit": False}
+    )
+
+    for first in (resolved, too_recent, no_deficit):
+        result = receptor(kb, first, MG, STROKE).receptor_state
+        assert result.value == "mixed", first
+        assert result.sources == (
+            ReceptorSource("myasthenia-gravis", "down"),
+            ReceptorSource("stroke", "up"),
+        )
+
+
 def test_it_ignores_a_resolved_condition(kb: KnowledgeBase):
     resolved = ConditionInput("stroke", onset=hours_before(2000), resolved=hours_before(10))
 
