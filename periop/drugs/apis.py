@@ -17,8 +17,10 @@ from rest_framework.views import APIView
 from periop.accounts.models import Department, Role
 from periop.accounts.permissions import (
     CHECK_ROLES,
+    HasDepartmentRole,
     HasRole,
     get_scoped_object_or_404,
+    request_department_roles,
     user_department_ids,
 )
 from periop.api import MAX_ID, StrictSerializer
@@ -305,7 +307,7 @@ def tuning_to_dict(tuning: LocalTuning) -> dict[str, Any]:
 class TuningsApi(APIView):
     """`GET, POST /api/v1/knowledge-base/tunings`: a department's local tunings."""
 
-    permission_classes = [IsAuthenticated, HasRole]
+    permission_classes = [IsAuthenticated, HasDepartmentRole]
     required_roles = (Role.ADMIN, Role.KB_REVIEWER)
 
     @extend_schema(
@@ -325,7 +327,10 @@ class TuningsApi(APIView):
         tags=["knowledge base"],
     )
     def get(self, request: Request) -> Response:
-        return Response([tuning_to_dict(tuning) for tuning in tunings_visible(request.user)])
+        roles = request_department_roles(request)
+        return Response(
+            [tuning_to_dict(tuning) for tuning in tunings_visible(request.user, roles=roles)]
+        )
 
     @extend_schema(
         operation_id="knowledge_base_tunings_create",
@@ -350,11 +355,14 @@ class TuningsApi(APIView):
         serializer = TuningInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        # The roles the permission check read: the department is looked up once, in them.
+        roles = request_department_roles(request)
         department = get_scoped_object_or_404(
             Department.objects.all(),
             request.user,
             roles=[Role.ADMIN],
             department_field="pk",
+            known=roles,
             pk=data["department"],
         )
         tuning = tuning_propose(
@@ -365,15 +373,16 @@ class TuningsApi(APIView):
             level=data.get("level", ""),
             text=data.get("text", ""),
             reason=data["reason"],
+            roles=roles,
         )
-        tuning = tunings_visible(request.user, ids=[tuning.pk])[0]
+        tuning = tunings_visible(request.user, ids=[tuning.pk], roles=roles)[0]
         return Response(tuning_to_dict(tuning), status=status.HTTP_201_CREATED)
 
 
 class TuningSignOffApi(APIView):
     """`POST /api/v1/knowledge-base/tunings/{id}/sign-off`: a reviewer of the department."""
 
-    permission_classes = [IsAuthenticated, HasRole]
+    permission_classes = [IsAuthenticated, HasDepartmentRole]
     required_roles = (Role.KB_REVIEWER,)
 
     @extend_schema(
@@ -402,11 +411,13 @@ class TuningSignOffApi(APIView):
         serializer = TuningSignOffInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         # The service refuses (404) a reviewer of another department, as the page's view.
+        roles = request_department_roles(request)
         tuning = get_object_or_404(LocalTuning, pk=pk)
         tuning_sign_off(
             user=request.user,
             tuning=tuning,
             comment=serializer.validated_data.get("comment", ""),
+            roles=roles,
         )
-        tuning = tunings_visible(request.user, ids=[tuning.pk])[0]
+        tuning = tunings_visible(request.user, ids=[tuning.pk], roles=roles)[0]
         return Response(tuning_to_dict(tuning))

@@ -19,7 +19,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from periop.accounts.models import Department, Profession, Role
-from periop.accounts.permissions import user_department_ids
+from periop.accounts.permissions import DepartmentRoles, department_roles
 from periop.accounts.services import profession_of
 from periop.api import DomainError
 from periop.audit.models import Action
@@ -29,10 +29,14 @@ from periop.drugs.engine.tuning import RAISE, Tuning, TuningRefused, tuning_chec
 from periop.drugs.models import LocalTuning, SignOffKind, TuningSignOff
 from periop.drugs.registry import get_knowledge_base
 from periop.drugs.releases import CATEGORY_KNOWLEDGE_BASE
-from periop.drugs.reviews import is_reviewer
 from periop.fixed_sql import FixedColumns, per_vendor, prepared_cursor
 
 RESOURCE = "knowledge-base-tuning"
+
+
+def _roles(user: Any, known: DepartmentRoles | None) -> DepartmentRoles:
+    """`known` (the roles the request's permission check read), else read now."""
+    return department_roles(user) if known is None else known.of(user)
 
 
 def tuning_propose(
@@ -44,12 +48,12 @@ def tuning_propose(
     level: str = "",
     text: str = "",
     reason: str,
+    roles: DepartmentRoles | None = None,
 ) -> LocalTuning:
     """A department administrator's proposal, refused (with the floor it would breach) when
-    it would lower contraindicated, avoid or adjust."""
-    if not getattr(user, "is_superuser", False) and department.pk not in user_department_ids(
-        user, [Role.ADMIN]
-    ):
+    it would lower contraindicated, avoid or adjust. `roles`: the user's, when the request
+    has read them already."""
+    if not _roles(user, roles).holds(department.pk, [Role.ADMIN]):
         raise DomainError("Only the department's administrator proposes local tunings.")
     rule = next((rule for rule in get_knowledge_base().rules if rule.id == rule_id), None)
     if rule is None:
@@ -95,15 +99,21 @@ def tuning_propose(
     return tuning
 
 
-def tuning_sign_off(*, user: Any, tuning: LocalTuning, comment: str = "") -> TuningSignOff:
+def tuning_sign_off(
+    *,
+    user: Any,
+    tuning: LocalTuning,
+    comment: str = "",
+    roles: DepartmentRoles | None = None,
+) -> TuningSignOff:
     """A reviewer's sign-off, of the kind their profession gives, with an optional comment.
     Only a reviewer of the tuning's department signs: for anyone else the tuning does not
-    exist (404), whichever door (page or API) the request came through."""
-    if not is_reviewer(user):
+    exist (404), whichever door (page or API) the request came through. `roles`: the user's,
+    when the request has read them already."""
+    held = _roles(user, roles)
+    if not held.has_role([Role.KB_REVIEWER]):
         raise DomainError("Only a knowledge-base reviewer can sign off a tuning.")
-    if not getattr(user, "is_superuser", False) and tuning.department_id not in (
-        user_department_ids(user, [Role.KB_REVIEWER])
-    ):
+    if not held.holds(tuning.department_id, [Role.KB_REVIEWER]):
         raise Http404("No such tuning in your departments.")
     profession = profession_of(user)
     if profession not in Profession.values:
@@ -261,16 +271,17 @@ def tunings_by_id(ids: Iterable[int]) -> dict[str, list[Tuning]]:
     return _in_force(_sign_offs().filter(tuning_id__in=ids))
 
 
-def tunings_visible(user: Any, *, ids: Iterable[int] | None = None) -> list[LocalTuning]:
+def tunings_visible(
+    user: Any, *, ids: Iterable[int] | None = None, roles: DepartmentRoles | None = None
+) -> list[LocalTuning]:
     """The tunings of the departments the user administers or reviews for, with their
-    sign-offs, newest first."""
+    sign-offs, newest first. `roles`: the user's, when the request has read them already."""
     rows = LocalTuning.objects.select_related("proposed_by", "department").prefetch_related(
         Prefetch("sign_offs", queryset=TuningSignOff.objects.select_related("reviewer"))
     )
-    if not getattr(user, "is_superuser", False):
-        rows = rows.filter(
-            department_id__in=user_department_ids(user, [Role.ADMIN, Role.KB_REVIEWER])
-        )
+    held = _roles(user, roles)
+    if not held.is_superuser:
+        rows = rows.filter(department_id__in=held.department_ids([Role.ADMIN, Role.KB_REVIEWER]))
     if ids is not None:
         rows = rows.filter(pk__in=list(ids))
     return list(rows.order_by("-proposed_at", "-id"))

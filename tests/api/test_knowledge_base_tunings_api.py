@@ -9,7 +9,8 @@ from rest_framework.test import APIClient
 from periop.accounts.models import Role
 from periop.drugs import registry
 from periop.drugs.engine import Level
-from tests.conftest import _member, api_token_for, nothing_changes
+from periop.drugs.models import LocalTuning
+from tests.conftest import _member, api_token_for, audit_append_queries, nothing_changes
 
 pytestmark = pytest.mark.django_db
 
@@ -186,3 +187,57 @@ def test_a_sign_off_carries_the_reviewers_comment(
     assert [(s["reviewer"], s["comment"]) for s in signed.json()["sign_offs"]] == [
         (consultant_reviewer.username, "Agreed for theatres.")
     ]
+
+
+# --- each request reads the user's roles and the department once ---------------------------
+
+# The token with its user, then the user's roles in every department (the role check, then
+# passed to the view and the services).
+API_START = 2
+# The tuning answered: the tuning with its proposer and department, its sign-offs.
+ANSWER = 2
+
+
+def test_the_list_reads_the_roles_once(
+    department, department_admin, consultant_reviewer, django_assert_num_queries
+):
+    created = _client(department_admin).post(URL, _proposal(department), format="json").json()
+    client = _client(consultant_reviewer)
+
+    with django_assert_num_queries(API_START + ANSWER):
+        listed = client.get(URL)
+
+    assert [tuning["id"] for tuning in listed.json()] == [created["id"]]
+
+
+def test_a_proposal_reads_its_department_once(
+    department, other_department, department_admin, django_assert_num_queries
+):
+    client = _client(department_admin)
+
+    # the start, the department, the proposal and its audit event in one savepoint, the answer
+    with django_assert_num_queries(API_START + 1 + 3 + audit_append_queries() + ANSWER):
+        created = client.post(URL, _proposal(department), format="json")
+    # another department: the start, and the department not found among the user's
+    with nothing_changes(), django_assert_num_queries(API_START + 1):
+        refused = client.post(URL, _proposal(other_department), format="json")
+
+    assert created.status_code == 201
+    assert created.json()["department"] == department.pk
+    assert refused.status_code == 404
+
+
+def test_a_sign_off_reads_the_reviewers_roles_once(
+    department, department_admin, pharmacist_reviewer, django_assert_num_queries
+):
+    created = _client(department_admin).post(URL, _proposal(department), format="json").json()
+    client = _client(pharmacist_reviewer)
+
+    # the start, the tuning, the profession, then in one savepoint the sign-offs so far
+    # (locked), the sign-off and its audit event; then the answer
+    with django_assert_num_queries(API_START + 2 + 4 + audit_append_queries() + ANSWER):
+        signed = client.post(f"{URL}/{created['id']}/sign-off")
+
+    assert signed.status_code == 200
+    assert [s["reviewer"] for s in signed.json()["sign_offs"]] == [pharmacist_reviewer.username]
+    assert LocalTuning.objects.get().sign_offs.count() == 1

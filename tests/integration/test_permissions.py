@@ -9,11 +9,13 @@ from rest_framework.views import APIView
 from periop.accounts.models import Department, Membership, Role
 from periop.accounts.permissions import (
     HasRole,
+    department_roles,
     get_scoped_object_or_404,
     scope_to_departments,
+    user_department_ids,
     user_has_role,
 )
-from tests.factories import UserFactory
+from tests.factories import DepartmentFactory, UserFactory
 
 
 class PharmacyOnlyView(APIView):
@@ -93,3 +95,74 @@ def test_scoping_by_role_excludes_departments_where_the_role_is_missing(anesthet
 def test_a_malformed_id_is_404(anesthetist):
     with pytest.raises(Http404):
         get_scoped_object_or_404(Membership.objects.all(), anesthetist, pk="not-a-number")
+
+
+@pytest.mark.django_db
+def test_the_roles_read_once_answer_as_the_helpers_do(department, other_department):
+    user = UserFactory(username="three-hats")
+    Membership.objects.create(user=user, department=department, role=Role.ADMIN)
+    Membership.objects.create(user=user, department=other_department, role=Role.AUDITOR)
+    reviewed = DepartmentFactory(code="intensive-care", name="Intensive care")
+    Membership.objects.create(user=user, department=reviewed, role=Role.KB_REVIEWER)
+
+    held = department_roles(user)
+
+    for roles in ([Role.ADMIN], [Role.KB_REVIEWER], [Role.AUDITOR], [Role.PHARMACIST], None):
+        assert held.department_ids(roles) == user_department_ids(user, roles), roles
+    assert held.has_role([Role.AUDITOR])
+    assert not held.has_role([Role.PHARMACIST])
+    assert held.holds(department.pk, [Role.ADMIN])
+    assert not held.holds(other_department.pk, [Role.ADMIN])
+    assert held.of(user) is held
+
+
+@pytest.mark.django_db
+def test_the_roles_read_once_hold_everywhere_for_a_superuser_only(department):
+    superuser = UserFactory(username="root", is_superuser=True)
+
+    held = department_roles(superuser)
+
+    assert held.has_role([Role.PHARMACIST])
+    assert held.holds(department.pk, [Role.ADMIN])
+    # As `user_department_ids`: a superuser's departments are their memberships.
+    assert held.department_ids([Role.ADMIN]) == set()
+
+
+@pytest.mark.django_db
+def test_one_users_roles_are_never_taken_for_anothers(anesthetist, outsider, department):
+    with pytest.raises(ValueError, match="not the user's"):
+        department_roles(outsider).of(anesthetist)
+    with pytest.raises(ValueError, match="not the user's"):
+        get_scoped_object_or_404(
+            Department.objects.all(),
+            anesthetist,
+            department_field="pk",
+            known=department_roles(outsider),
+            pk=department.pk,
+        )
+
+
+@pytest.mark.django_db
+def test_scoping_with_the_roles_read_once_asks_nothing_again(
+    anesthetist, department, other_department, django_assert_num_queries
+):
+    held = department_roles(anesthetist)
+
+    # the department itself, and nothing about the user's roles
+    with django_assert_num_queries(1):
+        found = get_scoped_object_or_404(
+            Department.objects.all(),
+            anesthetist,
+            department_field="pk",
+            known=held,
+            pk=department.pk,
+        )
+    assert found == department
+    with pytest.raises(Http404):
+        get_scoped_object_or_404(
+            Department.objects.all(),
+            anesthetist,
+            department_field="pk",
+            known=held,
+            pk=other_department.pk,
+        )

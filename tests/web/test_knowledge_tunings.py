@@ -20,7 +20,13 @@ from periop.drugs import registry
 from periop.drugs.engine import Level
 from periop.drugs.models import LocalTuning, TuningSignOff
 from periop.drugs.tunings import tuning_propose, tuning_sign_off
-from tests.conftest import _member, _reviewer, client_for, nothing_changes
+from tests.conftest import (
+    _member,
+    _reviewer,
+    audit_append_queries,
+    client_for,
+    nothing_changes,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -392,11 +398,84 @@ def test_the_list_costs_the_same_for_1_and_many_tunings(
         for _ in range(many):
             tuning = _proposed(department, department_admin)
             tuning_sign_off(user=consultant_reviewer, tuning=tuning)
-        # the session, the user, the role check, the workplace's memberships, the profession,
-        # the departments reviewed, the departments visible, the tunings with their
-        # proposers and departments, their sign-offs with the reviewers, whether the user
-        # administers a department, whether they review (the header)
-        with django_assert_num_queries(11):
+        # the session, the user, the user's roles in every department (read once: the role
+        # check, the departments reviewed and visible, the header's links), the workplace's
+        # memberships, the profession, the tunings with their proposers and departments, their
+        # sign-offs with the reviewers
+        with django_assert_num_queries(7):
             response = client.get(LIST)
         assert response.status_code == 200
         assert _text(response).count("Signed off by kb-consultant") == LocalTuning.objects.count()
+
+
+# --- each request reads the user's roles and the department once ---------------------------
+
+# The session, the user, the user's roles in every department (the role check, then passed to
+# the view and the services), the workplace's memberships (the header).
+PAGE_START = 4
+
+
+def _settled(user: Any) -> Client:
+    """A browser whose session already holds the workplace, so no request saves it again."""
+    client = Client()
+    client.force_login(user)
+    assert client.get(LIST).status_code == 200
+    return client
+
+
+def test_the_proposal_form_reads_the_departments_once(
+    department, department_admin, django_assert_num_queries
+):
+    browser = _settled(department_admin)
+
+    # the start, then the departments the user administers (the form's choices)
+    with django_assert_num_queries(PAGE_START + 1):
+        response = browser.get(NEW)
+
+    assert response.status_code == 200
+    assert f'<option value="{department.pk}" selected>Main theatres</option>' in _text(response)
+
+
+def test_a_proposal_reads_its_department_once(
+    department, department_admin, django_assert_num_queries
+):
+    browser = _settled(department_admin)
+
+    # the start, the departments the user administers (the one proposed for among them), then
+    # the proposal and its audit event in one savepoint
+    with django_assert_num_queries(PAGE_START + 1 + 3 + audit_append_queries()):
+        response = browser.post(NEW, _proposal(department))
+
+    assert response.status_code == 302
+    assert LocalTuning.objects.get().department == department
+
+
+def test_a_refused_proposal_reads_its_department_once(
+    department, other_department, department_admin, django_assert_num_queries
+):
+    browser = _settled(department_admin)
+
+    # the start and the departments the user administers, for the floor's form error and for
+    # another department's 404 alike
+    with no_tuning_changes():
+        with django_assert_num_queries(PAGE_START + 1):
+            floor = browser.post(NEW, _proposal(department, rule=_avoid_rule()))
+        with django_assert_num_queries(PAGE_START + 1):
+            elsewhere = browser.post(NEW, _proposal(other_department))
+
+    assert (floor.status_code, elsewhere.status_code) == (400, 404)
+
+
+def test_a_sign_off_reads_the_reviewers_roles_once(
+    department, department_admin, consultant_reviewer, django_assert_num_queries
+):
+    tuning = _proposed(department, department_admin)
+    browser = _settled(consultant_reviewer)
+
+    # the start, the tuning, the profession, then in one savepoint the sign-offs so far
+    # (locked), the sign-off and its audit event
+    with django_assert_num_queries(PAGE_START + 2 + 4 + audit_append_queries()):
+        response = browser.post(f"/knowledge-base/tunings/{tuning.pk}/sign-off", {})
+
+    assert response.status_code == 302
+    assert TuningSignOff.objects.get().reviewer == consultant_reviewer

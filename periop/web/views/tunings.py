@@ -5,6 +5,9 @@ proposal or a sign-off may concern, the two professions. The pages hold the same
 API: administrators and reviewers see their departments' tunings (403 for anyone else); a
 proposal for a department the user does not administer, or a sign-off of another department's
 tuning, is not found (404).
+
+Each request reads the user's roles once (`tuning_page`), and the view passes them on to the
+services; a proposal's department is read once, from the departments the user administers.
 """
 
 from __future__ import annotations
@@ -17,20 +20,19 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from periop.accounts.models import Department, Role
-from periop.accounts.permissions import get_scoped_object_or_404, user_department_ids
+from periop.accounts.permissions import DepartmentRoles, request_department_roles
 from periop.accounts.services import profession_of
 from periop.api import DomainError
 from periop.drugs.engine import Level
 from periop.drugs.engine.tuning import rule_levels
 from periop.drugs.models import LocalTuning, SignOffKind, TuningChange
 from periop.drugs.registry import get_knowledge_base
-from periop.drugs.reviews import is_reviewer
 from periop.drugs.tunings import tuning_propose, tuning_sign_off, tunings_visible
 from periop.web.forms import add_domain_error
 from periop.web.views.common import page
@@ -39,20 +41,17 @@ from periop.web.workplace import View, workplace_for
 TUNING_ROLES = (Role.ADMIN, Role.KB_REVIEWER)
 
 
-def _superuser(user: Any) -> bool:
-    return bool(getattr(user, "is_superuser", False))
-
-
 def tuning_page(*roles: str) -> Callable[[View], View]:
     """Login required, then one of `roles` in some department (or a superuser): 403 otherwise,
-    as the API's role check. Sets the workplace, when the user has one, for the header."""
+    as the API's role check. Sets the workplace, when the user has one, for the header. The
+    roles read here are the view's `request_department_roles(request)`: read once."""
 
     def decorator(view: View) -> View:
         @functools.wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
-            if not _superuser(request.user) and not user_department_ids(request.user, roles):
+            if not request_department_roles(request).has_role(roles):
                 raise PermissionDenied("Your role does not allow this action.")
             here = workplace_for(request)
             if here is not None:
@@ -64,11 +63,12 @@ def tuning_page(*roles: str) -> Callable[[View], View]:
     return decorator
 
 
-def _departments(user: Any, roles: Iterable[str]) -> list[Department]:
+def _departments(held: DepartmentRoles, roles: Iterable[str]) -> list[Department]:
+    """The departments in which the user holds one of `roles` (every one for a superuser)."""
     rows = Department.objects.order_by("name", "pk")
-    if _superuser(user):
+    if held.is_superuser:
         return list(rows)
-    return list(rows.filter(pk__in=user_department_ids(user, roles)))
+    return list(rows.filter(pk__in=held.department_ids(roles)))
 
 
 class TuningForm(forms.Form):
@@ -151,10 +151,11 @@ def _list_page(
     failed: tuple[int, SignOffForm] | None = None,
 ) -> HttpResponse:
     user = request.user
+    held = request_department_roles(request)
     profession = profession_of(user)
-    reviewing = None if _superuser(user) else user_department_ids(user, [Role.KB_REVIEWER])
+    reviewing = None if held.is_superuser else held.department_ids([Role.KB_REVIEWER])
     rows = []
-    for tuning in tunings_visible(user):
+    for tuning in tunings_visible(user, roles=held):
         status, label, missing = _status(tuning)
         sign_offs = list(tuning.sign_offs.all())
         can_sign = (
@@ -182,8 +183,8 @@ def _list_page(
         "web/knowledge_tunings.html",
         {
             "rows": rows,
-            "can_propose": _superuser(user) or bool(user_department_ids(user, [Role.ADMIN])),
-            "kb_review": is_reviewer(user),
+            "can_propose": held.has_role([Role.ADMIN]),
+            "kb_review": held.has_role([Role.KB_REVIEWER]),
             "profession": SignOffKind(profession).label if profession else "",
             "problem": problem,
         },
@@ -200,27 +201,22 @@ def tuning_list(request: HttpRequest) -> HttpResponse:
 @tuning_page(*TUNING_ROLES)
 @require_http_methods(["GET", "POST"])
 def tuning_new(request: HttpRequest) -> HttpResponse:
-    departments = _departments(request.user, [Role.ADMIN])
+    held = request_department_roles(request)
+    # The one read of the departments: the form's choices, and the one a proposal names.
+    departments = _departments(held, [Role.ADMIN])
+    context = {"kb_review": held.has_role([Role.KB_REVIEWER])}
     if request.method != "POST":
         if not departments:
             raise PermissionDenied("Only a department's administrator proposes local tunings.")
         form = TuningForm(departments=departments)
-        return page(
-            request,
-            "web/knowledge_tuning_form.html",
-            {"form": form, "kb_review": is_reviewer(request.user)},
-        )
+        return page(request, "web/knowledge_tuning_form.html", {"form": form, **context})
     form = TuningForm(request.POST, departments=departments)
     if form.is_valid():
         data = form.cleaned_data
         # As the API: a department the user does not administer is not found.
-        department = get_scoped_object_or_404(
-            Department.objects.all(),
-            request.user,
-            roles=[Role.ADMIN],
-            department_field="pk",
-            pk=data["department"],
-        )
+        department = next((d for d in departments if d.pk == data["department"]), None)
+        if department is None:
+            raise Http404("No such department among those you administer.")
         try:
             tuning = tuning_propose(
                 user=request.user,
@@ -230,6 +226,7 @@ def tuning_new(request: HttpRequest) -> HttpResponse:
                 level=data["level"],
                 text=data["text"],
                 reason=data["reason"],
+                roles=held,
             )
         except DomainError as error:
             add_domain_error(form, error, {})
@@ -240,12 +237,7 @@ def tuning_new(request: HttpRequest) -> HttpResponse:
                 "anaesthetist and a clinical pharmacist have signed it off.",
             )
             return redirect(reverse("web:knowledge-tunings") + f"#tuning-{tuning.pk}")
-    return page(
-        request,
-        "web/knowledge_tuning_form.html",
-        {"form": form, "kb_review": is_reviewer(request.user)},
-        status=400,
-    )
+    return page(request, "web/knowledge_tuning_form.html", {"form": form, **context}, status=400)
 
 
 @tuning_page(Role.KB_REVIEWER)
@@ -258,7 +250,12 @@ def tuning_sign_off_view(request: HttpRequest, tuning_id: int) -> HttpResponse:
     problem.is_valid()
     if form.is_valid():
         try:
-            tuning_sign_off(user=request.user, tuning=tuning, comment=form.cleaned_data["comment"])
+            tuning_sign_off(
+                user=request.user,
+                tuning=tuning,
+                comment=form.cleaned_data["comment"],
+                roles=request_department_roles(request),
+            )
         except DomainError as error:
             add_domain_error(problem, error, {})
         else:
