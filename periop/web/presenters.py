@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
-from periop.drugs.engine import KnowledgeBase, ReceptorState
+from periop.drugs.engine import KnowledgeBase, Level, ReceptorState
 
 LEVEL_LABELS = {
     "contraindicated": "Contraindicated",
@@ -319,6 +319,9 @@ class CautionCard:
     # monitoring and reversal are guidance only if the drug is given after an override.
     instead: str = ""
     only_after_override: bool = False
+    # A stored caution without its findings (older demo data wrote that shape): the page
+    # says the stored record lacks them, rather than showing no reasons at all.
+    findings_missing: bool = False
     acknowledgement: Any = None
     form: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -440,7 +443,8 @@ def caution_panel(
                 summary=finding.get("summary", ""),
                 rationale=finding.get("rationale", ""),
                 triggered_by=tuple(
-                    _trigger_text(knowledge_base, trigger) for trigger in finding["triggered_by"]
+                    _trigger_text(knowledge_base, trigger)
+                    for trigger in finding.get("triggered_by", ())
                 ),
                 effects=tuple(EFFECT_LABELS.get(e, e) for e in finding.get("effects", ())),
                 references=tuple(
@@ -451,7 +455,7 @@ def caution_panel(
                     line for mark in finding.get("locally_tuned", ()) for line in tuned_lines(mark)
                 ),
             )
-            for finding in caution["findings"]
+            for finding in caution.get("findings") or ()
         )
         cards.append(
             CautionCard(
@@ -474,6 +478,7 @@ def caution_panel(
                 assumptions=tuple(caution.get("assumptions", ())),
                 needs_acknowledgement=caution["drug"] in required,
                 instead=caution.get("instead", "") or "",
+                findings_missing="findings" not in caution,
                 # A snapshot stored before the flag existed: the level decides, as it did.
                 only_after_override=bool(
                     caution.get(
@@ -495,18 +500,29 @@ def caution_panel(
                 ),
             )
         )
+    # Older demo data stored neither the highest level nor the receptor state with its
+    # cautions: the highest level is that of the cautions it holds, and the receptor state
+    # is said to be missing rather than shown as normal.
+    highest = (
+        evaluation.get("highest_level")
+        or max(
+            (Level.from_code(caution["level"]) for caution in evaluation["cautions"]),
+            default=Level.NONE,
+        ).code
+    )
     receptor = evaluation.get("receptor_state") or {}
-    value = receptor.get("value", "normal")
+    value = receptor.get("value", "")
     sources = tuple(
         f"{_trigger_text(knowledge_base, 'condition:' + source['condition'])[11:]} "
         f"({'up' if source['effect'] == 'up' else 'down'})"
         for source in receptor.get("sources", ())
     )
     return CautionPanel(
-        highest_level=evaluation["highest_level"],
-        highest_label=LEVEL_LABELS.get(evaluation["highest_level"], evaluation["highest_level"]),
+        highest_level=highest,
+        highest_label=LEVEL_LABELS.get(highest, highest),
         receptor_state=value,
-        receptor_state_label=RECEPTOR_STATE_LABELS.get(value, value),
+        receptor_state_label=RECEPTOR_STATE_LABELS.get(value, value)
+        or "not stored with this record",
         receptor_state_overridden=bool(receptor.get("overridden")),
         receptor_sources=sources,
         assumptions=tuple(evaluation.get("assumptions", ())),

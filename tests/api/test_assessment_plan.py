@@ -452,3 +452,108 @@ def test_an_override_is_outdated_once_withholds_lower_its_caution_below_avoid(
         assessment_id=draft["id"], drug="rocuronium", replaced_at__isnull=True
     ).get()
     assert in_force.decision != "overridden"
+
+
+# --- a stored snapshot that lacks a planned drug -------------------------------------------
+
+
+def without_caution(assessment, drug):
+    """Stores the draft's snapshot without the caution for `drug`: no service writes that
+    shape, but a snapshot stored by other means (imported, seeded or hand-repaired) may."""
+    row = Assessment.objects.get(pk=assessment["id"])
+    body = json.loads(row.cautions_snapshot)
+    body["cautions"] = [caution for caution in body["cautions"] if caution["drug"] != drug]
+    Assessment.objects.filter(pk=row.pk).update(cautions_snapshot=json.dumps(body))
+
+
+def test_a_decision_on_a_drug_the_stored_evaluation_lacks_is_refused_naming_it(
+    anesthetist_client, draft
+):
+    without_caution(draft, "gentamicin")
+
+    with nothing_changes():
+        response = decide(anesthetist_client, draft, "gentamicin", "withhold")
+
+    assert response.status_code == 400, response.content
+    assert response.json() == {
+        "drug": [
+            f"The stored evaluation of assessment {draft['id']} holds no caution for "
+            "gentamicin: edit the assessment so that its cautions are evaluated and stored "
+            "again."
+        ]
+    }
+
+
+def test_the_v1_acknowledgement_of_a_drug_the_stored_evaluation_lacks_is_refused_too(
+    anesthetist_client, draft
+):
+    without_caution(draft, "succinylcholine")
+
+    with nothing_changes():
+        response = anesthetist_client.post(
+            f"/api/v1/assessments/{draft['id']}/acknowledgements",
+            {"drug": "succinylcholine", "decision": "accepted"},
+            format="json",
+        )
+
+    assert response.status_code == 400, response.content
+    (message,) = response.json()["drug"]
+    assert "holds no caution for succinylcholine" in message
+
+
+def test_a_withheld_drug_the_stored_evaluation_lacks_keeps_its_plan_line_and_blocks_signing(
+    anesthetist_client, draft
+):
+    level = lines(draft)["gentamicin"]["original_level"]
+    assert decide(anesthetist_client, draft, "gentamicin", "withhold").status_code == 200
+    without_caution(draft, "gentamicin")
+
+    response = anesthetist_client.get(f"/api/v1/assessments/{draft['id']}")
+
+    assert response.status_code == 200, response.content
+    plan = lines(response.json())
+    assert list(plan) == DRUGS
+    gentamicin = plan["gentamicin"]
+    assert gentamicin["decision"] == "withhold"
+    # Evaluated over every planned drug, as the stored evaluation would hold it.
+    assert gentamicin["level"] == gentamicin["original_level"] == level
+    with nothing_changes():
+        signed = anesthetist_client.post(
+            f"/api/v1/assessments/{draft['id']}/sign", {}, format="json"
+        )
+    assert signed.status_code == 400, signed.content
+    (message,) = signed.json()["drugs"]
+    assert "holds no caution for gentamicin" in message
+    assert Assessment.objects.get(pk=draft["id"]).status == "draft"
+
+
+def test_every_planned_drug_withheld_with_one_the_stored_evaluation_lacks_still_reads(
+    anesthetist_client, patient
+):
+    draft = create(anesthetist_client, patient, drugs=["gentamicin", "magnesium-sulfate"])
+    for drug in ("gentamicin", "magnesium-sulfate"):
+        assert decide(anesthetist_client, draft, drug, "withhold").status_code == 200
+    without_caution(draft, "magnesium-sulfate")
+
+    response = anesthetist_client.get(f"/api/v1/assessments/{draft['id']}")
+
+    assert response.status_code == 200, response.content
+    assert list(lines(response.json())) == ["gentamicin", "magnesium-sulfate"]
+
+
+def test_editing_the_assessment_stores_the_missing_caution_and_the_decision_is_taken(
+    anesthetist_client, draft
+):
+    without_caution(draft, "gentamicin")
+    url = f"/api/v1/assessments/{draft['id']}"
+    etag = anesthetist_client.get(url)["ETag"]
+
+    edited = anesthetist_client.patch(
+        url, {"drugs": DRUGS}, format="json", headers={"If-Match": etag}
+    )
+    assert edited.status_code == 200, edited.content
+    response = decide(anesthetist_client, edited.json(), "gentamicin", "withhold")
+
+    assert response.status_code == 200, response.content
+    assert "gentamicin" in {caution["drug"] for caution in response.json()["cautions"]}
+    assert lines(response.json())["gentamicin"]["decision"] == "withhold"

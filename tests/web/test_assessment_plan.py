@@ -6,7 +6,7 @@ import re
 import pytest
 
 from periop.assessments.models import Acknowledgement
-from tests.api.test_assessment_plan import DRUGS, create, decide
+from tests.api.test_assessment_plan import DRUGS, create, decide, without_caution
 from tests.api.test_assessment_plan import patient as plan_patient  # noqa: F401
 from tests.conftest import client_for, nothing_changes
 
@@ -158,3 +158,32 @@ def test_an_outdated_decision_says_to_decide_again(anesthetist_browser, draft):
         "withhold",
         "override",
     ]
+
+
+def test_a_drug_the_stored_evaluation_lacks_is_named_and_neither_decided_nor_signed(
+    anesthetist, anesthetist_browser, draft
+):
+    without_caution(draft, "gentamicin")
+    message = (
+        f"The stored evaluation of assessment {draft['id']} holds no caution for gentamicin: "
+        "edit the assessment so that its cautions are evaluated and stored again."
+    )
+
+    page = anesthetist_browser.get(f"/assessments/{draft['id']}/")
+    assert page.status_code == 200
+    notice = page.content.decode()
+    assert "The stored evaluation holds no caution for Gentamicin." in notice
+    assert 'id="plan-gentamicin"' in notice  # its plan line is kept
+    with nothing_changes(reads_allowed=True):
+        refused = post_decision(anesthetist_browser, draft, "gentamicin", "withhold")
+        api = decide(client_for(anesthetist), draft, "gentamicin", "withhold")
+        signed = anesthetist_browser.post(
+            f"/assessments/{draft['id']}/sign", {"revision": draft["revision"]}
+        )
+
+    assert refused.status_code == api.status_code == 400
+    # No card to show the form in: the service's message heads the page.
+    assert refused.context["page_errors"] == [message] == api.json()["drug"]
+    assert signed.status_code == 409
+    assert signed.context["sign_error"] == message
+    assert not Acknowledgement.objects.exists()

@@ -2,11 +2,13 @@
 and every reference the text cites by id listed under that id."""
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
+from periop.assessments.models import Assessment
 from periop.assessments.services import assessment_sign, caution_acknowledge
 from periop.audit.services import Actor
 from periop.web.presenters import weight_display
@@ -142,3 +144,47 @@ def test_an_adjust_card_shows_the_dose_for_this_patient_without_an_override_labe
     assert "Dose for this patient" in card
     assert "Only if given after an override" not in card
     assert "caution-card__instead" not in card
+
+
+def test_a_stored_caution_without_findings_is_shown_and_says_the_record_lacks_them(
+    anesthetist_browser, myasthenic_after_stroke, anesthetist
+):
+    assessment = AssessmentFactory(
+        patient=myasthenic_after_stroke,
+        drugs=["succinylcholine", "rocuronium"],
+        created_by=anesthetist,
+    )
+    # The shape older demo data stored (no service writes it): each caution's drug, class,
+    # level, conflict and effects, without its findings, summary, dose or monitoring.
+    stored = json.loads(assessment.cautions_snapshot)
+    keep = ("drug", "drug_class", "level", "conflict", "effects")
+    abbreviated = {
+        "seeded": True,
+        "knowledge_base": stored["knowledge_base"],
+        "cautions": [{key: caution[key] for key in keep} for caution in stored["cautions"]],
+    }
+    Assessment.objects.filter(pk=assessment.pk).update(cautions_snapshot=json.dumps(abbreviated))
+    draft = anesthetist_browser.get(f"/assessments/{assessment.pk}/")
+    actor = Actor.from_user(anesthetist)
+    caution_acknowledge(
+        actor=actor,
+        assessment=assessment,
+        drug="succinylcholine",
+        decision="accepted",
+    )
+    assessment_sign(actor=actor, assessment=assessment)
+    signed = anesthetist_browser.get(f"/assessments/{assessment.pk}/")
+    # The paper shows the signed plan's cards, evaluated with their findings.
+    assert anesthetist_browser.get(f"/assessments/{assessment.pk}/print").status_code == 200
+
+    for response in (draft, signed):
+        assert response.status_code == 200
+        page = response.content.decode()
+        cards = {card.drug: card for card in response.context["panel"].cards}
+        assert cards["rocuronium"].findings == ()
+        assert cards["rocuronium"].findings_missing
+        assert page.count("The stored record of this caution holds no findings") == len(cards)
+    card = next(c for c in draft.context["panel"].cards if c.drug == "succinylcholine")
+    assert card.level == "contraindicated"
+    assert draft.context["panel"].highest_level == "contraindicated"
+    assert "Receptor state:</strong> not stored with this record" in draft.content.decode()

@@ -328,12 +328,15 @@ class AssessmentSignApi(PeriopApi):
         summary="Sign: the assessment becomes immutable",
         description=(
             "Every contraindicated or avoid caution of the current revision must be "
-            "acknowledged first; otherwise 409 names the drugs."
+            "acknowledged first; otherwise 409 names the drugs. A stored evaluation that "
+            "holds no caution for a planned drug is not signed (400 on `drugs`, naming them): "
+            "edit the draft so that its cautions are evaluated and stored again."
         ),
         parameters=[IF_MATCH_OPTIONAL],
         request=AssessmentSignInput,
         responses={
             200: AssessmentDetailOutput,
+            400: INVALID,
             401: NOT_AUTHENTICATED,
             403: FORBIDDEN,
             404: NOT_FOUND,

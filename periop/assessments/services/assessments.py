@@ -394,6 +394,7 @@ def caution_acknowledge(
         locked = _locked_draft(assessment, expected_revision)
         if drug not in locked.drugs:
             raise DomainError(f"'{drug}' is not a planned drug of this assessment.", field="drug")
+        plan.snapshot_complete_check(locked, [drug], field="drug")
         levels = {item["drug"]: item["level"] for item in locked.acknowledgement_required}
         if drug not in levels:
             level = _caution_level(locked, drug)
@@ -482,7 +483,8 @@ def assessment_sign(
     *, actor: Actor, assessment: Assessment, expected_revision: int | None = None
 ) -> Assessment:
     """Signs a draft whose plan has a decision for every drug that is contraindicated or
-    avoid once re-evaluated over the drugs that will be given.
+    avoid once re-evaluated over the drugs that will be given, and whose stored evaluation
+    holds a caution for every planned drug (else a field error on `drugs` naming them).
 
     The assessment becomes immutable; it keeps its plan and the hash of its sign event in the
     ledger, whose payload holds the plan's digest.
@@ -494,6 +496,7 @@ def assessment_sign(
         if locked.is_signed:
             raise ConflictError(f"Assessment {locked.pk} is already signed.", code="signed")
         _check_revision(locked, expected_revision)
+        plan.snapshot_complete_check(locked)
         decisions = list(Acknowledgement.objects.filter(assessment=locked))
         signed_plan = plan.plan_evaluate(assessment=locked, decisions=decisions)
         missing = signed_plan.missing

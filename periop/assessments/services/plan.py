@@ -211,14 +211,14 @@ def plan_evaluate(
         if current[drug].alternative and current[drug].alternative not in planned
     }
     given = [drug for drug in planned if drug not in withheld] + list(alternatives)
-    inputs = json.loads(assessment.inputs_snapshot)
-    cards: dict[str, dict[str, Any]] = {}
-    if given:
-        evaluation = cautions_evaluate(
-            state=state_from_inputs(inputs), drugs=given, at=assessment.planned_at
-        )
-        tuned = evaluation_tune(evaluation_to_dict(evaluation), plan_tunings(assessment))
-        cards = {card["drug"]: card for card in tuned["cautions"]}
+    cards = _tuned_cards(assessment, given) if given else {}
+    absent = [drug for drug in planned if drug not in original and drug not in cards]
+    if absent:
+        # A stored snapshot without a withheld drug's caution (no service writes one; a
+        # decision on such a drug and signing are refused): its line still shows, with the
+        # card the snapshot would hold, evaluated over every planned drug.
+        evaluated = _tuned_cards(assessment, planned)
+        original.update({drug: evaluated[drug] for drug in absent})
     lines = []
     for drug in [*planned, *alternatives]:
         row = current.get(drug)
@@ -246,6 +246,47 @@ def plan_evaluate(
             )
         )
     return Plan(lines=tuple(lines), cautions=tuple(cards.get(d) or original[d] for d in planned))
+
+
+def _tuned_cards(assessment: Assessment, drugs: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The cards of `drugs` evaluated on the assessment's inputs snapshot at its planned time,
+    with the tunings in force in its department, by drug."""
+    evaluation = cautions_evaluate(
+        state=state_from_inputs(json.loads(assessment.inputs_snapshot)),
+        drugs=drugs,
+        at=assessment.planned_at,
+    )
+    tuned = evaluation_tune(evaluation_to_dict(evaluation), plan_tunings(assessment))
+    return {card["drug"]: card for card in tuned["cautions"]}
+
+
+def snapshot_missing(assessment: Assessment) -> list[str]:
+    """The planned drugs the assessment's stored evaluation holds no caution for. The services
+    always store one per planned drug; a snapshot stored by other means may lack some."""
+    held = {
+        caution.get("drug")
+        for caution in json.loads(assessment.cautions_snapshot).get("cautions", ())
+    }
+    return [drug for drug in assessment.drugs if drug not in held]
+
+
+def snapshot_complete_check(
+    assessment: Assessment, drugs: Sequence[str] | None = None, *, field: str = "drugs"
+) -> None:
+    """Refuses (a field error naming them) a decision on, or the signing of, planned drugs
+    whose caution the stored evaluation lacks (`drugs`; all planned drugs when None): the
+    record would hold a decision on a caution it never showed. Editing the assessment
+    evaluates it again and stores every caution."""
+    missing = snapshot_missing(assessment)
+    if drugs is not None:
+        missing = [drug for drug in missing if drug in drugs]
+    if missing:
+        raise DomainError(
+            f"The stored evaluation of assessment {assessment.pk} holds no caution for "
+            f"{join_names(missing)}: edit the assessment so that its cautions are evaluated "
+            "and stored again.",
+            field=field,
+        )
 
 
 def _outdated(
@@ -287,6 +328,7 @@ def plan_decision_check(
         )
     if drug not in assessment.drugs:
         raise DomainError(f"'{drug}' is not a planned drug of this assessment.", field="drug")
+    snapshot_complete_check(assessment, [drug], field="drug")
     # Checked against the plan as it would stand with this drug undecided: a decision being
     # changed does not vouch for its own replacement (a withheld drug is evaluated as given).
     plan = plan_evaluate(assessment=assessment, decisions=decisions, undecided=drug)
@@ -345,13 +387,7 @@ def _check_alternative(
         if planned != drug
         and not (planned in current and PLAN_DECISION[current[planned].decision] in NOT_GIVEN)
     ]
-    evaluation = cautions_evaluate(
-        state=state_from_inputs(json.loads(assessment.inputs_snapshot)),
-        drugs=[*given, alternative],
-        at=assessment.planned_at,
-    )
-    tuned = evaluation_tune(evaluation_to_dict(evaluation), plan_tunings(assessment))
-    level = tuned["cautions"][-1]["level"]
+    level = _tuned_cards(assessment, [*given, alternative])[alternative]["level"]
     if level in ACKNOWLEDGED_LEVELS:
         raise DomainError(
             f"{alternative} is '{level}' for this patient: choose another alternative.",

@@ -35,7 +35,11 @@ from periop.assessments.services import (
     plan_decide,
 )
 from periop.assessments.services.common import CATEGORY_ASSESSMENT
-from periop.assessments.services.plan import decision_levels, decisions_in_force
+from periop.assessments.services.plan import (
+    decision_levels,
+    decisions_in_force,
+    snapshot_missing,
+)
 from periop.assessments.services.plausibility import assessment_warnings, weight_warning
 from periop.audit.services import Actor
 from periop.drugs.registry import get_knowledge_base
@@ -359,6 +363,11 @@ def _detail_page(
             "panel": panel,
             "warnings": assessment_warnings(assessment),
             "plan_rows": rows,
+            "unevaluated": [
+                drug.name if drug else code
+                for code in snapshot_missing(assessment)
+                for drug in [knowledge_base.drugs.get(code)]
+            ],
             "plan_highest": plan_highest(rows),
             "basis": plan_basis(knowledge_base, json.loads(assessment.inputs_snapshot), zone),
             "pending": [names.get(drug, drug) for drug in pending],
