@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from periop.drugs.engine import Level, load_knowledge_base
 from periop.drugs.engine.tuning import (
@@ -149,3 +151,71 @@ def test_an_evaluation_takes_its_highest_level_again_and_names_the_tunings_appli
     # No tuning that changes a finding: the evaluation as it was, without `tunings`.
     assert evaluation_tune(body, {"some-other-rule": [unused]}) == body
     assert evaluation_tune(body, {}) == body
+
+
+def test_a_refused_lowering_names_the_most_restrictive_level_the_rule_gives():
+    rule = RULES["sux-guillain-barre-window"]
+    assert {Level.CONTRAINDICATED, Level.AVOID} <= rule_levels(rule)
+
+    with pytest.raises(TuningRefused, match="gives contraindicated: contraindicated and avoid"):
+        tuning_check(rule, MONITOR_TO_NONE)
+
+
+TUNABLE_LEVELS = [Level.NONE, Level.MONITOR, Level.ADJUST, Level.AVOID, Level.CONTRAINDICATED]
+
+
+@st.composite
+def cautions_and_tunings(draw: st.DrawFn) -> tuple[list[dict], dict[str, list[Tuning]]]:
+    """Cautions as the API gives them (a level no lower than any finding's), and tunings of
+    any change for some of their rules, whether or not `tuning_check` would accept them."""
+    rule_ids = st.sampled_from(sorted(RULES))
+    cautions = []
+    for index in range(draw(st.integers(1, 5))):
+        findings = [
+            {"rule": rule_id, "level": draw(st.sampled_from(TUNABLE_LEVELS)).code}
+            for rule_id in draw(st.lists(rule_ids, max_size=4, unique=True))
+        ]
+        floor = max((Level.from_code(f["level"]) for f in findings), default=Level.NONE)
+        level = draw(st.sampled_from([lvl for lvl in TUNABLE_LEVELS if lvl >= floor]))
+        cautions.append({"drug": f"drug-{index}", "level": level.code, "findings": findings})
+    named = sorted({f["rule"] for c in cautions for f in c["findings"]})
+    tunings: dict[str, list[Tuning]] = {}
+    for rule_id in draw(st.lists(st.sampled_from(named), unique=True)) if named else []:
+        change = draw(st.sampled_from([RAISE, MONITOR_TO_NONE, LOCAL_TEXT]))
+        level = draw(st.sampled_from(TUNABLE_LEVELS)) if change == RAISE else None
+        tunings[rule_id] = [Tuning(rule_id, change, level=level, text="Local text.", **WHO)]
+    return cautions, tunings
+
+
+@settings(max_examples=300, deadline=None)
+@given(case=cautions_and_tunings())
+def test_tuning_keeps_every_caution_and_finding_and_lowers_only_monitor_to_none(case):
+    cautions, tunings = case
+
+    tuned = tune_cautions(cautions, tunings)
+
+    # Every caution, in order, with every finding in its place: nothing is dropped or hidden.
+    assert [c["drug"] for c in tuned] == [c["drug"] for c in cautions]
+    for before, after in zip(cautions, tuned, strict=True):
+        assert [f["rule"] for f in after["findings"]] == [f["rule"] for f in before["findings"]]
+        old, new = Level.from_code(before["level"]), Level.from_code(after["level"])
+        if not any(f["rule"] in tunings for f in before["findings"]):
+            assert after == before
+            continue
+        findings = [Level.from_code(f["level"]) for f in after["findings"]]
+        if new < old:
+            # The only lowering: a monitor caution to none, by a monitor-to-none tuning, once
+            # no finding is left at monitor or above.
+            assert (old, new) == (Level.MONITOR, Level.NONE)
+            assert max(findings, default=Level.NONE) == Level.NONE
+            assert any(
+                tuning.change == MONITOR_TO_NONE
+                for f in before["findings"]
+                for tuning in tunings.get(f["rule"], ())
+            )
+        else:
+            assert new == max([old, *findings])
+        for f_before, f_after in zip(before["findings"], after["findings"], strict=True):
+            level_before = Level.from_code(f_before["level"])
+            if level_before in (*NEVER_LOWERED, Level.ADJUST):
+                assert Level.from_code(f_after["level"]) >= level_before
