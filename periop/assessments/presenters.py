@@ -8,19 +8,37 @@ from typing import Any
 
 from periop.assessments.models import Acknowledgement, Assessment
 from periop.assessments.selectors import PatientRecord
-from periop.assessments.services.plan import plan_evaluate
+from periop.assessments.services.plan import plan_evaluate, plan_release_problem
 from periop.assessments.services.plausibility import assessment_warnings
+from periop.drugs.registry import get_knowledge_base
 
 
 def assessment_plan_data(
     *, assessment: Assessment, acknowledgements: Sequence[Acknowledgement]
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """The plan and the drugs still to decide: as signed for a signed assessment (its stored
-    plan), re-evaluated over the current decisions for a draft."""
+    plan), re-evaluated over the current decisions for a draft. A draft the active release
+    cannot evaluate (`plan_notices`) shows its stored cards, with its decisions."""
     if assessment.is_signed and assessment.plan_snapshot:
         return json.loads(assessment.plan_snapshot), []
-    plan = plan_evaluate(assessment=assessment, decisions=acknowledgements)
+    # A signed record stored without its plan (signed before plans were stored) is never
+    # judged again by a later release: its stored cards show unless its release is active.
+    reevaluate = not plan_notices(assessment) and (
+        not assessment.is_signed or assessment.knowledge_base_digest == get_knowledge_base().digest
+    )
+    plan = plan_evaluate(assessment=assessment, decisions=acknowledgements, reevaluate=reevaluate)
     return plan.as_data(), [] if assessment.is_signed else plan.missing
+
+
+def plan_notices(assessment: Assessment) -> list[str]:
+    """What keeps a draft's plan from being evaluated, decided and signed under the active
+    knowledge-base release, with what to do (read once per assessment object)."""
+    cached: list[str] | None = getattr(assessment, "_plan_notices", None)
+    if cached is None:
+        problem = plan_release_problem(assessment)
+        cached = [problem] if problem else []
+        setattr(assessment, "_plan_notices", cached)  # noqa: B010 (a cache, not a field)
+    return cached
 
 
 def _username(user: Any) -> str | None:
@@ -70,6 +88,7 @@ def assessment_detail_data(
         "acknowledgement_required": assessment.acknowledgement_required,
         "pending_acknowledgements": pending,
         "plan": plan,
+        "plan_notices": plan_notices(assessment),
         "acknowledgements": acknowledgements,
         "supersedes": assessment.supersedes_id,
         "superseded_by": superseded_by,

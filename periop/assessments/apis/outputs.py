@@ -265,6 +265,13 @@ class AssessmentDetailOutput(serializers.Serializer[Any]):
         help_text="One line per planned drug (and chosen alternative): its decision and its "
         "level over the drugs that will be given. As signed, once signed.",
     )
+    plan_notices = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Why the active knowledge-base release cannot evaluate this draft's plan "
+        "(a planned drug, or a condition or attribute of its inputs, it no longer knows), "
+        "and what to do; the plan then shows its stored cards, and deciding and signing are "
+        "refused (409) until the draft is edited. Empty for a signed assessment.",
+    )
     supersedes = serializers.IntegerField(allow_null=True)
     superseded_by = serializers.IntegerField(allow_null=True)
     amendment_reason = serializers.CharField()

@@ -497,6 +497,7 @@ def assessment_sign(
             raise ConflictError(f"Assessment {locked.pk} is already signed.", code="signed")
         _check_revision(locked, expected_revision)
         plan.snapshot_complete_check(locked)
+        plan.plan_release_check(locked)
         decisions = list(Acknowledgement.objects.filter(assessment=locked))
         signed_plan = plan.plan_evaluate(assessment=locked, decisions=decisions)
         missing = signed_plan.missing

@@ -21,14 +21,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from periop.api import DomainError
+from periop.api import ConflictError, DomainError
 from periop.assessments.models import ACKNOWLEDGED_LEVELS, Acknowledgement, Assessment, Decision
 from periop.assessments.services.common import join_names
-from periop.drugs.engine import ConditionInput, MedicationInput, PatientState
+from periop.drugs.engine import ConditionInput, KnowledgeBase, MedicationInput, PatientState
 from periop.drugs.engine.tuning import Tuning, evaluation_tune
 from periop.drugs.engine.types import TimePoint
 from periop.drugs.presenters import evaluation_to_dict
-from periop.drugs.registry import get_knowledge_base
+from periop.drugs.registry import (
+    ReleaseUnavailable,
+    get_knowledge_base,
+    knowledge_base_for_digest,
+)
 from periop.drugs.services import cautions_evaluate
 from periop.drugs.tunings import department_tunings
 
@@ -191,11 +195,16 @@ def plan_evaluate(
     assessment: Assessment,
     decisions: Sequence[Acknowledgement],
     undecided: str | None = None,
+    reevaluate: bool = True,
 ) -> Plan:
     """The assessment's plan for its current revision: the original cards, each drug's
     decision in force, and the levels the engine gives over the drugs that will be given.
     `undecided` leaves that drug's decision out, as when it is being decided again. The
-    re-evaluation applies the tunings in force in the assessment's department."""
+    re-evaluation applies the tunings in force in the assessment's department.
+
+    Without `reevaluate`, every line keeps its stored card (a draft the active release cannot
+    evaluate, `plan_release_problem`): every planned drug still shows, with its decision; an
+    alternative chosen for a withheld drug shows on that drug's line only."""
     current = decisions_in_force(assessment=assessment, decisions=decisions)
     current.pop(undecided or "", None)
     original = {card["drug"]: card for card in json.loads(assessment.cautions_snapshot)["cautions"]}
@@ -210,10 +219,15 @@ def plan_evaluate(
         for drug in withheld
         if current[drug].alternative and current[drug].alternative not in planned
     }
+    if not reevaluate:
+        alternatives = {}
     given = [drug for drug in planned if drug not in withheld] + list(alternatives)
-    cards = _tuned_cards(assessment, given) if given else {}
+    cards = _tuned_cards(assessment, given) if given and reevaluate else {}
     absent = [drug for drug in planned if drug not in original and drug not in cards]
-    if absent:
+    if absent and not reevaluate:
+        # Nothing to show for it but its name: its line says it has no stored caution.
+        original.update({drug: {"drug": drug, "level": "", "findings": []} for drug in absent})
+    elif absent:
         # A stored snapshot without a withheld drug's caution (no service writes one; a
         # decision on such a drug and signing are refused): its line still shows, with the
         # card the snapshot would hold, evaluated over every planned drug.
@@ -258,6 +272,60 @@ def _tuned_cards(assessment: Assessment, drugs: Sequence[str]) -> dict[str, dict
     )
     tuned = evaluation_tune(evaluation_to_dict(evaluation), plan_tunings(assessment))
     return {card["drug"]: card for card in tuned["cautions"]}
+
+
+def _release_problem(assessment: Assessment) -> tuple[str, str] | None:
+    """The field and the message of why the active release cannot evaluate a draft's plan."""
+    if assessment.is_signed:
+        return None
+    try:
+        _tuned_cards(assessment, list(assessment.drugs))
+    except DomainError as error:
+        field = error.field or "drugs"
+        if field == "drugs":
+            todo = "Edit the draft to remove or replace that drug."
+        elif field in {"conditions", "medications"}:
+            todo = (
+                "Correct the patient's recorded condition or medication to one the active "
+                "release accepts, then edit the draft so that it is evaluated again."
+            )
+        else:
+            todo = "Edit the draft so that it is evaluated again."
+        return field, (
+            "This draft was evaluated under knowledge-base release "
+            f"{assessment.knowledge_base_version}; release {get_knowledge_base().version}, "
+            f"now active, cannot evaluate its plan: {error.message} {todo}"
+        )
+    return None
+
+
+def plan_release_problem(assessment: Assessment) -> str:
+    """Why the active knowledge-base release cannot evaluate a draft's plan (a planned drug,
+    or a condition or attribute of its inputs, that the release no longer knows), with what to
+    do; "" when it can, and always for a signed assessment, which is never evaluated again."""
+    problem = _release_problem(assessment)
+    return "" if problem is None else problem[1]
+
+
+def plan_release_check(assessment: Assessment, *, field: str | None = None) -> None:
+    """Refuses (409, a field error: `field`, else the drugs or conditions at fault) a decision
+    on, or the signing of, a draft that the active release cannot evaluate: nothing is
+    decided or signed on cautions it cannot show."""
+    problem = _release_problem(assessment)
+    if problem is not None:
+        raise ConflictError(problem[1], field=field or problem[0], code="release_changed")
+
+
+def assessment_knowledge_base(assessment: Assessment) -> KnowledgeBase:
+    """The knowledge base to name a record's drugs and conditions by: a signed record's own
+    release (it shows as it was signed, whatever release is active since); the active release
+    for a draft, which is decided under it."""
+    if assessment.is_signed:
+        try:
+            return knowledge_base_for_digest(assessment.knowledge_base_digest)
+        except ReleaseUnavailable:
+            pass
+    return get_knowledge_base()
 
 
 def snapshot_missing(assessment: Assessment) -> list[str]:
@@ -329,6 +397,7 @@ def plan_decision_check(
     if drug not in assessment.drugs:
         raise DomainError(f"'{drug}' is not a planned drug of this assessment.", field="drug")
     snapshot_complete_check(assessment, [drug], field="drug")
+    plan_release_check(assessment, field="drug")
     # Checked against the plan as it would stand with this drug undecided: a decision being
     # changed does not vouch for its own replacement (a withheld drug is evaluated as given).
     plan = plan_evaluate(assessment=assessment, decisions=decisions, undecided=drug)

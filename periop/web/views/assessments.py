@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from periop.api import DomainError, PreconditionFailed
 from periop.assessments.models import ACKNOWLEDGED_LEVELS, Assessment, Patient
-from periop.assessments.presenters import assessment_plan_data
+from periop.assessments.presenters import assessment_plan_data, plan_notices
 from periop.assessments.selectors import (
     assessment_acknowledgements,
     assessment_last_weight,
@@ -36,6 +36,7 @@ from periop.assessments.services import (
 )
 from periop.assessments.services.common import CATEGORY_ASSESSMENT
 from periop.assessments.services.plan import (
+    assessment_knowledge_base,
     decision_levels,
     decisions_in_force,
     snapshot_missing,
@@ -308,8 +309,11 @@ def _detail_page(
     status: int = 200,
 ) -> HttpResponse:
     """The assessment with its cautions. A failed form is shown again in its card, with what
-    was typed; an error about a caution that has no form any more is shown at the top."""
-    knowledge_base = get_knowledge_base()
+    was typed; an error about a caution that has no form any more is shown at the top. A
+    signed record names its drugs and conditions by its own release; a draft the active
+    release cannot evaluate says why, and offers no decision until it is edited."""
+    knowledge_base = assessment_knowledge_base(assessment)
+    notices = plan_notices(assessment)
     acknowledgements = assessment_acknowledgements(assessment=assessment)
     versions = assessment_versions(assessment=assessment)
     plan, pending = assessment_plan_data(assessment=assessment, acknowledgements=acknowledgements)
@@ -318,7 +322,7 @@ def _detail_page(
         knowledge_base, json.loads(assessment.cautions_snapshot), required, assessment.weight_kg
     )
     current = decisions_in_force(assessment=assessment, decisions=acknowledgements)
-    can_act = workplace(request).can_write and not assessment.is_signed
+    can_act = workplace(request).can_write and not assessment.is_signed and not notices
     levels = decision_levels(assessment=assessment, decisions=acknowledgements) if can_act else {}
     for card in panel.cards:
         card.acknowledgement = current.get(card.drug)
@@ -371,6 +375,7 @@ def _detail_page(
             "plan_highest": plan_highest(rows),
             "basis": plan_basis(knowledge_base, json.loads(assessment.inputs_snapshot), zone),
             "pending": [names.get(drug, drug) for drug in pending],
+            "plan_notices": notices,
             "acknowledgements": acknowledgements,
             "versions": versions,
             "superseded_by": superseded_by,

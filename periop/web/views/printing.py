@@ -15,10 +15,10 @@ from periop.assessments.models import Assessment
 from periop.assessments.presenters import assessment_plan_data
 from periop.assessments.selectors import age_in_years, assessment_acknowledgements
 from periop.assessments.services.common import CATEGORY_ASSESSMENT
+from periop.assessments.services.plan import assessment_knowledge_base
 from periop.assessments.services.plausibility import assessment_warnings
 from periop.audit.models import Action
 from periop.audit.services import Actor, audit_event_append
-from periop.drugs.registry import get_knowledge_base
 from periop.web.plan_view import plan_highest, plan_rows
 from periop.web.presenters import caution_panel, panel_references, time_point_display
 from periop.web.print_view import plan_basis
@@ -34,7 +34,7 @@ def assessment_print(request: HttpRequest, assessment_id: int) -> HttpResponse:
     if not assessment.is_signed:
         messages.error(request, "Only a signed assessment can be printed.")
         return redirect("web:assessment", assessment_id=assessment.pk)
-    knowledge_base = get_knowledge_base()
+    knowledge_base = assessment_knowledge_base(assessment)
     every_revision = assessment_acknowledgements(assessment=assessment)
     acknowledgements = [
         ack
