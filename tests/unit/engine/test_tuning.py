@@ -219,3 +219,19 @@ def test_tuning_keeps_every_caution_and_finding_and_lowers_only_monitor_to_none(
             level_before = Level.from_code(f_before["level"])
             if level_before in (*NEVER_LOWERED, Level.ADJUST):
                 assert Level.from_code(f_after["level"]) >= level_before
+            # Every mark is true: it names the change of a tuning of this rule, and a level
+            # mark says how the level moved (a raise only upwards, a lowering only from
+            # monitor); a tuning that changed nothing leaves no mark.
+            (tuning,) = tunings.get(f_before["rule"], [None])
+            marks = f_after.get("locally_tuned", [])
+            assert len(marks) <= 1
+            for mark in marks:
+                assert tuning is not None
+                assert mark["change"] == tuning.change
+                if tuning.change == RAISE:
+                    assert Level.from_code(mark["to_level"]) > Level.from_code(mark["from_level"])
+                    assert mark["from_level"] == f_before["level"]
+                elif tuning.change == MONITOR_TO_NONE:
+                    assert (mark["from_level"], mark["to_level"]) == ("monitor", "none")
+            if tuning is not None and tuning.change == RAISE and tuning.level is not None:
+                assert bool(marks) == (tuning.level > level_before)
