@@ -235,3 +235,19 @@ def test_tuning_keeps_every_caution_and_finding_and_lowers_only_monitor_to_none(
                     assert (mark["from_level"], mark["to_level"]) == ("monitor", "none")
             if tuning is not None and tuning.change == RAISE and tuning.level is not None:
                 assert bool(marks) == (tuning.level > level_before)
+
+
+def test_only_a_monitor_to_none_tuning_lowers_a_caution():
+    # A monitor caution whose level none of its findings gives (any other reason the engine
+    # may have): local text or a raise that raises nothing never takes it to none.
+    caution = {
+        "drug": "sugammadex",
+        "level": "monitor",
+        "findings": [{"rule": "mg-sugammadex-preferred", "level": "none"}],
+    }
+    for tuning in (
+        Tuning("mg-sugammadex-preferred", LOCAL_TEXT, text="Call the on-call specialist."),
+        Tuning("mg-sugammadex-preferred", RAISE, level=Level.NONE),
+    ):
+        (tuned,) = tune_cautions([caution], {"mg-sugammadex-preferred": [tuning]})
+        assert tuned["level"] == "monitor"
