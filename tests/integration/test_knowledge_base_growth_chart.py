@@ -326,3 +326,27 @@ def test_an_assessment_of_a_release_without_the_chart_says_the_weight_was_not_ch
 
     assert assessment.knowledge_base_version == "2026.11.3"
     assert [w["code"] for w in assessment_warnings(assessment)] == ["weight-unchecked"]
+
+
+def test_an_assessment_whose_release_is_not_stored_says_the_weight_was_not_checked(
+    department, anesthetist
+):
+    planned = (timezone.now() + dt.timedelta(days=1)).replace(microsecond=0)
+    born = planned.date().replace(year=planned.year - 2, day=min(planned.day, 28))
+    assessment = services.assessment_create(
+        actor=Actor.from_user(anesthetist),
+        patient=PatientFactory(department=department, sex="male", birth_date=born),
+        department=department,
+        planned_at=planned,
+        procedure="Tonsillectomy",
+        weight_kg=Decimal("60"),
+        drugs=["rocuronium"],
+    )
+    assert [w["code"] for w in assessment_warnings(assessment)] == ["implausible-weight"]
+    # As read back for an assessment evaluated on a release this database never stored.
+    assessment.knowledge_base_digest = "sha256:" + "0" * 64
+
+    (warning,) = assessment_warnings(assessment)
+
+    assert warning["code"] == "weight-unchecked"
+    assert "is not stored" in warning["message"]
