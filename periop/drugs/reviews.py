@@ -3,11 +3,11 @@
 The diff is taken rule by rule on the rules as written (each `[[rules]]` table of the TOML
 files, as canonical JSON): a rule is added, removed or changed. The entries that alter what the
 engine gives (conditions, drugs, groups, references, the guidance) and the tables of the growth
-chart behind the implausible-weight warning (`growth:weight-for-age:<table>`) are items of
-the diff like the rules. Every such rule needs one
-sign-off of each kind (consultant anaesthetist, clinical pharmacist) by two different
-knowledge-base reviewers, on exactly the content the candidate gives it; activation is
-refused until then. Sign-offs and comments are append-only and audited.
+chart behind the implausible-weight warning (`growth:weight-for-age:<table>`) are items of the
+diff like the rules. Every such item needs one sign-off of each kind (consultant anaesthetist,
+clinical pharmacist) by two different knowledge-base reviewers, on exactly the content the
+candidate gives it; activation is refused until then. Sign-offs and comments are append-only
+and audited.
 """
 
 from __future__ import annotations
