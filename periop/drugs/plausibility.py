@@ -4,9 +4,12 @@ and sex on the 2000 CDC growth charts (`periop.drugs.engine.growth`).
 The growth chart is part of the knowledge-base release (`growth/cdc-2000-weight-for-age.toml`,
 counted in its digest and signed off like a rule): a weight is checked against the chart of
 the release in force, the active one for a check, an assessment's own release for an
-assessment (`kb`), never against a file outside a release. A release stored before the chart
-was part of releases has none: a child's weight (under 240 months, the charts' range) is then
-not checked, and the answer says so with a `weight-unchecked` warning instead of staying silent
+assessment (`kb`). A release stored before the chart was part of releases has none: its
+weights are checked on the chart such releases were always checked on, the shipped file's,
+pinned by the digest of its data (`LEGACY_GROWTH_DATA_SHA256`), so an assessment of such a
+release keeps the warning it showed. Should the shipped data ever differ from the pin, a
+child's weight (under 240 months, the charts' range) under such a release is not checked, and
+the answer says so with a `weight-unchecked` warning instead of staying silent
 (`GrowthChartMissing`).
 
 A warning never blocks. Two doors ask it: a recorded patient (birth date, so the exact age in
@@ -21,9 +24,15 @@ against every day), so the warning never rests on an age the caller did not give
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
+import logging
+import tomllib
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
+
+from django.conf import settings
 
 from periop.drugs.engine import KnowledgeBase
 from periop.drugs.engine.growth import (
@@ -32,8 +41,12 @@ from periop.drugs.engine.growth import (
     GrowthSex,
     GrowthTable,
     WeightForAge,
+    load_growth_table,
 )
+from periop.drugs.engine.toml_checks import canonical_json
 from periop.drugs.registry import get_knowledge_base
+
+logger = logging.getLogger(__name__)
 
 IMPLAUSIBLE_WEIGHT = "implausible-weight"
 WEIGHT_UNCHECKED = "weight-unchecked"
@@ -43,7 +56,41 @@ MONTHS_PER_YEAR = 12
 # release's chart would check, so a release without a chart flags it as not checked.
 CHART_MONTHS = 240
 
+# Releases stored before the chart was part of a release (2026.11.3 and earlier) checked
+# weights against the chart shipped with the application. Its data (every table, the cut-offs
+# and the source, parsed: comments do not count) are pinned by this SHA-256 of their canonical
+# JSON, so that a weight under such a release is still checked on exactly the chart it was
+# checked on then, and an assessment of it keeps the warning it showed when it was made. If the
+# shipped file's data ever differ from the pin, that chart is not used: such releases' weights
+# are flagged as not checked (`weight-unchecked`), never checked on another table.
+LEGACY_GROWTH_DATA_SHA256 = "dcf08afe3bec9fa9915a2306f5fcbd001fc6071537e887f5c4eb6f913ac42942"
+
 __all__ = ["GROWTH_FILE", "IMPLAUSIBLE_WEIGHT", "WEIGHT_UNCHECKED", "GrowthChartMissing"]
+
+
+@functools.cache
+def legacy_growth_table() -> GrowthTable | None:
+    """The chart releases without one of their own were checked on: the shipped file, when its
+    data are still those pinned by `LEGACY_GROWTH_DATA_SHA256`; None otherwise (logged)."""
+    path = settings.BASE_DIR / "fixtures" / "knowledge" / GROWTH_FILE
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        logger.error("The shipped growth chart cannot be read: weights left unchecked.")
+        return None
+    if hashlib.sha256(canonical_json(document).encode()).hexdigest() != LEGACY_GROWTH_DATA_SHA256:
+        logger.error(
+            "The shipped growth chart's data differ from those releases before 2026.11.4 were "
+            "checked on: their weights are left unchecked."
+        )
+        return None
+    return load_growth_table(path)
+
+
+def _chart_of(kb: KnowledgeBase) -> GrowthTable | None:
+    """The release's own chart, else (a release stored before charts were part of releases)
+    the pinned chart such releases were checked on, if the shipped file still holds it."""
+    return kb.growth if kb.growth is not None else legacy_growth_table()
 
 
 class GrowthChartMissing(LookupError):
@@ -54,8 +101,9 @@ class GrowthChartMissing(LookupError):
     def of_release(cls, kb: KnowledgeBase) -> GrowthChartMissing:
         return cls(
             f"Weight not checked for plausibility: knowledge-base release {kb.version} has no "
-            "growth chart (it was stored before the CDC weight-for-age chart was part of a "
-            "release). Check the weight and its units (kg)."
+            "growth chart of its own (it was stored before the CDC weight-for-age chart was "
+            "part of a release), and the chart such releases were checked on is no longer the "
+            "one shipped. Check the weight and its units (kg)."
         )
 
 
@@ -63,9 +111,10 @@ def growth_table(kb: KnowledgeBase | None = None) -> GrowthTable:
     """The CDC weight-for-age table of release `kb` (the active release when None); raises
     GrowthChartMissing when that release has none."""
     kb = get_knowledge_base() if kb is None else kb
-    if kb.growth is None:
+    table = _chart_of(kb)
+    if table is None:
         raise GrowthChartMissing.of_release(kb)
-    return kb.growth
+    return table
 
 
 def growth_sexes(sex: str | None) -> tuple[GrowthSex, ...]:
@@ -121,9 +170,10 @@ def _table_for(kb: KnowledgeBase | None, age_months: float) -> GrowthTable | Non
     """The chart of `kb` (the active release when None); None for an age no chart covers;
     GrowthChartMissing for a child's age when the release has no chart."""
     kb = get_knowledge_base() if kb is None else kb
-    if kb.growth is None and age_months < CHART_MONTHS:
+    table = _chart_of(kb)
+    if table is None and age_months < CHART_MONTHS:
         raise GrowthChartMissing.of_release(kb)
-    return kb.growth
+    return table
 
 
 def weight_warning_at_age(

@@ -1,7 +1,8 @@
 """The growth chart behind the implausible-weight warning is part of a knowledge-base release:
 it counts in the digest, a change to it is an item of the review that needs sign-off, and the
 weight is checked against the chart of the release in force. A release stored before the chart
-was part of releases keeps its digest, and a child's weight under it is flagged as unchecked."""
+was part of releases keeps its digest, and a child's weight under it is checked on the chart
+such releases were checked on (pinned by its data's digest), or flagged as unchecked."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from periop.api import ConflictError
 from periop.assessments import services
 from periop.assessments.services.plausibility import assessment_warnings
 from periop.audit.services import Actor
-from periop.drugs import registry
+from periop.drugs import plausibility, registry
 from periop.drugs.engine import load_knowledge_base
 from periop.drugs.engine.loader import load_knowledge_base_texts, read_release_files
 from periop.drugs.engine.toml_checks import canonical_json
@@ -251,8 +252,39 @@ def test_the_check_reads_the_growth_chart_of_the_active_release(
     assert "plausible is -5 to +1" in warning["message"]
 
 
-def test_a_release_without_the_chart_flags_a_childs_weight_as_unchecked(
+@pytest.fixture
+def legacy_pin_broken(monkeypatch):
+    """As if the shipped chart's data had changed since releases without a chart used it."""
+    monkeypatch.setattr(plausibility, "LEGACY_GROWTH_DATA_SHA256", "0" * 64)
+    plausibility.legacy_growth_table.cache_clear()
+    yield
+    plausibility.legacy_growth_table.cache_clear()
+
+
+def test_the_pinned_chart_is_the_shipped_one():
+    shipped = registry.get_knowledge_base().growth
+    assert shipped is not None
+    assert plausibility.legacy_growth_table() == shipped
+
+
+def test_a_release_without_the_chart_checks_on_the_chart_such_releases_used(
     tmp_path, registry_restored, pharmacist_client, django_capture_on_commit_callbacks
+):
+    old, _ = release_import(actor=SYSTEM, directory=without_growth_chart(tmp_path, "2026.11.3"))
+    activate(old, django_capture_on_commit_callbacks)
+
+    child = check(pharmacist_client, {"age_years": 2, "sex": "male", "weight_kg": 60})
+
+    (warning,) = child["warnings"]
+    assert warning["code"] == "implausible-weight"
+
+
+def test_a_release_without_the_chart_flags_a_childs_weight_as_unchecked_if_the_pin_fails(
+    tmp_path,
+    registry_restored,
+    pharmacist_client,
+    django_capture_on_commit_callbacks,
+    legacy_pin_broken,
 ):
     old, _ = release_import(actor=SYSTEM, directory=without_growth_chart(tmp_path, "2026.11.3"))
     activate(old, django_capture_on_commit_callbacks)
@@ -307,8 +339,13 @@ def test_an_assessment_keeps_the_growth_chart_of_its_own_release(
     assert [w["code"] for w in assessment_warnings(after)] == ["implausible-weight"]
 
 
-def test_an_assessment_of_a_release_without_the_chart_says_the_weight_was_not_checked(
-    tmp_path, registry_restored, department, anesthetist, django_capture_on_commit_callbacks
+def test_an_assessment_of_a_release_without_the_chart_keeps_its_warning(
+    tmp_path,
+    registry_restored,
+    department,
+    anesthetist,
+    django_capture_on_commit_callbacks,
+    monkeypatch,
 ):
     old, _ = release_import(actor=SYSTEM, directory=without_growth_chart(tmp_path, "2026.11.3"))
     activate(old, django_capture_on_commit_callbacks)
@@ -325,7 +362,16 @@ def test_an_assessment_of_a_release_without_the_chart_says_the_weight_was_not_ch
     )
 
     assert assessment.knowledge_base_version == "2026.11.3"
-    assert [w["code"] for w in assessment_warnings(assessment)] == ["weight-unchecked"]
+    # Checked on the chart releases without one were checked on, as when it was made.
+    assert [w["code"] for w in assessment_warnings(assessment)] == ["implausible-weight"]
+    monkeypatch.setattr(plausibility, "LEGACY_GROWTH_DATA_SHA256", "0" * 64)
+    plausibility.legacy_growth_table.cache_clear()
+    try:
+        # Never on another table: unchecked, and said so.
+        assert [w["code"] for w in assessment_warnings(assessment)] == ["weight-unchecked"]
+    finally:
+        monkeypatch.undo()
+        plausibility.legacy_growth_table.cache_clear()
 
 
 def test_an_assessment_whose_release_is_not_stored_says_the_weight_was_not_checked(
