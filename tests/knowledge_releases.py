@@ -41,6 +41,22 @@ def set_rule_level(directory: Path, rule_id: str, old: str, new: str) -> None:
     path.write_text(text[:at] + f'level = "{new}"' + text[at + len(f'level = "{old}"') :])
 
 
+GROWTH_FILE = "growth/cdc-2000-weight-for-age.toml"
+
+
+def set_growth_value(directory: Path, table: str, key: str, old: str, new: str) -> None:
+    """Changes one line of the growth chart's `[table]`: `key = old` (a cut-off) to `key =
+    new`, or, with key "row", the start of a row `[old` (its age, L, M...) to `[new`."""
+    path = directory / GROWTH_FILE
+    text = path.read_text(encoding="utf-8")
+    start = text.index(f"[{table}]\n")
+    line = f"  [{old}" if key == "row" else f"\n{key} = {old}\n"
+    at = text.index(line, start)
+    assert "\n[" not in text[start + 1 : at], f"[{table}] has no {key} {old}"
+    replacement = f"  [{new}" if key == "row" else f"\n{key} = {new}\n"
+    path.write_text(text[:at] + replacement + text[at + len(line) :], encoding="utf-8")
+
+
 def sign_off_all(release, *reviewers) -> None:
     """Every rule the release changes signed off by each of `reviewers` (one per profession)."""
     from periop.drugs.releases import active_release

@@ -1,5 +1,5 @@
 """System checks: the triggers that keep signed assessments unchanged must exist; the
-weight-for-age table must load."""
+configured knowledge base must carry the weight-for-age chart."""
 
 from __future__ import annotations
 
@@ -45,17 +45,18 @@ def assessment_triggers_installed(
 
 @register()
 def growth_table_readable(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """The weight-for-age table behind the implausible-weight warning must load: a server
-    without it would fail on the first child's assessment instead of at start-up."""
-    from periop.drugs.plausibility import GROWTH_FILE, growth_table
+    """The configured knowledge base must carry the weight-for-age chart behind the
+    implausible-weight warning (the loader validates it at start-up): a release imported
+    without it would leave every child's weight unchecked."""
+    from periop.drugs.engine.growth import GROWTH_FILE
+    from periop.drugs.registry import knowledge_base_directory
 
-    try:
-        growth_table()
-    except (OSError, ValueError, KeyError, TypeError) as error:
+    directory = knowledge_base_directory()
+    if not (directory / GROWTH_FILE).is_file():
         return [
             Error(
-                f"The weight-for-age table fixtures/knowledge/{GROWTH_FILE} cannot be read: "
-                f"{error}",
+                f"The knowledge base in {directory} has no weight-for-age chart ({GROWTH_FILE}): "
+                "a release imported from it would leave every child's weight unchecked.",
                 hint="Restore it from the repository; it holds the CDC data and its citation.",
                 id="assessments.E002",
             )

@@ -29,6 +29,7 @@ from periop.drugs.catalogue import knowledge_base_catalogue
 from periop.drugs.engine.tuning import evaluation_tune
 from periop.drugs.models import LocalTuning, SignOffKind, TuningChange
 from periop.drugs.presenters import evaluation_to_dict
+from periop.drugs.registry import knowledge_base_for_digest
 from periop.drugs.releases import release_activate, release_get
 from periop.drugs.schema import CheckOutput
 from periop.drugs.serializers import CheckInput, check_input_validate
@@ -159,7 +160,9 @@ class CheckApi(APIView):
             tunings=tunings,
         )
         body = evaluation_tune(evaluation_to_dict(evaluation, summary=view == "summary"), tunings)
-        body["warnings"] = check_warnings(data)
+        # The weight is checked on the growth chart of the release the check was evaluated on.
+        kb = knowledge_base_for_digest(evaluation.knowledge_base_digest)
+        body["warnings"] = check_warnings(data, kb)
         return Response(body, status=status.HTTP_200_OK)
 
 

@@ -1,10 +1,13 @@
 """The review of a candidate knowledge-base release before activation.
 
 The diff is taken rule by rule on the rules as written (each `[[rules]]` table of the TOML
-files, as canonical JSON): a rule is added, removed or changed. Every such rule needs one
-sign-off of each kind (consultant anaesthetist, clinical pharmacist) by two different
-knowledge-base reviewers, on exactly the content the candidate gives it; activation is
-refused until then. Sign-offs and comments are append-only and audited.
+files, as canonical JSON): a rule is added, removed or changed. The entries that alter what the
+engine gives (conditions, drugs, groups, references, the guidance) and the tables of the growth
+chart behind the implausible-weight warning (`growth:weight-for-age:<table>`) are items of the
+diff like the rules. Every such item needs one sign-off of each kind (consultant anaesthetist,
+clinical pharmacist) by two different knowledge-base reviewers, on exactly the content the
+candidate gives it; activation is refused until then. Sign-offs and comments are append-only
+and audited.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from periop.accounts.services import profession_of
 from periop.api import DomainError
 from periop.audit.models import Action
 from periop.audit.services import Actor, audit_event_append
+from periop.drugs.engine.growth import GROWTH_FILE
 from periop.drugs.engine.toml_checks import canonical_json
 from periop.drugs.models import (
     KnowledgeBaseRelease,
@@ -81,10 +85,16 @@ class RuleChange:
 
     @property
     def changed_keys(self) -> list[str]:
+        """The keys whose value differs; for a growth chart's rows, the ages that differ."""
         if self.before is None or self.after is None:
             return []
-        keys = self.before.table.keys() | self.after.table.keys()
-        return sorted(k for k in keys if self.before.table.get(k) != self.after.table.get(k))
+        before, after = self.before.table, self.after.table
+        keys = before.keys() | after.keys()
+        changed = sorted(k for k in keys if before.get(k) != after.get(k))
+        if self.rule_id.startswith(GROWTH_ITEM) and "rows" in changed:
+            at = changed.index("rows")
+            changed[at : at + 1] = _changed_rows(before.get("rows"), after.get("rows"))
+        return changed
 
     @property
     def missing(self) -> list[SignOffKind]:
@@ -114,6 +124,47 @@ ENTRY_TABLES = (
 )
 
 
+# The growth chart's tables, each reviewed as its own item "growth:weight-for-age:<table>".
+GROWTH_ITEM = "growth:weight-for-age:"
+GROWTH_TABLES = ("source", "implausible", "boys", "girls")
+# How many changed rows of a growth table the diff names before it counts the rest.
+ROWS_NAMED = 12
+
+
+def _rows_by_age(rows: object) -> dict[object, object]:
+    if not isinstance(rows, list):
+        return {}
+    return {row[0]: row[1:] for row in rows if isinstance(row, list) and row}
+
+
+def _changed_rows(before: object, after: object) -> list[str]:
+    """The rows of a growth table that differ, by age: "rows at 12.5 months (changed)"."""
+    old, new = _rows_by_age(before), _rows_by_age(after)
+    changed = []
+    for age in sorted(old.keys() | new.keys(), key=lambda age: float(str(age))):
+        what = "added" if age not in old else "removed" if age not in new else "changed"
+        if what != "changed" or old[age] != new[age]:
+            changed.append(f"rows at {age} months ({what})")
+    if not changed:
+        return ["rows"]
+    if len(changed) > ROWS_NAMED:
+        return [*changed[:ROWS_NAMED], f"{len(changed) - ROWS_NAMED} more rows"]
+    return changed
+
+
+def _growth_summary(key: str, table: dict[str, Any]) -> str:
+    if key in {"boys", "girls"}:
+        rows = table.get("rows") or []
+        return f"Weight-for-age L, M and S of the 2000 CDC growth charts, {key}: {len(rows)} rows"
+    if key == "implausible":
+        return (
+            "Biologically implausible weight: modified weight-for-age z-score below "
+            f"{table.get('below')} or above {table.get('above')}, under "
+            f"{table.get('below_months')} months"
+        )
+    return str(table.get("citation", "[source] of the growth chart"))
+
+
 def _text(item_id: str, file: str, table: dict[str, Any], level: str, summary: str) -> RuleText:
     content = canonical_json(table)
     return RuleText(
@@ -128,7 +179,8 @@ def _text(item_id: str, file: str, table: dict[str, Any], level: str, summary: s
 
 def rule_texts(release: KnowledgeBaseRelease) -> dict[str, RuleText]:
     """Every rule of a stored release as written, by id, and every condition, drug, group,
-    reference and the guidance, by "<kind>:<code>"."""
+    reference and the guidance, by "<kind>:<code>", and each table of the growth chart, by
+    "growth:weight-for-age:<table>"."""
     texts = release.texts()
     items: dict[str, RuleText] = {}
     for name, text in sorted(texts.items()):
@@ -147,6 +199,15 @@ def rule_texts(release: KnowledgeBaseRelease) -> dict[str, RuleText]:
     if "release.toml" in texts:
         guidance = tomllib.loads(texts["release.toml"]).get("guidance", {})
         items["guidance"] = _text("guidance", "release.toml", guidance, "", "[guidance] texts")
+    if GROWTH_FILE in texts:
+        # A release stored before the growth chart was part of releases has none: against
+        # such a release, every table of the chart is added and needs sign-off.
+        growth = tomllib.loads(texts[GROWTH_FILE])
+        for key in GROWTH_TABLES:
+            if isinstance(growth.get(key), dict):
+                item_id = GROWTH_ITEM + key
+                table = growth[key]
+                items[item_id] = _text(item_id, GROWTH_FILE, table, "", _growth_summary(key, table))
     return items
 
 

@@ -140,7 +140,10 @@ class ReceptorStateOutput(serializers.Serializer):  # type: ignore[type-arg]
 class WarningOutput(serializers.Serializer):  # type: ignore[type-arg]
     code = serializers.CharField(
         help_text="`implausible-weight`: the weight is a biologically implausible value for the "
-        "patient's age and sex on the 2000 CDC growth charts (checked under 20 years)."
+        "patient's age and sex on the 2000 CDC growth charts (checked under 20 years). "
+        "`weight-unchecked`: a child's weight was not checked, since the knowledge-base release "
+        "in force has no growth chart of its own (a release stored before the chart was part "
+        "of one) and the chart such releases were checked on is no longer the one shipped."
     )
     field = serializers.CharField(help_text="The input the warning is about.")
     message = serializers.CharField()

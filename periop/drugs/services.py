@@ -17,6 +17,7 @@ from periop.drugs.engine import (
     ConditionInput,
     EngineInputError,
     Evaluation,
+    KnowledgeBase,
     MedicationInput,
     PatientState,
     ReceptorState,
@@ -24,7 +25,12 @@ from periop.drugs.engine import (
     evaluate,
 )
 from periop.drugs.engine.tuning import Tuning, evaluation_tune
-from periop.drugs.plausibility import weight_warning_in_year, weight_warnings
+from periop.drugs.plausibility import (
+    GrowthChartMissing,
+    unchecked_warnings,
+    weight_warning_in_year,
+    weight_warnings,
+)
 from periop.drugs.registry import get_knowledge_base
 
 # Clinical dates and times outside these years are typing errors, and the extremes of Python's
@@ -93,16 +99,22 @@ def receptor_state_derive(*, state: PatientState, at: dt.datetime) -> ReceptorSt
         raise DomainError(error.message, field=error.field_name) from error
 
 
-def check_warnings(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+def check_warnings(data: Mapping[str, Any], kb: KnowledgeBase) -> list[dict[str, Any]]:
     """The warnings of a stateless check's input: a weight implausible for the age in whole
-    years and the sex (`periop.drugs.plausibility`); none without a weight or an age."""
+    years and the sex on the growth chart of `kb`, the release the check was evaluated on
+    (`periop.drugs.plausibility`); none without a weight or an age."""
     patient = data.get("patient") or {}
     weight_kg, age_years = patient.get("weight_kg"), patient.get("age_years")
     if weight_kg is None or age_years is None:
         return []
-    return weight_warnings(
-        weight_warning_in_year(age_years=age_years, sex=patient.get("sex"), weight_kg=weight_kg)
-    )
+    try:
+        return weight_warnings(
+            weight_warning_in_year(
+                age_years=age_years, sex=patient.get("sex"), weight_kg=weight_kg, kb=kb
+            )
+        )
+    except GrowthChartMissing as error:
+        return unchecked_warnings(error)
 
 
 def input_digest(raw: Any) -> str:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from periop.drugs.growth import DAYS_PER_MONTH
+from periop.drugs.engine.growth import DAYS_PER_MONTH
 from periop.drugs.plausibility import (
     growth_table,
     weight_warning_at_age,

@@ -97,6 +97,7 @@ def test_knowledge_base_show_prints_version_digest_and_counts(capsys):
     assert f"Version:        {kb.version}" in output
     assert kb.digest in output
     assert f"Rules: {len(kb.rules)}" in output
+    assert "Growth chart: CDC 2000 weight-for-age (" in output
 
 
 def test_knowledge_base_validate_accepts_the_active_knowledge_base(capsys):

@@ -8,7 +8,8 @@ from statistics import NormalDist
 
 import pytest
 
-from periop.drugs.growth import (
+from periop.drugs.engine import KnowledgeBaseError
+from periop.drugs.engine.growth import (
     DAYS_PER_MONTH,
     LMS,
     load_growth_table,
@@ -146,7 +147,9 @@ def test_a_malformed_table_is_refused(tmp_path):
     broken = tmp_path / "weight.toml"
     text = FILE.read_text().replace("[0.5, 1.547523128", "[0.0, 1.547523128", 1)
     broken.write_text(text)
-    with pytest.raises(ValueError, match=r"\[boys\] rows must be at least two, by rising age"):
+    with pytest.raises(
+        KnowledgeBaseError, match=r"weight.toml: \[boys\]: rows must be at least two, by rising age"
+    ):
         load_growth_table(broken)
 
 

@@ -9,9 +9,9 @@ import pytest
 from periop.assessments import checks
 from periop.assessments.models import Patient
 from periop.assessments.services.plausibility import weight_warning
-from periop.drugs import plausibility
-from periop.drugs.growth import DAYS_PER_MONTH
+from periop.drugs.engine.growth import DAYS_PER_MONTH
 from periop.drugs.plausibility import growth_table
+from tests.knowledge_releases import knowledge_copy
 
 AT = dt.datetime(2026, 12, 1, 8, 30, tzinfo=dt.UTC)
 
@@ -72,14 +72,15 @@ def test_a_plausible_weight_an_adult_and_a_time_before_birth_give_no_warning():
         assert weight_warning(patient=patient, at=AT, weight_kg=Decimal(weight)) is None
 
 
-def test_a_missing_weight_for_age_table_fails_the_system_check(monkeypatch):
+def test_a_knowledge_base_without_the_weight_for_age_chart_fails_the_system_check(
+    settings, tmp_path
+):
     assert checks.growth_table_readable() == []
-    monkeypatch.setattr(plausibility, "GROWTH_FILE", "growth/missing.toml")
-    growth_table.cache_clear()
-    try:
-        errors = checks.growth_table_readable()
-    finally:
-        growth_table.cache_clear()
+    directory = knowledge_copy(tmp_path, "2026.12.1")
+    (directory / "growth" / "cdc-2000-weight-for-age.toml").unlink()
+    settings.KNOWLEDGE_BASE_DIR = directory
+
+    errors = checks.growth_table_readable()
 
     assert [error.id for error in errors] == ["assessments.E002"]
-    assert "growth/missing.toml cannot be read" in errors[0].msg
+    assert "has no weight-for-age chart (growth/cdc-2000-weight-for-age.toml)" in errors[0].msg

@@ -21,12 +21,13 @@ from periop.assessments.services.common import (
     CATEGORY_DEMOGRAPHICS,
     evaluate_recorded,
 )
-from periop.assessments.services.plausibility import IMPLAUSIBLE_WEIGHT, weight_warning
+from periop.assessments.services.plausibility import patient_weight_warnings
 from periop.assessments.services.snapshots import canonical_json, digest, inputs_to_dict
 from periop.audit.models import Action
 from periop.audit.services import Actor, audit_event_append
 from periop.drugs.engine.tuning import evaluation_tune
 from periop.drugs.presenters import evaluation_to_dict
+from periop.drugs.registry import knowledge_base_for_digest
 from periop.drugs.tunings import department_tunings
 
 OLDEST_AGE_YEARS = 130
@@ -199,14 +200,17 @@ def patient_check_run(
     body = evaluation_tune(
         evaluation_to_dict(evaluation), department_tunings(patient.department_id)
     )
-    # The same warning as an assessment's for a weight implausible for the age (never a block).
-    warning = (
-        weight_warning(patient=patient, at=at, weight_kg=weight_kg)
-        if weight_kg is not None
-        else None
-    )
+    # The same warning as an assessment's for a weight implausible for the age (never a
+    # block), on the growth chart of the release the check was evaluated on.
     body["warnings"] = (
-        [{"code": IMPLAUSIBLE_WEIGHT, "field": "weight_kg", "message": warning}] if warning else []
+        patient_weight_warnings(
+            patient=patient,
+            at=at,
+            weight_kg=weight_kg,
+            kb=knowledge_base_for_digest(evaluation.knowledge_base_digest),
+        )
+        if weight_kg is not None
+        else []
     )
     inputs = canonical_json(inputs_to_dict(recorded=recorded, drugs=drugs, at=at))
     with transaction.atomic():

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     # defined here.
     from periop.drugs.engine.attribute_units import UnitConversion
     from periop.drugs.engine.coverage import CoverageMap
+    from periop.drugs.engine.growth import GrowthTable
     from periop.drugs.engine.observation_codes import ObservationCode
 
 ATTRIBUTE_TYPES: tuple[str, ...] = ("choice", "boolean", "number")
@@ -357,6 +358,9 @@ class KnowledgeBase:
     coverage: CoverageMap | None = field(default=None, repr=False)
     # The confirmed observation codes (observations.toml); empty when the directory has none.
     observations: tuple[ObservationCode, ...] = field(default=(), repr=False)
+    # The weight-for-age growth chart (growth/cdc-2000-weight-for-age.toml) behind the
+    # implausible-weight warning; None for a release stored before the chart was part of one.
+    growth: GrowthTable | None = field(default=None, repr=False)
 
     def drug_codes_for(self, selector: str) -> frozenset[str]:
         """The drug codes a selector ("rocuronium", "group:aminosteroid") stands for."""

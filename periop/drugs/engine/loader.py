@@ -15,6 +15,7 @@ from periop.drugs.engine.aftermath import AFTERMATH_KEYS, aftermath_declaration
 from periop.drugs.engine.attribute_readings import check_attribute_use, implications
 from periop.drugs.engine.attribute_units import conversions
 from periop.drugs.engine.coverage import read_coverage
+from periop.drugs.engine.growth import GROWTH_FILE, read_growth_chart
 from periop.drugs.engine.knowledge import (
     ATTRIBUTE_TYPES,
     AttributeDefinition,
@@ -73,10 +74,11 @@ __all__ = [
 ]
 
 
-# The files a release is made of (besides `rules/*.toml`); coverage.toml and observations.toml
-# are optional.
+# The files a release is made of (besides `rules/*.toml`); coverage.toml, observations.toml
+# and the growth chart are optional. An optional file counts in the digest only when present,
+# so a release stored before the growth chart was part of releases keeps its digest.
 RELEASE_FILES = ("release.toml", "references.toml", "drugs.toml", "conditions.toml")
-OPTIONAL_FILES = ("coverage.toml", "observations.toml")
+OPTIONAL_FILES = ("coverage.toml", "observations.toml", GROWTH_FILE)
 
 
 def read_release_files(directory: Path) -> dict[str, str]:
@@ -125,6 +127,7 @@ def _load(files: KnowledgeFiles) -> KnowledgeBase:
     check_attribute_use(conditions, rules, files.display)
     coverage = read_coverage(files, {rule.id for rule in rules}, drugs, conditions)
     observations = read_observation_codes(files, conditions)
+    growth = read_growth_chart(files)
     return KnowledgeBase(
         version=release.version,
         digest=files.digest(),
@@ -138,6 +141,7 @@ def _load(files: KnowledgeFiles) -> KnowledgeBase:
         index=build_index(drugs, groups, DRUG_CLASSES, tuple(rules)),
         coverage=coverage,
         observations=observations,
+        growth=growth,
     )
 
 

@@ -22,7 +22,8 @@ from periop.api import DomainError
 from periop.assessments.models import ReasonCode
 from periop.audit.models import Action, Outcome
 from periop.audit.services import audit_event_append
-from periop.drugs.plausibility import weight_warning_at_age
+from periop.drugs.engine import KnowledgeBase
+from periop.drugs.plausibility import GrowthChartMissing, weight_warning_at_age
 from periop.drugs.registry import get_knowledge_base
 from periop.drugs.services import check_run
 from periop.drugs.tunings import department_tunings
@@ -261,7 +262,9 @@ def hook_call(*, caller: Caller, service_id: str, body: Any, source_url: str) ->
         patient = patient_demographics(found["patient"], at)
         if readings.weight_kg is not None:
             patient["weight_kg"] = readings.weight_kg
-            warning = _weight_warning(found["patient"], patient.get("sex"), at, readings.weight_kg)
+            warning = _weight_warning(
+                found["patient"], patient.get("sex"), at, readings.weight_kg, kb
+            )
             warnings = [warning] if warning else []
         data = {
             "at": at,
@@ -346,15 +349,25 @@ def hook_call(*, caller: Caller, service_id: str, body: Any, source_url: str) ->
 
 
 def _weight_warning(
-    resource: Mapping[str, Any] | None, sex: str | None, at: dt.datetime, weight_kg: Decimal
+    resource: Mapping[str, Any] | None,
+    sex: str | None,
+    at: dt.datetime,
+    weight_kg: Decimal,
+    kb: KnowledgeBase,
 ) -> str | None:
     """The implausible-weight warning an assessment would give (`periop.drugs.plausibility`),
-    for the child's exact age. A partial birth date gives no age (the check gets none either),
-    so no weight is checked against one."""
+    for the child's exact age, on the growth chart of `kb`, the release the hook evaluates on
+    (or that release's word that it has none). A partial birth date gives no age (the check
+    gets none either), so no weight is checked against one."""
     birth = fhir_time((resource or {}).get("birthDate"))
     if not isinstance(birth, dt.date) or isinstance(birth, dt.datetime):
         return None
-    return weight_warning_at_age(birth_date=birth, sex=sex, on=at.date(), weight_kg=weight_kg)
+    try:
+        return weight_warning_at_age(
+            birth_date=birth, sex=sex, on=at.date(), weight_kg=weight_kg, kb=kb
+        )
+    except GrowthChartMissing as error:
+        return str(error)
 
 
 def _not_completed_record(caller: Caller, request: Mapping[str, Any], keys: list[str]) -> None:

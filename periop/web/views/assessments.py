@@ -41,7 +41,7 @@ from periop.assessments.services.plan import (
     decisions_in_force,
     snapshot_missing,
 )
-from periop.assessments.services.plausibility import assessment_warnings, weight_warning
+from periop.assessments.services.plausibility import assessment_warnings
 from periop.audit.services import Actor
 from periop.drugs.registry import get_knowledge_base
 from periop.web.forms import (
@@ -123,8 +123,9 @@ def _preview(
     required = [c["drug"] for c in body["cautions"] if c["level"] in ACKNOWLEDGED_LEVELS]
     panel = caution_panel(knowledge_base, body, required, weight)
     if weight is not None:
-        warning = weight_warning(patient=patient, at=planned_at, weight_kg=weight)  # type: ignore[arg-type]
-        panel = dataclasses.replace(panel, weight_warning=warning or "")
+        # The check's own weight warning (on its release's growth chart), as the API gives it.
+        warning = " ".join(str(warning["message"]) for warning in body.get("warnings", []))
+        panel = dataclasses.replace(panel, weight_warning=warning)
     return panel, []
 
 

@@ -167,6 +167,13 @@ class Command(BaseCommand):
                 f"Reference-table cells: {len(kb.coverage.cells)} ({excluded} excluded); "
                 "check them with: knowledge_base coverage"
             )
+        if kb.growth is None:
+            self.stdout.write(
+                "Growth chart: none (a child's weight is not checked for plausibility)"
+            )
+        else:
+            rows = ", ".join(f"{len(rows)} {sex}" for sex, rows in sorted(kb.growth.rows.items()))
+            self.stdout.write(f"Growth chart: CDC 2000 weight-for-age ({rows} rows)")
         by_file = Counter(rule.source_file for rule in kb.rules)
         for source_file, count in sorted(by_file.items()):
             self.stdout.write(f"  {source_file}: {count} rules")

@@ -1,8 +1,10 @@
 """Weight-for-age against the 2000 CDC growth charts: is a child's weight plausible?
 
-Pure Python (standard library only). The data, with their citation, are in
-`fixtures/knowledge/growth/cdc-2000-weight-for-age.toml`: the L, M and S of weight-for-age by
-sex and age in months, and the CDC's cut-offs for a biologically implausible value (BIV). The
+Pure Python (standard library only). The data, with their citation, are the knowledge base's
+`growth/cdc-2000-weight-for-age.toml` (`GROWTH_FILE`), part of a release like the rule files:
+the L, M and S of weight-for-age by sex and age in months, and the CDC's cut-offs for a
+biologically implausible value (BIV). The loader validates the file, counts it in the release
+digest when the knowledge base has it, and compiles it into `KnowledgeBase.growth`. The
 computation follows the CDC's SAS program for the growth charts (`cdc-source-code.sas`):
 
 - the age in months is the age in days divided by 30.4375;
@@ -23,7 +25,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from periop.drugs.engine.toml_checks import Entry, KnowledgeFiles, Table
+
 GrowthSex = Literal["female", "male"]
+
+# The growth chart's path inside a knowledge base (and the key of its text in a release).
+GROWTH_FILE = "growth/cdc-2000-weight-for-age.toml"
+# The tables of the file: by sex, the table of its rows.
+SEX_TABLES: tuple[tuple[GrowthSex, str], ...] = (("male", "boys"), ("female", "girls"))
+_SOURCE_KEYS = ("citation", "tables", "url", "program", "program_url", "read_on")
+_IMPLAUSIBLE_KEYS = ("below", "above", "below_months", "source", "url", "modified_z_url")
 
 # CDC: "If age is in days, divide by 30.4375."
 DAYS_PER_MONTH = 30.4375
@@ -133,27 +144,76 @@ def modified_z_score(weight_kg: float, lms: LMS) -> float:
     return (weight_kg - lms.m) / unit
 
 
+def read_growth_chart(files: KnowledgeFiles) -> GrowthTable | None:
+    """The validated growth chart of a knowledge base, or None when it has none (a release
+    stored before the chart was part of releases). Raises KnowledgeBaseError."""
+    if not files.exists(GROWTH_FILE):
+        return None
+    return growth_table_from_document(*files.read(GROWTH_FILE))
+
+
 def load_growth_table(path: Path) -> GrowthTable:
-    """Reads the weight-for-age file; a malformed one is a ValueError naming what is wrong."""
-    with path.open("rb") as file:
-        data = tomllib.load(file)
+    """Reads a weight-for-age file on its own; a malformed one is a KnowledgeBaseError naming
+    what is wrong."""
+    entry = Entry(path.name, "")
+    try:
+        with path.open("rb") as file:
+            document = tomllib.load(file)
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        entry.fail(f"the file cannot be read: {error}.")
+    return growth_table_from_document(document, entry)
+
+
+def _number(entry: Entry, value: object, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        entry.fail(f"{what} must be a number, not {value!r}.")
+    return float(value)
+
+
+def growth_table_from_document(document: Table, file: Entry) -> GrowthTable:
+    """The growth chart of a parsed weight-for-age file; raises KnowledgeBaseError naming the
+    table and the row that is wrong."""
+    file.keys(document, ("source", "implausible", "boys", "girls"), required=("source",))
+    source = file.at("[source]")
+    source.keys(
+        source.table(document["source"], "[source]"), _SOURCE_KEYS, required=("citation", "url")
+    )
+    source.text(document["source"], "citation")
     rows: dict[GrowthSex, tuple[LMS, ...]] = {}
-    sexes: tuple[tuple[GrowthSex, str], ...] = (("male", "boys"), ("female", "girls"))
-    for sex, key in sexes:
-        table = tuple(LMS(*(float(value) for value in row)) for row in data[key]["rows"])
-        ages = [row.age_months for row in table]
-        if len(table) < 2 or ages != sorted(set(ages)):
-            raise ValueError(f"{path.name}: [{key}] rows must be at least two, by rising age.")
-        if any(row.m <= 0 or row.s <= 0 for row in table):
-            raise ValueError(f"{path.name}: [{key}] M and S must be above 0.")
-        rows[sex] = table
-    implausible = data["implausible"]
-    below, above = float(implausible["below"]), float(implausible["above"])
+    for sex, key in SEX_TABLES:
+        entry = file.at(f"[{key}]")
+        if key not in document:
+            file.fail(f"missing required table [{key}].")
+        table = entry.table(document[key], f"[{key}]")
+        entry.keys(table, ("rows",), required=("rows",))
+        if not isinstance(table["rows"], list):
+            entry.fail("rows must be an array of [age in months, L, M, S].")
+        parsed: list[LMS] = []
+        for position, row in enumerate(table["rows"], 1):
+            if not isinstance(row, list) or len(row) != 4:
+                entry.fail(f"row {position} must be [age in months, L, M, S], not {row!r}.")
+            parsed.append(LMS(*(_number(entry, value, f"row {position}") for value in row)))
+        ages = [row.age_months for row in parsed]
+        if len(parsed) < 2 or ages != sorted(set(ages)):
+            entry.fail("rows must be at least two, by rising age.")
+        if any(row.m <= 0 or row.s <= 0 for row in parsed):
+            entry.fail("M and S must be above 0.")
+        rows[sex] = tuple(parsed)
+    if "implausible" not in document:
+        file.fail("missing required table [implausible].")
+    entry = file.at("[implausible]")
+    implausible = entry.table(document["implausible"], "[implausible]")
+    entry.keys(implausible, _IMPLAUSIBLE_KEYS, required=("below", "above", "below_months"))
+    below = _number(entry, implausible["below"], "below")
+    above = _number(entry, implausible["above"], "above")
     if not below < 0 < above:
-        raise ValueError(f"{path.name}: [implausible] below must be under 0 and above over 0.")
+        entry.fail("below must be under 0 and above over 0.")
+    below_months = _number(entry, implausible["below_months"], "below_months")
+    if below_months <= 0:
+        entry.fail("below_months must be above 0.")
     return GrowthTable(
         rows=rows,
         implausible_below=below,
         implausible_above=above,
-        below_months=float(implausible["below_months"]),
+        below_months=below_months,
     )
