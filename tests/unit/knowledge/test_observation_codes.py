@@ -57,3 +57,13 @@ def test_a_knowledge_base_without_the_file_maps_no_observation():
     texts = read_release_files(KNOWLEDGE_DIRECTORY)
     del texts["observations.toml"]
     assert load_knowledge_base_texts(texts, "test").observations == ()
+
+
+def test_a_code_without_a_source_is_refused():
+    sourceless = ENTRY.format(grade="A", target="serum_potassium_mmol_l").replace(
+        'sources = ["https://example.org/code-list"]', "sources = []"
+    )
+    assert "sources = []" in sourceless
+
+    with pytest.raises(KnowledgeBaseError, match="sources"):
+        _load_with(sourceless)
