@@ -369,3 +369,14 @@ def replica_mirror(db: None) -> Iterator[str]:
     finally:
         del connections["replica"]
         del connections.settings["replica"]
+
+
+@pytest.fixture
+def registry_restored() -> Iterator[None]:
+    """Activating a knowledge-base release switches this process's knowledge base (a live
+    server's too): put the configured one back."""
+    from periop.drugs import registry
+
+    active, recheck = registry._active, registry._recheck_at
+    yield
+    registry._active, registry._recheck_at = active, recheck

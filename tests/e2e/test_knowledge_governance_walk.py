@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 from io import StringIO
 from typing import Any
 
@@ -32,15 +31,6 @@ pytestmark = [pytest.mark.e2e]
 RULE = "mg-sugammadex-preferred"
 CANDIDATE = "2026.12.1"
 LOCAL_TEXT = "Call the on-call neuromuscular specialist, bleep 1234."
-
-
-@pytest.fixture
-def registry_restored() -> Iterator[None]:
-    """Activation switches this process's knowledge base (the live server's too): put the
-    configured one back."""
-    active, recheck = registry._active, registry._recheck_at
-    yield
-    registry._active, registry._recheck_at = active, recheck
 
 
 def _avoid_rule() -> str:

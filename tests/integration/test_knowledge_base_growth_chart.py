@@ -53,14 +53,6 @@ GROWTH_ITEMS = [
 ]
 
 
-@pytest.fixture
-def registry_restored():
-    """Activation switches this process's knowledge base; put the configured one back."""
-    active, recheck = registry._active, registry._recheck_at
-    yield
-    registry._active, registry._recheck_at = active, recheck
-
-
 def activate(release, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         return release_activate(actor=SYSTEM, release=release)
@@ -339,6 +331,21 @@ def test_an_assessment_keeps_the_growth_chart_of_its_own_release(
     assert [w["code"] for w in assessment_warnings(after)] == ["implausible-weight"]
 
 
+def two_year_old_of_60_kg(department, anesthetist):
+    """An assessment, planned for tomorrow, of a boy of two weighing 60 kg (implausible)."""
+    planned = (timezone.now() + dt.timedelta(days=1)).replace(microsecond=0)
+    born = planned.date().replace(year=planned.year - 2, day=min(planned.day, 28))
+    return services.assessment_create(
+        actor=Actor.from_user(anesthetist),
+        patient=PatientFactory(department=department, sex="male", birth_date=born),
+        department=department,
+        planned_at=planned,
+        procedure="Tonsillectomy",
+        weight_kg=Decimal("60"),
+        drugs=["rocuronium"],
+    )
+
+
 def test_an_assessment_of_a_release_without_the_chart_keeps_its_warning(
     tmp_path,
     registry_restored,
@@ -349,17 +356,7 @@ def test_an_assessment_of_a_release_without_the_chart_keeps_its_warning(
 ):
     old, _ = release_import(actor=SYSTEM, directory=without_growth_chart(tmp_path, "2026.11.3"))
     activate(old, django_capture_on_commit_callbacks)
-    planned = (timezone.now() + dt.timedelta(days=1)).replace(microsecond=0)
-    born = planned.date().replace(year=planned.year - 2, day=min(planned.day, 28))
-    assessment = services.assessment_create(
-        actor=Actor.from_user(anesthetist),
-        patient=PatientFactory(department=department, sex="male", birth_date=born),
-        department=department,
-        planned_at=planned,
-        procedure="Tonsillectomy",
-        weight_kg=Decimal("60"),
-        drugs=["rocuronium"],
-    )
+    assessment = two_year_old_of_60_kg(department, anesthetist)
 
     assert assessment.knowledge_base_version == "2026.11.3"
     # Checked on the chart releases without one were checked on, as when it was made.
@@ -377,17 +374,7 @@ def test_an_assessment_of_a_release_without_the_chart_keeps_its_warning(
 def test_an_assessment_whose_release_is_not_stored_says_the_weight_was_not_checked(
     department, anesthetist
 ):
-    planned = (timezone.now() + dt.timedelta(days=1)).replace(microsecond=0)
-    born = planned.date().replace(year=planned.year - 2, day=min(planned.day, 28))
-    assessment = services.assessment_create(
-        actor=Actor.from_user(anesthetist),
-        patient=PatientFactory(department=department, sex="male", birth_date=born),
-        department=department,
-        planned_at=planned,
-        procedure="Tonsillectomy",
-        weight_kg=Decimal("60"),
-        drugs=["rocuronium"],
-    )
+    assessment = two_year_old_of_60_kg(department, anesthetist)
     assert [w["code"] for w in assessment_warnings(assessment)] == ["implausible-weight"]
     # As read back for an assessment evaluated on a release this database never stored.
     assessment.knowledge_base_digest = "sha256:" + "0" * 64

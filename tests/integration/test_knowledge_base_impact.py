@@ -26,13 +26,6 @@ SYSTEM = Actor.system("tests")
 RULE = "mg-sugammadex-preferred"
 
 
-@pytest.fixture
-def registry_restored():
-    active, recheck = registry._active, registry._recheck_at
-    yield
-    registry._active, registry._recheck_at = active, recheck
-
-
 def _candidate(tmp_path, version, new_level):
     directory = knowledge_copy(tmp_path, version)
     set_rule_level(directory, RULE, "monitor", new_level)

@@ -42,14 +42,6 @@ SYSTEM = Actor.system("tests")
 
 
 @pytest.fixture
-def registry_restored():
-    """Activation switches this process's knowledge base; put the configured one back."""
-    active, recheck = registry._active, registry._recheck_at
-    yield
-    registry._active, registry._recheck_at = active, recheck
-
-
-@pytest.fixture
 def reviewers(consultant_reviewer, pharmacist_reviewer):
     return consultant_reviewer, pharmacist_reviewer
 

@@ -33,13 +33,6 @@ RULE = "mg-sugammadex-preferred"
 
 
 @pytest.fixture
-def registry_restored():
-    active, recheck = registry._active, registry._recheck_at
-    yield
-    registry._active, registry._recheck_at = active, recheck
-
-
-@pytest.fixture
 def candidate(tmp_path, registry_restored):
     """The active release is the real knowledge base; the candidate, a copy of it as
     2026.12.1 with `mg-sugammadex-preferred` at adjust instead of monitor."""

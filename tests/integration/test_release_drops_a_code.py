@@ -81,13 +81,6 @@ CHANGES = {
 
 
 @pytest.fixture
-def registry_restored():
-    active, recheck = registry._active, registry._recheck_at
-    yield
-    registry._active, registry._recheck_at = active, recheck
-
-
-@pytest.fixture
 def patient(department):
     """LRP4 myasthenia in remission, and a burn five days old."""
     patient = PatientFactory(department=department)
