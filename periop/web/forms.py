@@ -228,7 +228,15 @@ class ConditionForm(TimePointMixin, forms.Form):
         )
         self.add_time_point("resolved", "Resolved")
         for name, definition in self.definition.attributes.items():
-            self.fields[ATTRIBUTE_PREFIX + name] = attribute_field(definition)
+            field = attribute_field(definition)
+            if isinstance(field, forms.ChoiceField):
+                # A value recorded under an earlier release may be one this release dropped.
+                field.error_messages["invalid_choice"] = (
+                    f"Knowledge-base release {knowledge_base.version}, now active, does not "
+                    f"accept %(value)s for {definition.label}: choose another value."
+                )
+            self.fields[ATTRIBUTE_PREFIX + name] = field
+        self.correcting = correcting
         if not correcting:
             del self.fields["reason"]
 
@@ -260,6 +268,13 @@ class ConditionForm(TimePointMixin, forms.Form):
             if problem:
                 self.add_error(ATTRIBUTE_PREFIX + name, problem)
             attributes[name] = value
+        if self.correcting and self.data:
+            # An attribute the release no longer defines, sent as recorded: passed on for the
+            # records service to refuse by name (`condition_correction_check`), never dropped.
+            for key, value in self.data.items():
+                name = key.removeprefix(ATTRIBUTE_PREFIX)
+                if key != name and name not in self.definition.attributes and value != "":
+                    attributes[name] = value
         self.attributes = attributes
         return cleaned
 

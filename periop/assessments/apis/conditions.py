@@ -41,6 +41,7 @@ from periop.assessments.selectors import (
     patient_get,
 )
 from periop.assessments.services import (
+    condition_correction_check,
     patient_condition_correct,
     patient_condition_history_read,
     patient_condition_record,
@@ -188,6 +189,12 @@ class ConditionCorrectApi(PeriopApi):
             "attributes": condition.attributes,
             **changes,
         }
+        # What the entry keeps that the active release no longer knows is named as such first.
+        condition_correction_check(
+            condition=condition,
+            code=str(merged["code"]),
+            attributes=merged["attributes"] if isinstance(merged["attributes"], dict) else {},
+        )
         serializer = ConditionInput(data=merged)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

@@ -10,6 +10,10 @@ from typing import Any
 from rest_framework import serializers
 
 from periop.assessments.models import AssessmentStatus, Decision, ReasonCode, Sex
+from periop.assessments.services.records import (
+    condition_release_notices,
+    medication_release_notices,
+)
 from periop.drugs.fields import TimePointField
 from periop.drugs.schema import (
     LEVEL_CHOICES,
@@ -56,6 +60,14 @@ class PatientConditionOutput(serializers.Serializer[Any]):
     removed_at = serializers.DateTimeField(allow_null=True)
     removed_by = username("removed_by")
     removal_reason = serializers.CharField()
+    knowledge_base_notices = serializers.SerializerMethodField(
+        help_text="What of this current entry the active knowledge-base release does not know "
+        "(a code, attribute or value it renamed or dropped), with what to do; empty when it "
+        "knows it all. The entry shows as recorded either way."
+    )
+
+    def get_knowledge_base_notices(self, condition: Any) -> list[str]:
+        return condition_release_notices(condition)
 
 
 class PatientMedicationOutput(serializers.Serializer[Any]):
@@ -72,6 +84,14 @@ class PatientMedicationOutput(serializers.Serializer[Any]):
     removed_at = serializers.DateTimeField(allow_null=True)
     removed_by = username("removed_by")
     removal_reason = serializers.CharField()
+    knowledge_base_notices = serializers.SerializerMethodField(
+        help_text="What of this current entry the active knowledge-base release does not know "
+        "(a code, attribute or value it renamed or dropped), with what to do; empty when it "
+        "knows it all. The entry shows as recorded either way."
+    )
+
+    def get_knowledge_base_notices(self, medication: Any) -> list[str]:
+        return medication_release_notices(medication)
 
 
 class RecordedReceptorStateOutput(serializers.Serializer[Any]):

@@ -19,6 +19,9 @@ from periop.assessments.services.patients import (
     patient_data_read,
 )
 from periop.assessments.services.records import (
+    condition_correction_check,
+    condition_release_notices,
+    medication_release_notices,
     patient_condition_correct,
     patient_condition_record,
     patient_condition_remove,
@@ -36,6 +39,9 @@ __all__ = [
     "assessment_sign",
     "assessment_update",
     "caution_acknowledge",
+    "condition_correction_check",
+    "condition_release_notices",
+    "medication_release_notices",
     "patient_check_run",
     "patient_condition_correct",
     "patient_condition_history_read",

@@ -10,6 +10,7 @@ from typing import Any
 from periop.api import DomainError
 from periop.assessments.selectors import RecordedState
 from periop.drugs.engine import Evaluation
+from periop.drugs.registry import get_knowledge_base
 from periop.drugs.services import cautions_evaluate
 
 # Audit data categories (ASTM E2147 7.1.9): what kind of patient data an event touched.
@@ -42,13 +43,15 @@ def evaluate_recorded(
 ) -> Evaluation:
     """Evaluates the recorded state. A recorded condition or medication the engine cannot use
     at this time (an onset after it, say) is reported on the request's time field, since the
-    request named no condition."""
+    request named no condition; the message names the active knowledge-base release, which
+    may no longer know a code the record uses."""
     try:
         return cautions_evaluate(state=recorded.state, drugs=drugs, at=at)
     except DomainError as error:
         if error.field in {"conditions", "medications"}:
             raise DomainError(
-                f"{error.message} Check the patient's recorded conditions and medications, "
+                f"{error.message} Check the patient's recorded conditions and medications "
+                f"against knowledge-base release {get_knowledge_base().version}, now active, "
                 "or the time.",
                 field=time_field,
             ) from error

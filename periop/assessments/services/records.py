@@ -147,6 +147,72 @@ def _check_condition(code: str, attributes: Mapping[str, Any]) -> None:
         raise DomainError(f"{name}: {message}", field="attributes")
 
 
+def condition_release_problems(
+    code: str, attributes: Mapping[str, Any]
+) -> list[tuple[str, str, str]]:
+    """What of a condition the active knowledge-base release does not know: (field, attribute
+    name or "", message), field "code" or "attributes"; [] when it knows it all. A release
+    activated after the condition was recorded may have renamed its code, or dropped one of
+    its attributes or values."""
+    knowledge_base = get_knowledge_base()
+    release = f"Knowledge-base release {knowledge_base.version}, now active,"
+    if code not in knowledge_base.conditions:
+        return [("code", "", f"{release} does not know the condition code '{code}'.")]
+    return [
+        ("attributes", name, f"{release} does not accept {name}: {message}")
+        for name, message in sorted(
+            check_condition_attributes(knowledge_base, code, attributes).items()
+        )
+    ]
+
+
+def condition_release_notices(condition: PatientCondition) -> list[str]:
+    """For a recorded condition shown: what of it the active release does not know, with what
+    to do; [] when it knows it all. The record shows as recorded either way."""
+    if condition.removed_at is not None or condition.replaced_by_id is not None:
+        return []
+    return [
+        f"{message} Correct or remove this entry: checks and new assessments for the patient "
+        "are refused until then."
+        for _, _, message in condition_release_problems(condition.code, condition.attributes or {})
+    ]
+
+
+def medication_release_notices(medication: PatientMedication) -> list[str]:
+    """For a recorded medication shown: a note when the active release does not know its code."""
+    knowledge_base = get_knowledge_base()
+    if medication.removed_at is not None or medication.code in knowledge_base.drugs:
+        return []
+    return [
+        f"Knowledge-base release {knowledge_base.version}, now active, does not know the drug "
+        f"code '{medication.code}'. Remove this entry and record the medication as the release "
+        "names it: checks and new assessments for the patient are refused until then."
+    ]
+
+
+def condition_correction_check(
+    *, condition: PatientCondition, code: str, attributes: Mapping[str, Any]
+) -> None:
+    """Refuses (a field error) a correction that keeps what the active release no longer knows
+    of the recorded condition (its code, an attribute or a value), naming it and the release:
+    the correction must change it. The API and the web forms share it."""
+    stored = condition.attributes or {}
+    definition = get_knowledge_base().conditions.get(code)
+    for field, name, message in condition_release_problems(code, attributes):
+        if field == "code":
+            kept = code == condition.code
+        elif definition is not None and name not in definition.attributes:
+            kept = name in stored  # an attribute the release dropped, whatever its value
+        else:
+            kept = name in stored and stored[name] == attributes.get(name)
+        if kept:
+            raise DomainError(
+                f"{message} It is recorded on this entry: correct it to what the release "
+                "accepts, or remove the entry.",
+                field=field,
+            )
+
+
 def _condition_fields(
     *,
     patient: Patient,
@@ -321,7 +387,9 @@ def patient_condition_correct(
     reason: str = "",
 ) -> PatientCondition:
     """Corrects a current condition: a new version replaces it; the old row is kept as it was,
-    marked as replaced. A correction needs a reason. Returns the new version."""
+    marked as replaced. A correction needs a reason, and cannot keep what the active release
+    no longer knows of the entry (`condition_correction_check`). Returns the new version."""
+    condition_correction_check(condition=condition, code=code, attributes=attributes)
     fields = _condition_fields(
         patient=condition.patient,
         code=code,

@@ -6,7 +6,10 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
 from periop.assessments.selectors import patient_condition_get
-from periop.assessments.services import patient_condition_history_read
+from periop.assessments.services import (
+    condition_release_notices,
+    patient_condition_history_read,
+)
 from periop.audit.services import Actor
 from periop.drugs.registry import get_knowledge_base
 from periop.web.presenters import condition_versions
@@ -35,5 +38,6 @@ def condition_history(request: HttpRequest, patient_id: int, condition_id: int) 
             "latest": latest,
             "current": latest if latest.current else None,
             "several_conditions": len({version.name for version in versions}) > 1,
+            "notices": condition_release_notices(rows[-1]),
         },
     )

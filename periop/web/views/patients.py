@@ -12,6 +12,8 @@ from periop.api import DomainError
 from periop.assessments.selectors import patient_list, patient_record
 from periop.assessments.services import (
     ShownRow,
+    condition_release_notices,
+    medication_release_notices,
     patient_create,
     patient_data_query,
     patient_data_read,
@@ -110,6 +112,7 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
             "onset": time_point_display(row.onset, zone),
             "resolved": time_point_display(row.resolved, zone) if row.resolved else "",
             "attributes": attributes_display(knowledge_base, row.code, row.attributes or {}),
+            "notices": condition_release_notices(row),
         }
         for row in record.conditions
     ]
@@ -122,6 +125,7 @@ def patient_detail(request: HttpRequest, patient_id: int) -> HttpResponse:
             "started": time_point_display(row.started, zone),
             "stopped": time_point_display(row.stopped, zone) if row.stopped else "",
             "dose_text": row.dose_text,
+            "notices": medication_release_notices(row),
         }
         for row in record.medications
     ]

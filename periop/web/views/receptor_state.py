@@ -16,6 +16,8 @@ from periop.api import DomainError
 from periop.assessments.models import Patient
 from periop.assessments.selectors import patient_record
 from periop.assessments.services import (
+    condition_release_notices,
+    medication_release_notices,
     patient_data_read,
     patient_receptor_state_clear,
     patient_receptor_state_record,
@@ -35,9 +37,12 @@ from periop.web.workplace import clinical_page
 TEMPLATE = "web/receptor_state_form.html"
 
 
-def _receptor_state_seen(request: HttpRequest, patient: Patient) -> ReceptorStateView:
+def _receptor_state_seen(
+    request: HttpRequest, patient: Patient
+) -> tuple[ReceptorStateView, list[str]]:
     """The state in force, derived and recorded, as the form page shows it beside the form:
-    a read of the patient's receptor state, audited as such."""
+    a read of the patient's receptor state, audited as such; with what of the record the
+    active knowledge-base release does not know (why no state may be derived)."""
     record = patient_record(patient=patient, at=timezone.now())
     recorded = record.receptor_state_recorded
     patient_data_read(
@@ -51,15 +56,20 @@ def _receptor_state_seen(request: HttpRequest, patient: Patient) -> ReceptorStat
             "receptor_state_id": recorded.pk if recorded else None,
         },
     )
-    return receptor_state_view(
+    notices = [
+        *(notice for row in record.conditions for notice in condition_release_notices(row)),
+        *(notice for row in record.medications for notice in medication_release_notices(row)),
+    ]
+    view = receptor_state_view(
         recorded=recorded, derived=record.receptor_state_derived, time_zone=time_zone(request)
     )
+    return view, notices
 
 
 def _form_page(
     request: HttpRequest, patient: Patient, form: forms.Form, *, clearing: bool, status: int
 ) -> HttpResponse:
-    receptor = _receptor_state_seen(request, patient)
+    receptor, notices = _receptor_state_seen(request, patient)
     if form.errors and status == 200:
         status = 400
     # Nothing to clear: said once, in place of the form (which may be unbound).
@@ -75,6 +85,7 @@ def _form_page(
             "receptor": receptor,
             "clearing": clearing,
             "nothing_to_clear": nothing_to_clear,
+            "notices": notices,
         },
         status=status,
     )

@@ -17,6 +17,8 @@ from periop.assessments.selectors import (
     patient_medication_get,
 )
 from periop.assessments.services import (
+    condition_release_notices,
+    medication_release_notices,
     patient_condition_correct,
     patient_condition_record,
     patient_condition_remove,
@@ -134,8 +136,31 @@ def condition_correct(request: HttpRequest, patient_id: int, condition_id: int) 
         )
         return redirect("web:condition-history", patient_id=patient.pk, condition_id=condition.pk)
     zone = time_zone(request)
+    knowledge_base = get_knowledge_base()
+    data = request.POST if request.method == "POST" else None
+    notices = condition_release_notices(condition)
+    code = condition.code
+    if code not in knowledge_base.conditions:
+        # The active release no longer knows the recorded condition (renamed, say): the
+        # clinician chooses it as the release names it, and corrects the entry to that.
+        code = (data.get("code") if data is not None else request.GET.get("code")) or ""
+        if code not in knowledge_base.conditions:
+            if data is not None:
+                messages.error(request, notices[0] if notices else "Choose a condition.")
+            _seen(request, patient)
+            return page(
+                request,
+                "web/condition_pick.html",
+                {
+                    "patient": patient,
+                    "correcting": condition,
+                    "notices": notices,
+                    "condition_choices": condition_choices(knowledge_base),
+                },
+                status=400 if data is not None else 200,
+            )
     initial = {
-        "code": condition.code,
+        "code": code,
         **time_point_initial("onset", condition.onset, zone),
         **time_point_initial("resolved", condition.resolved, zone),
         **{
@@ -145,12 +170,11 @@ def condition_correct(request: HttpRequest, patient_id: int, condition_id: int) 
             for name, value in (condition.attributes or {}).items()
         },
     }
-    data = request.POST if request.method == "POST" else None
     form = ConditionForm(
         data,
         initial=initial,
-        knowledge_base=get_knowledge_base(),
-        code=condition.code,
+        knowledge_base=knowledge_base,
+        code=code,
         time_zone=zone,
         correcting=True,
     )
@@ -163,7 +187,7 @@ def condition_correct(request: HttpRequest, patient_id: int, condition_id: int) 
             patient_condition_correct(
                 actor=Actor.from_request(request),
                 condition=condition,
-                code=condition.code,
+                code=code,
                 onset=_onset(form, patient, zone),
                 resolved=form.resolved,
                 attributes=form.attributes,
@@ -181,7 +205,7 @@ def condition_correct(request: HttpRequest, patient_id: int, condition_id: int) 
     return page(
         request,
         "web/condition_form.html",
-        {"patient": patient, "form": form, "correcting": condition},
+        {"patient": patient, "form": form, "correcting": condition, "notices": notices},
         status=status,
     )
 
@@ -209,6 +233,7 @@ def condition_remove(request: HttpRequest, patient_id: int, condition_id: int) -
             actor=Actor.from_request(request), condition=condition, reason=reason
         ),
         record_id=condition.pk,
+        notices=condition_release_notices(condition),
     )
 
 
@@ -221,6 +246,7 @@ def _remove_page(
     details: list[tuple[str, str]],
     remove: Callable[[str], object],
     record_id: int,
+    notices: list[str],
 ) -> HttpResponse:
     form = RemoveForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -243,6 +269,7 @@ def _remove_page(
             "details": details,
             "action": request.path,
             "record_id": record_id,
+            "notices": notices,
         },
         status=400 if form.errors else 200,
     )
@@ -299,4 +326,5 @@ def medication_remove(request: HttpRequest, patient_id: int, medication_id: int)
             actor=Actor.from_request(request), medication=medication, reason=reason
         ),
         record_id=medication.pk,
+        notices=medication_release_notices(medication),
     )
