@@ -296,6 +296,8 @@ def test_the_correction_form_refuses_the_unknown_code_and_accepts_a_correction(
         kept["attribute_antibody"] = "lrp4"
     if change == "attribute-removed":
         kept["attribute_in_remission"] = "true"
+    if change == "attribute-removed":
+        assert "Saving this correction leaves out in_remission" in pages.get(url).content.decode()
     refused = pages.post(url, kept)
     assert refused.status_code == 400
     text = refused.content.decode()

@@ -196,15 +196,18 @@ def condition_correction_check(
     """Refuses (a field error) a correction that keeps what the active release no longer knows
     of the recorded condition (its code, an attribute or a value), naming it and the release:
     the correction must change it. The API and the web forms share it."""
+    if code != condition.code:
+        return  # another condition: checked as a new one would be
     stored = condition.attributes or {}
+    recorded = {(field, name) for field, name, _ in condition_release_problems(code, stored)}
     definition = get_knowledge_base().conditions.get(code)
     for field, name, message in condition_release_problems(code, attributes):
-        if field == "code":
-            kept = code == condition.code
-        elif definition is not None and name not in definition.attributes:
-            kept = name in stored  # an attribute the release dropped, whatever its value
-        else:
-            kept = name in stored and stored[name] == attributes.get(name)
+        kept = (field, name) in recorded and (
+            field == "code"
+            # An attribute the release dropped, whatever its value; else the value recorded.
+            or (definition is not None and name not in definition.attributes)
+            or stored.get(name) == attributes.get(name)
+        )
         if kept:
             raise DomainError(
                 f"{message} It is recorded on this entry: correct it to what the release "

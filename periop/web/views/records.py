@@ -205,7 +205,15 @@ def condition_correct(request: HttpRequest, patient_id: int, condition_id: int) 
     return page(
         request,
         "web/condition_form.html",
-        {"patient": patient, "form": form, "correcting": condition, "notices": notices},
+        {
+            "patient": patient,
+            "form": form,
+            "correcting": condition,
+            "notices": notices,
+            # Recorded attributes the release no longer defines: the form has no field for
+            # them, so saving leaves them out (the current version stays in the history).
+            "left_out": sorted(set(condition.attributes or {}) - set(form.definition.attributes)),
+        },
         status=status,
     )
 
