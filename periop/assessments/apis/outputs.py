@@ -44,6 +44,13 @@ class PatientOutput(serializers.Serializer[Any]):
     created_at = serializers.DateTimeField()
 
 
+RECORD_NOTICES_HELP = (
+    "What of this current entry the active knowledge-base release does not know (a code, "
+    "attribute or value it renamed or dropped), with what to do; empty when it knows it all. "
+    "The entry shows as recorded either way."
+)
+
+
 class PatientConditionOutput(serializers.Serializer[Any]):
     id = serializers.IntegerField()
     code = serializers.CharField()
@@ -60,11 +67,7 @@ class PatientConditionOutput(serializers.Serializer[Any]):
     removed_at = serializers.DateTimeField(allow_null=True)
     removed_by = username("removed_by")
     removal_reason = serializers.CharField()
-    knowledge_base_notices = serializers.SerializerMethodField(
-        help_text="What of this current entry the active knowledge-base release does not know "
-        "(a code, attribute or value it renamed or dropped), with what to do; empty when it "
-        "knows it all. The entry shows as recorded either way."
-    )
+    knowledge_base_notices = serializers.SerializerMethodField(help_text=RECORD_NOTICES_HELP)
 
     def get_knowledge_base_notices(self, condition: Any) -> list[str]:
         return condition_release_notices(condition)
@@ -84,11 +87,7 @@ class PatientMedicationOutput(serializers.Serializer[Any]):
     removed_at = serializers.DateTimeField(allow_null=True)
     removed_by = username("removed_by")
     removal_reason = serializers.CharField()
-    knowledge_base_notices = serializers.SerializerMethodField(
-        help_text="What of this current entry the active knowledge-base release does not know "
-        "(a code, attribute or value it renamed or dropped), with what to do; empty when it "
-        "knows it all. The entry shows as recorded either way."
-    )
+    knowledge_base_notices = serializers.SerializerMethodField(help_text=RECORD_NOTICES_HELP)
 
     def get_knowledge_base_notices(self, medication: Any) -> list[str]:
         return medication_release_notices(medication)
