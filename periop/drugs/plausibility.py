@@ -169,11 +169,12 @@ def _age_text(birth_date: dt.date, on: dt.date) -> str:
 def _table_for(kb: KnowledgeBase | None, age_months: float) -> GrowthTable | None:
     """The chart of `kb` (the active release when None); None for an age no chart covers;
     GrowthChartMissing for a child's age when the release has no chart."""
-    kb = get_knowledge_base() if kb is None else kb
-    table = _chart_of(kb)
-    if table is None and age_months < CHART_MONTHS:
-        raise GrowthChartMissing.of_release(kb)
-    return table
+    try:
+        return growth_table(kb)
+    except GrowthChartMissing:
+        if age_months < CHART_MONTHS:
+            raise
+        return None
 
 
 def weight_warning_at_age(

@@ -19,6 +19,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 from periop.api import ConflictError, DomainError
@@ -80,7 +81,7 @@ class PlanLine:
 @dataclass(frozen=True)
 class Plan:
     lines: tuple[PlanLine, ...]
-    cautions: tuple[dict[str, Any], ...]  # re-evaluated cards, in plan order
+    cautions: tuple[Mapping[str, Any], ...]  # re-evaluated cards, in plan order
 
     @property
     def missing(self) -> list[str]:
@@ -207,7 +208,7 @@ def plan_evaluate(
     alternative chosen for a withheld drug shows on that drug's line only."""
     current = decisions_in_force(assessment=assessment, decisions=decisions)
     current.pop(undecided or "", None)
-    original = {card["drug"]: card for card in json.loads(assessment.cautions_snapshot)["cautions"]}
+    original = {card["drug"]: card for card in stored_cautions(assessment)}
     planned = list(assessment.drugs)
     withheld = [
         drug
@@ -262,16 +263,37 @@ def plan_evaluate(
     return Plan(lines=tuple(lines), cautions=tuple(cards.get(d) or original[d] for d in planned))
 
 
-def _tuned_cards(assessment: Assessment, drugs: Sequence[str]) -> dict[str, dict[str, Any]]:
+def _tuned_cards(assessment: Assessment, drugs: Sequence[str]) -> Mapping[str, dict[str, Any]]:
     """The cards of `drugs` evaluated on the assessment's inputs snapshot at its planned time,
-    with the tunings in force in its department, by drug."""
-    evaluation = cautions_evaluate(
-        state=state_from_inputs(json.loads(assessment.inputs_snapshot)),
-        drugs=drugs,
-        at=assessment.planned_at,
+    with the tunings in force in its department, by drug.
+
+    Kept on the assessment object for what it depends on (the active release, the inputs
+    snapshot, the planned time and the drugs; the tunings are read once per object): a page
+    or a decision asks for the same plan several times (the release check, the plan, each
+    form's level), and the engine runs once for each different set of drugs. The cards are
+    shared between the callers, which only read them."""
+    key = (
+        get_knowledge_base().digest,
+        assessment.inputs_snapshot,
+        assessment.planned_at,
+        tuple(drugs),
     )
-    tuned = evaluation_tune(evaluation_to_dict(evaluation), plan_tunings(assessment))
-    return {card["drug"]: card for card in tuned["cautions"]}
+    memo: dict[tuple[Any, ...], Mapping[str, dict[str, Any]]] | None = getattr(
+        assessment, "_plan_cards", None
+    )
+    if memo is None:
+        memo = {}
+        setattr(assessment, "_plan_cards", memo)  # noqa: B010 (a cache, not a field)
+    cards = memo.get(key)
+    if cards is None:
+        evaluation = cautions_evaluate(
+            state=state_from_inputs(json.loads(assessment.inputs_snapshot)),
+            drugs=drugs,
+            at=assessment.planned_at,
+        )
+        tuned = evaluation_tune(evaluation_to_dict(evaluation), plan_tunings(assessment))
+        cards = memo[key] = MappingProxyType({card["drug"]: card for card in tuned["cautions"]})
+    return cards
 
 
 def _release_problem(assessment: Assessment) -> tuple[str, str] | None:
@@ -331,11 +353,21 @@ def assessment_knowledge_base(assessment: Assessment) -> KnowledgeBase:
 def snapshot_missing(assessment: Assessment) -> list[str]:
     """The planned drugs the assessment's stored evaluation holds no caution for. The services
     always store one per planned drug; a snapshot stored by other means may lack some."""
-    held = {
-        caution.get("drug")
-        for caution in json.loads(assessment.cautions_snapshot).get("cautions", ())
-    }
+    held = {caution.get("drug") for caution in stored_cautions(assessment)}
     return [drug for drug in assessment.drugs if drug not in held]
+
+
+def stored_cautions(assessment: Assessment) -> Sequence[Mapping[str, Any]]:
+    """The cautions of the assessment's stored evaluation, parsed once per stored text (a page
+    and its plan read them several times); the callers only read them."""
+    text = assessment.cautions_snapshot
+    cached: tuple[str, Sequence[Mapping[str, Any]]] | None = getattr(
+        assessment, "_stored_cautions", None
+    )
+    if cached is None or cached[0] is not text:
+        cached = (text, tuple(json.loads(text).get("cautions", ())))
+        setattr(assessment, "_stored_cautions", cached)  # noqa: B010 (a cache, not a field)
+    return cached[1]
 
 
 def snapshot_complete_check(
