@@ -182,6 +182,10 @@ def test_the_review_page_shows_a_changed_growth_chart(
     assert "Fields changed</dt><dd>above</dd>" in page
     assert "above 5, under 240 months" in page
     assert "Sign off growth:weight-for-age:implausible as consultant anaesthetist" in page
+    # A growth table is counted and listed as one of the entries a release changes.
+    assert "<dt>Rules and entries added</dt><dd>0</dd>" in page
+    assert "<dt>Changed</dt><dd>1</dd>" in page
+    assert '<h2 id="rules-heading">Rules and entries</h2>' in page
 
 
 def test_against_a_release_without_the_chart_every_table_of_it_is_added(
