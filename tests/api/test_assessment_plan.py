@@ -557,3 +557,34 @@ def test_editing_the_assessment_stores_the_missing_caution_and_the_decision_is_t
     assert response.status_code == 200, response.content
     assert "gentamicin" in {caution["drug"] for caution in response.json()["cautions"]}
     assert lines(response.json())["gentamicin"]["decision"] == "withhold"
+
+
+@pytest.mark.parametrize(
+    "key", ["summary", "findings", "drug_class", "effects", "conflict", "monitoring", "reversal"]
+)
+def test_a_stored_evaluation_lacking_a_key_is_shown_as_stored_without_it(
+    anesthetist_client, draft, key
+):
+    """An evaluation stored by an earlier version (or imported) may lack a key the services
+    store today: the detail shows what is stored, leaving the key out, and fills nothing in."""
+    row = Assessment.objects.get(pk=draft["id"])
+    body = json.loads(row.cautions_snapshot)
+    for caution in body["cautions"]:
+        caution.pop(key)
+        for finding in caution.get("findings", ()):
+            finding.pop("rationale")
+    Assessment.objects.filter(pk=row.pk).update(cautions_snapshot=json.dumps(body))
+
+    response = anesthetist_client.get(f"/api/v1/assessments/{draft['id']}")
+
+    assert response.status_code == 200, response.content
+    shown = response.json()["cautions"]
+    assert [caution["drug"] for caution in shown] == DRUGS
+    assert all(key not in caution for caution in shown)
+    assert all("rationale" not in finding for c in shown for finding in c.get("findings", ()))
+    stored = {caution["drug"]: caution for caution in body["cautions"]}
+    for caution in shown:
+        assert caution["level"] == stored[caution["drug"]]["level"]
+        assert caution.get("summary") == stored[caution["drug"]].get("summary")
+    # The plan still shows every planned drug, re-evaluated.
+    assert [line["drug"] for line in response.json()["plan"]] == DRUGS

@@ -19,6 +19,7 @@ from periop.drugs.schema import (
     LEVEL_CHOICES,
     RECEPTOR_STATE_CHOICES,
     CautionOutput,
+    FindingOutput,
     KnowledgeBaseVersionOutput,
     ReceptorSourceOutput,
     WarningOutput,
@@ -202,6 +203,34 @@ class AssessmentVersionOutput(serializers.Serializer[Any]):
     signed_at = serializers.DateTimeField(allow_null=True)
 
 
+def _as_stored(fields: Any) -> Any:
+    """Every field optional: a stored evaluation is shown exactly as it was stored, and one
+    stored by an earlier version (or by other means) may lack a key; it is then left out,
+    never filled in."""
+    for field in fields.values():
+        field.required = False
+    return fields
+
+
+class StoredFindingOutput(FindingOutput):
+    """A finding of a stored evaluation: the check's shape, but a key it was stored without
+    is left out of the answer rather than refused."""
+
+    def get_fields(self) -> Any:
+        return _as_stored(super().get_fields())
+
+
+class StoredCautionOutput(CautionOutput):
+    """A caution of a stored evaluation: the check's shape, but a key it was stored without
+    (say `summary` or `findings`, in an evaluation stored by an earlier version) is left out
+    of the answer rather than refused. The services store every key."""
+
+    findings = StoredFindingOutput(many=True)
+
+    def get_fields(self) -> Any:
+        return _as_stored(super().get_fields())
+
+
 class PlanDoseOutput(serializers.Serializer[Any]):
     text = serializers.CharField()
     rule = serializers.CharField()
@@ -272,7 +301,11 @@ class AssessmentDetailOutput(serializers.Serializer[Any]):
     knowledge_base = KnowledgeBaseVersionOutput()
     receptor_state = AssessmentReceptorStateOutput()
     highest_level = serializers.ChoiceField(choices=LEVEL_CHOICES)
-    cautions = CautionOutput(many=True, help_text="The cautions as shown (snapshot).")
+    cautions = StoredCautionOutput(
+        many=True,
+        help_text="The cautions as shown (snapshot), exactly as stored: a key an evaluation "
+        "stored by an earlier version lacks is left out.",
+    )
     assumptions = serializers.ListField(child=serializers.CharField())
     acknowledgement_required = RequiredAcknowledgementOutput(many=True)
     pending_acknowledgements = serializers.ListField(
