@@ -21,6 +21,7 @@ from periop.assessments.models import Acknowledgement, Assessment
 from periop.audit.services import Actor
 from periop.drugs import registry
 from periop.drugs.releases import release_bootstrap, release_import
+from tests.api.test_assessment_plan import PLANNED, create
 from tests.conftest import client_for
 from tests.factories import PatientConditionFactory, PatientFactory
 from tests.knowledge_releases import knowledge_copy, sign_off_all
@@ -28,7 +29,6 @@ from tests.knowledge_releases import knowledge_copy, sign_off_all
 pytestmark = pytest.mark.django_db
 
 SYSTEM = Actor.system("tests")
-PLANNED = (timezone.now() + dt.timedelta(days=1)).replace(microsecond=0)
 DRUGS = ["rocuronium", "pancuronium", "sugammadex"]
 
 
@@ -125,22 +125,6 @@ def activate_change(
     return activate
 
 
-def create(client, patient):
-    response = client.post(
-        "/api/v1/assessments",
-        {
-            "patient": patient.pk,
-            "planned_at": PLANNED.isoformat(),
-            "procedure": "Excision and grafting",
-            "weight_kg": "70",
-            "drugs": DRUGS,
-        },
-        format="json",
-    )
-    assert response.status_code == 201, response.content
-    return response.json()
-
-
 def decided(client, draft):
     """Every drug that needs a decision withheld."""
     for item in draft["acknowledgement_required"]:
@@ -168,7 +152,7 @@ def test_a_signed_record_shows_as_signed_through_every_door(
     change, anesthetist, patient, activate_change
 ):
     api = client_for(anesthetist)
-    draft = decided(api, create(api, patient))
+    draft = decided(api, create(api, patient, DRUGS))
     signed = api.post(f"/api/v1/assessments/{draft['id']}/sign", {}, format="json")
     assert signed.status_code == 200, signed.content
     before = api.get(f"/api/v1/assessments/{draft['id']}").json()
@@ -217,7 +201,7 @@ def test_a_draft_says_what_the_active_release_no_longer_knows(
     change, anesthetist, patient, activate_change
 ):
     api = client_for(anesthetist)
-    draft = decided(api, create(api, patient))
+    draft = decided(api, create(api, patient, DRUGS))
     decisions = Acknowledgement.objects.count()
     word = CHANGES[change][1]
 
@@ -292,7 +276,7 @@ def test_a_draft_whose_drug_was_renamed_is_fixed_by_editing_its_drugs(
     anesthetist, patient, activate_change
 ):
     api = client_for(anesthetist)
-    draft = decided(api, create(api, patient))
+    draft = decided(api, create(api, patient, DRUGS))
     activate_change("drug-renamed")
 
     etag = api.get(f"/api/v1/assessments/{draft['id']}").json()["etag"]
