@@ -115,6 +115,7 @@ def test_it_refuses_an_invalid_implication(kb_files: KnowledgeFiles, implication
         kb_files.load()
 
     assert message in raised.value.message
+    assert raised.value.entry == "condition 'renal-impairment' implications #1"
 
 
 def test_an_unrecorded_implied_attribute_takes_the_implied_value(kb_files: KnowledgeFiles):
