@@ -332,3 +332,61 @@ def test_an_implication_holds_only_when_every_attribute_of_its_when_holds(
         "Renal impairment: on dialysis not recorded; read as true from anuric true and "
         "creatinine clearance 10." in both.assumptions
     )
+
+
+def test_a_single_implied_value_selects_a_receptor_effect_override(kb_files: KnowledgeFiles):
+    """An implied value is read as if recorded, by the receptor effect overrides too."""
+    injury = kb_files.condition("spinal-cord-injury")
+    injury["attributes"]["recovered"] = {"type": "boolean", "label": "Recovered"}
+    injury["implications"] = [
+        {
+            "when": {"recovered": [True]},
+            "then": {"motor_deficit": [False]},
+            "reason": "Test: recovered.",
+            "references": ["R2"],
+        }
+    ]
+    kb = kb_files.load()
+    onset = hours_before(240)
+
+    recovered = evaluate(
+        state(ConditionInput("spinal-cord-injury", onset=onset, attributes={"recovered": True})),
+        ("rocuronium",),
+        AT,
+        kb,
+    )
+    recorded = evaluate(
+        state(
+            ConditionInput("spinal-cord-injury", onset=onset, attributes={"motor_deficit": False})
+        ),
+        ("rocuronium",),
+        AT,
+        kb,
+    )
+
+    assert recovered.receptor_state == recorded.receptor_state
+    assert recovered.receptor_state.value == "normal"
+
+
+def test_a_caution_met_by_some_implied_values_names_their_reading(kb_files: KnowledgeFiles):
+    """A clearance under 15 implies dialysis, and a stage of 4 or 5: a rule for stage 5 alone is
+    uncertain, and its caution names the stage's reading, not the dialysis one."""
+    add_dialysis_implication(kb_files)
+    condition = kb_files.condition("renal-impairment")
+    condition["attributes"]["stage"] = {"type": "choice", "choices": ["4", "5"], "label": "Stage"}
+    first = condition["implications"][0]
+    condition["implications"].append({**first, "then": {"stage": ["4", "5"]}})
+    kb_files.add_rule(
+        "stage-5-sugammadex",
+        drugs=["sugammadex"],
+        level="adjust",
+        when={"conditions": ["renal-impairment"], "attributes": {"stage": ["5"]}},
+    )
+    kb = kb_files.load()
+
+    caution = caution_for(kb, state(renal(crcl_ml_min=10)), "sugammadex")
+
+    assert "stage-5-sugammadex" in {f.rule for f in caution.findings}
+    assert caution.assumptions == (
+        "Renal impairment: stage not recorded; read as '4' or '5' from creatinine clearance 10.",
+    )
