@@ -104,6 +104,7 @@ def test_an_attribute_that_implies_a_used_attribute_counts_as_used(kb_files: Kno
         ({"then": {"crcl_ml_min": [1]}}, "cannot imply itself"),
         ({"then": {"dialysis": [True], "crcl_ml_min": [1]}}, "exactly one attribute"),
         ({"references": ["R9"]}, "unknown reference id 'R9'"),
+        ({"references": []}, "references"),
         ({"then": {"dialysis": ["yes"]}}, "'yes' is not true or false"),
     ],
 )
