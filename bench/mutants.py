@@ -3,7 +3,7 @@
 Usage:
     python bench/mutants.py [--target engine|ledger] [--module PATH ...] [--sample N]
                             [--seed S] [--timeout SECONDS] [--list] [--output FILE]
-                            [--rerun RESULTS.json]
+                            [--rerun RESULTS.json] [--tests PATH ...]
 
 For each module of the target, the script finds every place where a classic mutation applies:
 
@@ -33,7 +33,9 @@ Targets (the tests are the ones that exercise the module without anything else i
 
 Results are printed and written as JSON to bench/results/mutants-<target>.json (git-ignored).
 `--rerun` runs again only the mutants that survived in an earlier results file (after adding
-tests that should kill them).
+tests that should kill them). `--tests` runs only the given test files or directories instead of
+the target's: for a module that only those tests reach, the same verdicts in a fraction of the
+time; for any module, a mutant they kill is killed (a survivor may still die to the full list).
 """
 
 from __future__ import annotations
@@ -355,7 +357,7 @@ def run_tests(workdir: Path, arguments: list[str], timeout: float) -> tuple[int 
         time.sleep(0.05)
 
 
-def pytest_arguments(target: dict[str, object]) -> list[str]:
+def pytest_arguments(target: dict[str, object], tests: list[str] | None = None) -> list[str]:
     return [
         "-x",
         "-q",
@@ -365,7 +367,7 @@ def pytest_arguments(target: dict[str, object]) -> list[str]:
         _PLUGIN_NAME,
         "--hypothesis-profile=mutants",
         *target["pytest"],  # type: ignore[misc]
-        *target["tests"],  # type: ignore[misc]
+        *(tests or target["tests"]),  # type: ignore[misc]
     ]
 
 
@@ -396,12 +398,13 @@ def run(
     seed: int,
     timeout: float | None,
     only: set[tuple[str, int, str, str]] | None = None,
+    tests: list[str] | None = None,
 ) -> Iterator[Result | str]:
     target = TARGETS[target_name]
     for name, value in target["env"].items():  # type: ignore[attr-defined]
         os.environ.setdefault(name, value)
     sys.dont_write_bytecode = True  # a mutant must never be read from a stale .pyc
-    arguments = pytest_arguments(target)
+    arguments = pytest_arguments(target, tests)
     sources = {module: (REPO_ROOT / module).read_text(encoding="utf-8") for module in modules}
     sites = [site for module in modules for site in find_sites(module, sources[module])]
     if only is not None:
@@ -468,6 +471,9 @@ def main() -> None:
     parser.add_argument("--list", action="store_true", help="list the mutants, run nothing")
     parser.add_argument("--output", type=Path)
     parser.add_argument("--rerun", type=Path, help="only the survivors of this results file")
+    parser.add_argument(
+        "--tests", action="append", help="run only this test file or directory (repeatable)"
+    )
     options = parser.parse_args()
 
     modules = options.module or list(TARGETS[options.target]["modules"])  # type: ignore[call-overload]
@@ -485,7 +491,9 @@ def main() -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     results: list[Result] = []
     started = time.monotonic()
-    for item in run(options.target, modules, options.sample, options.seed, options.timeout, only):
+    for item in run(
+        options.target, modules, options.sample, options.seed, options.timeout, only, options.tests
+    ):
         if isinstance(item, str):
             print(item, flush=True)
             continue

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from periop.drugs.engine.attribute_readings import Readings
-from periop.drugs.engine.knowledge import AttributeDefinition, Reference, is_number
+from periop.drugs.engine.knowledge import AttributeDefinition, Reference, is_number, show
 from periop.drugs.engine.timeline import UNKNOWN, ConditionEpisode
 from periop.drugs.engine.toml_checks import Entry, Table
 
@@ -26,9 +26,10 @@ CONVERSION_KEYS = ("from", "to", "factor", "round_to", "tolerance", "reason", "r
 
 @dataclass(frozen=True, slots=True)
 class UnitConversion:
-    """`to` = `source` x `factor`, rounded half up to `round_to` (the precision the rules'
-    thresholds are written to, so that a value at a threshold in the other unit meets it);
-    values further apart than `tolerance` (in the unit of `to`) contradict each other."""
+    """`to` = `source` x `factor`, rounded half up to `round_to` (1, 0.1, 0.01, ...: the
+    precision the rules' thresholds are written to, so that a value at a threshold in the other
+    unit meets it); values further apart than `tolerance` (in the unit of `to`) contradict each
+    other."""
 
     source: str
     to: str
@@ -73,6 +74,10 @@ def conversions(
         round_to = here.decimal(conversion["round_to"], "round_to")
         if factor == 0 or round_to == 0:
             here.fail("factor and round_to must be above 0.")
+        # quantize keeps the exponent of round_to, not its digits: "0.5" would round to tenths
+        # and "10" to units, so only a power of ten written as one is accepted.
+        if round_to.as_tuple().digits != (1,) or int(round_to.as_tuple().exponent) > 0:
+            here.fail(f'round_to {show(conversion["round_to"])} must be "1", "0.1", "0.01", ...')
         found.append(
             UnitConversion(
                 source=source,

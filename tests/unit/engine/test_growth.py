@@ -18,7 +18,7 @@ from periop.drugs.engine.growth import (
 )
 
 FILE = (
-    Path(__file__).resolve().parents[2] / "fixtures/knowledge/growth/cdc-2000-weight-for-age.toml"
+    Path(__file__).resolve().parents[3] / "fixtures/knowledge/growth/cdc-2000-weight-for-age.toml"
 )
 TABLE = load_growth_table(FILE)
 SEXES = ("male", "female")
