@@ -114,3 +114,44 @@ def test_more_conditions_matched_beat_fewer(kb: KnowledgeBase):
     assert both.dose.rule == "x-myasthenia-and-stroke"
     assert one.dose is not None
     assert one.dose.rule == "b-myasthenia-only"
+
+
+@pytest.mark.parametrize(
+    ("in_remission", "dose_rule"),
+    [(None, "z-myasthenia"), (False, "y-active-myasthenia-on-phenytoin")],
+    ids=["remission unknown", "not in remission"],
+)
+def test_a_rule_joined_to_a_medication_is_not_specific_through_an_unknown_value(
+    kb_files: KnowledgeFiles, in_remission: bool | None, dose_rule: str
+):
+    # A rule with two parts, a condition constraint and a medication, ranks as any rule does:
+    # met only through an unknown value (remission not recorded), its dose is not this
+    # patient's.
+    kb_files.add_rule(
+        "z-myasthenia",
+        level="adjust",
+        when={"conditions": ["myasthenia-gravis"]},
+        doses=_dose("Myasthenic dose.", "0.5"),
+    )
+    kb_files.add_rule(
+        "y-active-myasthenia-on-phenytoin",
+        level="adjust",
+        when={
+            "conditions": ["myasthenia-gravis"],
+            "attributes": {"in_remission": [False]},
+            "medications": ["phenytoin"],
+        },
+        doses=_dose("Active myasthenia on phenytoin dose.", "0.4"),
+    )
+    kb = kb_files.load()
+    recorded = {} if in_remission is None else {"in_remission": in_remission}
+    myasthenia = ConditionInput("myasthenia-gravis", onset=dt.date(2020, 1, 1), attributes=recorded)
+
+    caution = caution_for(kb, state(myasthenia, medications=(PHENYTOIN,)), "rocuronium")
+
+    assert {finding.rule for finding in caution.findings} == {
+        "z-myasthenia",
+        "y-active-myasthenia-on-phenytoin",
+    }
+    assert caution.dose is not None
+    assert caution.dose.rule == dose_rule

@@ -352,3 +352,37 @@ def test_it_keeps_input_assumptions_at_patient_level_but_only_relevant_ones_per_
         "is used.",
         "Phenytoin: start unknown; the most cautious reading over all possible starts is used.",
     )
+
+
+def test_a_rule_joining_an_unknown_antibody_to_a_medication_spares_a_tolerated_drug(
+    kb_files: KnowledgeFiles,
+):
+    # The rule has two parts, a condition and a medication: it holds only through the unknown
+    # antibody, so a chronic medication the patient tolerates is continued, as for a rule of one
+    # part (tolerated.py); a drug new to the patient takes the cautious reading.
+    kb_files.add_rule(
+        "mg-continue", drugs=["pyridostigmine"], when={"conditions": ["myasthenia-gravis"]}
+    )
+    kb_files.add_rule(
+        "musk-on-phenytoin",
+        drugs=["pyridostigmine"],
+        level="avoid",
+        when={
+            "conditions": ["myasthenia-gravis"],
+            "attributes": {"antibody": ["musk"]},
+            "medications": ["phenytoin"],
+        },
+    )
+    kb = kb_files.load()
+    phenytoin = MedicationInput("phenytoin", started=hours_before(24 * 400))
+    tolerated = MedicationInput("pyridostigmine", started=dt.date(2020, 2, 1))
+
+    new = caution_for(kb, state(mg(), medications=(phenytoin,)), "pyridostigmine")
+    chronic = caution_for(kb, state(mg(), medications=(phenytoin, tolerated)), "pyridostigmine")
+    known = caution_for(
+        kb, state(mg(antibody="musk"), medications=(phenytoin, tolerated)), "pyridostigmine"
+    )
+
+    assert [f.rule for f in new.findings] == ["musk-on-phenytoin", "mg-continue"]
+    assert [f.rule for f in chronic.findings] == ["mg-continue"]
+    assert [f.rule for f in known.findings] == ["musk-on-phenytoin", "mg-continue"]

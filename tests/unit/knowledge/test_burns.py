@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -136,3 +137,18 @@ def test_burn_of_unrecorded_size_from_day_seven_gives_no_rocuronium_dose_figure(
 )
 def test_burn_gives_the_matrix_levels_for_the_other_drugs(kb, column, level):
     assert_matrix_cell(kb, patient(burn(24 * 5)), column, level)
+
+
+def test_an_uncertain_healing_date_is_not_named_for_phases_counted_from_the_injury(kb):
+    # §6.4 (S02, S07): the early aminosteroid phases count hours from the injury, so when both
+    # dates are given as days only, the note names the uncertain time since the burn and not
+    # the uncertain time since healing, which no possible phase counts from.
+    healed = condition("burn", dt.date(2026, 11, 19), dt.date(2026, 11, 20), tbsa_percent=5)
+
+    caution = caution_alone(kb, patient(healed), "rocuronium")
+
+    assert caution.level == MONITOR
+    assert (
+        "Burn injury: time since onset uncertain; phases 0 to 72 hours, 72 hours to 7 days are "
+        "possible; the most restrictive applies."
+    ) in caution.assumptions

@@ -115,3 +115,19 @@ def test_an_unknown_serum_magnesium_stays_cautious_for_magnesium_already_given(k
 
     assert "hypermagnesemia-magnesium-paralysing-level" in rules_of(chronic)
     assert chronic.level == new.level >= AVOID
+
+
+def test_myasthenia_recorded_twice_with_the_antibody_unknown_keeps_pyridostigmine_continued(kb):
+    # §5.1, MG (any) x pyridostigmine: MO, continue (B: S26); MuSK MG: AV "unless already
+    # tolerated" (A: S29, S31). The same disease entered twice (ocular at onset, generalized
+    # later), neither entry with the antibody, is still the disease of a patient who has
+    # tolerated pyridostigmine for six years.
+    ocular = myasthenia(antibody="unknown", distribution="ocular")
+    generalized = condition("myasthenia-gravis", ago(years=2), distribution="generalized")
+    state = patient(ocular, generalized, SIX_YEARS_OF_PYRIDOSTIGMINE)
+
+    caution = caution_alone(kb, state, "pyridostigmine")
+
+    assert caution.level == MONITOR
+    assert "musk-pyridostigmine-avoid" not in rules_of(caution)
+    assert "myasthenia-pyridostigmine-continue" in rules_of(caution)
