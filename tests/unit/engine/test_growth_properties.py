@@ -281,6 +281,7 @@ def _boys_row(position: int, value):
         (_boys_row(2, [1.5, math.inf, 2.0, 0.1]), "[boys]: row 3 must be a number, not inf"),
         (_boys_row(2, [1.5, 1.0, 0.0, 0.1]), "[boys]: M and S must be above 0."),
         (_boys_row(2, [1.5, 1.0, 4.0, -0.1]), "[boys]: M and S must be above 0."),
+        (_boys_row(2, [1.5, 1.0, 4.0, 0.0]), "[boys]: M and S must be above 0."),
         (_boys_row(1, [0.0, 1.0, 4.0, 0.1]), "[boys]: rows must be at least two, by rising age."),
         (_boys_row(2, [0.4, 1.0, 4.0, 0.1]), "[boys]: rows must be at least two, by rising age."),
         (
@@ -309,6 +310,15 @@ def test_the_file_as_shipped_reads_its_cut_offs_and_every_row():
     assert (table.implausible_below, table.implausible_above, table.below_months) == (-5, 8, 240)
     for sex, key in (("male", "boys"), ("female", "girls")):
         assert [[r.age_months, r.l, r.m, r.s] for r in table.rows[sex]] == DOCUMENT[key]["rows"]
+
+
+def test_two_rows_are_enough():
+    def change(document):
+        document["girls"]["rows"] = document["girls"]["rows"][:2]
+
+    table = growth_table_from_document(_changed(change), Entry("weight.toml", ""))
+
+    assert [r.age_months for r in table.rows["female"]] == [0.0, 0.5]
 
 
 def test_small_cut_offs_and_a_short_checked_age_are_accepted():
