@@ -312,13 +312,13 @@ def test_the_file_as_shipped_reads_its_cut_offs_and_every_row():
         assert [[r.age_months, r.l, r.m, r.s] for r in table.rows[sex]] == DOCUMENT[key]["rows"]
 
 
-def test_two_rows_are_enough():
+def test_two_rows_are_enough_and_a_median_under_1_kg_is_accepted():
     def change(document):
-        document["girls"]["rows"] = document["girls"]["rows"][:2]
+        document["girls"]["rows"] = [[0.0, 1.0, 0.8, 0.1], [0.5, 1.0, 0.9, 0.1]]
 
     table = growth_table_from_document(_changed(change), Entry("weight.toml", ""))
 
-    assert [r.age_months for r in table.rows["female"]] == [0.0, 0.5]
+    assert [(r.age_months, r.m) for r in table.rows["female"]] == [(0.0, 0.8), (0.5, 0.9)]
 
 
 def test_small_cut_offs_and_a_short_checked_age_are_accepted():
