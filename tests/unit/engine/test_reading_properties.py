@@ -127,3 +127,44 @@ def test_a_rule_that_fires_for_a_reading_of_the_record_fires_for_the_record(
     assert_the_record_covers_the_reading(
         KB, patient, data.draw(definite_readings(KB, patient)), drugs
     )
+
+
+def assert_findings_name_what_meets_their_rules(
+    kb: KnowledgeBase, record: PatientState, drugs: list[str]
+) -> None:
+    """Each finding names, for every part of its rule's `when`, something of the patient that
+    meets it (a listed condition, a listed medication, another planned drug or a medication
+    of those it needs present, the override), and names nothing the patient lacks."""
+    conditions = {condition.code for condition in record.conditions}
+    medications = {medication.code for medication in record.medications}
+    for caution in evaluate(record, drugs, AT, kb).cautions:
+        others = set(drugs) - {caution.drug}
+        for finding in caution.findings:
+            when = kb.rule(finding.rule).when
+            named: dict[str, set[str]] = {}
+            for trigger in finding.triggered_by:
+                kind, code = trigger.split(":", 1)
+                named.setdefault(kind, set()).add(code)
+            found = named.get("condition", set())
+            assert found <= conditions & when.condition_codes, finding
+            assert bool(found) is bool(when.conditions), finding
+            taken = named.get("medication", set())
+            together = named.get("drug", set())
+            assert taken <= medications, finding
+            assert together <= others, finding
+            assert taken <= when.medication_codes | when.present_codes | when.also_present_codes
+            assert together <= when.present_codes | when.also_present_codes, finding
+            if when.medications:
+                assert taken & when.medication_codes, finding
+            for codes in (when.present_codes, when.also_present_codes):
+                if codes:
+                    assert (taken | together) & codes, finding
+            expected = {record.receptor_state_override} if when.receptor_state else set()
+            assert named.get("receptor-state", set()) == expected, finding
+
+
+@SETTINGS
+@given(patient=patients(), drugs=planned_drugs())
+def test_a_finding_names_what_meets_each_part_of_its_rule(patient: PatientState, drugs: list[str]):
+    assert KB is not None
+    assert_findings_name_what_meets_their_rules(KB, patient, drugs)

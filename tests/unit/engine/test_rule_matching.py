@@ -386,3 +386,27 @@ def test_a_rule_joining_an_unknown_antibody_to_a_medication_spares_a_tolerated_d
     assert [f.rule for f in new.findings] == ["musk-on-phenytoin", "mg-continue"]
     assert [f.rule for f in chronic.findings] == ["mg-continue"]
     assert [f.rule for f in known.findings] == ["musk-on-phenytoin", "mg-continue"]
+
+
+def test_a_rule_needing_only_also_present_drugs_checks_them_and_names_them(
+    kb_files: KnowledgeFiles,
+):
+    # `also_present` without `present` is a rule of its own: the drug planned alone never meets
+    # it, another aminoglycoside planned or taken does and is named.
+    kb_files.add_rule(
+        "second-aminoglycoside",
+        drugs=["group:aminoglycoside"],
+        when={"also_present": ["group:aminoglycoside"]},
+    )
+    kb = kb_files.load()
+    taken = MedicationInput("tobramycin", started=hours_before(24))
+
+    assert fired(kb, state(), "gentamicin") == []
+    planned = caution_for(kb, state(), "gentamicin", "tobramycin").findings
+    recorded = caution_for(kb, state(medications=(taken,)), "gentamicin").findings
+    assert [(f.rule, f.triggered_by) for f in planned] == [
+        ("second-aminoglycoside", ("drug:tobramycin",))
+    ]
+    assert [(f.rule, f.triggered_by) for f in recorded] == [
+        ("second-aminoglycoside", ("medication:tobramycin",))
+    ]
