@@ -472,3 +472,34 @@ def test_it_rejects_a_duration_counted_from_the_resolution(kb_files: KnowledgeFi
 
     with pytest.raises(KnowledgeBaseError, match='needs since = "onset"'):
         kb_files.load()
+
+
+def test_the_phases_note_names_only_the_clocks_that_are_uncertain(kb_files: KnowledgeFiles):
+    # Phases on two clocks overlap: the time since the onset is uncertain (a date), the time
+    # since the resolution is not (an instant), so only the first is named.
+    kb_files.add_rule(
+        "sux-burn-two-clocks",
+        drugs=["succinylcholine"],
+        when={"conditions": ["burn"], "condition_status": "any"},
+        phases=[
+            {"from_hours": 0, "to_hours": 168, "level": "monitor", "summary": "First week."},
+            {
+                "from_hours": 0,
+                "to_hours": 720,
+                "since": "resolution",
+                "status": "resolved",
+                "level": "avoid",
+                "summary": "Healed under a month ago.",
+            },
+        ],
+    )
+    kb = kb_files.load()
+    burn = ConditionInput("burn", onset=dt.date(2026, 11, 19), resolved=hours_before(10))
+
+    caution = caution_for(kb, state(burn), "succinylcholine")
+
+    assert caution.level is Level.AVOID
+    assert (
+        "Burn injury: time since onset uncertain; phases 0 to 7 days, 0 to 30 days after "
+        "resolution (resolved) are possible; the most restrictive applies."
+    ) in caution.assumptions

@@ -253,6 +253,15 @@ def _superseding_knowledge_base(root: Path) -> KnowledgeBase:
             "attributes": {"motor_deficit": [False]},
         },
     )
+    # Constraints on attributes of different conditions' schemas: each binds only its own.
+    add(
+        "vec-musk-or-stroke-deficit",
+        drugs=["vecuronium"],
+        when={
+            "conditions": ["myasthenia-gravis", "stroke"],
+            "attributes": {"antibody": ["musk"], "motor_deficit": [True]},
+        },
+    )
     add("gent-general", drugs=["gentamicin"], level="adjust")
     add(
         "gent-aminoglycoside-and-magnesium",

@@ -24,6 +24,7 @@ from periop.drugs.engine import (
     PatientState,
     evaluate,
 )
+from periop.drugs.engine.knowledge import When
 from tests.unit.engine.test_properties import (
     AT,
     KB,
@@ -129,12 +130,31 @@ def test_a_rule_that_fires_for_a_reading_of_the_record_fires_for_the_record(
     )
 
 
+def _fits(kb: KnowledgeBase, when: When, record: ConditionInput) -> bool:
+    """Every constraint on an attribute of the record's schema allows its recorded value or
+    default, an unknown value fitting all (the cautious reading). A condition whose values can
+    be implied or converted (several readings) is not judged here."""
+    definition = kb.conditions[record.code]
+    if definition.implications or definition.conversions:
+        return True
+    for name, constraint in when.attributes.items():
+        attribute = definition.attributes.get(name)
+        if attribute is None:
+            continue
+        value = record.attributes.get(name, attribute.default)
+        unknown = value is None or (attribute.unknown is not None and value == attribute.unknown)
+        if not unknown and not constraint.allows(value):
+            return False
+    return True
+
+
 def assert_findings_name_what_meets_their_rules(
     kb: KnowledgeBase, record: PatientState, drugs: list[str]
 ) -> None:
     """Each finding names, for every part of its rule's `when`, something of the patient that
-    meets it (a listed condition, a listed medication, another planned drug or a medication
-    of those it needs present, the override), and names nothing the patient lacks."""
+    meets it (a listed condition whose known attributes fit, a listed medication, another
+    planned drug or a medication of those it needs present, the override), and names nothing
+    the patient lacks."""
     conditions = {condition.code for condition in record.conditions}
     medications = {medication.code for medication in record.medications}
     for caution in evaluate(record, drugs, AT, kb).cautions:
@@ -148,6 +168,8 @@ def assert_findings_name_what_meets_their_rules(
             found = named.get("condition", set())
             assert found <= conditions & when.condition_codes, finding
             assert bool(found) is bool(when.conditions), finding
+            for code in found:
+                assert any(_fits(kb, when, item) for item in record.conditions if item.code == code)
             taken = named.get("medication", set())
             together = named.get("drug", set())
             assert taken <= medications, finding

@@ -410,3 +410,27 @@ def test_a_rule_needing_only_also_present_drugs_checks_them_and_names_them(
     assert [(f.rule, f.triggered_by) for f in recorded] == [
         ("second-aminoglycoside", ("medication:tobramycin",))
     ]
+
+
+def test_a_constraint_outside_a_conditions_schema_never_hides_the_next_constraint(
+    kb_files: KnowledgeFiles,
+):
+    # The antibody binds only myasthenia and the motor deficit only the stroke: a stroke record
+    # skips the first constraint and is still held to the second.
+    kb_files.add_rule(
+        "musk-or-stroke-deficit",
+        when={
+            "conditions": ["myasthenia-gravis", "stroke"],
+            "attributes": {"antibody": ["musk"], "motor_deficit": [True]},
+        },
+    )
+    kb = kb_files.load()
+
+    def stroke(deficit: bool) -> ConditionInput:
+        return ConditionInput(
+            "stroke", onset=hours_before(240), attributes={"motor_deficit": deficit}
+        )
+
+    assert fired(kb, state(stroke(True)), "rocuronium") == ["musk-or-stroke-deficit"]
+    assert fired(kb, state(stroke(False)), "rocuronium") == []
+    assert fired(kb, state(mg(antibody="achr")), "rocuronium") == []
