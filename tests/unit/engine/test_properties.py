@@ -203,9 +203,20 @@ PHASED_CONDITIONS = sorted(
 def records_of_one_condition(draw: st.DrawFn) -> tuple[ConditionInput, ...]:
     """Two or three records of one condition that a phased rule times."""
     code = draw(st.sampled_from(PHASED_CONDITIONS))
-    # Minutes often within the first fortnight and the first months, where the phases change.
+    # Minutes often at the edges of the phases, within the first fortnight and the first months.
+    edges = sorted(
+        {
+            int(hours * 60)
+            for rule in (KB.rules if KB is not None else ())
+            if code in rule.when.conditions
+            for phase in rule.phases
+            for hours in (phase.from_hours, phase.to_hours)
+            if hours is not None
+        }
+    )
     minutes = (
-        st.integers(0, 14 * 24 * 60)
+        st.sampled_from(edges)
+        | st.integers(0, 14 * 24 * 60)
         | st.integers(0, 200 * 24 * 60)
         | st.integers(0, THREE_YEARS_IN_MINUTES)
     )

@@ -76,7 +76,10 @@ def definite_condition(
     definition = kb.conditions[condition.code]
     onset, resolved = _ordered(draw, condition.onset, condition.resolved)
     attributes = dict(condition.attributes)
-    for name, attribute in definition.attributes.items():
+    # Where one attribute implies another or a value converts (attribute_readings.py,
+    # attribute_units.py), an unrecorded value is not simply open: leave those as recorded.
+    implied = bool(definition.implications or definition.conversions)
+    for name, attribute in () if implied else definition.attributes.items():
         value = attributes.get(name, attribute.default)
         if value is None or (attribute.unknown is not None and value == attribute.unknown):
             known = attribute_values(attribute).filter(
