@@ -434,3 +434,32 @@ def test_a_constraint_outside_a_conditions_schema_never_hides_the_next_constrain
     assert fired(kb, state(stroke(True)), "rocuronium") == ["musk-or-stroke-deficit"]
     assert fired(kb, state(stroke(False)), "rocuronium") == []
     assert fired(kb, state(mg(antibody="achr")), "rocuronium") == []
+
+
+def test_a_known_measure_beside_an_unknown_antibody_still_spares_a_tolerated_drug(
+    kb_files: KnowledgeFiles,
+):
+    # The rule constrains the antibody and remission; remission is recorded, the antibody is
+    # not: the rule holds only through the unknown antibody, which tolerance spares.
+    kb_files.add_rule(
+        "mg-continue", drugs=["pyridostigmine"], when={"conditions": ["myasthenia-gravis"]}
+    )
+    kb_files.add_rule(
+        "active-musk",
+        drugs=["pyridostigmine"],
+        level="avoid",
+        when={
+            "conditions": ["myasthenia-gravis"],
+            "attributes": {"antibody": ["musk"], "in_remission": [False]},
+        },
+    )
+    kb = kb_files.load()
+    tolerated = MedicationInput("pyridostigmine", started=dt.date(2020, 2, 1))
+
+    chronic = caution_for(
+        kb, state(mg(in_remission=False), medications=(tolerated,)), "pyridostigmine"
+    )
+    new = caution_for(kb, state(mg(in_remission=False)), "pyridostigmine")
+
+    assert [f.rule for f in chronic.findings] == ["mg-continue"]
+    assert [f.rule for f in new.findings] == ["active-musk", "mg-continue"]
