@@ -168,3 +168,18 @@ def test_two_burns_give_the_same_caution_whichever_is_entered_first(kb, drug):
     assert first.level == second.level == MONITOR
     assert (first.effects, first.summary) == (second.effects, second.summary)
     assert [f.summary for f in first.findings] == [f.summary for f in second.findings]
+
+
+@pytest.mark.parametrize("drug", ["rocuronium", "atracurium"])
+def test_a_burn_dated_by_day_gives_the_caution_of_its_earliest_and_latest_readings(kb, drug):
+    # §6.4 (S02, S07): a burn dated 19 November, evaluated at 08:00 UTC on the 22nd, is 44 to 94
+    # hours old: two monitor phases of the early burn rules are possible. The one record is read
+    # as the two burns at either end of that range would be.
+    dated = condition("burn", dt.date(2026, 11, 19), tbsa_percent=5)
+    earliest, latest = burn(44, tbsa_percent=5), burn(94, tbsa_percent=5)
+
+    one = caution_alone(kb, patient(dated), drug)
+    two = caution_alone(kb, patient(earliest, latest), drug)
+
+    assert one.level == two.level == MONITOR
+    assert (one.effects, one.summary) == (two.effects, two.summary)
