@@ -503,3 +503,26 @@ def test_the_phases_note_names_only_the_clocks_that_are_uncertain(kb_files: Know
         "Burn injury: time since onset uncertain; phases 0 to 7 days, 0 to 30 days after "
         "resolution (resolved) are possible; the most restrictive applies."
     ) in caution.assumptions
+
+
+def test_a_phased_rule_firing_only_through_an_aftermath_never_supersedes_another(
+    kb_files: KnowledgeFiles,
+):
+    # A phased rule for an active condition sees a resolved burn inside its aftermath as
+    # ongoing; it may fire, but it holds only through that assumption, so it lowers nothing.
+    declare(kb_files.condition("burn"), **UNSTATED)
+    kb_files.add_rule("roc-general", level="adjust", when={"conditions": ["burn"]})
+    kb_files.add_rule(
+        "roc-phased",
+        supersedes=["roc-general"],
+        when={"conditions": ["burn"]},
+        phases=[{"from_hours": 0, "level": "monitor", "summary": "Burn."}],
+    )
+    kb = kb_files.load()
+    ongoing = ConditionInput("burn", onset=hours_before(100))
+    healed = ConditionInput("burn", onset=hours_before(100), resolved=hours_before(10))
+
+    assert [f.rule for f in caution_for(kb, state(ongoing), "rocuronium").findings] == [
+        "roc-phased"
+    ]
+    assert caution_for(kb, state(healed), "rocuronium").level is Level.ADJUST
