@@ -464,7 +464,9 @@ def _phased(rule: Rule, context: Context) -> _Match | None:
         return None
     level = max(candidate[0].level for candidate in candidates)
     chosen = [candidate for candidate in candidates if candidate[0].level == level]
-    phase = chosen[0][0]
+    # Equally restrictive phases of several records: the one the rule lists first, as within one
+    # record, so that the order the records were entered in never changes the finding.
+    phase = next(item for item in rule.phases if any(item is pick[0] for pick in chosen))
     return _Match(
         triggers=frozenset(candidate[1] for candidate in chosen),
         notes=tuple(note for candidate in chosen for note in candidate[2]),

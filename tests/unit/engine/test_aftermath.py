@@ -472,3 +472,57 @@ def test_it_rejects_a_duration_counted_from_the_resolution(kb_files: KnowledgeFi
 
     with pytest.raises(KnowledgeBaseError, match='needs since = "onset"'):
         kb_files.load()
+
+
+def test_the_phases_note_names_only_the_clocks_that_are_uncertain(kb_files: KnowledgeFiles):
+    # Phases on two clocks overlap: the time since the onset is uncertain (a date), the time
+    # since the resolution is not (an instant), so only the first is named.
+    kb_files.add_rule(
+        "sux-burn-two-clocks",
+        drugs=["succinylcholine"],
+        when={"conditions": ["burn"], "condition_status": "any"},
+        phases=[
+            {"from_hours": 0, "to_hours": 168, "level": "monitor", "summary": "First week."},
+            {
+                "from_hours": 0,
+                "to_hours": 720,
+                "since": "resolution",
+                "status": "resolved",
+                "level": "avoid",
+                "summary": "Healed under a month ago.",
+            },
+        ],
+    )
+    kb = kb_files.load()
+    burn = ConditionInput("burn", onset=dt.date(2026, 11, 19), resolved=hours_before(10))
+
+    caution = caution_for(kb, state(burn), "succinylcholine")
+
+    assert caution.level is Level.AVOID
+    assert (
+        "Burn injury: time since onset uncertain; phases 0 to 7 days, 0 to 30 days after "
+        "resolution (resolved) are possible; the most restrictive applies."
+    ) in caution.assumptions
+
+
+def test_a_phased_rule_firing_only_through_an_aftermath_never_supersedes_another(
+    kb_files: KnowledgeFiles,
+):
+    # A phased rule for an active condition sees a resolved burn inside its aftermath as
+    # ongoing; it may fire, but it holds only through that assumption, so it lowers nothing.
+    declare(kb_files.condition("burn"), **UNSTATED)
+    kb_files.add_rule("roc-general", level="adjust", when={"conditions": ["burn"]})
+    kb_files.add_rule(
+        "roc-phased",
+        supersedes=["roc-general"],
+        when={"conditions": ["burn"]},
+        phases=[{"from_hours": 0, "level": "monitor", "summary": "Burn."}],
+    )
+    kb = kb_files.load()
+    ongoing = ConditionInput("burn", onset=hours_before(100))
+    healed = ConditionInput("burn", onset=hours_before(100), resolved=hours_before(10))
+
+    assert [f.rule for f in caution_for(kb, state(ongoing), "rocuronium").findings] == [
+        "roc-phased"
+    ]
+    assert caution_for(kb, state(healed), "rocuronium").level is Level.ADJUST

@@ -38,6 +38,7 @@ from tests.unit.engine.builders import AT, KnowledgeFiles, hours_before
 from tests.unit.engine.test_properties import SETTINGS, THREE_YEARS_IN_MINUTES, attribute_values
 from tests.unit.engine.test_reading_properties import (
     MINUTES_IN_A_DAY,
+    assert_findings_name_what_meets_their_rules,
     assert_the_record_covers_the_reading,
     definite_readings,
 )
@@ -252,6 +253,15 @@ def _superseding_knowledge_base(root: Path) -> KnowledgeBase:
             "attributes": {"motor_deficit": [False]},
         },
     )
+    # Constraints on attributes of different conditions' schemas: each binds only its own.
+    add(
+        "vec-musk-or-stroke-deficit",
+        drugs=["vecuronium"],
+        when={
+            "conditions": ["myasthenia-gravis", "stroke"],
+            "attributes": {"antibody": ["musk"], "motor_deficit": [True]},
+        },
+    )
     add("gent-general", drugs=["gentamicin"], level="adjust")
     add(
         "gent-aminoglycoside-and-magnesium",
@@ -363,3 +373,15 @@ def test_a_rule_that_fires_for_a_definite_record_lowers_the_rules_it_supersedes(
             if superseded in rules
         }
         assert not lowered, (caution.drug, lowered)
+
+
+@SETTINGS
+@given(data=st.data())
+def test_a_finding_names_what_meets_each_part_of_its_rule(
+    superseding: KnowledgeBase, data: st.DataObject
+):
+    record = data.draw(any_patients(superseding))
+
+    assert_findings_name_what_meets_their_rules(
+        superseding, record, data.draw(_planned(superseding))
+    )

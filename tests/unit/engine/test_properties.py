@@ -188,6 +188,72 @@ def test_the_order_of_conditions_and_medications_changes_no_caution(
     assert clinical_content(first) == clinical_content(second)
 
 
+# The conditions that a phased rule times: records of one of them fit some phases and not others.
+PHASED_CONDITIONS = sorted(
+    {
+        code
+        for rule in (KB.rules if KB is not None else ())
+        if rule.phases
+        for code in rule.when.conditions
+    }
+)
+
+
+@st.composite
+def records_of_one_condition(draw: st.DrawFn) -> tuple[ConditionInput, ...]:
+    """Two or three records of one condition that a phased rule times."""
+    code = draw(st.sampled_from(PHASED_CONDITIONS))
+    # Minutes often at the edges of the phases, within the first fortnight and the first months.
+    edges = sorted(
+        {
+            int(hours * 60)
+            for rule in (KB.rules if KB is not None else ())
+            if code in rule.when.conditions
+            for phase in rule.phases
+            for hours in (phase.from_hours, phase.to_hours)
+            if hours is not None
+        }
+    )
+    minutes = (
+        st.sampled_from(edges)
+        | st.integers(0, 14 * 24 * 60)
+        | st.integers(0, 200 * 24 * 60)
+        | st.integers(0, THREE_YEARS_IN_MINUTES)
+    )
+    records = []
+    for _ in range(draw(st.integers(2, 3))):
+        onset = AT - dt.timedelta(minutes=draw(minutes))
+        resolved = draw(st.none() | minutes.map(lambda m, o=onset: o + dt.timedelta(minutes=m)))
+        records.append(ConditionInput(code, onset, resolved))
+    return tuple(records)
+
+
+@SETTINGS
+@given(records=records_of_one_condition(), data=st.data())
+def test_the_order_of_records_of_one_condition_changes_no_caution(
+    records: tuple[ConditionInput, ...], data: st.DataObject
+):
+    """A record outside every phase of a rule (healed long ago, say) must never hide another
+    record of the same condition inside one."""
+    assert KB is not None
+    timed = sorted(
+        {
+            drug
+            for rule in KB.rules
+            if rule.phases and records[0].code in rule.when.conditions
+            for drug in rule.target_drugs
+        }
+    )
+    drugs = data.draw(st.lists(st.sampled_from(timed), min_size=1, max_size=4, unique=True))
+    patient = PatientState(conditions=records)
+    reordered = PatientState(conditions=tuple(data.draw(st.permutations(records))))
+
+    first = evaluate(patient, drugs, AT, KB)
+    second = evaluate(reordered, drugs, AT, KB)
+
+    assert clinical_content(first) == clinical_content(second)
+
+
 @SETTINGS
 @given(patient=patients(), extra=conditions(), drugs=planned_drugs())
 def test_adding_a_condition_never_lowers_a_level_unless_a_rule_supersedes(

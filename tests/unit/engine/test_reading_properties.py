@@ -24,6 +24,7 @@ from periop.drugs.engine import (
     PatientState,
     evaluate,
 )
+from periop.drugs.engine.knowledge import When
 from tests.unit.engine.test_properties import (
     AT,
     KB,
@@ -75,7 +76,10 @@ def definite_condition(
     definition = kb.conditions[condition.code]
     onset, resolved = _ordered(draw, condition.onset, condition.resolved)
     attributes = dict(condition.attributes)
-    for name, attribute in definition.attributes.items():
+    # Where one attribute implies another or a value converts (attribute_readings.py,
+    # attribute_units.py), an unrecorded value is not simply open: leave those as recorded.
+    implied = bool(definition.implications or definition.conversions)
+    for name, attribute in () if implied else definition.attributes.items():
         value = attributes.get(name, attribute.default)
         if value is None or (attribute.unknown is not None and value == attribute.unknown):
             known = attribute_values(attribute).filter(
@@ -127,3 +131,65 @@ def test_a_rule_that_fires_for_a_reading_of_the_record_fires_for_the_record(
     assert_the_record_covers_the_reading(
         KB, patient, data.draw(definite_readings(KB, patient)), drugs
     )
+
+
+def _fits(kb: KnowledgeBase, when: When, record: ConditionInput) -> bool:
+    """Every constraint on an attribute of the record's schema allows its recorded value or
+    default, an unknown value fitting all (the cautious reading). A condition whose values can
+    be implied or converted (several readings) is not judged here."""
+    definition = kb.conditions[record.code]
+    if definition.implications or definition.conversions:
+        return True
+    for name, constraint in when.attributes.items():
+        attribute = definition.attributes.get(name)
+        if attribute is None:
+            continue
+        value = record.attributes.get(name, attribute.default)
+        unknown = value is None or (attribute.unknown is not None and value == attribute.unknown)
+        if not unknown and not constraint.allows(value):
+            return False
+    return True
+
+
+def assert_findings_name_what_meets_their_rules(
+    kb: KnowledgeBase, record: PatientState, drugs: list[str]
+) -> None:
+    """Each finding names, for every part of its rule's `when`, something of the patient that
+    meets it (a listed condition whose known attributes fit, a listed medication, another
+    planned drug or a medication of those it needs present, the override), and names nothing
+    the patient lacks."""
+    conditions = {condition.code for condition in record.conditions}
+    medications = {medication.code for medication in record.medications}
+    for caution in evaluate(record, drugs, AT, kb).cautions:
+        others = set(drugs) - {caution.drug}
+        for finding in caution.findings:
+            when = kb.rule(finding.rule).when
+            named: dict[str, set[str]] = {}
+            for trigger in finding.triggered_by:
+                kind, code = trigger.split(":", 1)
+                named.setdefault(kind, set()).add(code)
+            found = named.get("condition", set())
+            assert found <= conditions & when.condition_codes, finding
+            assert bool(found) is bool(when.conditions), finding
+            for code in found:
+                assert any(_fits(kb, when, item) for item in record.conditions if item.code == code)
+            taken = named.get("medication", set())
+            together = named.get("drug", set())
+            assert taken <= medications, finding
+            assert together <= others, finding
+            assert taken <= when.medication_codes | when.present_codes | when.also_present_codes
+            assert together <= when.present_codes | when.also_present_codes, finding
+            if when.medications:
+                assert taken & when.medication_codes, finding
+            for codes in (when.present_codes, when.also_present_codes):
+                if codes:
+                    assert (taken | together) & codes, finding
+            expected = {record.receptor_state_override} if when.receptor_state else set()
+            assert named.get("receptor-state", set()) == expected, finding
+
+
+@SETTINGS
+@given(patient=patients(), drugs=planned_drugs())
+def test_a_finding_names_what_meets_each_part_of_its_rule(patient: PatientState, drugs: list[str]):
+    assert KB is not None
+    assert_findings_name_what_meets_their_rules(KB, patient, drugs)

@@ -386,3 +386,80 @@ def test_a_rule_joining_an_unknown_antibody_to_a_medication_spares_a_tolerated_d
     assert [f.rule for f in new.findings] == ["musk-on-phenytoin", "mg-continue"]
     assert [f.rule for f in chronic.findings] == ["mg-continue"]
     assert [f.rule for f in known.findings] == ["musk-on-phenytoin", "mg-continue"]
+
+
+def test_a_rule_needing_only_also_present_drugs_checks_them_and_names_them(
+    kb_files: KnowledgeFiles,
+):
+    # `also_present` without `present` is a rule of its own: the drug planned alone never meets
+    # it, another aminoglycoside planned or taken does and is named.
+    kb_files.add_rule(
+        "second-aminoglycoside",
+        drugs=["group:aminoglycoside"],
+        when={"also_present": ["group:aminoglycoside"]},
+    )
+    kb = kb_files.load()
+    taken = MedicationInput("tobramycin", started=hours_before(24))
+
+    assert fired(kb, state(), "gentamicin") == []
+    planned = caution_for(kb, state(), "gentamicin", "tobramycin").findings
+    recorded = caution_for(kb, state(medications=(taken,)), "gentamicin").findings
+    assert [(f.rule, f.triggered_by) for f in planned] == [
+        ("second-aminoglycoside", ("drug:tobramycin",))
+    ]
+    assert [(f.rule, f.triggered_by) for f in recorded] == [
+        ("second-aminoglycoside", ("medication:tobramycin",))
+    ]
+
+
+def test_a_constraint_outside_a_conditions_schema_never_hides_the_next_constraint(
+    kb_files: KnowledgeFiles,
+):
+    # The antibody binds only myasthenia and the motor deficit only the stroke: a stroke record
+    # skips the first constraint and is still held to the second.
+    kb_files.add_rule(
+        "musk-or-stroke-deficit",
+        when={
+            "conditions": ["myasthenia-gravis", "stroke"],
+            "attributes": {"antibody": ["musk"], "motor_deficit": [True]},
+        },
+    )
+    kb = kb_files.load()
+
+    def stroke(deficit: bool) -> ConditionInput:
+        return ConditionInput(
+            "stroke", onset=hours_before(240), attributes={"motor_deficit": deficit}
+        )
+
+    assert fired(kb, state(stroke(True)), "rocuronium") == ["musk-or-stroke-deficit"]
+    assert fired(kb, state(stroke(False)), "rocuronium") == []
+    assert fired(kb, state(mg(antibody="achr")), "rocuronium") == []
+
+
+def test_a_known_measure_beside_an_unknown_antibody_still_spares_a_tolerated_drug(
+    kb_files: KnowledgeFiles,
+):
+    # The rule constrains the antibody and remission; remission is recorded, the antibody is
+    # not: the rule holds only through the unknown antibody, which tolerance spares.
+    kb_files.add_rule(
+        "mg-continue", drugs=["pyridostigmine"], when={"conditions": ["myasthenia-gravis"]}
+    )
+    kb_files.add_rule(
+        "active-musk",
+        drugs=["pyridostigmine"],
+        level="avoid",
+        when={
+            "conditions": ["myasthenia-gravis"],
+            "attributes": {"antibody": ["musk"], "in_remission": [False]},
+        },
+    )
+    kb = kb_files.load()
+    tolerated = MedicationInput("pyridostigmine", started=dt.date(2020, 2, 1))
+
+    chronic = caution_for(
+        kb, state(mg(in_remission=False), medications=(tolerated,)), "pyridostigmine"
+    )
+    new = caution_for(kb, state(mg(in_remission=False)), "pyridostigmine")
+
+    assert [f.rule for f in chronic.findings] == ["mg-continue"]
+    assert [f.rule for f in new.findings] == ["active-musk", "mg-continue"]

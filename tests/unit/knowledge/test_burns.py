@@ -152,3 +152,34 @@ def test_an_uncertain_healing_date_is_not_named_for_phases_counted_from_the_inju
         "Burn injury: time since onset uncertain; phases 0 to 72 hours, 72 hours to 7 days are "
         "possible; the most restrictive applies."
     ) in caution.assumptions
+
+
+@pytest.mark.parametrize("drug", ["rocuronium", "atracurium"])
+def test_two_burns_give_the_same_caution_whichever_is_entered_first(kb, drug):
+    # §6.4 (S02, S07): a burn of today and one of three days ago are each in a monitor phase of
+    # the early burn rules, the second with resistance beginning. Equally restrictive phases of
+    # two records: the caution is the same in either order of entry.
+    today = burn(0, tbsa_percent=5)
+    three_days = burn(72, tbsa_percent=5)
+
+    first = caution_alone(kb, patient(today, three_days), drug)
+    second = caution_alone(kb, patient(three_days, today), drug)
+
+    assert first.level == second.level == MONITOR
+    assert (first.effects, first.summary) == (second.effects, second.summary)
+    assert [f.summary for f in first.findings] == [f.summary for f in second.findings]
+
+
+@pytest.mark.parametrize("drug", ["rocuronium", "atracurium"])
+def test_a_burn_dated_by_day_gives_the_caution_of_its_earliest_and_latest_readings(kb, drug):
+    # §6.4 (S02, S07): a burn dated 19 November, evaluated at 08:00 UTC on the 22nd, is 44 to 94
+    # hours old: two monitor phases of the early burn rules are possible. The one record is read
+    # as the two burns at either end of that range would be.
+    dated = condition("burn", dt.date(2026, 11, 19), tbsa_percent=5)
+    earliest, latest = burn(44, tbsa_percent=5), burn(94, tbsa_percent=5)
+
+    one = caution_alone(kb, patient(dated), drug)
+    two = caution_alone(kb, patient(earliest, latest), drug)
+
+    assert one.level == two.level == MONITOR
+    assert (one.effects, one.summary) == (two.effects, two.summary)

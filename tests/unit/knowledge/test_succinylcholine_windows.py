@@ -288,3 +288,13 @@ def test_a_stroke_without_deficit_recorded_first_does_not_hide_a_later_spinal_co
     injury = condition("spinal-cord-injury", ago(days=10), motor_deficit=True)
 
     assert succinylcholine_level(kb, stroke, injury) == CONTRAINDICATED
+
+
+def test_a_healed_trauma_recorded_first_does_not_hide_a_new_one(kb):
+    # §4.2, trauma 72 h to 3 months: CI. An old trauma, healed after three months, is in no
+    # phase of the trauma window; a new trauma entered after it still is.
+    healed = condition("major-trauma", ago(days=400), resolved=ago(days=250))
+    new = condition("major-trauma", ago(days=5))
+
+    assert succinylcholine_level(kb, healed, new) == CONTRAINDICATED
+    assert succinylcholine_level(kb, new, healed) == CONTRAINDICATED

@@ -131,3 +131,20 @@ def test_myasthenia_recorded_twice_with_the_antibody_unknown_keeps_pyridostigmin
     assert caution.level == MONITOR
     assert "musk-pyridostigmine-avoid" not in rules_of(caution)
     assert "myasthenia-pyridostigmine-continue" in rules_of(caution)
+
+
+@pytest.mark.parametrize(
+    "musk_first", [True, False], ids=["MuSK entered first", "MuSK entered last"]
+)
+def test_a_musk_antibody_recorded_in_one_of_two_entries_still_gives_avoid(kb, musk_first):
+    # §5.1, MuSK MG x pyridostigmine: AV (A: S29, S31). One entry records the MuSK antibody,
+    # the other leaves it unknown: the known value meets the rule, so tolerance spares nothing.
+    musk = myasthenia(antibody="musk")
+    unknown = condition("myasthenia-gravis", ago(years=2), antibody="unknown")
+    entries = (musk, unknown) if musk_first else (unknown, musk)
+
+    caution = caution_alone(kb, patient(*entries, SIX_YEARS_OF_PYRIDOSTIGMINE), "pyridostigmine")
+
+    assert caution.level == AVOID
+    assert "musk-pyridostigmine-avoid" in rules_of(caution)
+    assert not any("is not applied" in note for note in caution.assumptions)
