@@ -8,7 +8,11 @@ from typing import Any
 
 from periop.assessments.models import Acknowledgement, Assessment
 from periop.assessments.selectors import PatientRecord
-from periop.assessments.services.plan import plan_evaluate, plan_release_problem
+from periop.assessments.services.plan import (
+    plan_evaluate,
+    plan_release_problem,
+    stored_evaluation,
+)
 from periop.assessments.services.plausibility import assessment_warnings
 from periop.drugs.registry import get_knowledge_base
 
@@ -53,7 +57,7 @@ def assessment_detail_data(
 ) -> dict[str, Any]:
     """A plain dict in the shape of `AssessmentDetailOutput`; the snapshot is shown exactly as
     stored, never re-evaluated."""
-    evaluation = json.loads(assessment.cautions_snapshot)
+    evaluation = stored_evaluation(assessment)
     plan, pending = assessment_plan_data(assessment=assessment, acknowledgements=acknowledgements)
     superseded_by = next(
         (version.pk for version in versions if version.supersedes_id == assessment.pk), None

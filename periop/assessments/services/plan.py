@@ -357,17 +357,21 @@ def snapshot_missing(assessment: Assessment) -> list[str]:
     return [drug for drug in assessment.drugs if drug not in held]
 
 
-def stored_cautions(assessment: Assessment) -> Sequence[Mapping[str, Any]]:
-    """The cautions of the assessment's stored evaluation, parsed once per stored text (a page
-    and its plan read them several times); the callers only read them."""
+def stored_evaluation(assessment: Assessment) -> Mapping[str, Any]:
+    """The assessment's stored evaluation, parsed once per stored text (a page, its plan and
+    its cautions panel read it several times); the callers only read it."""
     text = assessment.cautions_snapshot
-    cached: tuple[str, Sequence[Mapping[str, Any]]] | None = getattr(
-        assessment, "_stored_cautions", None
-    )
+    cached: tuple[str, Mapping[str, Any]] | None = getattr(assessment, "_stored_evaluation", None)
     if cached is None or cached[0] is not text:
-        cached = (text, tuple(json.loads(text).get("cautions", ())))
-        setattr(assessment, "_stored_cautions", cached)  # noqa: B010 (a cache, not a field)
+        cached = (text, json.loads(text))
+        setattr(assessment, "_stored_evaluation", cached)  # noqa: B010 (a cache, not a field)
     return cached[1]
+
+
+def stored_cautions(assessment: Assessment) -> Sequence[Mapping[str, Any]]:
+    """The cautions of the assessment's stored evaluation."""
+    cautions: Sequence[Mapping[str, Any]] = stored_evaluation(assessment).get("cautions", ())
+    return cautions
 
 
 def snapshot_complete_check(

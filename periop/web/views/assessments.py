@@ -40,6 +40,7 @@ from periop.assessments.services.plan import (
     decision_levels,
     decisions_in_force,
     snapshot_missing,
+    stored_evaluation,
 )
 from periop.assessments.services.plausibility import assessment_warnings
 from periop.audit.services import Actor
@@ -320,7 +321,7 @@ def _detail_page(
     plan, pending = assessment_plan_data(assessment=assessment, acknowledgements=acknowledgements)
     required = [item["drug"] for item in assessment.acknowledgement_required]
     panel = caution_panel(
-        knowledge_base, json.loads(assessment.cautions_snapshot), required, assessment.weight_kg
+        knowledge_base, stored_evaluation(assessment), required, assessment.weight_kg
     )
     current = decisions_in_force(assessment=assessment, decisions=acknowledgements)
     can_act = workplace(request).can_write and not assessment.is_signed and not notices
