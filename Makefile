@@ -8,6 +8,8 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist): one per core; 0 runs the tests in this process.
+PYTEST_WORKERS ?= auto
 
 .PHONY: run test lint typecheck pytest install install-dev migrate bench load-test mutants clean
 
@@ -42,9 +44,10 @@ lint: install-dev
 typecheck: install-dev
 	$(BIN)/mypy periop
 
-# pytest exits 5 when it collected no test: that is a failure, not a pass.
+# pytest exits 5 when it collected no test: that is a failure, not a pass. No test may depend
+# on another having run before it in the same process.
 pytest: install-dev
-	@status=0; $(BIN)/python -m pytest $(PYTEST_ARGS) || status=$$?; \
+	@status=0; $(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS) || status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests." >&2; exit 1; fi; \
 	exit $$status
 

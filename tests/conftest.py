@@ -52,9 +52,45 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         traveller.stop()
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test has its own id. schemathesis names each API operation's test
+    (`test_x[GET /api/v1/...]`) but leaves them all the function's id; pytest-xdist hands tests
+    out by id, so all but one operation would silently never run. Each such test gets the id
+    its name gives, and a collection with a duplicate id is refused."""
+    seen: set[str] = set()
+    for item in items:
+        parent, name, function = item.parent, item.name, getattr(item, "originalname", "")
+        if (
+            parent is not None
+            and name.startswith(f"{function}[")
+            and item.nodeid == f"{parent.nodeid}::{function}"
+        ):
+            label = name.removeprefix(f"{function}[").removesuffix("]")
+            item._id = parent.id.child(function).with_params(label)  # type: ignore[attr-defined]
+        if item.nodeid in seen:
+            raise pytest.UsageError(f"Two tests share the id {item.nodeid}.")
+        seen.add(item.nodeid)
+
+
 def pytest_report_header(config: pytest.Config) -> str | None:
     moment = moved_clock()
     return f"clock moved to {moment.isoformat()} ({MOVED_CLOCK})" if moment else None
+
+
+# Production hashes passwords with PBKDF2 at Django's full work factor (about half a second a
+# password on two cores). Tests create and sign in users by the thousand and test no password's
+# strength, so they hash with a fast algorithm; the account commands' tests still check that the
+# password set is the one that signs in. Tests that start `manage.py` as a subprocess keep the
+# production hashers.
+FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing() -> Iterator[None]:
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=FAST_PASSWORD_HASHERS):
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -219,12 +255,32 @@ def audit_guard_lifted(
     request.node.stash[GUARDS_LIFTED] = django_db_blocker
 
 
+def _missing_guards() -> set[str]:
+    """The append-only triggers expected on the test database but not installed there."""
+    from django.db import connection
+
+    from periop.assessments import guards as assessment_guards
+    from periop.audit import guards as audit_guards
+    from periop.drugs import guards as drugs_guards
+
+    return {
+        trigger
+        for guards in (audit_guards, assessment_guards, drugs_guards)
+        for trigger in guards.expected_triggers(connection) - guards.installed_triggers(connection)
+    }
+
+
 def _guards_put_back(node: pytest.Item) -> None:
+    """Puts the guards back, and fails the test's teardown unless every one is in place again:
+    no later test in the process may run without them."""
     blocker = node.stash.get(GUARDS_LIFTED, None)
     if blocker is not None:
         del node.stash[GUARDS_LIFTED]
         with blocker.unblock():
             _guards("install")
+            missing = _missing_guards()
+        if missing:
+            raise AssertionError(f"Guards not put back after the test: {sorted(missing)}")
 
 
 def pytest_fixture_post_finalizer(fixturedef: Any, request: pytest.FixtureRequest) -> None:

@@ -1,7 +1,10 @@
 """Pages in transactional tests: `audit_guard_lifted` lets the flush at teardown empty the
 append-only tables however the test asks for the database, and puts the guards back after.
 
-A failure here shows as an error at teardown ("audit events are append-only")."""
+A failure here shows as an error at teardown: "audit events are append-only" when a guard
+was not lifted for the flush, "Guards not put back" when one did not come back after it
+(tests/conftest.py checks that after every test that lifted them, whichever test process runs
+it)."""
 
 from __future__ import annotations
 
@@ -65,10 +68,4 @@ def test_a_transactional_test_may_list_the_fixture_after_the_database(
     )
 
     assert AuditEvent.objects.count() == 1
-    assert_guards_in_place()
-
-
-@pytest.mark.django_db
-def test_the_guards_are_back_after_those_tests():
-    # Runs after the tests above (pytest keeps the order of a module).
     assert_guards_in_place()
