@@ -18,6 +18,7 @@ computation follows the CDC's SAS program for the growth charts (`cdc-source-cod
 
 from __future__ import annotations
 
+import itertools
 import math
 import tomllib
 from bisect import bisect_right
@@ -40,6 +41,9 @@ _IMPLAUSIBLE_KEYS = ("below", "above", "below_months", "source", "url", "modifie
 DAYS_PER_MONTH = 30.4375
 # The z-score of the weight that bounds the modified z-score's unit.
 _UNIT_Z = 2.0
+# That weight, M * (1 + L * S * z) ** (1 / L), exists at z = -2 and +2 only while
+# 1 - 2 * |L * S| is above 0.
+_LARGEST_L_TIMES_S = 1 / _UNIT_Z
 
 
 @dataclass(frozen=True)
@@ -144,6 +148,19 @@ def modified_z_score(weight_kg: float, lms: LMS) -> float:
     return (weight_kg - lms.m) / unit
 
 
+def largest_l_times_s(low: LMS, high: LMS) -> float:
+    """The largest |L x S| between two rows, L and S interpolated linearly between them as
+    `GrowthTable.lms` does: their product is a quadratic in the share of the way from `low` to
+    `high`, largest at an end or at its vertex."""
+    l_step, s_step = high.l - low.l, high.s - low.s
+    shares = [0.0, 1.0]
+    if l_step * s_step != 0:
+        vertex = -(low.l * s_step + low.s * l_step) / (2 * l_step * s_step)
+        if 0 < vertex < 1:
+            shares.append(vertex)
+    return max(abs((low.l + t * l_step) * (low.s + t * s_step)) for t in shares)
+
+
 def read_growth_chart(files: KnowledgeFiles) -> GrowthTable | None:
     """The validated growth chart of a knowledge base, or None when it has none (a release
     stored before the chart was part of releases). Raises KnowledgeBaseError."""
@@ -198,6 +215,14 @@ def growth_table_from_document(document: Table, file: Entry) -> GrowthTable:
             entry.fail("rows must be at least two, by rising age.")
         if any(row.m <= 0 or row.s <= 0 for row in parsed):
             entry.fail("M and S must be above 0.")
+        for position, (low, high) in enumerate(itertools.pairwise(parsed), 1):
+            largest = largest_l_times_s(low, high)
+            if largest >= _LARGEST_L_TIMES_S:
+                entry.fail(
+                    f"rows {position} and {position + 1}: |L x S| reaches {largest:.3g} between "
+                    f"them; the weight at z = -2 and +2 exists only while |L x S| stays under "
+                    f"{_LARGEST_L_TIMES_S} (M x (1 + L x S x z) ** (1 / L))."
+                )
         rows[sex] = tuple(parsed)
     if "implausible" not in document:
         file.fail("missing required table [implausible].")

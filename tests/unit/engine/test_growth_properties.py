@@ -18,6 +18,7 @@ from periop.drugs.engine.growth import (
     LMS,
     GrowthTable,
     growth_table_from_document,
+    largest_l_times_s,
     load_growth_table,
     modified_z_score,
     z_score,
@@ -349,3 +350,91 @@ def test_a_file_that_cannot_be_read_is_refused(tmp_path):
 
     with pytest.raises(KnowledgeBaseError, match=r"weight.toml: the file cannot be read"):
         load_growth_table(broken)
+
+
+# ---------------------------------------------------------------------------------------------
+# The LMS curve's domain: the weight at z = -2 and +2 exists only while |L x S| < 0.5
+# ---------------------------------------------------------------------------------------------
+
+
+def _two_rows(low: tuple[float, float], high: tuple[float, float]):
+    """The girls' table replaced by two rows a month apart, (L, S) at each, M at 3 and 4 kg."""
+
+    def change(document):
+        document["girls"]["rows"] = [[0.0, low[0], 3.0, low[1]], [1.0, high[0], 4.0, high[1]]]
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "reaches"),
+    [
+        ((-2.0, 0.3), (-2.0, 0.3), "0.6"),  # at both rows
+        ((0.5, 0.2), (2.5, 0.2), "0.5"),  # exactly the bound, at the second row
+        ((-2.0, 0.1), (-2.0, 0.25), "0.5"),
+        # Under the bound at both rows, beyond it between them: L falls as S rises, and their
+        # product peaks at 1.0 halfway (the rows alone would pass).
+        ((1.8, 0.2), (0.2, 1.8), "1"),
+    ],
+)
+def test_a_chart_whose_curve_has_no_weight_at_z_2_is_refused(low, high, reaches):
+    with pytest.raises(KnowledgeBaseError) as raised:
+        growth_table_from_document(_changed(_two_rows(low, high)), Entry("weight.toml", ""))
+
+    assert f"[girls]: rows 1 and 2: |L x S| reaches {reaches} between them" in str(raised.value)
+
+
+def test_a_chart_whose_product_peaks_under_the_bound_between_rows_is_accepted():
+    # |L x S| is 0.2 and 0.18 at the rows and about 0.33 near halfway.
+    first, second = LMS(0.0, 1.0, 3.0, 0.2), LMS(1.0, 0.2, 4.0, 0.9)
+    assert largest_l_times_s(first, second) == pytest.approx(0.3302, abs=1e-4)
+    table = growth_table_from_document(
+        _changed(_two_rows((1.0, 0.2), (0.2, 0.9))), Entry("weight.toml", "")
+    )
+    for age_days in range(31):
+        result = table.weight_for_age(sex="female", age_days=age_days, weight_kg=3.5)
+        assert result is not None
+        assert math.isfinite(result.modified_z)
+
+
+LS_PAIRS = st.tuples(st.floats(-3, 3), st.floats(0.01, 1.5))
+
+
+@settings(max_examples=300, deadline=None)
+@given(LS_PAIRS, LS_PAIRS, st.floats(0, 1, exclude_max=True), st.floats(0.05, 50))
+def test_a_chart_the_loader_accepts_gives_a_modified_z_score_at_every_age(low, high, at, weight):
+    """Any L and S the loader lets through: every age between the rows has a finite modified
+    z-score (before the check, |L x S| of 0.5 or more raised TypeError or ZeroDivisionError,
+    or gave a complex number)."""
+    document = _changed(_two_rows(low, high))
+    rows = LMS(0.0, low[0], 3.0, low[1]), LMS(1.0, high[0], 4.0, high[1])
+    if largest_l_times_s(*rows) >= 0.5:
+        with pytest.raises(KnowledgeBaseError, match=r"\|L x S\| reaches"):
+            growth_table_from_document(document, Entry("w.toml", ""))
+        return
+    table = growth_table_from_document(document, Entry("w.toml", ""))
+    lms = table.lms("female", at)
+    assert lms is not None
+
+    unit_above, unit_below = lms.weight_at(2) - lms.m, lms.m - lms.weight_at(-2)
+    assert unit_above > 0
+    assert unit_below > 0
+    assert math.isfinite(modified_z_score(weight, lms))
+
+
+@settings(max_examples=300, deadline=None)
+@given(LS_PAIRS, LS_PAIRS)
+def test_the_largest_l_times_s_between_two_rows_is_the_largest_on_the_line(low, high):
+    """Against the product read at 2,001 points of the way: never below any of them, and no
+    further above the largest than the curve can rise between two neighbouring points."""
+    first, second = LMS(0.0, low[0], 3.0, low[1]), LMS(1.0, high[0], 4.0, high[1])
+    found = largest_l_times_s(first, second)
+    steps = 2000
+    readings = [
+        abs((first.l + t * (second.l - first.l)) * (first.s + t * (second.s - first.s)))
+        for t in (i / steps for i in range(steps + 1))
+    ]
+    curvature = abs((second.l - first.l) * (second.s - first.s))
+
+    assert found >= max(readings) - 1e-12
+    assert found <= max(readings) + curvature / steps**2 + 1e-12
