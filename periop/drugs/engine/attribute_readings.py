@@ -11,6 +11,7 @@ contradiction.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -171,7 +172,7 @@ def apply_implications(episode: ConditionEpisode) -> None:
             value = recorded[name]
             if value is UNKNOWN or not constraint.allows(value):
                 break
-            causes.append(f"{_label(definition, name)} {show(value)}")
+            causes.append(f"{attribute_label(definition, name)} {show(value)}")
         else:
             because = " and ".join(causes)
             implied.setdefault(implication.attribute, []).append((implication, because))
@@ -180,7 +181,7 @@ def apply_implications(episode: ConditionEpisode) -> None:
     for name, found in implied.items():
         values = tuple(dict.fromkeys(value for item in found for value in item[0].values))
         reasons = "; ".join(cause for _, cause in found)
-        label = _label(definition, name)
+        label = attribute_label(definition, name)
         value = recorded[name]
         if value is UNKNOWN:
             shown = " or ".join(show(item) for item in values)
@@ -198,6 +199,16 @@ def apply_implications(episode: ConditionEpisode) -> None:
     episode.notes = tuple(notes)
 
 
-def _label(definition: ConditionDefinition, name: str) -> str:
+_LEADING_LETTERS = re.compile(r"[^\W\d_]+")
+
+
+def attribute_label(definition: ConditionDefinition, name: str) -> str:
+    """The attribute's label, for use mid-sentence: its first letter lower-cased when its
+    leading letters are an ordinary capitalised word ("Time since burn", "Anti-MuSK titre"),
+    never in an acronym or a name with capitals inside ("AChR", "IgG antibody") nor a single
+    letter."""
     label = definition.attributes[name].label
-    return label[:1].lower() + label[1:] if label[1:2].islower() else label
+    leading = _LEADING_LETTERS.match(label)
+    if leading and len(leading[0]) > 1 and leading[0][1:].islower():
+        return label[:1].lower() + label[1:]
+    return label

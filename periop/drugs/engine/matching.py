@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TypeVar
 
-from periop.drugs.engine.attribute_readings import Readings
+from periop.drugs.engine.attribute_readings import Readings, attribute_label
 from periop.drugs.engine.knowledge import ConditionDefinition, KnowledgeBase, Phase, Rule, When
-from periop.drugs.engine.receptor_state import attribute_label
 from periop.drugs.engine.timeline import (
     UNKNOWN,
     ConditionEpisode,

@@ -11,10 +11,9 @@ import datetime as dt
 import functools
 from collections.abc import Mapping
 
-from periop.drugs.engine.attribute_readings import Readings, apply_implications
+from periop.drugs.engine.attribute_readings import Readings, apply_implications, attribute_label
 from periop.drugs.engine.attribute_units import apply_conversions
 from periop.drugs.engine.knowledge import (
-    ConditionDefinition,
     KnowledgeBase,
     check_condition_attributes,
     show,
@@ -140,10 +139,3 @@ def _receptor_effect(episode: ConditionEpisode) -> tuple[str, list[str]]:
         ):
             return override.effect, []
     return definition.receptor_effect, notes
-
-
-def attribute_label(definition: ConditionDefinition, name: str) -> str:
-    """The attribute's label, for use mid-sentence."""
-    label = definition.attributes[name].label
-    # Lower-case a label's first letter for use mid-sentence, but never an acronym's.
-    return label[:1].lower() + label[1:] if label[1:2].islower() else label

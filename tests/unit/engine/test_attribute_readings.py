@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -15,6 +17,7 @@ from periop.drugs.engine import (
     evaluate,
     load_knowledge_base,
 )
+from periop.drugs.engine.attribute_readings import attribute_label
 from tests.unit.engine.builders import AT, KnowledgeFiles, caution_for, hours_before, state
 from tests.unit.knowledge.conftest import KNOWLEDGE_DIRECTORY
 
@@ -391,3 +394,24 @@ def test_a_caution_met_by_some_implied_values_names_their_reading(kb_files: Know
     assert caution.assumptions == (
         "Renal impairment: stage not recorded; read as '4' or '5' from creatinine clearance 10.",
     )
+
+
+@pytest.mark.parametrize(
+    ("label", "mid_sentence"),
+    [
+        ("Time since burn", "time since burn"),
+        ("Antibody", "antibody"),
+        ("Dibucaine-number genotype", "dibucaine-number genotype"),
+        ("IgG antibody", "IgG antibody"),
+        ("AChR antibody", "AChR antibody"),
+        ("Anti-MuSK titre", "anti-MuSK titre"),
+        ("MuSK-antibody titre", "MuSK-antibody titre"),
+        ("ECG changes", "ECG changes"),
+        ("A or B", "A or B"),
+        ("X", "X"),
+    ],
+)
+def test_a_label_mid_sentence_lower_cases_only_an_ordinary_first_word(label, mid_sentence):
+    definition = SimpleNamespace(attributes={"measure": SimpleNamespace(label=label)})
+
+    assert attribute_label(definition, "measure") == mid_sentence  # type: ignore[arg-type]
