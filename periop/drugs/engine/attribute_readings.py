@@ -140,22 +140,24 @@ def used_attributes(
     for override in condition.receptor_effect_overrides:
         for name in override.attributes:
             used.setdefault(name, []).append("a receptor effect override")
-    # A unit conversion counts when the attribute it converts into is used.
-    for conversion in condition.conversions:
-        if conversion.to in used:
-            used.setdefault(conversion.source, []).append(f"its conversion into {conversion.to}")
-    # An implication counts only when what it implies is used, so follow chains to the end.
+    # A unit conversion counts when the attribute it converts into is used, an implication when
+    # what it implies is used; an implication may read a converted value, so follow both to the
+    # end of every chain.
     changed = True
     while changed:
         changed = False
-        for implication in condition.implications:
-            if implication.attribute not in used:
-                continue
-            for name in implication.when:
-                user = f"its implication of {implication.attribute}"
-                if user not in used.setdefault(name, []):
-                    used[name].append(user)
-                    changed = True
+        links = [
+            (conversion.to, conversion.source, f"its conversion into {conversion.to}")
+            for conversion in condition.conversions
+        ] + [
+            (implication.attribute, name, f"its implication of {implication.attribute}")
+            for implication in condition.implications
+            for name in implication.when
+        ]
+        for target, name, user in links:
+            if target in used and user not in used.setdefault(name, []):
+                used[name].append(user)
+                changed = True
     return {name: users for name, users in used.items() if users}
 
 
@@ -178,6 +180,7 @@ def apply_implications(episode: ConditionEpisode) -> None:
             implied.setdefault(implication.attribute, []).append((implication, because))
     notes = list(episode.notes)
     values_after = dict(recorded)
+    reading_notes = dict(episode.reading_notes)
     for name, found in implied.items():
         values = tuple(dict.fromkeys(value for item in found for value in item[0].values))
         reasons = "; ".join(cause for _, cause in found)
@@ -187,7 +190,18 @@ def apply_implications(episode: ConditionEpisode) -> None:
             shown = " or ".join(show(item) for item in values)
             reading = f"{label} not recorded; read as {shown} from {reasons}."
             notes.append(f"{definition.name}: {reading}")
-            values_after[name] = values[0] if len(values) == 1 else Readings(values, notes[-1])
+            if len(values) == 1:
+                values_after[name] = values[0]
+                # How the values it was read from were read, then the implication.
+                sources = (
+                    note
+                    for implication, _ in found
+                    for source in implication.when
+                    for note in episode.reading_notes.get(source, ())
+                )
+                reading_notes[name] = (*dict.fromkeys(sources), notes[-1])
+            else:
+                values_after[name] = Readings(values, notes[-1])
         elif value not in values:
             note = (
                 f"{definition.name}: {label} {show(value)} contradicts {reasons}; "
@@ -197,6 +211,7 @@ def apply_implications(episode: ConditionEpisode) -> None:
             values_after[name] = Readings((value, *values), note)
     episode.values = values_after
     episode.notes = tuple(notes)
+    episode.reading_notes = reading_notes
 
 
 _LEADING_LETTERS = re.compile(r"[^\W\d_]+")

@@ -144,14 +144,19 @@ def apply_conversions(episode: ConditionEpisode) -> None:
         return
     values = dict(episode.values)
     notes = list(episode.notes)
+    reading_notes = dict(episode.reading_notes)
     for name in dict.fromkeys(item.to for item in definition.conversions):
         readings, found = converted_values(
             name, definition.attributes, definition.conversions, episode.values, UNKNOWN
         )
-        notes += [f"{definition.name}: {note}" for note in found]
+        named = [f"{definition.name}: {note}" for note in found]
+        notes += named
         if len(readings) == 1:
             values[name] = readings[0]
+            if named:
+                reading_notes[name] = (*reading_notes.get(name, ()), *named)
         elif len(readings) > 1:
             values[name] = Readings(readings, notes[-1])
     episode.values = values
     episode.notes = tuple(notes)
+    episode.reading_notes = reading_notes

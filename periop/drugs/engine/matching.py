@@ -523,6 +523,7 @@ def _attributes(when: When, episode: ConditionEpisode) -> tuple[Sequence[str], b
         return NO_NOTES, True
     definition = episode.definition
     notes: list[str] = []
+    read: list[str] = []
     for name, constraint in when.attributes.items():
         if name not in definition.attributes:
             continue
@@ -538,9 +539,12 @@ def _attributes(when: When, episode: ConditionEpisode) -> tuple[Sequence[str], b
                 notes.append(value.note)
         elif not constraint.allows(value):
             return None
-    # Every note records an unknown or uncertain value, so the match is certain exactly when
-    # there are none.
-    return notes, not notes
+        else:
+            # A value converted or implied: the finding says how it was read.
+            read += episode.reading_notes.get(name, ())
+    # Every note but those records an unknown or uncertain value, so the match is certain
+    # exactly when there are none.
+    return [*notes, *read], not notes
 
 
 def _medications(when: When, context: Context) -> _Match | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
@@ -221,6 +221,9 @@ class ConditionEpisode:
     exposure: Span | None = None
     # Set when only the aftermath keeps a resolved condition counting: that assumption.
     aftermath_notes: tuple[str, ...] = ()
+    # By attribute, how a single value not recorded as such was read (a unit conversion, an
+    # implication): a rule that consults the attribute carries the note on its finding.
+    reading_notes: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

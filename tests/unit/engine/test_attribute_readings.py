@@ -274,6 +274,32 @@ def test_a_genotype_read_from_the_dibucaine_number_or_contradicting_it_applies_e
         )
 
 
+def test_a_rule_met_by_an_implied_value_names_the_reading_and_still_supersedes(
+    kb_files: KnowledgeFiles,
+):
+    """Dialysis implied by a clearance of 10 is a definite reading: the rule on dialysis is
+    certain (it supersedes the general rule) and its caution says how dialysis was read."""
+    add_dialysis_implication(kb_files)
+    kb_files.add_rule(
+        "renal-sugammadex-general",
+        drugs=["sugammadex"],
+        level="adjust",
+        when={"conditions": ["renal-impairment"]},
+    )
+    rules = kb_files.documents["rules/base.toml"]["rules"]
+    next(r for r in rules if r["id"] == "dialysis-sugammadex-avoid")["supersedes"] = [
+        "renal-sugammadex-general"
+    ]
+    kb = kb_files.load()
+
+    caution = caution_for(kb, state(renal(crcl_ml_min=10)), "sugammadex")
+
+    assert [f.rule for f in caution.findings] == ["dialysis-sugammadex-avoid"]
+    assert caution.assumptions == (
+        "Renal impairment: on dialysis not recorded; read as true from creatinine clearance 10.",
+    )
+
+
 def test_a_contradiction_that_every_reading_meets_still_supersedes(kb_files: KnowledgeFiles):
     """A clearance of 10 implies dialysis, contradicting the recorded false: a rule that holds
     on or off dialysis is met by both readings, so it is certain and supersedes."""
@@ -374,7 +400,8 @@ def test_a_single_implied_value_selects_a_receptor_effect_override(kb_files: Kno
 
 def test_a_caution_met_by_some_implied_values_names_their_reading(kb_files: KnowledgeFiles):
     """A clearance under 15 implies dialysis, and a stage of 4 or 5: a rule for stage 5 alone is
-    uncertain, and its caution names the stage's reading, not the dialysis one."""
+    uncertain and names the stage's reading; the avoid rule on dialysis is certain and names how
+    dialysis was read."""
     add_dialysis_implication(kb_files)
     condition = kb_files.condition("renal-impairment")
     condition["attributes"]["stage"] = {"type": "choice", "choices": ["4", "5"], "label": "Stage"}
@@ -390,10 +417,12 @@ def test_a_caution_met_by_some_implied_values_names_their_reading(kb_files: Know
 
     caution = caution_for(kb, state(renal(crcl_ml_min=10)), "sugammadex")
 
-    assert "stage-5-sugammadex" in {f.rule for f in caution.findings}
-    assert caution.assumptions == (
-        "Renal impairment: stage not recorded; read as '4' or '5' from creatinine clearance 10.",
+    assert {"dialysis-sugammadex-avoid", "stage-5-sugammadex"} <= {f.rule for f in caution.findings}
+    dialysis = (
+        "Renal impairment: on dialysis not recorded; read as true from creatinine clearance 10."
     )
+    stage = "Renal impairment: stage not recorded; read as '4' or '5' from creatinine clearance 10."
+    assert caution.assumptions == (dialysis, stage)
 
 
 @pytest.mark.parametrize(

@@ -144,6 +144,46 @@ def test_it_rejects_two_conversions_of_one_attribute_and_a_chain(kb_files: Knowl
     assert "'tbsa_fraction' is converted into and converts; chain none" in chained.value.message
 
 
+def test_a_caution_names_the_conversion_and_the_implication_it_was_read_through(
+    kb_files: KnowledgeFiles,
+):
+    """A fraction converts to a percentage, which implies a major burn: the caution of the rule
+    on a major burn names both steps, the conversion first. (The loader counts the fraction as
+    used through that chain; it once refused it as used by no rule.)"""
+    with_fraction(kb_files)
+    burn = kb_files.condition("burn")
+    burn["attributes"]["major"] = {"type": "boolean", "label": "Major burn"}
+    burn["implications"] = [
+        {
+            "when": {"tbsa_percent": {"min": 20}},
+            "then": {"major": [True]},
+            "reason": "Test: a large area.",
+            "references": ["R1"],
+        }
+    ]
+    kb_files.add_rule(
+        "major-burn",
+        drugs=["rocuronium"],
+        when={"conditions": ["burn"], "attributes": {"major": [True]}},
+    )
+    kb = kb_files.load()
+    burned = ConditionInput(
+        code="burn", onset=AT - dt.timedelta(days=5), attributes={"tbsa_fraction": 0.3}
+    )
+    state = PatientState(
+        conditions=(burned,), medications=(), weight_kg=None, receptor_state_override=None
+    )
+
+    (caution,) = evaluate(state, ("rocuronium",), AT, kb).cautions
+
+    assert "major-burn" in {finding.rule for finding in caution.findings}
+    assert [note for note in caution.assumptions if "read as" in note] == [
+        "Burn injury: TBSA 0.3 read as total body surface area burned 30 % (x 100).",
+        "Burn injury: major burn not recorded; read as true from total body surface area "
+        "burned 30.",
+    ]
+
+
 # ---------------------------------------------------------------------------------------------
 # What the rules read
 # ---------------------------------------------------------------------------------------------
@@ -153,6 +193,7 @@ AT = dt.datetime(2026, 11, 22, 8, 0, tzinfo=dt.UTC)
 MAGNESIUM = KB.conditions["hypermagnesemia"]
 MG_DL = "serum_mg_mg_dl"
 BY_SOURCE = {item.source: item for item in MAGNESIUM.conversions}
+RULES = {rule.id: rule for rule in KB.rules}
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -219,6 +260,11 @@ def test_a_value_in_another_unit_reads_as_its_conversion_and_a_contradiction_as_
     read_as = [note for note in evaluation.assumptions if "read as serum magnesium" in note]
     assert bool(named) == contradicts
     assert bool(read_as) == (recorded is None)
+    # The caution itself says how the value was read exactly when a rule that reads the
+    # magnesium in mg/dL is among its findings.
+    reads_mg_dl = any(MG_DL in RULES[finding.rule].when.attributes for finding in caution.findings)
+    on_caution = [note for note in caution.assumptions if "read as serum magnesium" in note]
+    assert bool(on_caution) == (recorded is None and reads_mg_dl)
 
 
 @SETTINGS

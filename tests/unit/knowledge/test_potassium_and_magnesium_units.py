@@ -123,6 +123,28 @@ def test_a_converted_magnesium_keeps_the_recorded_value_in_the_assumptions(kb):
     )
 
 
+# §12.9: the caution that avoids magnesium because of the converted value says so itself; one
+# from a value recorded in mg/dL has nothing to say.
+def test_the_caution_from_a_converted_magnesium_names_the_reading(kb):
+    converted = caution_alone(
+        kb,
+        patient(condition("hypermagnesemia", ago(hours=10), serum_mg_mmol_l=4.0)),
+        "magnesium-sulfate",
+    )
+    recorded = caution_alone(
+        kb,
+        patient(condition("hypermagnesemia", ago(hours=10), serum_mg_mg_dl=9.7)),
+        "magnesium-sulfate",
+    )
+
+    assert converted.level == recorded.level == AVOID
+    assert [note for note in converted.assumptions if "read as" in note] == [
+        "Hypermagnesaemia: Serum magnesium (mmol/L) 4.0 mmol/L read as serum magnesium 9.7 mg/dL"
+        " (x 2.43: magnesium 24.305 g/mol, so 1 mmol/L = 2.43 mg/dL (S159, S160))."
+    ]
+    assert recorded.assumptions == ()
+
+
 # §12.9: a pair that agrees changes nothing; one that disagrees keeps both readings and the most
 # cautious applies, and the contradiction is named.
 def test_an_agreeing_pair_of_units_is_read_once(kb):
