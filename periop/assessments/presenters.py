@@ -8,6 +8,7 @@ from typing import Any
 
 from periop.assessments.models import Acknowledgement, Assessment
 from periop.assessments.selectors import PatientRecord
+from periop.assessments.services.common import kept_on
 from periop.assessments.services.plan import (
     plan_evaluate,
     plan_release_problem,
@@ -37,12 +38,12 @@ def assessment_plan_data(
 def plan_notices(assessment: Assessment) -> list[str]:
     """What keeps a draft's plan from being evaluated, decided and signed under the active
     knowledge-base release, with what to do (read once per assessment object)."""
-    cached: list[str] | None = getattr(assessment, "_plan_notices", None)
-    if cached is None:
+
+    def notices() -> list[str]:
         problem = plan_release_problem(assessment)
-        cached = [problem] if problem else []
-        setattr(assessment, "_plan_notices", cached)  # noqa: B010 (a cache, not a field)
-    return cached
+        return [problem] if problem else []
+
+    return kept_on(assessment, "_plan_notices", None, notices)
 
 
 def _username(user: Any) -> str | None:

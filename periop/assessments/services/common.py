@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from periop.api import DomainError
 from periop.assessments.selectors import RecordedState
@@ -21,6 +21,19 @@ CATEGORY_RECEPTOR_STATE = "nmj-receptor-state"
 CATEGORY_ASSESSMENT = "pre-op-assessment"
 CATEGORY_ACKNOWLEDGEMENT = "caution-acknowledgement"
 CATEGORY_CHECK = "nmj-drug-check"
+
+
+_T = TypeVar("_T")
+
+
+def kept_on(obj: object, name: str, key: Hashable, compute: Callable[[], _T]) -> _T:
+    """`compute()`, kept on `obj` (an assessment, say) under `name` for `key`: a request that
+    reads the same object several times (a page, its plan, its forms) computes it once per key.
+    Callers only read what it returns."""
+    memo: dict[Hashable, Any] = obj.__dict__.setdefault(name, {})
+    if key not in memo:
+        memo[key] = compute()
+    return cast(_T, memo[key])
 
 
 def audit_safe(attributes: Mapping[str, Any]) -> dict[str, Any]:

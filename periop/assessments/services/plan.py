@@ -24,7 +24,7 @@ from typing import Any
 
 from periop.api import ConflictError, DomainError
 from periop.assessments.models import ACKNOWLEDGED_LEVELS, Acknowledgement, Assessment, Decision
-from periop.assessments.services.common import join_names
+from periop.assessments.services.common import join_names, kept_on
 from periop.drugs.engine import ConditionInput, KnowledgeBase, MedicationInput, PatientState
 from periop.drugs.engine.tuning import Tuning, evaluation_tune
 from periop.drugs.engine.types import TimePoint
@@ -184,11 +184,9 @@ def decisions_in_force(
 def plan_tunings(assessment: Assessment) -> Mapping[str, Sequence[Tuning]]:
     """The tunings in force in the assessment's department, read once per assessment object
     (one query for a request, however many times its plan is evaluated)."""
-    cached: Mapping[str, Sequence[Tuning]] | None = getattr(assessment, "_plan_tunings", None)
-    if cached is None:
-        cached = department_tunings(assessment.department_id)
-        setattr(assessment, "_plan_tunings", cached)  # noqa: B010 (a cache, not a field)
-    return cached
+    return kept_on(
+        assessment, "_plan_tunings", None, lambda: department_tunings(assessment.department_id)
+    )
 
 
 def plan_evaluate(
@@ -278,22 +276,17 @@ def _tuned_cards(assessment: Assessment, drugs: Sequence[str]) -> Mapping[str, d
         assessment.planned_at,
         tuple(drugs),
     )
-    memo: dict[tuple[Any, ...], Mapping[str, dict[str, Any]]] | None = getattr(
-        assessment, "_plan_cards", None
-    )
-    if memo is None:
-        memo = {}
-        setattr(assessment, "_plan_cards", memo)  # noqa: B010 (a cache, not a field)
-    cards = memo.get(key)
-    if cards is None:
+
+    def evaluated() -> Mapping[str, dict[str, Any]]:
         evaluation = cautions_evaluate(
             state=state_from_inputs(json.loads(assessment.inputs_snapshot)),
             drugs=drugs,
             at=assessment.planned_at,
         )
         tuned = evaluation_tune(evaluation_to_dict(evaluation), plan_tunings(assessment))
-        cards = memo[key] = MappingProxyType({card["drug"]: card for card in tuned["cautions"]})
-    return cards
+        return MappingProxyType({card["drug"]: card for card in tuned["cautions"]})
+
+    return kept_on(assessment, "_plan_cards", key, evaluated)
 
 
 def _release_problem(assessment: Assessment) -> tuple[str, str] | None:
@@ -361,11 +354,10 @@ def stored_evaluation(assessment: Assessment) -> Mapping[str, Any]:
     """The assessment's stored evaluation, parsed once per stored text (a page, its plan and
     its cautions panel read it several times); the callers only read it."""
     text = assessment.cautions_snapshot
-    cached: tuple[str, Mapping[str, Any]] | None = getattr(assessment, "_stored_evaluation", None)
-    if cached is None or cached[0] is not text:
-        cached = (text, json.loads(text))
-        setattr(assessment, "_stored_evaluation", cached)  # noqa: B010 (a cache, not a field)
-    return cached[1]
+    parsed: Mapping[str, Any] = kept_on(
+        assessment, "_stored_evaluation", text, lambda: json.loads(text)
+    )
+    return parsed
 
 
 def stored_cautions(assessment: Assessment) -> Sequence[Mapping[str, Any]]:
