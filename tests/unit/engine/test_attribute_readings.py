@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from periop.drugs.engine import (
     ConditionInput,
     Evaluation,
+    KnowledgeBase,
     KnowledgeBaseError,
     Level,
     PatientState,
@@ -174,7 +175,9 @@ def test_an_implication_whose_condition_does_not_hold_changes_nothing(kb_files: 
     assert caution.assumptions == ()
 
 
-def test_a_contradicted_match_cannot_supersede_another_rule(kb_files: KnowledgeFiles):
+def with_general_rule_superseded_by(kb_files: KnowledgeFiles, rule_id: str) -> KnowledgeBase:
+    """The dialysis implication, and a general adjust rule for sugammadex on renal impairment
+    that `rule_id` supersedes."""
     add_dialysis_implication(kb_files)
     kb_files.add_rule(
         "renal-sugammadex-general",
@@ -183,10 +186,12 @@ def test_a_contradicted_match_cannot_supersede_another_rule(kb_files: KnowledgeF
         when={"conditions": ["renal-impairment"]},
     )
     rules = kb_files.documents["rules/base.toml"]["rules"]
-    next(r for r in rules if r["id"] == "no-dialysis-sugammadex-monitor")["supersedes"] = [
-        "renal-sugammadex-general"
-    ]
-    kb = kb_files.load()
+    next(r for r in rules if r["id"] == rule_id)["supersedes"] = ["renal-sugammadex-general"]
+    return kb_files.load()
+
+
+def test_a_contradicted_match_cannot_supersede_another_rule(kb_files: KnowledgeFiles):
+    kb = with_general_rule_superseded_by(kb_files, "no-dialysis-sugammadex-monitor")
 
     certain = caution_for(kb, state(renal(crcl_ml_min=50, dialysis=False)), "sugammadex")
     contradicted = caution_for(kb, state(renal(crcl_ml_min=10, dialysis=False)), "sugammadex")
@@ -279,18 +284,7 @@ def test_a_rule_met_by_an_implied_value_names_the_reading_and_still_supersedes(
 ):
     """Dialysis implied by a clearance of 10 is a definite reading: the rule on dialysis is
     certain (it supersedes the general rule) and its caution says how dialysis was read."""
-    add_dialysis_implication(kb_files)
-    kb_files.add_rule(
-        "renal-sugammadex-general",
-        drugs=["sugammadex"],
-        level="adjust",
-        when={"conditions": ["renal-impairment"]},
-    )
-    rules = kb_files.documents["rules/base.toml"]["rules"]
-    next(r for r in rules if r["id"] == "dialysis-sugammadex-avoid")["supersedes"] = [
-        "renal-sugammadex-general"
-    ]
-    kb = kb_files.load()
+    kb = with_general_rule_superseded_by(kb_files, "dialysis-sugammadex-avoid")
 
     caution = caution_for(kb, state(renal(crcl_ml_min=10)), "sugammadex")
 
