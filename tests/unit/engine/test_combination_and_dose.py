@@ -305,11 +305,18 @@ def test_a_rule_met_by_a_possibly_stopped_medication_never_supersedes(kb_files: 
         "phenytoin", started=hours_before(24 * 30), stopped=dt.date(2026, 11, 22)
     )
 
+    # Stopping the day after the evaluation (at 08:00): certainly still taken.
+    stops_later = MedicationInput(
+        "phenytoin", started=hours_before(24 * 30), stopped=dt.date(2026, 11, 23)
+    )
+
     certain = caution_for(kb, state(medications=(running,)), "rocuronium")
     uncertain = caution_for(kb, state(medications=(maybe_stopped,)), "rocuronium")
+    still_taken = caution_for(kb, state(medications=(stops_later,)), "rocuronium")
 
     assert [f.rule for f in certain.findings] == ["roc-on-phenytoin"]
     assert [f.rule for f in uncertain.findings] == ["roc-general", "roc-on-phenytoin"]
+    assert [f.rule for f in still_taken.findings] == ["roc-on-phenytoin"]
 
 
 def test_a_rule_that_fires_only_on_an_unknown_value_never_supersedes(kb: KnowledgeBase):
