@@ -33,7 +33,11 @@ HOURS_FIGURE = re.compile(r"\b\d+(\.\d+)?\s?h\b")
         (0.5, "0.5 hours"),
         (24, "24 hours"),
         (72, "72 hours"),
+        (48, "48 hours"),  # under 4 days: in hours
+        (96, "4 days"),
+        (168, "7 days"),  # under 2 weeks: in days
         (240, "10 days"),
+        (730, "1 month"),  # a twelfth of 365 days, the smallest number of months
         (336, "2 weeks"),
         (2160, "90 days"),
         (4380, "6 months"),
