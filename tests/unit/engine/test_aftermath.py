@@ -526,3 +526,32 @@ def test_a_phased_rule_firing_only_through_an_aftermath_never_supersedes_another
         "roc-phased"
     ]
     assert caution_for(kb, state(healed), "rocuronium").level is Level.ADJUST
+
+
+def test_a_medication_with_an_aftermath_that_stops_later_is_certain_and_supersedes(
+    kb_files: KnowledgeFiles,
+):
+    """Gentamicin (8 hours of aftermath) stopping in 5 hours is certainly still taken: its rule
+    lowers the rule it supersedes. Stopped 5 hours ago it acts only through its aftermath, so
+    it never supersedes."""
+    declare(
+        kb_files.drug("gentamicin"),
+        aftermath_hours=8,
+        aftermath_references=["R2"],
+        aftermath_basis="Reference two: eight hours.",
+    )
+    kb_files.add_rule("roc-general", level="avoid")
+    kb_files.add_rule(
+        "roc-on-gentamicin",
+        level="adjust",
+        supersedes=["roc-general"],
+        when={"medications": ["gentamicin"]},
+    )
+    kb = kb_files.load()
+
+    later = caution_for(kb, state(medications=(gentamicin(hours_before(-5)),)), "rocuronium")
+    lingering = caution_for(kb, state(medications=(gentamicin(hours_before(5)),)), "rocuronium")
+
+    assert [finding.rule for finding in later.findings] == ["roc-on-gentamicin"]
+    assert later.assumptions == ()
+    assert [finding.rule for finding in lingering.findings] == ["roc-general", "roc-on-gentamicin"]
