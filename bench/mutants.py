@@ -227,12 +227,12 @@ def find_sites(module: str, source: str) -> list[Site]:
         elif isinstance(node, ast.If):
             add(index, node, "negation", "if x -> if not x")
         elif isinstance(node, ast.BinOp) and type(node.op) in _ARITHMETIC:
-            replacement = _ARITHMETIC[type(node.op)]
+            operator = _ARITHMETIC[type(node.op)]
             add(
                 index,
                 node,
                 "arithmetic",
-                f"{type(node.op).__name__} -> {replacement.__name__}",
+                f"{type(node.op).__name__} -> {operator.__name__}",
             )
         elif isinstance(node, ast.Constant):
             if isinstance(node.value, bool):
@@ -269,7 +269,9 @@ def mutate(source: str, site: Site) -> str:
         node.op = _ARITHMETIC[type(node.op)]()
     elif site.kind == "constant":
         assert isinstance(node, ast.Constant)
-        node.value = (not node.value) if isinstance(node.value, bool) else node.value + 1
+        value = node.value
+        assert isinstance(value, int)  # the constant mutants are of booleans and integers
+        node.value = (not value) if isinstance(value, bool) else value + 1
     elif site.kind == "return":
         assert isinstance(node, ast.Return)
         node.value = ast.Constant(value=None)
@@ -366,7 +368,7 @@ def pytest_arguments(target: dict[str, object], tests: list[str] | None = None) 
         "-p",
         _PLUGIN_NAME,
         "--hypothesis-profile=mutants",
-        *target["pytest"],  # type: ignore[misc]
+        *target["pytest"],
         *(tests or target["tests"]),  # type: ignore[misc]
     ]
 
