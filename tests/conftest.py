@@ -226,15 +226,20 @@ def auditor_client(auditor: Any) -> APIClient:
 GUARDS_LIFTED = pytest.StashKey[Any]()
 
 
-def _guards(change: str) -> None:
-    """Installs or removes the append-only guards of the ledger and of signed assessments."""
-    from django.db import connection
-
+def _guard_modules() -> tuple[Any, ...]:
+    """The modules of the append-only guards: the ledger, signed assessments, releases."""
     from periop.assessments import guards as assessment_guards
     from periop.audit import guards as audit_guards
     from periop.drugs import guards as drugs_guards
 
-    for guards in (audit_guards, assessment_guards, drugs_guards):
+    return (audit_guards, assessment_guards, drugs_guards)
+
+
+def _guards(change: str) -> None:
+    """Installs or removes the append-only guards of the ledger and of signed assessments."""
+    from django.db import connection
+
+    for guards in _guard_modules():
         getattr(guards, change)(connection)
 
 
@@ -259,13 +264,9 @@ def _missing_guards() -> set[str]:
     """The append-only triggers expected on the test database but not installed there."""
     from django.db import connection
 
-    from periop.assessments import guards as assessment_guards
-    from periop.audit import guards as audit_guards
-    from periop.drugs import guards as drugs_guards
-
     return {
         trigger
-        for guards in (audit_guards, assessment_guards, drugs_guards)
+        for guards in _guard_modules()
         for trigger in guards.expected_triggers(connection) - guards.installed_triggers(connection)
     }
 

@@ -143,17 +143,17 @@ def used_attributes(
     # A unit conversion counts when the attribute it converts into is used, an implication when
     # what it implies is used; an implication may read a converted value, so follow both to the
     # end of every chain.
+    links = [
+        (conversion.to, conversion.source, f"its conversion into {conversion.to}")
+        for conversion in condition.conversions
+    ] + [
+        (implication.attribute, name, f"its implication of {implication.attribute}")
+        for implication in condition.implications
+        for name in implication.when
+    ]
     changed = True
     while changed:
         changed = False
-        links = [
-            (conversion.to, conversion.source, f"its conversion into {conversion.to}")
-            for conversion in condition.conversions
-        ] + [
-            (implication.attribute, name, f"its implication of {implication.attribute}")
-            for implication in condition.implications
-            for name in implication.when
-        ]
         for target, name, user in links:
             if target in used and user not in used.setdefault(name, []):
                 used[name].append(user)

@@ -153,8 +153,8 @@ def apply_conversions(episode: ConditionEpisode) -> None:
         notes += named
         if len(readings) == 1:
             values[name] = readings[0]
-            if named:
-                reading_notes[name] = (*reading_notes.get(name, ()), *named)
+            if named:  # each attribute is converted into once, and first
+                reading_notes[name] = tuple(named)
         elif len(readings) > 1:
             values[name] = Readings(readings, notes[-1])
     episode.values = values

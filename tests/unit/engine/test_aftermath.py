@@ -18,6 +18,12 @@ from periop.drugs.engine import (
 )
 from tests.unit.engine.builders import AT, KnowledgeFiles, caution_for, hours_before, state
 
+# Gentamicin's aftermath in these tests.
+EIGHT_HOURS = {
+    "aftermath_hours": 8,
+    "aftermath_references": ["R2"],
+    "aftermath_basis": "Reference two: eight hours.",
+}
 UNSTATED = {
     "aftermath": "unstated",
     "aftermath_basis": "Nothing read says how long.",
@@ -35,12 +41,7 @@ def declare(item: dict[str, object], **declaration: object) -> None:
 
 @pytest.fixture
 def kb(kb_files: KnowledgeFiles) -> KnowledgeBase:
-    declare(
-        kb_files.drug("gentamicin"),
-        aftermath_hours=8,
-        aftermath_references=["R2"],
-        aftermath_basis="Reference two: eight hours.",
-    )
+    declare(kb_files.drug("gentamicin"), **EIGHT_HOURS)
     declare(kb_files.drug("phenytoin"), **UNSTATED)
     declare(
         kb_files.condition("myasthenia-gravis"),
@@ -534,12 +535,7 @@ def test_a_medication_with_an_aftermath_that_stops_later_is_certain_and_supersed
     """Gentamicin (8 hours of aftermath) stopping in 5 hours is certainly still taken: its rule
     lowers the rule it supersedes. Stopped 5 hours ago it acts only through its aftermath, so
     it never supersedes."""
-    declare(
-        kb_files.drug("gentamicin"),
-        aftermath_hours=8,
-        aftermath_references=["R2"],
-        aftermath_basis="Reference two: eight hours.",
-    )
+    declare(kb_files.drug("gentamicin"), **EIGHT_HOURS)
     kb_files.add_rule("roc-general", level="avoid")
     kb_files.add_rule(
         "roc-on-gentamicin",
