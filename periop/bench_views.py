@@ -2,8 +2,10 @@
 (`PERIOP_BENCH_ENDPOINTS=true`); never part of a deployment.
 
 `POST /api/v1/bench/audited` is the audited baseline of the check: the same authentication,
-role query and JSON parsing, then one audit append with the same commit and a payload of the
-same shape, and a tiny answer. What a check costs beyond it is the check's own code.
+the same read of the caller's checking departments (with their tunings in force, one
+statement, as the check's permission reads them) and JSON parsing, then one audit append with
+the same commit and a payload of the same shape, and a tiny answer. What a check costs beyond
+it is the check's own code.
 """
 
 from __future__ import annotations

@@ -21,12 +21,11 @@ from periop.accounts.permissions import (
     HasRole,
     get_scoped_object_or_404,
     request_department_roles,
-    user_department_ids,
 )
 from periop.api import MAX_ID, StrictSerializer
 from periop.audit.services import Actor
 from periop.drugs.catalogue import knowledge_base_catalogue
-from periop.drugs.engine.tuning import evaluation_tune
+from periop.drugs.engine.tuning import Tuning, evaluation_tune
 from periop.drugs.models import LocalTuning, SignOffKind, TuningChange
 from periop.drugs.presenters import evaluation_to_dict
 from periop.drugs.registry import knowledge_base_for_digest
@@ -36,6 +35,7 @@ from periop.drugs.serializers import CheckInput, check_input_validate
 from periop.drugs.services import check_run, check_warnings
 from periop.drugs.tunings import (
     department_tunings,
+    departments_tunings,
     tuning_in_force,
     tuning_propose,
     tuning_sign_off,
@@ -75,13 +75,15 @@ CHECK_VIEWS = ("full", "summary")
 
 
 class HasCheckRole(HasRole):
-    """A checking role in some department. The departments are kept on the view, so the check
-    can name its department without asking the database again."""
+    """A checking role in some department. The departments are kept on the view with their
+    tunings in force (one statement), so the check can name its department and show its
+    tunings without asking the database again."""
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        department_ids = user_department_ids(request.user, CHECK_ROLES)
-        view.check_department_ids = department_ids  # type: ignore[attr-defined]
-        return bool(department_ids) or bool(getattr(request.user, "is_superuser", False))
+        tunings = departments_tunings(request.user, CHECK_ROLES)
+        view.check_department_tunings = tunings  # type: ignore[attr-defined]
+        view.check_department_ids = set(tunings)  # type: ignore[attr-defined]
+        return bool(tunings) or bool(getattr(request.user, "is_superuser", False))
 
 
 class CheckApi(APIView):
@@ -89,6 +91,7 @@ class CheckApi(APIView):
 
     permission_classes = [IsAuthenticated, HasCheckRole]
     check_department_ids: set[int]
+    check_department_tunings: dict[int, dict[str, list[Tuning]]]
 
     def check_department(self, request: Request, chosen: int | None) -> int | None:
         """The department the check is recorded under: the one chosen, which the caller must
@@ -105,6 +108,13 @@ class CheckApi(APIView):
                 return chosen
             raise ValidationError({"department": ["No such department."]})
         raise PermissionDenied("You hold no checking role in that department.")
+
+    def check_tunings(self, department_id: int | None) -> dict[str, list[Tuning]]:
+        """The department's tunings in force, as the permission check read them with the
+        caller's departments (read now only for a superuser's department outside them)."""
+        if department_id in self.check_department_tunings:
+            return self.check_department_tunings[department_id]
+        return department_tunings(department_id)
 
     @extend_schema(
         operation_id="checks_create",
@@ -150,8 +160,8 @@ class CheckApi(APIView):
             raise ValidationError({"view": ["Unknown view. Use full or summary."]})
         data = check_input_validate(request.data)
         department_id = self.check_department(request, data.get("department"))
-        # One query: the department's tunings in force, applied to what the check shows.
-        tunings = department_tunings(department_id)
+        # The department's tunings in force, applied to what the check shows.
+        tunings = self.check_tunings(department_id)
         evaluation = check_run(
             actor=Actor.from_request(request),
             data=data,

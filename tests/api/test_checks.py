@@ -404,9 +404,9 @@ def test_the_number_of_queries_does_not_grow_with_conditions_or_drugs(
     )
     from tests.conftest import audit_append_queries
 
-    # Expected queries: token and user lookup, role check, the department's tunings in force
-    # (one query, applied to what the check shows), then the audit append.
-    expected = 3 + audit_append_queries()
+    # Expected queries: token and user lookup; the caller's checking departments with their
+    # tunings in force (one statement, applied to what the check shows); the audit append.
+    expected = 2 + audit_append_queries()
     with django_assert_num_queries(expected):
         assert post(pharmacist_client, small).status_code == 200
     with django_assert_num_queries(expected):

@@ -244,3 +244,71 @@ def test_replay_applies_the_tunings_the_snapshot_names_and_is_identical(
         assert result["identical"] is True, result["differences"]
     # The signed record's digest covers the stored cautions, tunings and marks included.
     assert signed_records_verify(limit=10) == (1, [])
+
+
+def test_a_caller_in_two_departments_sees_the_tunings_of_the_department_checked(
+    in_force, department, other_department, pharmacist, django_assert_num_queries
+):
+    from tests.conftest import audit_append_queries
+    from tests.factories import MembershipFactory
+
+    tuning = in_force(rule_id=MONITOR_RULE, change="monitor-to-none", reason="Alert fatigue.")
+    MembershipFactory(user=pharmacist, department=other_department, role=Role.ANESTHETIST)
+    client = _api(pharmacist)
+
+    # The caller's departments and their tunings are one statement, whichever is checked.
+    with django_assert_num_queries(2 + audit_append_queries()):
+        elsewhere = client.post("/api/v1/checks", _check(other_department.pk), format="json")
+    with django_assert_num_queries(2 + audit_append_queries()):
+        here = client.post("/api/v1/checks", _check(department.pk), format="json")
+
+    assert _caution(elsewhere.json(), "sugammadex")["level"] == "monitor"
+    assert "tunings" not in elsewhere.json()
+    assert _caution(here.json(), "sugammadex")["level"] == "none"
+    assert here.json()["tunings"] == [tuning.pk]
+
+
+def test_a_superuser_checking_for_a_department_they_are_not_in_sees_its_tunings(
+    in_force, department, other_department
+):
+    from tests.factories import UserFactory
+
+    tuning = in_force(rule_id=MONITOR_RULE, change="monitor-to-none", reason="Alert fatigue.")
+    superuser = UserFactory(username="root-on-call", is_superuser=True)
+
+    response = _api(superuser).post("/api/v1/checks", _check(department.pk), format="json")
+
+    assert response.status_code == 200
+    assert _caution(response.json(), "sugammadex")["level"] == "none"
+    assert response.json()["tunings"] == [tuning.pk]
+
+
+def test_the_departments_read_with_their_tunings_are_those_read_one_by_one(
+    in_force, department, other_department, pharmacist
+):
+    """`departments_tunings` (one statement) against `user_department_ids` and
+    `department_tunings` (one query each): the same departments, the same tunings in force."""
+    from periop.accounts.permissions import CHECK_ROLES, user_department_ids
+    from periop.drugs.tunings import department_tunings, departments_tunings
+    from tests.factories import DepartmentFactory, MembershipFactory
+
+    in_force(rule_id=MONITOR_RULE, change="monitor-to-none", reason="Alert fatigue.")
+    in_force(rule_id=ADJUST_RULE, change="raise", level="avoid", reason="Local policy.")
+    in_force(signed=False, rule_id=ADJUST_RULE, change="local-text", text="Local.", reason="Draft.")
+    quiet, audited = DepartmentFactory(), DepartmentFactory()
+    MembershipFactory(user=pharmacist, department=other_department, role=Role.ADMIN)
+    MembershipFactory(user=pharmacist, department=quiet, role=Role.ANESTHETIST)
+    MembershipFactory(user=pharmacist, department=audited, role=Role.AUDITOR)
+
+    together = departments_tunings(pharmacist, CHECK_ROLES)
+
+    one_by_one = {
+        department_id: department_tunings(department_id)
+        for department_id in user_department_ids(pharmacist, CHECK_ROLES)
+    }
+    assert together == one_by_one
+    assert set(together) == {department.pk, other_department.pk, quiet.pk}
+    assert sorted(together[department.pk]) == sorted([MONITOR_RULE, ADJUST_RULE])
+    assert together[other_department.pk] == {}
+    assert together[quiet.pk] == {}
+    assert departments_tunings(pharmacist, []) == {}
