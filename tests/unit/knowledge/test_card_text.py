@@ -321,3 +321,65 @@ def test_an_avoided_blocker_does_not_lead_with_how_to_reverse_it(kb):
     assert caution.level == AVOID
     assert caution.instead == "Avoid rocuronium unless there is no reasonable alternative."
     assert "sugammadex" in caution.reversal.lower()
+
+
+def _synthetic_caution(drug: str, *, dose_text: str, reversal: str):
+    """A card as the engine builds it, with texts written for the test: the knowledge base's own
+    texts name no rated-out drug by its bracketed name and put no such advice in a dose."""
+    from periop.drugs.engine.types import DoseGuidance, DrugCaution
+
+    return DrugCaution(
+        drug=drug,
+        drug_class="non-depolarizing-blocker",
+        level=ADJUST,
+        effects=(),
+        conflict=False,
+        summary="Reduce the dose.",
+        findings=(),
+        dose=DoseGuidance(text=dose_text, rule="synthetic-rule"),
+        monitoring="Use quantitative TOF monitoring.",
+        reversal=reversal,
+        assumptions=(),
+    )
+
+
+def test_advice_to_use_a_rated_out_drug_by_its_bracketed_name_is_left_out(kb):
+    # Succinylcholine's name is "Succinylcholine (suxamethonium)": a text that recommends
+    # suxamethonium recommends succinylcholine, and goes when succinylcholine is rated out. A
+    # bracketed route ("Magnesium sulfate (intravenous)") is never taken for a name.
+    from periop.drugs.engine.card_text import drug_names, without_rated_out_advice
+
+    assert "suxamethonium" in drug_names(kb, "succinylcholine")
+    assert "intravenous" not in drug_names(kb, "magnesium-sulfate")
+    card = _synthetic_caution(
+        "rocuronium", dose_text="0.6 mg/kg.", reversal="Prefer suxamethonium for a short case."
+    )
+
+    (edited,) = without_rated_out_advice((card,), kb)  # nothing rated out: unchanged
+    assert edited is card
+    rated_out = dataclasses.replace(card, drug="succinylcholine", level=CONTRAINDICATED)
+    edited, _ = without_rated_out_advice((card, rated_out), kb)
+
+    assert edited.reversal == (
+        "Succinylcholine (suxamethonium) is rated contraindicated in this evaluation, so advice "
+        "to use it is left out."
+    )
+
+
+def test_advice_to_use_a_rated_out_drug_in_a_dose_text_is_left_out(kb):
+    from periop.drugs.engine.card_text import without_rated_out_advice
+
+    card = _synthetic_caution(
+        "rocuronium",
+        dose_text="0.6 mg/kg; reverse with sugammadex.",
+        reversal="",
+    )
+    rated_out = dataclasses.replace(card, drug="sugammadex", level=AVOID, dose=None)
+
+    edited, _ = without_rated_out_advice((card, rated_out), kb)
+
+    assert edited.dose is not None
+    assert edited.dose.text == (
+        "0.6 mg/kg. Sugammadex is rated avoid in this evaluation, so advice to use it is left out."
+    )
+    assert edited.dose.rule == card.dose.rule
