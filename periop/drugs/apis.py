@@ -35,10 +35,10 @@ from periop.drugs.serializers import CheckInput, check_input_validate
 from periop.drugs.services import check_run, check_warnings
 from periop.drugs.tunings import (
     department_tunings,
-    departments_tunings,
     tuning_in_force,
     tuning_propose,
     tuning_sign_off,
+    tunings_by_department,
     tunings_visible,
 )
 
@@ -80,7 +80,7 @@ class HasCheckRole(HasRole):
     tunings without asking the database again."""
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        tunings = departments_tunings(request.user, CHECK_ROLES)
+        tunings = tunings_by_department(request.user, CHECK_ROLES)
         view.check_department_tunings = tunings  # type: ignore[attr-defined]
         view.check_department_ids = set(tunings)  # type: ignore[attr-defined]
         return bool(tunings) or bool(getattr(request.user, "is_superuser", False))

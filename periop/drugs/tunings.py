@@ -293,7 +293,7 @@ def _people_joins(connection: BaseDatabaseWrapper, join: str) -> str:
     )
 
 
-def departments_tunings(user: Any, roles: Iterable[str]) -> dict[int, dict[str, list[Tuning]]]:
+def tunings_by_department(user: Any, roles: Iterable[str]) -> dict[int, dict[str, list[Tuning]]]:
     """The departments in which `user` holds one of `roles`, each with its tunings in force
     (`department_tunings`'s answer), in one statement.
 
@@ -310,9 +310,10 @@ def departments_tunings(user: Any, roles: Iterable[str]) -> dict[int, dict[str, 
         cursor.execute(_departments_with_sign_offs(connection, len(wanted)), [user.pk, *wanted])
         rows = cursor.fetchall()
     sign_offs: dict[int, list[TuningSignOff]] = {int(row[0]): [] for row in rows}
+    sign_off_id = 1 + _SIGN_OFF.attnames.index("id")
     for row in rows:
         # A department without tunings, or a tuning nobody has signed, joins to NULLs.
-        if row[1] is not None:
+        if row[sign_off_id] is not None:
             sign_offs[int(row[0])].append(_sign_off_from_row(connection, row[1:]))
     return {
         department: _in_force(found) if found else {} for department, found in sign_offs.items()

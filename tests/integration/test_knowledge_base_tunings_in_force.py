@@ -286,10 +286,10 @@ def test_a_superuser_checking_for_a_department_they_are_not_in_sees_its_tunings(
 def test_the_departments_read_with_their_tunings_are_those_read_one_by_one(
     in_force, department, other_department, pharmacist
 ):
-    """`departments_tunings` (one statement) against `user_department_ids` and
+    """`tunings_by_department` (one statement) against `user_department_ids` and
     `department_tunings` (one query each): the same departments, the same tunings in force."""
     from periop.accounts.permissions import CHECK_ROLES, user_department_ids
-    from periop.drugs.tunings import department_tunings, departments_tunings
+    from periop.drugs.tunings import department_tunings, tunings_by_department
     from tests.factories import DepartmentFactory, MembershipFactory
 
     in_force(rule_id=MONITOR_RULE, change="monitor-to-none", reason="Alert fatigue.")
@@ -300,7 +300,7 @@ def test_the_departments_read_with_their_tunings_are_those_read_one_by_one(
     MembershipFactory(user=pharmacist, department=quiet, role=Role.ANESTHETIST)
     MembershipFactory(user=pharmacist, department=audited, role=Role.AUDITOR)
 
-    together = departments_tunings(pharmacist, CHECK_ROLES)
+    together = tunings_by_department(pharmacist, CHECK_ROLES)
 
     one_by_one = {
         department_id: department_tunings(department_id)
@@ -311,4 +311,4 @@ def test_the_departments_read_with_their_tunings_are_those_read_one_by_one(
     assert sorted(together[department.pk]) == sorted([MONITOR_RULE, ADJUST_RULE])
     assert together[other_department.pk] == {}
     assert together[quiet.pk] == {}
-    assert departments_tunings(pharmacist, []) == {}
+    assert tunings_by_department(pharmacist, []) == {}
