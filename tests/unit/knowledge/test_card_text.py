@@ -326,8 +326,17 @@ def test_an_avoided_blocker_does_not_lead_with_how_to_reverse_it(kb):
 def _synthetic_caution(drug: str, *, dose_text: str, reversal: str):
     """A card as the engine builds it, with texts written for the test: the knowledge base's own
     texts name no rated-out drug by its bracketed name and put no such advice in a dose."""
-    from periop.drugs.engine.types import DoseGuidance, DrugCaution
+    from periop.drugs.engine.types import DoseGuidance, DrugCaution, Finding
 
+    finding = Finding(
+        rule="synthetic-rule",
+        level=ADJUST,
+        effects=(),
+        triggered_by=("condition:myasthenia-gravis",),
+        summary=f"Reduce the dose; {reversal[:1].lower()}{reversal[1:]}" if reversal else "",
+        rationale="",
+        references=(),
+    )
     return DrugCaution(
         drug=drug,
         drug_class="non-depolarizing-blocker",
@@ -335,7 +344,7 @@ def _synthetic_caution(drug: str, *, dose_text: str, reversal: str):
         effects=(),
         conflict=False,
         summary="Reduce the dose.",
-        findings=(),
+        findings=(finding,),
         dose=DoseGuidance(text=dose_text, rule="synthetic-rule"),
         monitoring="Use quantitative TOF monitoring.",
         reversal=reversal,
@@ -364,6 +373,9 @@ def test_advice_to_use_a_rated_out_drug_by_its_bracketed_name_is_left_out(kb):
         "Succinylcholine (suxamethonium) is rated contraindicated in this evaluation, so advice "
         "to use it is left out."
     )
+    # A finding's summary loses the clause without the note, which the card says once.
+    (finding,) = edited.findings
+    assert finding.summary == "Reduce the dose."
 
 
 def test_advice_to_use_a_rated_out_drug_in_a_dose_text_is_left_out(kb):
