@@ -395,3 +395,26 @@ def test_advice_to_use_a_rated_out_drug_in_a_dose_text_is_left_out(kb):
         "0.6 mg/kg. Sugammadex is rated avoid in this evaluation, so advice to use it is left out."
     )
     assert edited.dose.rule == card.dose.rule
+
+
+def test_a_left_out_clause_leaves_its_label_to_the_clause_after_it(kb):
+    # "Myasthenia gravis: prefer sugammadex ...; titrate ..." with sugammadex rated out: the
+    # advice goes, and what follows still says which condition it is about.
+    from periop.drugs.engine.card_text import without_rated_out_advice
+
+    card = _synthetic_caution(
+        "neostigmine",
+        dose_text="",
+        reversal=(
+            "Myasthenia gravis: prefer sugammadex after rocuronium; titrate neostigmine to the "
+            "TOF count."
+        ),
+    )
+    rated_out = dataclasses.replace(card, drug="sugammadex", level=AVOID, dose=None)
+
+    edited, _ = without_rated_out_advice((card, rated_out), kb)
+
+    assert edited.reversal == (
+        "Myasthenia gravis: titrate neostigmine to the TOF count. Sugammadex is rated avoid in "
+        "this evaluation, so advice to use it is left out."
+    )
