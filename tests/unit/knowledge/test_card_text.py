@@ -418,3 +418,29 @@ def test_a_left_out_clause_leaves_its_label_to_the_clause_after_it(kb):
         "Myasthenia gravis: titrate neostigmine to the TOF count. Sugammadex is rated avoid in "
         "this evaluation, so advice to use it is left out."
     )
+
+
+@pytest.mark.parametrize(
+    ("reversal", "edited_reversal"),
+    [
+        # Naming the rated-out drug under a label is not advising it: the clause stays.
+        ("Renal impairment: sugammadex clearance is reduced.", None),
+        # A text without a closing full stop gets one where a clause was left out.
+        (
+            "Prefer sugammadex after rocuronium; titrate neostigmine to the TOF count",
+            "Titrate neostigmine to the TOF count. Sugammadex is rated avoid in this "
+            "evaluation, so advice to use it is left out.",
+        ),
+    ],
+)
+def test_only_clauses_that_advise_the_rated_out_drug_are_left_out(kb, reversal, edited_reversal):
+    from periop.drugs.engine.card_text import without_rated_out_advice
+
+    card = dataclasses.replace(
+        _synthetic_caution("neostigmine", dose_text="", reversal=reversal), findings=()
+    )
+    rated_out = dataclasses.replace(card, drug="sugammadex", level=AVOID, dose=None)
+
+    edited, _ = without_rated_out_advice((card, rated_out), kb)
+
+    assert edited.reversal == (edited_reversal or reversal)
