@@ -431,6 +431,12 @@ def test_a_left_out_clause_leaves_its_label_to_the_clause_after_it(kb):
             "Titrate neostigmine to the TOF count. Sugammadex is rated avoid in this "
             "evaluation, so advice to use it is left out.",
         ),
+        # A question keeps its question mark.
+        (
+            "Prefer sugammadex after rocuronium; is a TOF count of at least 2 present?",
+            "Is a TOF count of at least 2 present? Sugammadex is rated avoid in this "
+            "evaluation, so advice to use it is left out.",
+        ),
     ],
 )
 def test_only_clauses_that_advise_the_rated_out_drug_are_left_out(kb, reversal, edited_reversal):
