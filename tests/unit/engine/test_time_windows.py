@@ -188,6 +188,11 @@ def test_a_span_is_within_an_interval_only_when_every_point_is(
         (Span(10, None), (0, 10, True, True), True),
         (Span(10, 20, hi_closed=False), (20, 30), False),
         (Span(10, 20), (20, 30), True),
+        # One instant on the interval's own bound: in it only if that bound is closed.
+        (Span(20, 20), (20, 30, False), False),
+        (Span(20, 20), (20, 30, True), True),
+        (Span(10, 10), (0, 10), False),
+        (Span(10, 10), (0, 10, True, True), True),
     ],
     ids=[
         "unbounded start, overlapping",
@@ -196,6 +201,10 @@ def test_a_span_is_within_an_interval_only_when_every_point_is(
         "unbounded end, touching a closed end",
         "open end touching a closed start",
         "closed end touching a closed start",
+        "an instant on an open start",
+        "an instant on a closed start",
+        "an instant on an open end",
+        "an instant on a closed end",
     ],
 )
 def test_a_span_meets_an_interval_when_they_share_a_point(
