@@ -193,6 +193,9 @@ def test_a_span_is_within_an_interval_only_when_every_point_is(
         (Span(20, 20), (20, 30, True), True),
         (Span(10, 10), (0, 10), False),
         (Span(10, 10), (0, 10, True, True), True),
+        # An open bound of the span on a closed instant: they share no point.
+        (Span(10, 15, lo_closed=False), (10, 10, True, True), False),
+        (Span(5, 10, hi_closed=False), (10, 10, True, True), False),
     ],
     ids=[
         "unbounded start, overlapping",
@@ -205,6 +208,8 @@ def test_a_span_is_within_an_interval_only_when_every_point_is(
         "an instant on a closed start",
         "an instant on an open end",
         "an instant on a closed end",
+        "an open start on a closed instant",
+        "an open end on a closed instant",
     ],
 )
 def test_a_span_meets_an_interval_when_they_share_a_point(
