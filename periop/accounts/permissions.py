@@ -39,14 +39,14 @@ def user_department_ids(user: AnyUser, roles: Iterable[str] | None = None) -> se
     # Every API request asks this: one fixed statement (building the ORM query, with the
     # model's ordering over two joined tables, cost ten times running it).
     connection = connections[router.db_for_read(Membership) or DEFAULT_DB_ALIAS]
-    statement = _department_ids_statement(connection, None if wanted is None else len(wanted))
+    statement = department_ids_statement(connection, None if wanted is None else len(wanted))
     with prepared_cursor(connection) as cursor:
         cursor.execute(statement, [user.pk, *(wanted or [])])
         return {int(row[0]) for row in cursor.fetchall()}
 
 
 @per_vendor
-def _department_ids_statement(connection: BaseDatabaseWrapper, roles: int | None) -> str:
+def department_ids_statement(connection: BaseDatabaseWrapper, roles: int | None) -> str:
     """The departments of a user, holding one of `roles` roles (any role when None); built
     from model metadata only, never from input."""
     quote = connection.ops.quote_name

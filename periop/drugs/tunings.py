@@ -19,7 +19,11 @@ from django.http import Http404
 from django.utils import timezone
 
 from periop.accounts.models import Department, Membership, Profession, Role
-from periop.accounts.permissions import DepartmentRoles, department_roles
+from periop.accounts.permissions import (
+    DepartmentRoles,
+    department_ids_statement,
+    department_roles,
+)
 from periop.accounts.services import profession_of
 from periop.api import DomainError
 from periop.audit.models import Action
@@ -240,22 +244,18 @@ def _departments_with_sign_offs(connection: BaseDatabaseWrapper, roles: int) -> 
     sign-offs and people (none: a row of NULLs after the department), by department then in
     `_sign_offs()` order; built from model metadata only, never from input."""
     quote = connection.ops.quote_name
-    membership = Membership._meta
     sign_off_id = quote(TuningSignOff._meta.pk.column)
-    departments = (
-        f"SELECT DISTINCT {quote(membership.get_field('department').column)} AS department "  # noqa: S608
-        f"FROM {quote(membership.db_table)} "
-        f"WHERE {quote(membership.get_field('user').column)} = %s "
-        f"AND {quote(membership.get_field('role').column)} IN ({', '.join(['%s'] * roles)})"
-    )
+    # `user_department_ids`'s own statement (a user has one role in a department).
+    departments = department_ids_statement(connection, roles)
+    department = quote(Membership._meta.get_field("department").column)
     return (
-        f"SELECT d.department, {_sign_off_columns(connection)} "  # noqa: S608
+        f"SELECT d.{department}, {_sign_off_columns(connection)} "  # noqa: S608
         f"FROM ({departments}) d "
         f"LEFT JOIN {_table(connection, LocalTuning)} t "
-        f"ON t.{_column(connection, LocalTuning, 'department')} = d.department "
+        f"ON t.{_column(connection, LocalTuning, 'department')} = d.{department} "
         f"LEFT JOIN {_table(connection, TuningSignOff)} s ON {_tuning_of_sign_off(connection)} "
         f"{_people_joins(connection, 'LEFT JOIN')} "
-        f"ORDER BY d.department, s.{_column(connection, TuningSignOff, 'tuning')}, "
+        f"ORDER BY d.{department}, s.{_column(connection, TuningSignOff, 'tuning')}, "
         f"s.{sign_off_id}"
     )
 

@@ -280,10 +280,8 @@ def test_a_statement_is_built_once_per_vendor_and_arguments():
 
 def test_the_fixed_statements_are_built_once(pharmacist):
     from periop.accounts.authentication import _statement
-    from periop.accounts.permissions import _department_ids_statement
+    from periop.accounts.permissions import department_ids_statement
 
     assert _statement(connection) is _statement(connection)
-    assert _department_ids_statement(connection, 2) is _department_ids_statement(connection, 2)
-    assert _department_ids_statement(connection, None) is not _department_ids_statement(
-        connection, 1
-    )
+    assert department_ids_statement(connection, 2) is department_ids_statement(connection, 2)
+    assert department_ids_statement(connection, None) is not department_ids_statement(connection, 1)
