@@ -283,7 +283,8 @@ def _conditions(
                 if "receptor_effect_from_hours" in table
                 else 0
             ),
-            references=entry.references(table, "references", references, nonempty=False),
+            # Its receptor effect and mechanism are clinical facts: each condition cites them.
+            references=entry.references(table, "references", references, nonempty=True),
             snomed=entry.optional_text(table, "snomed"),
             icd10cm=entry.texts(table, "icd10cm"),
             onset_means=entry.optional_text(table, "onset_means"),

@@ -100,7 +100,8 @@ class Entry:
     def identify(self, table: Table, kind: str, position: int, key: str = "id") -> Entry:
         """The entry named by its id once it has a valid one, else by its position."""
         value = table.get(key)
-        return self.at(f"{kind} '{value}'" if isinstance(value, str) else f"{kind} #{position}")
+        valid = isinstance(value, str) and value.strip()
+        return self.at(f"{kind} '{value}'" if valid else f"{kind} #{position}")
 
     def text(self, table: Table, key: str) -> str:
         value = table[key] if key in table else self.fail(f"missing required key '{key}'.")

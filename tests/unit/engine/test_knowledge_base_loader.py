@@ -310,6 +310,12 @@ INVALID = {
         "[guidance.neuromuscular_monitoring]",
         "unknown reference id 'S404'",
     ),
+    "monitoring guidance without a reference": (
+        _set("release.toml", ("guidance", "neuromuscular_monitoring", "references"), []),
+        "knowledge/release.toml",
+        "[guidance.neuromuscular_monitoring]",
+        "references must not be empty",
+    ),
     "a duplicate reference id": (
         _set("references.toml", ("references", 1, "id"), "R1"),
         "knowledge/references.toml",
@@ -411,6 +417,56 @@ INVALID = {
         "knowledge/conditions.toml",
         "condition 'burn' attribute 'tbsa_percent'",
         "type 'text'",
+    ),
+    "a condition that cites no reference": (
+        _set("conditions.toml", ("conditions", 1, "references"), []),
+        "knowledge/conditions.toml",
+        "condition 'myasthenia-gravis'",
+        "references must not be empty",
+    ),
+    "a choice attribute without choices": (
+        _set("conditions.toml", ("conditions", 1, "attributes", "antibody", "choices"), []),
+        "knowledge/conditions.toml",
+        "condition 'myasthenia-gravis' attribute 'antibody'",
+        "choices must not be empty",
+    ),
+    "a receptor effect that starts before onset": (
+        _set("conditions.toml", ("conditions", 0, "receptor_effect_from_hours"), -1),
+        "knowledge/conditions.toml",
+        "condition 'burn'",
+        "receptor_effect_from_hours -1 must not be below 0",
+    ),
+    "an attribute minimum above its maximum": (
+        _set("conditions.toml", ("conditions", 0, "attributes", "tbsa_percent", "min"), 101),
+        "knowledge/conditions.toml",
+        "condition 'burn' attribute 'tbsa_percent'",
+        "min 101 is above max 100",
+    ),
+    # An entry without a valid id is named by its position in its list, counted from 1, so
+    # that the author can find it.
+    "a reference without an id, named by its position": (
+        _set("references.toml", ("references", 1, "id"), _DELETE),
+        "knowledge/references.toml",
+        "reference #2",
+        "missing required key 'id'",
+    ),
+    "a group without a code, named by its position": (
+        _set("drugs.toml", ("groups", 1, "code"), 7),
+        "knowledge/drugs.toml",
+        "group #2",
+        "code must be a non-empty string, not 7",
+    ),
+    "a drug without a code, named by its position": (
+        _set("drugs.toml", ("drugs", 1, "code"), _DELETE),
+        "knowledge/drugs.toml",
+        "drug #2",
+        "missing required key 'code'",
+    ),
+    "a condition without a code, named by its position": (
+        _set("conditions.toml", ("conditions", 1, "code"), ""),
+        "knowledge/conditions.toml",
+        "condition #2",
+        "code must be a non-empty string",
     ),
     "a key that does not belong to the attribute type": (
         _set("conditions.toml", ("conditions", 2, "attributes", "motor_deficit", "min"), 0),
@@ -768,3 +824,34 @@ def test_it_rejects_a_missing_file(kb_files: KnowledgeFiles):
 
     assert raised.value.path == "knowledge/references.toml"
     assert raised.value.message == "the file is missing."
+
+
+@pytest.mark.parametrize(
+    ("bounds", "minimum", "maximum"),
+    [
+        ({"min": 40}, 40, None),
+        ({"max": 40}, None, 40),
+        ({"min": 40, "max": 40}, 40, 40),
+        ({}, None, None),
+    ],
+    ids=["a minimum only", "a maximum only", "equal bounds", "no bounds"],
+)
+def test_a_number_attribute_may_have_either_bound_alone_or_equal_bounds(
+    kb_files: KnowledgeFiles, bounds: dict[str, int], minimum: int | None, maximum: int | None
+):
+    attribute = kb_files.condition("burn")["attributes"]["tbsa_percent"]
+    del attribute["min"], attribute["max"]
+    attribute.update(bounds)
+
+    loaded = kb_files.load().conditions["burn"].attributes["tbsa_percent"]
+
+    assert (loaded.minimum, loaded.maximum) == (minimum, maximum)
+
+
+@pytest.mark.parametrize(("hours", "loaded"), [(0, 0), (0.5, 0.5), (_DELETE, 0)])
+def test_a_receptor_effect_starts_at_onset_unless_delayed(
+    kb_files: KnowledgeFiles, hours: object, loaded: float
+):
+    _set("conditions.toml", ("conditions", 0, "receptor_effect_from_hours"), hours)(kb_files)
+
+    assert kb_files.load().conditions["burn"].receptor_effect_from_hours == loaded
