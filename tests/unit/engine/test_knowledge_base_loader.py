@@ -152,6 +152,25 @@ def test_its_digest_is_stable_and_changes_with_any_content(kb_files: KnowledgeFi
     assert kb_files.load().digest != first
 
 
+def test_its_digest_changes_with_a_date(kb_files: KnowledgeFiles):
+    # The digest identifies the release on every evaluation and assessment: a date is content.
+    first = kb_files.load().digest
+    kb_files.documents["release.toml"]["release"]["released_on"] = dt.date(2026, 11, 23)
+
+    assert kb_files.load().digest != first
+
+
+def test_the_canonical_form_writes_dates_times_and_decimals_as_text():
+    from periop.drugs.engine.toml_checks import canonical_json
+
+    value = {"b": Decimal("0.30"), "a": [dt.date(2026, 11, 22), dt.time(8, 30)], "c": "Sjögren"}
+
+    # Text is kept as written, not escaped: stored releases were digested that way.
+    assert canonical_json(value) == '{"a":["2026-11-22","08:30:00"],"b":"0.30","c":"Sjögren"}'
+    with pytest.raises(TypeError):
+        canonical_json({"a": {1, 2}})
+
+
 def test_its_digest_ignores_key_order_and_layout_within_a_file(kb_files: KnowledgeFiles):
     first = kb_files.load().digest
     release = kb_files.documents["release.toml"]["release"]
@@ -418,6 +437,18 @@ INVALID = {
         "condition 'burn' attribute 'tbsa_percent'",
         "type 'text'",
     ),
+    "synonyms written as one string, not a list": (
+        _set("drugs.toml", ("drugs", 0, "synonyms"), "suxamethonium"),
+        "knowledge/drugs.toml",
+        "drug 'succinylcholine'",
+        "synonyms must be a list of non-empty strings, not 'suxamethonium'",
+    ),
+    "a receptor-effect delay written as a string": (
+        _set("conditions.toml", ("conditions", 0, "receptor_effect_from_hours"), "24"),
+        "knowledge/conditions.toml",
+        "condition 'burn'",
+        "receptor_effect_from_hours must be a number, not '24'",
+    ),
     "a condition that cites no reference": (
         _set("conditions.toml", ("conditions", 1, "references"), []),
         "knowledge/conditions.toml",
@@ -518,7 +549,8 @@ INVALID = {
         _rule(level="severe"),
         RULES,
         "rule 'bad-rule'",
-        "level 'severe' is not one of",
+        # Most restrictive first, as the card and the contract order them.
+        "level 'severe' is not one of contraindicated, avoid, adjust, monitor, none",
     ),
     "an effect outside the vocabulary": (
         _rule(effects=["sleepy"]),
@@ -669,6 +701,18 @@ INVALID = {
         RULES,
         "rule 'bad-rule' dose #1",
         "fixed_mg min 10 is above max 5",
+    ),
+    "a negative dose": (
+        _rule(doses=[{"text": "Less.", "fixed_mg": {"min": "-5", "max": "5"}}]),
+        RULES,
+        "rule 'bad-rule' dose #1",
+        "fixed_mg min '-5' must be a finite number of at least 0",
+    ),
+    "an infinite dose": (
+        _rule(doses=[{"text": "Less.", "fixed_mg": {"min": "5", "max": "Infinity"}}]),
+        RULES,
+        "rule 'bad-rule' dose #1",
+        "fixed_mg max 'Infinity' must be a finite number of at least 0",
     ),
     "a dose for a drug the rule does not target": (
         _rule(doses=[{"text": "Less.", "drugs": ["gentamicin"]}]),
