@@ -612,11 +612,32 @@ INVALID = {
         "rule 'bad-rule'",
         "attribute 'antibody': 'xyz' is not one of achr",
     ),
+    # An empty list would allow no value: a rule that could never fire, silently.
+    "an attribute constraint that allows no value": (
+        _rule(when={"conditions": ["myasthenia-gravis"], "attributes": {"antibody": []}}),
+        RULES,
+        "rule 'bad-rule'",
+        "attribute 'antibody' must list its allowed values, not []",
+    ),
+    "an attribute constraint given as one value, not a list": (
+        _rule(when={"conditions": ["myasthenia-gravis"], "attributes": {"antibody": "achr"}}),
+        RULES,
+        "rule 'bad-rule'",
+        "attribute 'antibody' must list its allowed values, not 'achr'",
+    ),
     "a boolean attribute given as text": (
         _rule(when={"conditions": ["stroke"], "attributes": {"motor_deficit": ["yes"]}}),
         RULES,
         "rule 'bad-rule'",
         "'yes' is not true or false",
+    ),
+    "a number constraint whose minimum is above its maximum": (
+        _rule(
+            when={"conditions": ["burn"], "attributes": {"tbsa_percent": {"min": 20, "max": 10}}}
+        ),
+        RULES,
+        "rule 'bad-rule'",
+        "attribute 'tbsa_percent': min 20 is above max 10",
     ),
     "a number attribute given as a list": (
         _rule(when={"conditions": ["burn"], "attributes": {"tbsa_percent": [10]}}),
@@ -648,6 +669,12 @@ INVALID = {
         "rule 'bad-rule'",
         "medication_hours min 9 is not below max 9",
     ),
+    "medication hours before the start": (
+        _rule(when={"medications": ["phenytoin"], "medication_hours": {"min": -1}}),
+        RULES,
+        "rule 'bad-rule'",
+        "min -1 must not be below 0",
+    ),
     "an unknown present selector": (
         _rule(when={"present": ["gentamycin"]}),
         RULES,
@@ -666,11 +693,30 @@ INVALID = {
         "rule 'bad-rule' phase #1",
         "from_hours 72 is not before to_hours 24",
     ),
+    "a phase of no length": (
+        _rule(when=_BURN_WINDOW, phases=[_phase(24, 24)]),
+        RULES,
+        "rule 'bad-rule' phase #1",
+        "from_hours 24 is not before to_hours 24",
+    ),
     "overlapping phases with the same status": (
         _rule(when=_BURN_WINDOW, phases=[_phase(0, 48), _phase(24, 72)]),
         RULES,
         "rule 'bad-rule'",
         "phases #1 and #2 overlap for the same status",
+    ),
+    "overlapping phases after a pair on different clocks": (
+        _rule(
+            when=_BURN_WINDOW,
+            phases=[
+                _phase(0),
+                {**_phase(0, None, "resolved"), "since": "resolution", "summary": "Healed."},
+                _phase(24, 48),
+            ],
+        ),
+        RULES,
+        "rule 'bad-rule'",
+        "phases #1 and #3 overlap for the same status",
     ),
     "a phase for any status overlapping an ongoing one": (
         _rule(when=_BURN_WINDOW, phases=[_phase(0), _phase(72, None, "ongoing")]),
@@ -899,3 +945,96 @@ def test_a_receptor_effect_starts_at_onset_unless_delayed(
     _set("conditions.toml", ("conditions", 0, "receptor_effect_from_hours"), hours)(kb_files)
 
     assert kb_files.load().conditions["burn"].receptor_effect_from_hours == loaded
+
+
+def test_it_rejects_an_attribute_constraint_over_conditions_that_type_it_differently(
+    kb_files: KnowledgeFiles,
+):
+    # One constraint cannot read a choice in one condition and a yes/no in another.
+    kb_files.condition("stroke")["attributes"]["antibody"] = {
+        "type": "boolean",
+        "label": "Antibody found",
+    }
+    kb_files.add_rule(
+        "bad-rule",
+        when={"conditions": ["myasthenia-gravis", "stroke"], "attributes": {"antibody": ["achr"]}},
+    )
+
+    with pytest.raises(KnowledgeBaseError) as raised:
+        kb_files.load()
+
+    assert raised.value.entry == "rule 'bad-rule'"
+    assert "attribute 'antibody' has different types in the rule's conditions" in str(raised.value)
+
+
+def test_a_number_constraint_may_name_one_value_and_a_phase_may_be_shorter_than_an_hour(
+    kb_files: KnowledgeFiles,
+):
+    kb_files.add_rule(
+        "exact",
+        drugs=["succinylcholine"],
+        when={"conditions": ["burn"], "attributes": {"tbsa_percent": {"min": 10, "max": 10}}},
+        phases=[{"from_hours": 0, "to_hours": 0.5, "level": "avoid", "summary": "Half an hour."}],
+    )
+
+    rule = next(rule for rule in kb_files.load().rules if rule.id == "exact")
+
+    constraint = rule.when.attributes["tbsa_percent"]
+    assert (constraint.minimum, constraint.maximum) == (10, 10)
+    assert (rule.phases[0].from_hours, rule.phases[0].to_hours) == (0, 0.5)
+
+
+def test_phases_alike_load_when_one_states_the_rules_unconfirmed_flag_and_one_inherits_it(
+    kb_files: KnowledgeFiles,
+):
+    kb_files.add_rule(
+        "alike",
+        drugs=["succinylcholine"],
+        unconfirmed=True,
+        when=_BURN_WINDOW,
+        phases=[{**_phase(0, 24), "unconfirmed": True}, _phase(48)],
+    )
+
+    rule = next(rule for rule in kb_files.load().rules if rule.id == "alike")
+
+    assert [phase.unconfirmed for phase in rule.phases] == [True, None]
+
+
+def test_a_rule_without_a_valid_id_is_named_by_its_position_in_its_file(kb_files: KnowledgeFiles):
+    kb_files.add_rule("first")
+    kb_files.add_rule("second")["id"] = 7
+
+    with pytest.raises(KnowledgeBaseError) as raised:
+        kb_files.load()
+
+    assert (raised.value.path, raised.value.entry) == (RULES, "rule #2")
+
+
+def test_medication_hours_may_start_at_zero_and_last_less_than_an_hour(kb_files: KnowledgeFiles):
+    kb_files.add_rule(
+        "first-half-hour",
+        when={"medications": ["phenytoin"], "medication_hours": {"min": 0, "max": 0.5}},
+    )
+
+    rule = next(rule for rule in kb_files.load().rules if rule.id == "first-half-hour")
+
+    assert rule.when.medication_hours is not None
+    assert (rule.when.medication_hours.minimum, rule.when.medication_hours.maximum) == (0, 0.5)
+
+
+@pytest.mark.parametrize(
+    "windows", [[(0, 24), (24, None)], [(24, None), (0, 24)]], ids=["in order", "latest first"]
+)
+def test_phases_that_meet_at_an_hour_do_not_overlap_in_either_order(
+    kb_files: KnowledgeFiles, windows: list[tuple[float, float | None]]
+):
+    kb_files.add_rule(
+        "adjacent",
+        drugs=["succinylcholine"],
+        when=_BURN_WINDOW,
+        phases=[_phase(start, end) for start, end in windows],
+    )
+
+    rule = next(rule for rule in kb_files.load().rules if rule.id == "adjacent")
+
+    assert [(phase.from_hours, phase.to_hours) for phase in rule.phases] == windows
