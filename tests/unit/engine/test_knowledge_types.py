@@ -1,0 +1,62 @@
+"""A loaded knowledge base is read-only: every request and thread shares one, so no code may
+change a rule, a phase, a dose or a reference in place."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from collections.abc import Iterator, Mapping
+
+import pytest
+
+from periop.drugs.engine import knowledge, load_knowledge_base
+from tests.unit.knowledge.conftest import KNOWLEDGE_DIRECTORY
+
+DECLARED = {
+    cls
+    for _, cls in inspect.getmembers(knowledge, inspect.isclass)
+    if dataclasses.is_dataclass(cls) and cls.__module__ == knowledge.__name__
+}
+
+
+def reachable(value: object, seen: set[int]) -> Iterator[object]:
+    """Every object reachable from `value` through dataclass fields, mappings and sequences."""
+    if id(value) in seen or isinstance(value, str | bytes | int | float):
+        return
+    seen.add(id(value))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        yield value
+        for item in dataclasses.fields(value):
+            yield from reachable(getattr(value, item.name), seen)
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from reachable(item, seen)
+    elif isinstance(value, tuple | list | frozenset | set):
+        for item in value:
+            yield from reachable(item, seen)
+
+
+def one_of_each_type() -> dict[type, object]:
+    found: dict[type, object] = {}
+    for value in reachable(load_knowledge_base(KNOWLEDGE_DIRECTORY), set()):
+        found.setdefault(type(value), value)
+    return found
+
+
+FOUND = one_of_each_type()
+
+
+def test_the_shipped_knowledge_base_holds_every_type_the_knowledge_module_declares():
+    # So that the test below reaches each of them.
+    assert DECLARED <= set(FOUND), DECLARED - set(FOUND)
+
+
+@pytest.mark.parametrize(
+    "cls", sorted(DECLARED, key=lambda cls: cls.__name__), ids=lambda cls: cls.__name__
+)
+def test_no_field_of_a_loaded_knowledge_base_can_be_changed(cls: type):
+    instance = FOUND[cls]
+    name = dataclasses.fields(instance)[0].name  # type: ignore[arg-type]
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(instance, name, getattr(instance, name))
