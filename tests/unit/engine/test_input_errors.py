@@ -209,6 +209,14 @@ def test_check_condition_attributes_names_each_bad_attribute(kb: KnowledgeBase):
     }
 
 
+def test_check_condition_attributes_goes_on_after_an_unknown_attribute(kb: KnowledgeBase):
+    errors = check_condition_attributes(
+        kb, "myasthenia-gravis", {"colour": "blue", "in_remission": 1}
+    )
+
+    assert set(errors) == {"colour", "in_remission"}
+
+
 @pytest.mark.parametrize(
     ("value", "message"),
     [

@@ -60,3 +60,23 @@ def test_no_field_of_a_loaded_knowledge_base_can_be_changed(cls: type):
 
     with pytest.raises(dataclasses.FrozenInstanceError):
         setattr(instance, name, getattr(instance, name))
+
+
+def test_a_knowledge_base_is_itself_only_and_can_key_a_cache():
+    # Caches of what a release shows are keyed by the knowledge base itself (the catalogue),
+    # and two loads are two objects even when their files are the same.
+    first = load_knowledge_base(KNOWLEDGE_DIRECTORY)
+    second = load_knowledge_base(KNOWLEDGE_DIRECTORY)
+
+    assert first.digest == second.digest
+    assert first != second
+    assert {first: "first", second: "second"}[first] == "first"
+
+
+@pytest.mark.parametrize("value", ["12", True, None, float("nan")], ids=repr)
+def test_a_number_constraint_never_allows_what_is_not_a_number(value: object):
+    # Input is checked before matching; this holds even for a value that slipped past.
+    constraint = knowledge.AttributeConstraint(minimum=10, maximum=20)
+
+    assert constraint.allows(12)
+    assert not constraint.allows(value)
