@@ -36,26 +36,29 @@ def reachable(value: object, seen: set[int]) -> Iterator[object]:
             yield from reachable(item, seen)
 
 
+@pytest.fixture(scope="module")
 def one_of_each_type() -> dict[type, object]:
+    """An instance of each type reachable from the shipped release, loaded once when used."""
     found: dict[type, object] = {}
     for value in reachable(load_knowledge_base(KNOWLEDGE_DIRECTORY), set()):
         found.setdefault(type(value), value)
     return found
 
 
-FOUND = one_of_each_type()
-
-
-def test_the_shipped_knowledge_base_holds_every_type_the_knowledge_module_declares():
+def test_the_shipped_knowledge_base_holds_every_type_the_knowledge_module_declares(
+    one_of_each_type: dict[type, object],
+):
     # So that the test below reaches each of them.
-    assert set(FOUND) >= DECLARED, DECLARED - set(FOUND)
+    assert set(one_of_each_type) >= DECLARED, DECLARED - set(one_of_each_type)
 
 
 @pytest.mark.parametrize(
     "cls", sorted(DECLARED, key=lambda cls: cls.__name__), ids=lambda cls: cls.__name__
 )
-def test_no_field_of_a_loaded_knowledge_base_can_be_changed(cls: type):
-    instance = FOUND[cls]
+def test_no_field_of_a_loaded_knowledge_base_can_be_changed(
+    one_of_each_type: dict[type, object], cls: type
+):
+    instance = one_of_each_type[cls]
     name = dataclasses.fields(instance)[0].name  # type: ignore[arg-type]
 
     with pytest.raises(dataclasses.FrozenInstanceError):
