@@ -977,7 +977,7 @@ def test_a_number_constraint_may_name_one_value_and_a_phase_may_be_shorter_than_
         phases=[{"from_hours": 0, "to_hours": 0.5, "level": "avoid", "summary": "Half an hour."}],
     )
 
-    rule = next(rule for rule in kb_files.load().rules if rule.id == "exact")
+    rule = kb_files.load().rule("exact")
 
     constraint = rule.when.attributes["tbsa_percent"]
     assert (constraint.minimum, constraint.maximum) == (10, 10)
@@ -995,7 +995,7 @@ def test_phases_alike_load_when_one_states_the_rules_unconfirmed_flag_and_one_in
         phases=[{**_phase(0, 24), "unconfirmed": True}, _phase(48)],
     )
 
-    rule = next(rule for rule in kb_files.load().rules if rule.id == "alike")
+    rule = kb_files.load().rule("alike")
 
     assert [phase.unconfirmed for phase in rule.phases] == [True, None]
 
@@ -1016,7 +1016,7 @@ def test_medication_hours_may_start_at_zero_and_last_less_than_an_hour(kb_files:
         when={"medications": ["phenytoin"], "medication_hours": {"min": 0, "max": 0.5}},
     )
 
-    rule = next(rule for rule in kb_files.load().rules if rule.id == "first-half-hour")
+    rule = kb_files.load().rule("first-half-hour")
 
     assert rule.when.medication_hours is not None
     assert (rule.when.medication_hours.minimum, rule.when.medication_hours.maximum) == (0, 0.5)
@@ -1035,6 +1035,6 @@ def test_phases_that_meet_at_an_hour_do_not_overlap_in_either_order(
         phases=[_phase(start, end) for start, end in windows],
     )
 
-    rule = next(rule for rule in kb_files.load().rules if rule.id == "adjacent")
+    rule = kb_files.load().rule("adjacent")
 
     assert [(phase.from_hours, phase.to_hours) for phase in rule.phases] == windows
