@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from periop.drugs.engine.knowledge import KnowledgeBase
 from periop.drugs.engine.types import DrugCaution, Finding, Level
@@ -156,36 +156,64 @@ def without_rated_out_advice(
     monitoring, reversal and dose text, and of each finding's summary, and the changed card
     text says which drug was left out and why. This holds for the rated-out drug's own card too:
     a milder finding's "sugammadex is the preferred reversal" never sits under its avoid."""
-    rated_out = {
-        caution.drug: caution.level for caution in cautions if caution.level >= Level.AVOID
-    }
+    rated_out = tuple(
+        (caution.drug, caution.level) for caution in cautions if caution.level >= Level.AVOID
+    )
     if not rated_out:
         return cautions
-    names = {code: drug_names(kb, code) for code in rated_out}
-    return tuple(_card_without(caution, rated_out, names, kb) for caution in cautions)
+    editors = kb.index.editor_memo
+    edit = editors.get(rated_out)
+    if edit is None:
+        edit = _Editor(kb, rated_out)
+        if len(editors) >= _MEMO_LIMIT:
+            editors.clear()
+        editors[rated_out] = edit
+    return tuple(_card_without(caution, edit) for caution in cautions)
 
 
-def _card_without(
-    caution: DrugCaution,
-    rated_out: Mapping[str, Level],
-    names: Mapping[str, tuple[str, ...]],
-    kb: KnowledgeBase,
-) -> DrugCaution:
-    others = list(rated_out)
+# Texts remembered per editor, and editors per knowledge base: cleared when full, so that a
+# long-running server's memory stays bounded whatever patients it sees.
+_MEMO_LIMIT = 4096
 
-    def edited(text: str, with_note: bool = True) -> str:
+
+class _Editor:
+    """Leaves advice to use the rated-out drugs out of a text, each drug in the order given, and
+    says which drug was left out and why. A pure function of the text for one knowledge base and
+    one set of rated-out drugs, so the texts it edited are remembered: card texts come from the
+    knowledge base, and the same ones recur across evaluations."""
+
+    __slots__ = ("_edited", "_names", "_notes")
+
+    def __init__(self, kb: KnowledgeBase, rated_out: tuple[tuple[str, Level], ...]) -> None:
+        self._names = tuple(drug_names(kb, code) for code, _ in rated_out)
+        self._notes = tuple(rated_out_note(kb, code, level) for code, level in rated_out)
+        self._edited: dict[tuple[str, bool], str] = {}
+
+    def __call__(self, text: str, with_note: bool = True) -> str:
         if not text:
             return text
+        key = (text, with_note)
+        edited = self._edited.get(key)
+        if edited is None:
+            edited = self._edit(text, with_note)
+            if len(self._edited) >= _MEMO_LIMIT:
+                self._edited.clear()
+            self._edited[key] = edited
+        return edited
+
+    def _edit(self, text: str, with_note: bool) -> str:
         notes = []
-        for code in others:
-            shorter = _without(text, names[code])
+        for names, note in zip(self._names, self._notes, strict=True):
+            shorter = _without(text, names)
             if shorter != text:
                 text = shorter
-                notes.append(rated_out_note(kb, code, rated_out[code]))
+                notes.append(note)
         if not notes or not with_note:
             return text or " ".join(notes)
         return " ".join([text, *notes]) if text else " ".join(notes)
 
+
+def _card_without(caution: DrugCaution, edited: Callable[..., str]) -> DrugCaution:
     changes: dict[str, object] = {}
     for field in ("summary", "instead", "monitoring", "reversal"):
         before = getattr(caution, field)

@@ -263,7 +263,9 @@ def _dose(drug: str, kept: list[Fired], weight: Decimal | None) -> DoseGuidance 
     at that level, the most specific one with a dose for the drug gives it (dose.py)."""
     level = kept[0].level
     candidates = [fired for fired in kept if fired.level == level]
-    for fired in most_specific_first(candidates):
+    if len(candidates) > 1:
+        candidates = most_specific_first(candidates)
+    for fired in candidates:
         spec = fired.rule.dose_for(drug)
         if spec is not None:
             return dose_guidance(spec, fired.rule.id, weight)

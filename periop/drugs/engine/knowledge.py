@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
@@ -336,6 +336,10 @@ class RuleIndex:
     # immutable and a pure function of its key. matching.py bounds their size.
     finding_memo: dict[tuple[object, ...], Finding] = field(default_factory=dict, repr=False)
     candidate_memo: dict[tuple[object, ...], tuple[int, ...]] = field(
+        default_factory=dict, repr=False
+    )
+    # Per set of rated-out drugs, what leaves advice to use them out of card texts (card_text.py).
+    editor_memo: dict[tuple[tuple[str, Level], ...], Callable[..., str]] = field(
         default_factory=dict, repr=False
     )
 

@@ -181,6 +181,16 @@ def test_no_card_recommends_sugammadex_when_the_evaluation_rates_it_avoid(kb):
     )
     assert by_drug["neostigmine"].reversal == note
     assert by_drug["rocuronium"].reversal == note
+    # The finding the card's summary came from is edited alike, but the note that says why is
+    # the card's to give, once: a finding carries only its own clinical text.
+    assert [
+        finding.summary for finding in by_drug["neostigmine"].findings if "needs" in finding.summary
+    ] == [
+        "Myasthenia gravis: neostigmine needs caution (cholinergic effects, unreliable reversal)."
+    ]
+    assert not any(
+        note in finding.summary for caution in by_drug.values() for finding in caution.findings
+    )
 
 
 def test_sugammadex_advice_stays_when_the_evaluation_does_not_rate_it_out(kb):

@@ -1,0 +1,93 @@
+"""Remembered results never change an evaluation.
+
+The engine keeps results that are pure functions of their key across evaluations (findings,
+candidate rules, edited card texts, joined advice), each memo cleared when full. Whatever is
+remembered, and however often a memo is cleared, a patient's evaluation must be the one a fresh
+process would give.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterator
+from unittest import mock
+
+from hypothesis import given
+
+from periop.drugs.engine import ConditionInput, PatientState, card_text, evaluate, matching
+from tests.unit.engine.test_card_properties import rating_out_cases
+from tests.unit.engine.test_properties import AT, KB, SETTINGS, pytestmark
+
+__all__ = ["pytestmark"]
+
+
+def _forget_everything() -> None:
+    assert KB is not None
+    KB.index.finding_memo.clear()
+    KB.index.candidate_memo.clear()
+    KB.index.editor_memo.clear()
+    card_text._without.cache_clear()
+    card_text._unrepeated.cache_clear()
+
+
+@contextlib.contextmanager
+def _memos_of_one_entry() -> Iterator[None]:
+    """Every memo cleared whenever it holds one entry: the most forgetful server."""
+    with (
+        mock.patch.object(matching, "_MEMO_LIMIT", 1),
+        mock.patch.object(card_text, "_MEMO_LIMIT", 1),
+    ):
+        yield
+
+
+@SETTINGS
+@given(case=rating_out_cases(), earlier=rating_out_cases())
+def test_an_evaluation_is_the_same_whatever_earlier_evaluations_left_in_memory(
+    case: tuple[PatientState, list[str]], earlier: tuple[PatientState, list[str]]
+):
+    assert KB is not None
+    patient, drugs = case
+    _forget_everything()
+    fresh = evaluate(patient, drugs, AT, KB)
+
+    # Warm: another patient first, then this one twice.
+    evaluate(earlier[0], earlier[1], AT, KB)
+    assert evaluate(patient, drugs, AT, KB) == fresh
+    assert evaluate(patient, drugs, AT, KB) == fresh
+
+    with _memos_of_one_entry():
+        evaluate(earlier[0], earlier[1], AT, KB)
+        assert evaluate(patient, drugs, AT, KB) == fresh
+
+
+def _with(*codes: str) -> PatientState:
+    onset = AT - dt.timedelta(days=10)
+    return PatientState(
+        conditions=tuple(ConditionInput(code, onset, None, {}) for code in codes), medications=()
+    )
+
+
+# Each rates a different set of the planned drugs out, so each needs its own card editor.
+RATING_OUT = (("stroke",), ("myasthenia-gravis",), ("stroke", "myasthenia-gravis"))
+PLANNED = ["succinylcholine", "neostigmine", "sugammadex", "rocuronium"]
+
+
+def test_each_memo_remembers_and_stays_within_its_bound():
+    assert KB is not None
+    _forget_everything()
+    for codes in RATING_OUT:
+        evaluate(_with(*codes), PLANNED, AT, KB)
+    assert len(KB.index.editor_memo) == len(RATING_OUT)
+    assert len(KB.index.candidate_memo) >= len(RATING_OUT)
+    assert KB.index.finding_memo
+
+    _forget_everything()
+    with _memos_of_one_entry():
+        for codes in RATING_OUT:
+            evaluate(_with(*codes), PLANNED, AT, KB)
+        assert len(KB.index.editor_memo) == 1
+        assert len(KB.index.candidate_memo) == 1
+        assert len(KB.index.finding_memo) == 1
+        (editor,) = KB.index.editor_memo.values()
+        assert len(editor._edited) == 1
