@@ -12,11 +12,12 @@ import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import NamedTuple, cast
 
 from periop.drugs.engine.card_text import unrepeated, without_rated_out_advice
 from periop.drugs.engine.dose import CONFLICT_DOSE, dose_guidance, most_specific_first
-from periop.drugs.engine.knowledge import KnowledgeBase, show
-from periop.drugs.engine.matching import NO_NOTES, Context, Fired, kept_rules
+from periop.drugs.engine.knowledge import DoseSpec, KnowledgeBase, show
+from periop.drugs.engine.matching import NO_NOTES, Context, Fired, kept_rules, remember
 from periop.drugs.engine.receptor_state import (
     check_evaluation_time,
     checked_override,
@@ -27,7 +28,6 @@ from periop.drugs.engine.receptor_state import (
 from periop.drugs.engine.timeline import MedicationCourse, instant, medication_course
 from periop.drugs.engine.types import (
     EFFECT_TAGS,
-    DoseGuidance,
     DrugCaution,
     EngineInputError,
     Evaluation,
@@ -150,9 +150,56 @@ def _course(medication: MedicationInput, at_us: int, kb: KnowledgeBase) -> Medic
 
 
 def _caution(drug: str, context: Context, weight: Decimal | None) -> DrugCaution:
-    kb = context.kb
     kept = kept_rules(drug, context)
     spared = context.spared.get(drug, NO_NOTES)
+    # The card is a pure function of this key and the knowledge base, except a per-kg dose's
+    # figures in mg, which are worked out from the weight below. Every part of a kept rule that
+    # the card reads is in the key; `certain` only decides supersession, done by now.
+    key = (
+        drug,
+        spared,
+        context.present_pool,
+        tuple(
+            (
+                fired.rule.id,
+                fired.level,
+                fired.effects,
+                fired.summary,
+                fired.triggers,
+                fired.notes,
+                fired.unknown_reading,
+            )
+            for fired in kept
+        ),
+    )
+    cards = context.kb.index.caution_memo
+    card = cards.get(key)
+    if card is None:
+        card = _card(drug, kept, spared, context)
+        remember(cards, key, card)
+    caution, weighed = cast(tuple[DrugCaution, _Weighed | None], card)
+    if weighed is None or weight is None:
+        return caution
+    dose = dose_guidance(weighed.spec, weighed.rule, weight)
+    if weighed.only_after_override:
+        dose = dataclasses.replace(dose, only_after_override=True)
+    return dataclasses.replace(caution, dose=dose)
+
+
+class _Weighed(NamedTuple):
+    """A card's dose entry whose figures in mg depend on the patient's weight."""
+
+    spec: DoseSpec
+    rule: str
+    only_after_override: bool
+
+
+def _card(
+    drug: str, kept: list[Fired], spared: tuple[str, ...], context: Context
+) -> tuple[DrugCaution, _Weighed | None]:
+    """The caution for `drug` from its kept rules, with any per-kg dose given without a weight;
+    and that dose entry, to be worked out for a weight."""
+    kb = context.kb
     monitoring = [rule.rule.monitoring for rule in kept if rule.rule.monitoring]
     if drug in kb.index.monitored_drugs:
         monitoring.append(kb.guidance.neuromuscular_monitoring.text)
@@ -169,7 +216,7 @@ def _caution(drug: str, context: Context, weight: Decimal | None) -> DrugCaution
             monitoring=unrepeated(monitoring),
             reversal="",
             assumptions=spared,
-        )
+        ), None
     effects: set[str] = set()
     reversal: list[str] = []
     notes: list[str] = list(spared)
@@ -189,10 +236,18 @@ def _caution(drug: str, context: Context, weight: Decimal | None) -> DrugCaution
     # finding; titration advice (a conflict's included) belongs only to its dose, which applies
     # only if the drug is given after an override.
     restrictive = level >= Level.AVOID
-    dose = CONFLICT_DOSE if conflict else _dose(drug, kept, weight)
+    entry = None if conflict else _dose_entry(drug, kept)
+    dose = None
+    if conflict:
+        dose = CONFLICT_DOSE
+    elif entry is not None:
+        dose = dose_guidance(entry[0], entry[1], None)
     if dose is not None and restrictive:
         dose = dataclasses.replace(dose, only_after_override=True)
-    return DrugCaution(
+    weighed = None
+    if entry is not None and entry[0].per_kg_mg is not None:
+        weighed = _Weighed(entry[0], entry[1], restrictive)
+    caution = DrugCaution(
         drug=drug,
         drug_class=kb.drugs[drug].drug_class,
         level=level,
@@ -207,6 +262,7 @@ def _caution(drug: str, context: Context, weight: Decimal | None) -> DrugCaution
         instead=_instead(drug, kept, kb) if restrictive else "",
         alternatives=_alternatives(drug, kept, context) if restrictive else (),
     )
+    return caution, weighed
 
 
 def _alternatives(drug: str, kept: list[Fired], context: Context) -> tuple[str, ...]:
@@ -256,11 +312,12 @@ def _conflict_summary(kept: list[Fired]) -> str:
     return CONFLICT_PREFIX + " ".join(dict.fromkeys(sides))
 
 
-def _dose(drug: str, kept: list[Fired], weight: Decimal | None) -> DoseGuidance | None:
-    """Dose guidance from a finding at the caution's own level only: a dose that belongs to a
-    milder finding must never sit beside a more restrictive verdict (a succinylcholine dose for
-    myasthenic resistance on a card that contraindicates it after a stroke). Among the findings
-    at that level, the most specific one with a dose for the drug gives it (dose.py)."""
+def _dose_entry(drug: str, kept: list[Fired]) -> tuple[DoseSpec, str] | None:
+    """The dose entry, and its rule, that gives the caution's dose guidance: one from a finding
+    at the caution's own level only, since a dose that belongs to a milder finding must never sit
+    beside a more restrictive verdict (a succinylcholine dose for myasthenic resistance on a card
+    that contraindicates it after a stroke). Among the findings at that level, the most specific
+    one with a dose for the drug gives it (dose.py)."""
     level = kept[0].level
     candidates = [fired for fired in kept if fired.level == level]
     if len(candidates) > 1:
@@ -268,5 +325,5 @@ def _dose(drug: str, kept: list[Fired], weight: Decimal | None) -> DoseGuidance 
     for fired in candidates:
         spec = fired.rule.dose_for(drug)
         if spec is not None:
-            return dose_guidance(spec, fired.rule.id, weight)
+            return spec, fired.rule.id
     return None

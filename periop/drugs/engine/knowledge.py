@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, TypeGuard
 
 from periop.drugs.engine.aftermath import UNSTATED, Aftermath
 from periop.drugs.engine.timeline import Bound, hours_to_microseconds
-from periop.drugs.engine.types import DoseRange, EngineInputError, Finding, Level
+from periop.drugs.engine.types import DoseRange, DrugCaution, EngineInputError, Finding, Level
 
 if TYPE_CHECKING:
     # Only for the annotations: coverage.py and attribute_units.py read the knowledge types
@@ -336,6 +336,11 @@ class RuleIndex:
     # immutable and a pure function of its key. matching.py bounds their size.
     finding_memo: dict[tuple[object, ...], Finding] = field(default_factory=dict, repr=False)
     candidate_memo: dict[tuple[object, ...], tuple[int, ...]] = field(
+        default_factory=dict, repr=False
+    )
+    # Cautions by drug and what its kept rules found, without a per-kg dose's figures in mg
+    # (evaluate.py).
+    caution_memo: dict[tuple[object, ...], tuple[DrugCaution, object]] = field(
         default_factory=dict, repr=False
     )
     # Per set of rated-out drugs, what leaves advice to use them out of card texts (card_text.py).

@@ -108,7 +108,7 @@ class Fired:
                     references=rule.references,
                     unconfirmed=_unconfirmed(rule, self.level, self.effects, self.summary),
                 )
-                _remember(memo, key, finding)
+                remember(memo, key, finding)
             self._finding = finding
         return self._finding
 
@@ -130,7 +130,7 @@ def _unconfirmed(rule: Rule, level: Level, effects: tuple[str, ...], summary: st
 _MEMO_LIMIT = 4096
 
 
-def _remember(memo: dict[tuple[object, ...], _T], key: tuple[object, ...], value: _T) -> None:
+def remember(memo: dict[tuple[object, ...], _T], key: tuple[object, ...], value: _T) -> None:
     # Clearing keeps a long-running server's memory bounded whatever patients it sees.
     if len(memo) >= _MEMO_LIMIT:
         memo.clear()
@@ -228,7 +228,7 @@ def _candidates(drug: str, context: Context) -> tuple[int, ...]:
             for position in sorted(positions)
             if _could_fire(context.kb.rules[position].when, context)
         )
-        _remember(index.candidate_memo, key, candidates)
+        remember(index.candidate_memo, key, candidates)
     return candidates
 
 

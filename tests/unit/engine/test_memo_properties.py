@@ -27,6 +27,7 @@ def _forget_everything() -> None:
     KB.index.finding_memo.clear()
     KB.index.candidate_memo.clear()
     KB.index.editor_memo.clear()
+    KB.index.caution_memo.clear()
     card_text._without.cache_clear()
     card_text._unrepeated.cache_clear()
 
@@ -87,6 +88,7 @@ def test_each_memo_remembers_and_stays_within_its_bound():
         for codes in RATING_OUT:
             evaluate(_with(*codes), PLANNED, AT, KB)
         assert len(KB.index.editor_memo) == 1
+        assert len(KB.index.caution_memo) == 1
         assert len(KB.index.candidate_memo) == 1
         assert len(KB.index.finding_memo) == 1
         (editor,) = KB.index.editor_memo.values()
