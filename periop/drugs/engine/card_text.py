@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from periop.drugs.engine.knowledge import KnowledgeBase
 from periop.drugs.engine.types import DrugCaution, Finding, Level
@@ -164,11 +164,11 @@ def without_rated_out_advice(
     editors = kb.index.editor_memo
     edit = editors.get(rated_out)
     if edit is None:
-        edit = _Editor(kb, rated_out)
+        edit = CardEditor(kb, rated_out)
         if len(editors) >= _MEMO_LIMIT:
             editors.clear()
         editors[rated_out] = edit
-    return tuple(_card_without(caution, edit) for caution in cautions)
+    return tuple(edit.card(caution) for caution in cautions)
 
 
 # Texts remembered per editor, and editors per knowledge base: cleared when full, so that a
@@ -176,18 +176,33 @@ def without_rated_out_advice(
 _MEMO_LIMIT = 4096
 
 
-class _Editor:
+class CardEditor:
     """Leaves advice to use the rated-out drugs out of a text, each drug in the order given, and
     says which drug was left out and why. A pure function of the text for one knowledge base and
     one set of rated-out drugs, so the texts it edited are remembered: card texts come from the
     knowledge base, and the same ones recur across evaluations."""
 
-    __slots__ = ("_edited", "_names", "_notes")
+    __slots__ = ("_cards", "_edited", "_names", "_notes")
 
     def __init__(self, kb: KnowledgeBase, rated_out: tuple[tuple[str, Level], ...]) -> None:
         self._names = tuple(drug_names(kb, code) for code, _ in rated_out)
         self._notes = tuple(rated_out_note(kb, code, level) for code, level in rated_out)
         self._edited: dict[tuple[str, bool], str] = {}
+        # Cards edited, by the identity of the card as given: the evaluation reuses its cards
+        # across patients (evaluate.py). Each entry holds the card itself, so its identity
+        # cannot pass to another object while the entry lasts.
+        self._cards: dict[int, tuple[DrugCaution, DrugCaution]] = {}
+
+    def card(self, caution: DrugCaution) -> DrugCaution:
+        """The card with every advice to use a rated-out drug left out (`_card_without`)."""
+        found = self._cards.get(id(caution))
+        if found is not None and found[0] is caution:
+            return found[1]
+        edited = _card_without(caution, self)
+        if len(self._cards) >= _MEMO_LIMIT:
+            self._cards.clear()
+        self._cards[id(caution)] = (caution, edited)
+        return edited
 
     def __call__(self, text: str, with_note: bool = True) -> str:
         if not text:
@@ -213,7 +228,7 @@ class _Editor:
         return " ".join([text, *notes]) if text else " ".join(notes)
 
 
-def _card_without(caution: DrugCaution, edited: Callable[..., str]) -> DrugCaution:
+def _card_without(caution: DrugCaution, edited: CardEditor) -> DrugCaution:
     changes: dict[str, object] = {}
     for field in ("summary", "instead", "monitoring", "reversal"):
         before = getattr(caution, field)

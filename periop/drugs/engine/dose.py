@@ -26,10 +26,7 @@ def dose_guidance(spec: DoseSpec, rule_id: str, weight_kg: Decimal | None) -> Do
     """The guidance of one dose entry; with a weight, per-kg doses are also given in mg."""
     total: DoseRange | None = None
     if spec.per_kg_mg is not None and weight_kg is not None:
-        total = DoseRange(
-            minimum=_milligrams(_CONTEXT.multiply(spec.per_kg_mg.minimum, weight_kg), spec.max_mg),
-            maximum=_milligrams(_CONTEXT.multiply(spec.per_kg_mg.maximum, weight_kg), spec.max_mg),
-        )
+        total = weighed_total(spec.per_kg_mg, spec.max_mg, weight_kg)
     elif spec.fixed_mg is not None:
         total = spec.fixed_mg
     return DoseGuidance(
@@ -38,6 +35,14 @@ def dose_guidance(spec: DoseSpec, rule_id: str, weight_kg: Decimal | None) -> Do
         per_kg_mg=spec.per_kg_mg,
         total_mg=total,
         max_mg=spec.max_mg,
+    )
+
+
+def weighed_total(per_kg_mg: DoseRange, max_mg: Decimal | None, weight_kg: Decimal) -> DoseRange:
+    """A per-kg range in mg for the weight, capped by max_mg."""
+    return DoseRange(
+        minimum=_milligrams(_CONTEXT.multiply(per_kg_mg.minimum, weight_kg), max_mg),
+        maximum=_milligrams(_CONTEXT.multiply(per_kg_mg.maximum, weight_kg), max_mg),
     )
 
 

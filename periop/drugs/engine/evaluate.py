@@ -12,10 +12,15 @@ import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import NamedTuple, cast
+from typing import cast
 
 from periop.drugs.engine.card_text import unrepeated, without_rated_out_advice
-from periop.drugs.engine.dose import CONFLICT_DOSE, dose_guidance, most_specific_first
+from periop.drugs.engine.dose import (
+    CONFLICT_DOSE,
+    dose_guidance,
+    most_specific_first,
+    weighed_total,
+)
 from periop.drugs.engine.knowledge import DoseSpec, KnowledgeBase, show
 from periop.drugs.engine.matching import NO_NOTES, Context, Fired, kept_rules, remember
 from periop.drugs.engine.receptor_state import (
@@ -92,8 +97,13 @@ def _evaluate(
     medications = tuple(_course(medication, at_us, kb) for medication in state.medications)
     context = Context(kb, episodes, medications, planned, override)
     receptor_state, receptor_notes = receptor_state_from(episodes, override)
-    cautions = without_rated_out_advice(
-        tuple(_caution(drug, context, weight) for drug in planned), kb
+    cards = tuple(_card_for(drug, context) for drug in planned)
+    # Advice is edited on the cards as the knowledge base gives them (remembered per card), and
+    # a per-kg dose is worked out for the weight afterwards: its text does not depend on it.
+    edited = without_rated_out_advice(tuple(card for card, _ in cards), kb)
+    cautions = tuple(
+        card if spec is None or weight is None else _weighed(card, spec, weight)
+        for card, (_, spec) in zip(edited, cards, strict=True)
     )
     notes = [note for episode in episodes for note in episode.notes]
     notes += [note for medication in medications for note in medication.notes]
@@ -149,12 +159,13 @@ def _course(medication: MedicationInput, at_us: int, kb: KnowledgeBase) -> Medic
     return medication_course(definition, medication, at_us)
 
 
-def _caution(drug: str, context: Context, weight: Decimal | None) -> DrugCaution:
+def _card_for(drug: str, context: Context) -> tuple[DrugCaution, DoseSpec | None]:
+    """The caution for `drug`, with any per-kg dose given without a weight; and that dose's
+    entry, when its figures in mg depend on the weight."""
     kept = kept_rules(drug, context)
     spared = context.spared.get(drug, NO_NOTES)
-    # The card is a pure function of this key and the knowledge base, except a per-kg dose's
-    # figures in mg, which are worked out from the weight below. Every part of a kept rule that
-    # the card reads is in the key; `certain` only decides supersession, done by now.
+    # The card is a pure function of this key and the knowledge base. Every part of a kept rule
+    # that the card reads is in the key; `certain` only decides supersession, done by now.
     key = (
         drug,
         spared,
@@ -177,28 +188,22 @@ def _caution(drug: str, context: Context, weight: Decimal | None) -> DrugCaution
     if card is None:
         card = _card(drug, kept, spared, context)
         remember(cards, key, card)
-    caution, weighed = cast(tuple[DrugCaution, _Weighed | None], card)
-    if weighed is None or weight is None:
-        return caution
-    dose = dose_guidance(weighed.spec, weighed.rule, weight)
-    if weighed.only_after_override:
-        dose = dataclasses.replace(dose, only_after_override=True)
-    return dataclasses.replace(caution, dose=dose)
+    return cast(tuple[DrugCaution, DoseSpec | None], card)
 
 
-class _Weighed(NamedTuple):
-    """A card's dose entry whose figures in mg depend on the patient's weight."""
-
-    spec: DoseSpec
-    rule: str
-    only_after_override: bool
+def _weighed(caution: DrugCaution, spec: DoseSpec, weight: Decimal) -> DrugCaution:
+    """The caution with its per-kg dose (from `spec`) also given in mg for the weight."""
+    if caution.dose is None or spec.per_kg_mg is None:
+        raise ValueError("Only a card with a per-kg dose is weighed.")  # never, by _card
+    total = weighed_total(spec.per_kg_mg, spec.max_mg, weight)
+    return dataclasses.replace(caution, dose=dataclasses.replace(caution.dose, total_mg=total))
 
 
 def _card(
     drug: str, kept: list[Fired], spared: tuple[str, ...], context: Context
-) -> tuple[DrugCaution, _Weighed | None]:
+) -> tuple[DrugCaution, DoseSpec | None]:
     """The caution for `drug` from its kept rules, with any per-kg dose given without a weight;
-    and that dose entry, to be worked out for a weight."""
+    and that dose's entry, when a weight would give its figures in mg."""
     kb = context.kb
     monitoring = [rule.rule.monitoring for rule in kept if rule.rule.monitoring]
     if drug in kb.index.monitored_drugs:
@@ -244,9 +249,7 @@ def _card(
         dose = dose_guidance(entry[0], entry[1], None)
     if dose is not None and restrictive:
         dose = dataclasses.replace(dose, only_after_override=True)
-    weighed = None
-    if entry is not None and entry[0].per_kg_mg is not None:
-        weighed = _Weighed(entry[0], entry[1], restrictive)
+    weighed = entry[0] if entry is not None and entry[0].per_kg_mg is not None else None
     caution = DrugCaution(
         drug=drug,
         drug_class=kb.drugs[drug].drug_class,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
@@ -19,9 +19,10 @@ from periop.drugs.engine.timeline import Bound, hours_to_microseconds
 from periop.drugs.engine.types import DoseRange, DrugCaution, EngineInputError, Finding, Level
 
 if TYPE_CHECKING:
-    # Only for the annotations: coverage.py and attribute_units.py read the knowledge types
-    # defined here.
+    # Only for the annotations: card_text.py, coverage.py and attribute_units.py read the
+    # knowledge types defined here.
     from periop.drugs.engine.attribute_units import UnitConversion
+    from periop.drugs.engine.card_text import CardEditor
     from periop.drugs.engine.coverage import CoverageMap
     from periop.drugs.engine.growth import GrowthTable
     from periop.drugs.engine.observation_codes import ObservationCode
@@ -344,7 +345,7 @@ class RuleIndex:
         default_factory=dict, repr=False
     )
     # Per set of rated-out drugs, what leaves advice to use them out of card texts (card_text.py).
-    editor_memo: dict[tuple[tuple[str, Level], ...], Callable[..., str]] = field(
+    editor_memo: dict[tuple[tuple[str, Level], ...], CardEditor] = field(
         default_factory=dict, repr=False
     )
 

@@ -93,3 +93,4 @@ def test_each_memo_remembers_and_stays_within_its_bound():
         assert len(KB.index.finding_memo) == 1
         (editor,) = KB.index.editor_memo.values()
         assert len(editor._edited) == 1
+        assert len(editor._cards) == 1
