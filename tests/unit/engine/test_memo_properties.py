@@ -1,7 +1,8 @@
 """Remembered results never change an evaluation.
 
 The engine keeps results that are pure functions of their key across evaluations (findings,
-candidate rules, edited card texts, joined advice), each memo cleared when full. Whatever is
+candidate rules, each drug's card, cards and texts edited for rated-out drugs, joined advice),
+each memo cleared when full. Whatever is
 remembered, and however often a memo is cleared, a patient's evaluation must be the one a fresh
 process would give.
 """
@@ -9,13 +10,16 @@ process would give.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator
 from unittest import mock
 
+import pytest
 from hypothesis import given
 
 from periop.drugs.engine import ConditionInput, PatientState, card_text, evaluate, matching
+from periop.drugs.engine.evaluate import _field_replacer
 from tests.unit.engine.test_card_properties import rating_out_cases
 from tests.unit.engine.test_properties import AT, KB, SETTINGS, pytestmark
 
@@ -94,3 +98,26 @@ def test_each_memo_remembers_and_stays_within_its_bound():
         (editor,) = KB.index.editor_memo.values()
         assert len(editor._edited) == 1
         assert len(editor._cards) == 1
+
+
+def test_a_replaced_field_keeps_every_other_field_as_dataclasses_replace_does():
+    # The weighed dose is set on a remembered card by a faster replace; it must copy every
+    # other field, including any a later version adds.
+    replacer = _field_replacer
+    assert KB is not None
+    patient = _with("stroke", "myasthenia-gravis")
+    for caution in evaluate(patient, PLANNED, AT, KB).cautions:
+        for field in dataclasses.fields(caution):
+            value = object()
+            expected = dataclasses.replace(caution, **{field.name: value})
+            assert replacer(type(caution), field.name)(caution, value) == expected
+
+
+def test_a_field_replacer_refuses_a_class_with_a_field_its_constructor_does_not_set():
+    @dataclasses.dataclass(frozen=True)
+    class Derived:
+        given: int
+        derived: int = dataclasses.field(init=False, default=0)
+
+    with pytest.raises(TypeError, match="Derived has a field its constructor does not set"):
+        _field_replacer(Derived, "given")
