@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from periop.api import ConflictError, DomainError
@@ -100,10 +100,8 @@ def release_activate(*, actor: Actor, release: KnowledgeBaseRelease) -> Knowledg
 
     kb = release_knowledge_base(release)
     with transaction.atomic():
-        # One activation at a time: the lock orders concurrent activations.
-        current = (
-            KnowledgeBaseActivation.objects.select_for_update().select_related("release").first()
-        )
+        _lock_activations()
+        current = KnowledgeBaseActivation.objects.select_related("release").first()
         if current is not None and current.release_id == release.pk:
             raise ConflictError(f"Release {release.version} is already active.", code="active")
         blockers = activation_blockers(release, None if current is None else current.release)
@@ -137,16 +135,31 @@ def release_activate(*, actor: Actor, release: KnowledgeBaseRelease) -> Knowledg
 
 def release_bootstrap() -> KnowledgeBaseRelease | None:
     """A deployment with no active release stores the configured directory and activates it
-    (as the system); otherwise nothing changes. Returns the release it activated."""
+    (as the system); otherwise nothing changes. Returns the release it activated.
+
+    Every server process runs this as it starts, several at once on a new deployment: one
+    stores and activates the directory, in one transaction, while the others wait for it and
+    then find the release active."""
     if KnowledgeBaseActivation.objects.exists():
         return None
     actor = Actor.system()
-    try:
-        release, _ = release_import(actor=actor, directory=registry.knowledge_base_directory())
-        release_activate(actor=actor, release=release)
-    except (IntegrityError, ConflictError):
-        # Another server process, starting at the same moment, got there first.
+    with transaction.atomic():
+        _lock_activations()
         if KnowledgeBaseActivation.objects.exists():
             return None
-        raise
+        release, _ = release_import(actor=actor, directory=registry.knowledge_base_directory())
+        release_activate(actor=actor, release=release)
     return release
+
+
+def _lock_activations() -> None:
+    """One change of the active release at a time, until the transaction ends. A row lock on
+    the current activation cannot order the first activation (there is no row yet), so the
+    activations' table is locked: against other writers of it only, never against readers.
+    On SQLite every writing transaction holds the database's lock from its start (settings:
+    IMMEDIATE), which orders them already."""
+    if connection.vendor != "postgresql":
+        return
+    table = connection.ops.quote_name(KnowledgeBaseActivation._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")

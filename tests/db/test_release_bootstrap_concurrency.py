@@ -1,0 +1,52 @@
+"""Server processes starting together on a new database: each must start, and the configured
+knowledge base must be stored and activated once.
+
+Every server process runs `release_bootstrap` when it starts. With several workers started at
+once on a database that holds no release yet, a worker that lost the race to store the release
+used to stop with an IntegrityError ("Worker failed to boot"), and gunicorn shut the server down.
+"""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from periop.audit.models import AuditEvent
+from periop.drugs.models import KnowledgeBaseActivation, KnowledgeBaseRelease
+from periop.drugs.releases import release_bootstrap
+
+PROCESSES = 6
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL")
+def test_servers_starting_together_store_and_activate_the_knowledge_base_once(
+    audit_guard_lifted, transactional_db, registry_restored
+):
+    assert not KnowledgeBaseActivation.objects.exists()
+    start = threading.Barrier(PROCESSES)
+    results: list[object] = []
+    failures: list[BaseException] = []
+
+    def start_server() -> None:
+        try:
+            start.wait(timeout=30)
+            results.append(release_bootstrap())
+        except BaseException as error:  # noqa: BLE001 - the test reports every failure
+            failures.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=start_server) for _ in range(PROCESSES)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert failures == []
+    stored = [result for result in results if result is not None]
+    assert len(stored) == 1, results  # one process stored it; the others found it active
+    assert KnowledgeBaseRelease.objects.count() == 1
+    assert KnowledgeBaseActivation.objects.count() == 1
+    assert KnowledgeBaseActivation.objects.get().release == stored[0]
+    events = AuditEvent.objects.filter(resource_type="knowledge-base-release")
+    assert [event.action for event in events.order_by("sequence")] == ["create", "update"]
