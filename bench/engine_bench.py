@@ -9,6 +9,12 @@ Codes are taken from the knowledge base, preferring the clinically usual ones, s
 knowledge base can be measured. It reports the best of many short windows (what one
 uncontended core does; other processes on the machine only slow windows down) and the median.
 Target: at least 10,000 evaluations per second for the typical patient.
+
+    python bench/engine_bench.py --evaluations N [--only typical|heavy]
+
+runs exactly N evaluations of each patient, after one of each variant, and times nothing: under
+`valgrind --tool=callgrind` the difference between N and 0 counts the instructions of N
+evaluations, a figure that other work on the machine does not move (bench/README.md).
 """
 
 from __future__ import annotations
@@ -122,6 +128,13 @@ def main() -> None:
         "knowledge_dir", nargs="?", type=Path, default=REPO_ROOT / "fixtures" / "knowledge"
     )
     parser.add_argument("--seconds", type=float, default=5.0, help="time per patient")
+    parser.add_argument(
+        "--evaluations",
+        type=int,
+        metavar="N",
+        help="run exactly N evaluations of each patient, untimed (for an instruction count)",
+    )
+    parser.add_argument("--only", choices=("typical", "heavy"), help="measure one patient")
     arguments = parser.parse_args()
 
     start = time.perf_counter()
@@ -138,8 +151,27 @@ def main() -> None:
         kb, pick(TYPICAL_CONDITIONS, conditions, 2), pick(TYPICAL_MEDICATIONS, drugs, 1)
     )
     heavy = patients(kb, pick(HEAVY_CONDITIONS, conditions, 8), pick(HEAVY_MEDICATIONS, drugs, 4))
-    measure("typical", kb, typical, pick(TYPICAL_DRUGS, drugs, 5), arguments.seconds)
-    measure("heavy", kb, heavy, pick((), drugs, 20), arguments.seconds)
+    plans = [
+        ("typical", typical, pick(TYPICAL_DRUGS, drugs, 5)),
+        ("heavy", heavy, pick((), drugs, 20)),
+    ]
+    for label, cases, planned in plans:
+        if arguments.only not in (None, label):
+            continue
+        if arguments.evaluations is None:
+            measure(label, kb, cases, planned, arguments.seconds)
+        else:
+            count(label, kb, cases, planned, arguments.evaluations)
+
+
+def count(label: str, kb: KnowledgeBase, cases: list[Case], drugs: list[str], n: int) -> None:
+    """Exactly `n` evaluations, after one of each variant (as a server has seen such patients)."""
+    for state, at in cases:
+        evaluate(state, drugs, at, kb)
+    for position in range(n):
+        state, at = cases[position % len(cases)]
+        evaluate(state, drugs, at, kb)
+    print(f"{label}: {n} evaluations after {len(cases)} warm-up ones")
 
 
 if __name__ == "__main__":
