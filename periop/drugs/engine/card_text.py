@@ -165,15 +165,17 @@ def without_rated_out_advice(
     edit = editors.get(rated_out)
     if edit is None:
         edit = CardEditor(kb, rated_out)
-        if len(editors) >= _MEMO_LIMIT:
+        if len(editors) >= _EDITORS:
             editors.clear()
         editors[rated_out] = edit
     return tuple(edit.card(caution) for caution in cautions)
 
 
-# Texts remembered per editor, and editors per knowledge base: cleared when full, so that a
-# long-running server's memory stays bounded whatever patients it sees.
-_MEMO_LIMIT = 4096
+# Editors per knowledge base, and cards and texts remembered per editor: each cleared when full,
+# so that a long-running server's memory stays bounded whatever plans it sees (at most 64
+# editors of 512 cards and 512 texts each; usual plans need a few editors of a few dozen cards).
+_EDITORS = 64
+_EDITED = 512
 
 
 class CardEditor:
@@ -199,7 +201,7 @@ class CardEditor:
         if found is not None and found[0] is caution:
             return found[1]
         edited = _card_without(caution, self)
-        if len(self._cards) >= _MEMO_LIMIT:
+        if len(self._cards) >= _EDITED:
             self._cards.clear()
         self._cards[id(caution)] = (caution, edited)
         return edited
@@ -211,7 +213,7 @@ class CardEditor:
         edited = self._edited.get(key)
         if edited is None:
             edited = self._edit(text, with_note)
-            if len(self._edited) >= _MEMO_LIMIT:
+            if len(self._edited) >= _EDITED:
                 self._edited.clear()
             self._edited[key] = edited
         return edited

@@ -41,7 +41,8 @@ def _memos_of_one_entry() -> Iterator[None]:
     """Every memo cleared whenever it holds one entry: the most forgetful server."""
     with (
         mock.patch.object(matching, "_MEMO_LIMIT", 1),
-        mock.patch.object(card_text, "_MEMO_LIMIT", 1),
+        mock.patch.object(card_text, "_EDITORS", 1),
+        mock.patch.object(card_text, "_EDITED", 1),
     ):
         yield
 
