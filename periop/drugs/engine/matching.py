@@ -170,17 +170,21 @@ def kept_rules(drug: str, context: Context) -> list[Fired]:
     kb = context.kb
     fired = []
     cache = context.base
+    trait = False
     for position in _candidates(drug, context):
         if position in cache:
             base = cache[position]
         else:
             base = cache[position] = _base(kb.rules[position], context)
-        if base is not None:
-            if base.rule.when.needs_present:
-                base = _with_present(base, drug, context)
-            if base is not None:
-                fired.append(base)
-    if any(rule.unknown_reading == UNKNOWN_TRAIT for rule in fired):
+        if base is None:
+            continue
+        if base.rule.when.needs_present:
+            base = _with_present(base, drug, context)
+            if base is None:
+                continue
+        fired.append(base)
+        trait = trait or base.unknown_reading == UNKNOWN_TRAIT
+    if trait:
         fired = _spare_tolerated(drug, fired, context)
     # Only a rule that holds under every reading of the inputs may lower another one.
     superseded = {rule_id for rule in fired if rule.certain for rule_id in rule.rule.supersedes}
@@ -465,7 +469,11 @@ def _phased(rule: Rule, context: Context) -> _Match | None:
     chosen = [candidate for candidate in candidates if candidate[0].level == level]
     # Equally restrictive phases of several records: the one the rule lists first, as within one
     # record, so that the order the records were entered in never changes the finding.
-    phase = next(item for item in rule.phases if any(item is pick[0] for pick in chosen))
+    if len(chosen) == 1:
+        phase = chosen[0][0]
+    else:
+        picked = {id(pick[0]) for pick in chosen}
+        phase = next(item for item in rule.phases if id(item) in picked)
     return _Match(
         triggers=frozenset(candidate[1] for candidate in chosen),
         notes=tuple(note for candidate in chosen for note in candidate[2]),
