@@ -92,13 +92,14 @@ def test_each_memo_remembers_and_stays_within_its_bound():
     with _memos_of_one_entry():
         for codes in RATING_OUT:
             evaluate(_with(*codes), PLANNED, AT, KB)
-        assert len(KB.index.editor_memo) == 1
-        assert len(KB.index.caution_memo) == 1
-        assert len(KB.index.candidate_memo) == 1
-        assert len(KB.index.finding_memo) == 1
-        (editor,) = KB.index.editor_memo.values()
-        assert len(editor._edited) == 1
-        assert len(editor._cards) == 1
+            # Within the bound after every evaluation, not only after the last one.
+            assert len(KB.index.editor_memo) == 1
+            assert len(KB.index.caution_memo) == 1
+            assert len(KB.index.candidate_memo) == 1
+            assert len(KB.index.finding_memo) == 1
+            (editor,) = KB.index.editor_memo.values()
+            assert len(editor._edited) == 1
+            assert len(editor._cards) == 1
 
 
 def test_a_replaced_field_keeps_every_other_field_as_dataclasses_replace_does():
