@@ -87,6 +87,12 @@ def test_each_memo_remembers_and_stays_within_its_bound():
     assert len(KB.index.editor_memo) == len(RATING_OUT)
     assert len(KB.index.candidate_memo) >= len(RATING_OUT)
     assert KB.index.finding_memo
+    # Remembered, not rebuilt: the same patient again gets the very cards of the first time,
+    # their rated-out advice edited once.
+    patient = _with(*RATING_OUT[-1])
+    first = evaluate(patient, PLANNED, AT, KB).cautions
+    again = evaluate(patient, PLANNED, AT, KB).cautions
+    assert [card is same for card, same in zip(first, again, strict=True)] == [True] * len(PLANNED)
 
     _forget_everything()
     with _memos_of_one_entry():
