@@ -257,6 +257,26 @@ def test_it_never_counts_the_target_drug_as_present_for_itself(kb: KnowledgeBase
     assert fired(kb, state(), "tobramycin", "gentamicin") == ["two-aminoglycosides"]
 
 
+def test_a_rule_left_out_for_want_of_another_present_drug_leaves_the_next_rules_in_play(
+    kb_files: KnowledgeFiles,
+):
+    # The first rule could fire on what is planned (an aminoglycoside is), but only through the
+    # target itself, so it is left out; the drug's later rules must still be matched.
+    kb_files.add_rule(
+        "two-aminoglycosides",
+        drugs=["group:aminoglycoside"],
+        when={"present": ["group:aminoglycoside"]},
+    )
+    kb_files.add_rule("gentamicin-label", drugs=["gentamicin"], level="monitor")
+    kb = kb_files.load()
+
+    assert fired(kb, state(), "gentamicin") == ["gentamicin-label"]
+    assert fired(kb, state(), "gentamicin", "tobramycin") == [
+        "gentamicin-label",
+        "two-aminoglycosides",
+    ]
+
+
 def test_it_requires_also_present_independently_of_present(kb: KnowledgeBase):
     assert "aminoglycoside-and-magnesium" not in fired(kb, state(), "vecuronium", "gentamicin")
     finding = next(
