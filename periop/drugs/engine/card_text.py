@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from periop.drugs.engine.knowledge import KnowledgeBase
+from periop.drugs.engine.matching import remember
 from periop.drugs.engine.types import DrugCaution, Finding, Level
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"])")
@@ -165,9 +166,7 @@ def without_rated_out_advice(
     edit = editors.get(rated_out)
     if edit is None:
         edit = CardEditor(kb, rated_out)
-        if len(editors) >= _EDITORS:
-            editors.clear()
-        editors[rated_out] = edit
+        remember(editors, rated_out, edit, _EDITORS)
     return tuple(edit.card(caution) for caution in cautions)
 
 
@@ -201,9 +200,7 @@ class CardEditor:
         if found is not None and found[0] is caution:
             return found[1]
         edited = _card_without(caution, self)
-        if len(self._cards) >= _EDITED:
-            self._cards.clear()
-        self._cards[id(caution)] = (caution, edited)
+        remember(self._cards, id(caution), (caution, edited), _EDITED)
         return edited
 
     def __call__(self, text: str, with_note: bool = True) -> str:
@@ -213,9 +210,7 @@ class CardEditor:
         edited = self._edited.get(key)
         if edited is None:
             edited = self._edit(text, with_note)
-            if len(self._edited) >= _EDITED:
-                self._edited.clear()
-            self._edited[key] = edited
+            remember(self._edited, key, edited, _EDITED)
         return edited
 
     def _edit(self, text: str, with_note: bool) -> str:

@@ -24,6 +24,7 @@ from periop.drugs.engine.types import Finding, Level
 
 NO_NOTES: tuple[str, ...] = ()
 _T = TypeVar("_T")
+_K = TypeVar("_K")
 
 
 class _Match:
@@ -130,9 +131,11 @@ def _unconfirmed(rule: Rule, level: Level, effects: tuple[str, ...], summary: st
 _MEMO_LIMIT = 4096
 
 
-def remember(memo: dict[tuple[object, ...], _T], key: tuple[object, ...], value: _T) -> None:
-    # Clearing keeps a long-running server's memory bounded whatever patients it sees.
-    if len(memo) >= _MEMO_LIMIT:
+def remember(memo: dict[_K, _T], key: _K, value: _T, limit: int | None = None) -> None:
+    """Stores `value` under `key`, clearing the memo first when it holds `limit` entries
+    (_MEMO_LIMIT by default): a long-running server's memory stays bounded whatever patients
+    it sees."""
+    if len(memo) >= (_MEMO_LIMIT if limit is None else limit):
         memo.clear()
     memo[key] = value
 
