@@ -25,6 +25,7 @@ _OPTIONS = (
 )
 # U+2028 and U+2029 in UTF-8: valid JSON, but line ends in JavaScript.
 _LINE_SEPARATOR, _PARAGRAPH_SEPARATOR = "\u2028".encode(), "\u2029".encode()
+_LEAD = b"\xe2"  # the first byte of both
 
 
 def _default(value: Any) -> Any:
@@ -46,7 +47,9 @@ class JSONRenderer(renderers.JSONRenderer):
             rendered = orjson.dumps(data, default=_default, option=_OPTIONS)
         except orjson.JSONEncodeError:
             return self._drf_render(data, accepted_media_type, renderer_context)
-        if _LINE_SEPARATOR in rendered or _PARAGRAPH_SEPARATOR in rendered:
+        # Both separators begin with the byte 0xE2; looking for that byte alone (memchr) is
+        # many times faster than looking for either separator, and most answers have none.
+        if _LEAD in rendered and (_LINE_SEPARATOR in rendered or _PARAGRAPH_SEPARATOR in rendered):
             rendered = rendered.replace(_LINE_SEPARATOR, b"\\u2028").replace(
                 _PARAGRAPH_SEPARATOR, b"\\u2029"
             )

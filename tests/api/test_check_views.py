@@ -11,6 +11,8 @@ from decimal import Decimal
 
 import pytest
 from django.utils.functional import lazy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.renderers import JSONRenderer as DrfJSONRenderer
 from rest_framework.utils.serializer_helpers import ReturnDict
@@ -212,6 +214,31 @@ def test_the_renderer_writes_the_same_json_as_drfs():
     ours, theirs = both(data)
 
     assert ours == theirs
+
+
+# Texts rich in the characters that share the separators' first UTF-8 byte (U+2000 to U+2FFF:
+# dashes, bullets, ">=", arrows, CJK punctuation), the separators themselves and others.
+# Texts rich in the characters that share the separators' first UTF-8 byte (U+2000 to U+2FFF:
+# dashes, bullets, ">=", arrows), the separators themselves and any other text, built from
+# fragments (an alphabet of several character strategies would be sampled as one, and the
+# separators would almost never come up).
+TEXTS = st.lists(
+    st.one_of(
+        st.sampled_from(["\u2028", "\u2029", "\u2013", "\u2265", "\u3001", '"', "\\", "\n"]),
+        st.characters(min_codepoint=0x2000, max_codepoint=0x2FFF),
+        st.text(max_size=4),
+    ),
+    max_size=12,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(TEXTS, max_size=4))
+def test_every_text_is_written_as_drf_writes_it(texts):
+    ours, theirs = both({"texts": texts})
+    assert ours == theirs
+    assert b"\xe2\x80\xa8" not in ours
+    assert b"\xe2\x80\xa9" not in ours
 
 
 def test_the_renderer_falls_back_for_what_orjson_cannot_write():
