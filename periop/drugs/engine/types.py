@@ -28,12 +28,17 @@ class Level(enum.IntEnum):
 
     @property
     def code(self) -> str:
-        return self.name.lower()
+        # A tuple looked up by value: the enum's own `name` is a slow descriptor, and every
+        # finding and caution of every answer reads its level's code.
+        return _LEVEL_CODES[self]
 
     @classmethod
     def from_code(cls, code: str) -> Level:
         return cls[code.upper()]
 
+
+# Indexed by the level's value (0 to 4, in order).
+_LEVEL_CODES: tuple[str, ...] = tuple(level.name.lower() for level in sorted(Level))
 
 # In the order of api-contract.md; merged effect lists follow this order.
 EFFECT_TAGS: tuple[str, ...] = (

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Mapping
 import pytest
 
 from periop.drugs.engine import knowledge, load_knowledge_base
+from periop.drugs.engine.types import Level
 from tests.unit.knowledge.conftest import KNOWLEDGE_DIRECTORY
 
 DECLARED = {
@@ -83,3 +84,9 @@ def test_a_number_constraint_never_allows_what_is_not_a_number(value: object):
 
     assert constraint.allows(12)
     assert not constraint.allows(value)
+
+
+@pytest.mark.parametrize("level", list(Level))
+def test_a_levels_code_is_its_name_in_lower_case_and_reads_back(level: Level):
+    assert level.code == level.name.lower()
+    assert Level.from_code(level.code) is level
