@@ -339,6 +339,9 @@ class RuleIndex:
     candidate_memo: dict[tuple[object, ...], tuple[int, ...]] = field(
         default_factory=dict, repr=False
     )
+    # Per patient alike in what rules read of their conditions and medications (all but the
+    # clocks), each rule's target-independent result (matching.py).
+    base_memo: dict[tuple[object, ...], dict[int, object]] = field(default_factory=dict, repr=False)
     # Cautions by drug and what its kept rules found, without a per-kg dose's figures in mg
     # (evaluate.py).
     caution_memo: dict[tuple[object, ...], tuple[DrugCaution, object]] = field(

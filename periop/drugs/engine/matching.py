@@ -162,23 +162,84 @@ class Context:
         # Everything that can be "present": a rule needing anything else cannot fire.
         self.present_pool = self.medication_codes | frozenset(planned)
         self.override = override
-        # The target-independent part of each rule, computed at most once per evaluation.
+        # The target-independent part of each rule: computed at most once per evaluation, and
+        # for a rule that reads no clock shared with every evaluation alike in `facts`.
         self.base: dict[int, Fired | None] = {}
+        self.shared: dict[int, Fired | None] = _shared_bases(kb, self.facts())
         # Per planned drug: why rules were left out for a tolerated chronic medication.
         self.spared: dict[str, tuple[str, ...]] = {}
+
+    def facts(self) -> tuple[object, ...]:
+        """Everything a rule without phases or a medication window reads of this patient.
+
+        Such a rule reads of a condition its code, whether it is possibly or certainly active
+        or begun, its notes and aftermath notes, its attribute values and how they were read;
+        of a medication its code, whether it has started, whether it is possibly or certainly
+        active, and its notes and aftermath notes; and the receptor-state override. Never a
+        time or a duration (the phases and the windows read those): patients whose records
+        differ only in times that change none of these get the same results from such rules.
+        """
+        return (
+            self.override,
+            tuple(
+                (
+                    episode.code,
+                    episode.trigger,
+                    episode.possibly_active,
+                    episode.certainly_active,
+                    episode.certainly_begun,
+                    episode.notes,
+                    episode.aftermath_notes,
+                    # Typed, so that a value equal to another of another type (1 and True,
+                    # 1 and 1.0) is never taken for it.
+                    tuple((name, type(value), value) for name, value in episode.values.items()),
+                    tuple(episode.reading_notes.items()),
+                )
+                for episode in self.episodes
+            ),
+            tuple(
+                (
+                    medication.definition.code,
+                    medication.elapsed is None,
+                    medication.possibly_active,
+                    medication.certainly_active,
+                    medication.notes,
+                    medication.aftermath_notes,
+                )
+                for medication in self.medications
+            ),
+        )
+
+
+def _shared_bases(kb: KnowledgeBase, facts: tuple[object, ...]) -> dict[int, Fired | None]:
+    memo = kb.index.base_memo
+    shared = memo.get(facts)
+    if shared is None:
+        shared = {}
+        remember(memo, facts, shared)
+    return shared  # type: ignore[return-value]
+
+
+def _reads_a_clock(rule: Rule) -> bool:
+    """A rule whose result depends on durations (phases, a medication window)."""
+    return bool(rule.phases) or rule.when.medication_hours is not None
 
 
 def kept_rules(drug: str, context: Context) -> list[Fired]:
     """The rules that fire for `drug` and survive supersession, most restrictive first."""
     kb = context.kb
     fired = []
-    cache = context.base
+    shared, own = context.shared, context.base
     trait = False
     for position in _candidates(drug, context):
-        if position in cache:
-            base = cache[position]
+        if position in shared:
+            base = shared[position]
+        elif position in own:
+            base = own[position]
         else:
-            base = cache[position] = _base(kb.rules[position], context)
+            rule = kb.rules[position]
+            base = _base(rule, context)
+            (own if _reads_a_clock(rule) else shared)[position] = base
         if base is None:
             continue
         if base.rule.when.needs_present:

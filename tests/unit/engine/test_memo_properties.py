@@ -2,7 +2,7 @@
 
 The engine keeps results that are pure functions of their key across evaluations (findings,
 candidate rules, each drug's card, cards and texts edited for rated-out drugs, joined advice),
-each memo cleared when full. Whatever is
+each rule's result for patients alike in all but times, each memo cleared when full. Whatever is
 remembered, and however often a memo is cleared, a patient's evaluation must be the one a fresh
 process would give.
 """
@@ -17,11 +17,28 @@ from unittest import mock
 
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
-from periop.drugs.engine import ConditionInput, PatientState, card_text, evaluate, matching
+from periop.drugs.engine import (
+    ConditionInput,
+    MedicationInput,
+    PatientState,
+    card_text,
+    evaluate,
+    matching,
+)
 from periop.drugs.engine.evaluate import _field_replacer
+from periop.drugs.engine.knowledge import Rule
 from tests.unit.engine.test_card_properties import rating_out_cases
-from tests.unit.engine.test_properties import AT, KB, SETTINGS, pytestmark
+from tests.unit.engine.test_properties import (
+    AT,
+    KB,
+    SETTINGS,
+    patients,
+    patients_firing,
+    planned_drugs,
+    pytestmark,
+)
 
 __all__ = ["pytestmark"]
 
@@ -32,6 +49,7 @@ def _forget_everything() -> None:
     KB.index.candidate_memo.clear()
     KB.index.editor_memo.clear()
     KB.index.caution_memo.clear()
+    KB.index.base_memo.clear()
     card_text._without.cache_clear()
     card_text._unrepeated.cache_clear()
 
@@ -67,6 +85,106 @@ def test_an_evaluation_is_the_same_whatever_earlier_evaluations_left_in_memory(
         assert evaluate(patient, drugs, AT, KB) == fresh
 
 
+# Evaluation times from the reference time to three years after it (every generated onset and
+# start lies before them), most within sixty days, where the phases and windows lie thick.
+LATER = st.one_of(st.integers(0, 60 * 24), st.integers(0, 3 * 366 * 24)).map(
+    lambda hours: AT + dt.timedelta(hours=hours)
+)
+# The rules that read a clock: phases, or a window since a medication's start or stop.
+CLOCKED_RULES = [
+    rule
+    for rule in (KB.rules if KB is not None else ())
+    if rule.phases or rule.when.medication_hours is not None
+]
+
+
+def _evaluated_after_another_time(
+    patient: PatientState, drugs: list[str], first: dt.datetime, then: dt.datetime
+) -> None:
+    # Rules that read no clock share their results between patients alike in everything else
+    # (matching.Context.facts): an evaluation at one time must never lend another time a
+    # result that the time changes.
+    assert KB is not None
+    _forget_everything()
+    fresh = evaluate(patient, drugs, then, KB)
+    _forget_everything()
+    evaluate(patient, drugs, first, KB)
+    assert evaluate(patient, drugs, then, KB) == fresh
+
+
+@SETTINGS
+@given(patient=patients(), drugs=planned_drugs(), first=LATER, then=LATER)
+def test_the_same_patient_at_another_time_is_evaluated_as_a_fresh_process_would(
+    patient: PatientState, drugs: list[str], first: dt.datetime, then: dt.datetime
+):
+    _evaluated_after_another_time(patient, drugs, first, then)
+
+
+@SETTINGS
+@given(rule=st.sampled_from(CLOCKED_RULES), data=st.data(), first=LATER, then=LATER)
+def test_a_rule_with_a_clock_is_evaluated_afresh_at_every_time(
+    rule: Rule, data: st.DataObject, first: dt.datetime, then: dt.datetime
+):
+    patient, companions = data.draw(patients_firing(rule))
+    drugs = list(dict.fromkeys([sorted(rule.target_drugs)[0], *companions]))
+    _evaluated_after_another_time(patient, drugs, first, then)
+
+
+# Rules that name several conditions or medications: a patient with one of them and a twin
+# with another, alike in all else, fire the same rule with different triggers.
+SEVERAL = [
+    rule
+    for rule in (KB.rules if KB is not None else ())
+    if len(rule.when.conditions) > 1 or len(rule.when.medication_codes) > 1
+]
+
+
+@st.composite
+def twins(draw: st.DrawFn) -> tuple[PatientState, PatientState, list[str]]:
+    """A patient, a twin alike in every time and value but for one condition's or one
+    medication's code (two a rule names alike, when the attributes allow), and drugs."""
+    assert KB is not None
+    patient = draw(patients())
+    rule = draw(st.sampled_from(SEVERAL))
+    drugs = list(dict.fromkeys([*draw(planned_drugs()), sorted(rule.target_drugs)[0]]))
+    onset = draw(st.sampled_from([AT - dt.timedelta(days=3), (AT - dt.timedelta(days=400)).date()]))
+    if len(rule.when.medication_codes) > 1:
+        codes = sorted(rule.when.medication_codes)
+        started = AT - dt.timedelta(hours=draw(st.integers(1, 2000)))
+        first, second = draw(st.lists(st.sampled_from(codes), min_size=2, max_size=2, unique=True))
+        pair = [
+            dataclasses.replace(
+                patient, medications=(*patient.medications, MedicationInput(code, started))
+            )
+            for code in (first, second)
+        ]
+    else:
+        first, second = draw(
+            st.lists(st.sampled_from(rule.when.conditions), min_size=2, max_size=2, unique=True)
+        )
+        pair = [
+            dataclasses.replace(
+                patient, conditions=(*patient.conditions, ConditionInput(code, onset, None, {}))
+            )
+            for code in (first, second)
+        ]
+    return pair[0], pair[1], drugs
+
+
+@SETTINGS
+@given(case=twins())
+def test_a_patient_alike_but_for_a_code_is_evaluated_as_a_fresh_process_would(
+    case: tuple[PatientState, PatientState, list[str]],
+):
+    assert KB is not None
+    patient, twin, drugs = case
+    _forget_everything()
+    fresh = evaluate(twin, drugs, AT, KB)
+    _forget_everything()
+    evaluate(patient, drugs, AT, KB)
+    assert evaluate(twin, drugs, AT, KB) == fresh
+
+
 def _with(*codes: str) -> PatientState:
     onset = AT - dt.timedelta(days=10)
     return PatientState(
@@ -87,6 +205,7 @@ def test_each_memo_remembers_and_stays_within_its_bound():
     assert len(KB.index.editor_memo) == len(RATING_OUT)
     assert len(KB.index.candidate_memo) >= len(RATING_OUT)
     assert KB.index.finding_memo
+    assert len(KB.index.base_memo) == len(RATING_OUT)
     # Remembered, not rebuilt: the same patient again gets the very cards of the first time,
     # their rated-out advice edited once.
     patient = _with(*RATING_OUT[-1])
@@ -103,6 +222,7 @@ def test_each_memo_remembers_and_stays_within_its_bound():
             assert len(KB.index.caution_memo) == 1
             assert len(KB.index.candidate_memo) == 1
             assert len(KB.index.finding_memo) == 1
+            assert len(KB.index.base_memo) == 1
             (editor,) = KB.index.editor_memo.values()
             assert len(editor._edited) == 1
             assert len(editor._cards) == 1
