@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Container
 from typing import Any
 
 from django.utils import timezone
@@ -358,12 +359,18 @@ class CheckInputFastPath:
         value = item.get(key)
         return None if value is None else self.time_field.to_internal_value(value)
 
-    def _condition(self, item: Any) -> dict[str, Any]:
-        if type(item) is not dict or not item.keys() <= self.condition_keys:
+    @staticmethod
+    def _code_of(item: Any, keys: frozenset[str], known: Container[str]) -> str:
+        """The code of a record given as a plain mapping of its own keys, with a known code."""
+        if type(item) is not dict or not item.keys() <= keys:
             raise _Decline
         code = item.get("code")
-        if type(code) is not str or code not in self.condition_codes:
+        if type(code) is not str or code not in known:
             raise _Decline
+        return code
+
+    def _condition(self, item: Any) -> dict[str, Any]:
+        code = self._code_of(item, self.condition_keys, self.condition_codes)
         onset = self._time_point(item, "onset")
         resolved = self._time_point(item, "resolved")
         attributes = item.get("attributes", {})
@@ -377,11 +384,7 @@ class CheckInputFastPath:
         return {"code": code, "onset": onset, "resolved": resolved, "attributes": attributes}
 
     def _medication(self, item: Any) -> dict[str, Any]:
-        if type(item) is not dict or not item.keys() <= self.medication_keys:
-            raise _Decline
-        name = item.get("code")
-        if type(name) is not str or name not in self.drug_codes:
-            raise _Decline
+        name = self._code_of(item, self.medication_keys, self.drug_codes)
         started = self._time_point(item, "started")
         stopped = self._time_point(item, "stopped")
         if stopped_before_started(started, stopped):
