@@ -263,7 +263,7 @@ class CheckInputFastPath:
     key and in the same order, through the same rule functions (attributes, time order, onset
     before the planned time) and the same field conversions (time points, weight), and returns
     None for anything else, valid or not, which the serializer then reads. So error messages
-    have one author, the serializer; `tests/unit/test_check_input_fast_path.py` holds the two
+    have one author, the serializer; `tests/api/test_check_input_fast_path.py` holds the two
     equal on generated bodies, valid and invalid.
     """
 
