@@ -278,9 +278,13 @@ class CheckInputFastPath:
         self.sexes = frozenset(patient_fields["sex"].choices)
         condition_fields = fields["conditions"].child.fields  # type: ignore[attr-defined]
         self.condition_keys = frozenset(condition_fields)
-        self.time_field = condition_fields["onset"]
         medication_fields = fields["medications"].child.fields  # type: ignore[attr-defined]
         self.medication_keys = frozenset(medication_fields)
+        # Each time point read by its own field.
+        self.time_fields = {
+            **{key: condition_fields[key] for key in ("onset", "resolved")},
+            **{key: medication_fields[key] for key in ("started", "stopped")},
+        }
         self.receptor_states = frozenset(fields["receptor_state"].choices)  # type: ignore[attr-defined]
         self.condition_codes = frozenset(
             code for code in knowledge_base.conditions if _plain_name(code)
@@ -357,7 +361,7 @@ class CheckInputFastPath:
 
     def _time_point(self, item: dict[str, Any], key: str) -> Any:
         value = item.get(key)
-        return None if value is None else self.time_field.to_internal_value(value)
+        return None if value is None else self.time_fields[key].to_internal_value(value)
 
     @staticmethod
     def _code_of(item: Any, keys: frozenset[str], known: Container[str]) -> str:
