@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from periop.api import ConflictError, DomainError
@@ -39,6 +39,9 @@ def release_import(*, actor: Actor, directory: Path) -> tuple[KnowledgeBaseRelea
     except KnowledgeBaseError as error:
         raise DomainError(f"Invalid knowledge base: {error}", field="path") from error
     with transaction.atomic():
+        # Two imports of one content (an operator's and a starting server's) must not both
+        # find it missing and both store it: one stores, the other then finds it stored.
+        _lock_table(KnowledgeBaseRelease)
         existing = KnowledgeBaseRelease.objects.filter(digest=kb.digest).first()
         if existing is not None:
             return existing, False
@@ -158,8 +161,14 @@ def _lock_activations() -> None:
     activations' table is locked: against other writers of it only, never against readers.
     On SQLite every writing transaction holds the database's lock from its start (settings:
     IMMEDIATE), which orders them already."""
+    _lock_table(KnowledgeBaseActivation)
+
+
+def _lock_table(model: type[models.Model]) -> None:
+    """Locks `model`'s table against other writers (never readers) until the transaction
+    ends, on PostgreSQL; SQLite's IMMEDIATE transactions already order writers."""
     if connection.vendor != "postgresql":
         return
-    table = connection.ops.quote_name(KnowledgeBaseActivation._meta.db_table)
+    table = connection.ops.quote_name(model._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")

@@ -12,8 +12,10 @@ import pytest
 from django.db import connection
 
 from periop.audit.models import AuditEvent
+from periop.audit.services import Actor
+from periop.drugs import registry
 from periop.drugs.models import KnowledgeBaseActivation, KnowledgeBaseRelease
-from periop.drugs.releases import release_bootstrap
+from periop.drugs.releases import release_bootstrap, release_import
 
 PROCESSES = 6
 
@@ -50,3 +52,45 @@ def test_servers_starting_together_store_and_activate_the_knowledge_base_once(
     assert KnowledgeBaseActivation.objects.get().release == stored[0]
     events = AuditEvent.objects.filter(resource_type="knowledge-base-release")
     assert [event.action for event in events.order_by("sequence")] == ["create", "update"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL")
+def test_an_operators_import_during_the_first_start_stores_the_release_once(
+    audit_guard_lifted, transactional_db, registry_restored
+):
+    # `manage.py knowledge_base import` of the configured directory while servers start: the
+    # import used to find the release missing at the same moment as a server and then fail on
+    # the unique version with an IntegrityError.
+    assert not KnowledgeBaseRelease.objects.exists()
+    start = threading.Barrier(PROCESSES)
+    imported: list[bool] = []
+    failures: list[BaseException] = []
+
+    def run(work) -> None:
+        try:
+            start.wait(timeout=30)
+            work()
+        except BaseException as error:  # every failure is reported below
+            failures.append(error)
+        finally:
+            connection.close()
+
+    def operator_import() -> None:
+        _, created = release_import(
+            actor=Actor.system("manage.py"), directory=registry.knowledge_base_directory()
+        )
+        imported.append(created)
+
+    works = [release_bootstrap, operator_import] * (PROCESSES // 2)
+    threads = [threading.Thread(target=run, args=(work,)) for work in works]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert failures == []
+    assert len(imported) == PROCESSES // 2
+    assert KnowledgeBaseRelease.objects.count() == 1
+    assert KnowledgeBaseActivation.objects.count() == 1
+    creations = AuditEvent.objects.filter(resource_type="knowledge-base-release", action="create")
+    assert creations.count() == 1
