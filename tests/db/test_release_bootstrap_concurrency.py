@@ -7,6 +7,7 @@ used to stop with an IntegrityError ("Worker failed to boot"), and gunicorn shut
 """
 
 import threading
+from collections.abc import Callable
 
 import pytest
 from django.db import connection
@@ -20,29 +21,37 @@ from periop.drugs.releases import release_bootstrap, release_import
 PROCESSES = 6
 
 
+def all_at_once(works: list[Callable[[], object]]) -> tuple[list[object], list[BaseException]]:
+    """Runs each of `works` in its own thread and connection, all released together; what
+    they returned and what they raised."""
+    start = threading.Barrier(len(works))
+    results: list[object] = []
+    failures: list[BaseException] = []
+
+    def run(work: Callable[[], object]) -> None:
+        try:
+            start.wait(timeout=30)
+            results.append(work())
+        except BaseException as error:  # every failure is reported by the caller
+            failures.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(work,)) for work in works]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results, failures
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL")
 def test_servers_starting_together_store_and_activate_the_knowledge_base_once(
     audit_guard_lifted, transactional_db, registry_restored
 ):
     assert not KnowledgeBaseActivation.objects.exists()
-    start = threading.Barrier(PROCESSES)
-    results: list[object] = []
-    failures: list[BaseException] = []
 
-    def start_server() -> None:
-        try:
-            start.wait(timeout=30)
-            results.append(release_bootstrap())
-        except BaseException as error:  # every failure is reported below
-            failures.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=start_server) for _ in range(PROCESSES)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    results, failures = all_at_once([release_bootstrap] * PROCESSES)
 
     assert failures == []
     stored = [result for result in results if result is not None]
@@ -62,34 +71,18 @@ def test_an_operators_import_during_the_first_start_stores_the_release_once(
     # import used to find the release missing at the same moment as a server and then fail on
     # the unique version with an IntegrityError.
     assert not KnowledgeBaseRelease.objects.exists()
-    start = threading.Barrier(PROCESSES)
-    imported: list[bool] = []
-    failures: list[BaseException] = []
 
-    def run(work) -> None:
-        try:
-            start.wait(timeout=30)
-            work()
-        except BaseException as error:  # every failure is reported below
-            failures.append(error)
-        finally:
-            connection.close()
-
-    def operator_import() -> None:
+    def operator_import() -> bool:
         _, created = release_import(
             actor=Actor.system("manage.py"), directory=registry.knowledge_base_directory()
         )
-        imported.append(created)
+        return created
 
-    works = [release_bootstrap, operator_import] * (PROCESSES // 2)
-    threads = [threading.Thread(target=run, args=(work,)) for work in works]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    results, failures = all_at_once([release_bootstrap, operator_import] * (PROCESSES // 2))
 
     assert failures == []
-    assert len(imported) == PROCESSES // 2
+    imports = [result for result in results if isinstance(result, bool)]
+    assert len(imports) == PROCESSES // 2  # every operator's import finished
     assert KnowledgeBaseRelease.objects.count() == 1
     assert KnowledgeBaseActivation.objects.count() == 1
     creations = AuditEvent.objects.filter(resource_type="knowledge-base-release", action="create")
