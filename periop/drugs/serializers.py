@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Container
+from collections.abc import Callable, Container
 from typing import Any
 
 from django.utils import timezone
@@ -252,6 +252,17 @@ def _small_int(value: object, minimum: int, maximum: int) -> bool:
     return type(value) is int and minimum <= value <= maximum
 
 
+def _copy_optional(
+    source: dict[str, Any], target: dict[str, Any], key: str, allowed: Callable[[Any], bool]
+) -> None:
+    """An optional, nullable field that the serializer returns as given when `allowed`."""
+    if key in source:
+        value = source[key]
+        if value is not None and not allowed(value):
+            raise _Decline
+        target[key] = value
+
+
 class CheckInputFastPath:
     """What `CheckInput` returns for a body in plain form, without DRF's field machinery.
 
@@ -295,6 +306,12 @@ class CheckInputFastPath:
             if _plain_name(name)
         }
 
+    def _receptor_state(self, value: Any) -> bool:
+        return type(value) is str and value in self.receptor_states
+
+    def _sex(self, value: Any) -> bool:
+        return type(value) is str and value in self.sexes
+
     def read(self, data: Any) -> dict[str, Any] | None:
         """The validated data `CheckInput` gives for `data`, or None to leave it to it."""
         try:
@@ -316,17 +333,9 @@ class CheckInputFastPath:
         validated["medications"] = [
             self._medication(item) for item in self._items(data, "medications", MAX_MEDICATIONS)
         ]
-        if "receptor_state" in data:
-            state = data["receptor_state"]
-            if state is not None and (type(state) is not str or state not in self.receptor_states):
-                raise _Decline
-            validated["receptor_state"] = state
+        _copy_optional(data, validated, "receptor_state", self._receptor_state)
         validated["drugs"] = self._drugs(data.get("drugs"))
-        if "department" in data:
-            department = data["department"]
-            if department is not None and not _small_int(department, 1, 2**63 - 1):
-                raise _Decline
-            validated["department"] = department
+        _copy_optional(data, validated, "department", lambda id_: _small_int(id_, 1, 2**63 - 1))
         # CheckInput.validate, to the letter.
         validated["at"] = validated.get("at") or timezone.now()
         validate_onsets_before(validated["conditions"], validated["at"])
@@ -345,18 +354,10 @@ class CheckInputFastPath:
         if type(patient) is not dict or not patient.keys() <= self.patient_keys:
             raise _Decline
         validated: dict[str, Any] = {}
-        if "age_years" in patient:
-            age = patient["age_years"]
-            if age is not None and not _small_int(age, 0, 130):
-                raise _Decline
-            validated["age_years"] = age
+        _copy_optional(patient, validated, "age_years", lambda age: _small_int(age, 0, 130))
         if "weight_kg" in patient:
             validated["weight_kg"] = self.weight_field.run_validation(patient["weight_kg"])
-        if "sex" in patient:
-            sex = patient["sex"]
-            if sex is not None and (type(sex) is not str or sex not in self.sexes):
-                raise _Decline
-            validated["sex"] = sex
+        _copy_optional(patient, validated, "sex", self._sex)
         return validated
 
     def _time_point(self, item: dict[str, Any], key: str) -> Any:

@@ -225,7 +225,7 @@ TOP_DEFECTS: dict[str, tuple[Any, ...]] = {
     "patient": ("adult", [], 62),
     "conditions": (None, {}, "myasthenia-gravis", [{"code": "stroke"}] * 51),
     "medications": (None, "pyridostigmine", [{"code": "neostigmine"}] * 51),
-    "receptor_state": ("sideways", "", 1, "UP", True),
+    "receptor_state": ("sideways", "", 1, "UP", True, ["up"]),
     "department": (0, -1, "1", True, 1.0, 2**70),
     "drugs": (None, [], "rocuronium", ["rocuronium"] * (MAX_DRUGS + 1), {"rocuronium": 1}),
     "notes": ("an unknown field",),
@@ -233,7 +233,7 @@ TOP_DEFECTS: dict[str, tuple[Any, ...]] = {
 PATIENT_DEFECTS: dict[str, tuple[Any, ...]] = {
     "age_years": (-1, 131, "34", 34.0, 34.5, True, 2**70),
     "weight_kg": (0.2, 400.01, 62.123, "", "sixty", True, float("inf"), []),
-    "sex": ("F", "", 1, True),
+    "sex": ("F", "", 1, True, ["female"]),
     "height_cm": (170,),
 }
 
