@@ -98,18 +98,22 @@ CLOCKED_RULES = [
 ]
 
 
-def _evaluated_after_another_time(
-    patient: PatientState, drugs: list[str], first: dt.datetime, then: dt.datetime
+def _as_fresh_after(
+    earlier: tuple[PatientState, dt.datetime],
+    patient: PatientState,
+    at: dt.datetime,
+    drugs: list[str],
 ) -> None:
-    # Rules that read no clock share their results between patients alike in everything else
-    # (matching.Context.facts): an evaluation at one time must never lend another time a
-    # result that the time changes.
+    """`patient` at `at`, evaluated right after the `earlier` patient and time, is what a
+    fresh process gives. Rules that read no clock share their results between patients alike
+    in everything else (matching.Context.facts): an earlier evaluation must never lend a
+    result that the time or the difference changes."""
     assert KB is not None
     _forget_everything()
-    fresh = evaluate(patient, drugs, then, KB)
+    fresh = evaluate(patient, drugs, at, KB)
     _forget_everything()
-    evaluate(patient, drugs, first, KB)
-    assert evaluate(patient, drugs, then, KB) == fresh
+    evaluate(earlier[0], drugs, earlier[1], KB)
+    assert evaluate(patient, drugs, at, KB) == fresh
 
 
 @SETTINGS
@@ -117,7 +121,7 @@ def _evaluated_after_another_time(
 def test_the_same_patient_at_another_time_is_evaluated_as_a_fresh_process_would(
     patient: PatientState, drugs: list[str], first: dt.datetime, then: dt.datetime
 ):
-    _evaluated_after_another_time(patient, drugs, first, then)
+    _as_fresh_after((patient, first), patient, then, drugs)
 
 
 @SETTINGS
@@ -127,7 +131,7 @@ def test_a_rule_with_a_clock_is_evaluated_afresh_at_every_time(
 ):
     patient, companions = data.draw(patients_firing(rule))
     drugs = list(dict.fromkeys([sorted(rule.target_drugs)[0], *companions]))
-    _evaluated_after_another_time(patient, drugs, first, then)
+    _as_fresh_after((patient, first), patient, then, drugs)
 
 
 # Rules that name several conditions or medications: a patient with one of them and a twin
@@ -176,13 +180,8 @@ def twins(draw: st.DrawFn) -> tuple[PatientState, PatientState, list[str]]:
 def test_a_patient_alike_but_for_a_code_is_evaluated_as_a_fresh_process_would(
     case: tuple[PatientState, PatientState, list[str]],
 ):
-    assert KB is not None
     patient, twin, drugs = case
-    _forget_everything()
-    fresh = evaluate(twin, drugs, AT, KB)
-    _forget_everything()
-    evaluate(patient, drugs, AT, KB)
-    assert evaluate(twin, drugs, AT, KB) == fresh
+    _as_fresh_after((patient, AT), twin, AT, drugs)
 
 
 def _with(*codes: str) -> PatientState:
