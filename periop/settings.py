@@ -249,6 +249,14 @@ AUDIT_CHECKPOINT_EVERY_EVENTS = env_int("AUDIT_CHECKPOINT_EVERY_EVENTS", 100)
 # is ever lost and the chain never forks; but for the few milliseconds until the flush, other
 # sessions can read a commit that a crash of the database server would undo. See the README.
 AUDIT_FLUSH_OUTSIDE_CHAIN_LOCK = env_bool("AUDIT_FLUSH_OUTSIDE_CHAIN_LOCK", False)
+# How many hash chains (lanes) the ledger appends to in parallel. 1: one chain, every append
+# queues on its head. More (PostgreSQL): each thread of each process appends to one lane, so
+# appends of different lanes never wait for each other; verification walks each lane, and
+# reports pin every lane's head. Lowering it later is safe (the other lanes stay as they are,
+# verified); see the README, "Lanes".
+AUDIT_LANES = env_int("AUDIT_LANES", 1)
+if not 1 <= AUDIT_LANES <= 64:  # periop.audit.lanes.MAX_LANES
+    raise ImproperlyConfigured(f"AUDIT_LANES must be from 1 to 64, not {AUDIT_LANES}.")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

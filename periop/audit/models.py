@@ -104,20 +104,25 @@ class AuditEvent(models.Model):
 
 
 class AuditChainHead(models.Model):
-    """The single row appenders lock to serialise the chain (the head of the ledger).
+    """The head of one lane of the ledger (`id` is the lane + 1; lane 0, id 1, is the ledger's
+    first chain): the row that lane's appenders lock to serialise it.
 
-    Not evidence itself: verification walks the events. It only makes concurrent appends wait
-    for each other instead of forking the chain.
+    Not evidence itself: verification walks the events. It only makes concurrent appends to a
+    lane wait for each other instead of forking it (see `periop.audit.lanes`).
     """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    # The sequence of the lane's last event (the lane's base before its first).
     sequence = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64, default="0" * 64)
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=models.Q(id=1), name="audit_head_singleton")
+            # 64 is periop.audit.lanes.MAX_LANES.
+            models.CheckConstraint(
+                condition=models.Q(id__gte=1, id__lte=64), name="audit_head_lane"
+            )
         ]
 
     def __str__(self) -> str:
-        return f"Audit chain head at event {self.sequence}"
+        return f"Audit lane {self.id - 1} head at event {self.sequence}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,9 +14,16 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.utils import timezone
 
-from periop.audit.chain import STORED_FIELDS, canonical_json, row_hash, signing_key
+from periop.audit import lanes
+from periop.audit.chain import (
+    GENESIS_HASH,
+    STORED_FIELDS,
+    canonical_json,
+    row_hash,
+    signing_key,
+)
 from periop.audit.checkpoints import audit_checkpoint_write
-from periop.audit.models import Action, ActorKind, AuditChainHead, AuditEvent, Outcome
+from periop.audit.models import Action, ActorKind, AuditEvent, Outcome
 from periop.fixed_sql import prepared_cursor
 from periop.middleware import current_request_id
 
@@ -95,20 +103,25 @@ def audit_event_append(
     # so a change is never committed without its event.
     with transaction.atomic(savepoint=False):
         connection = transaction.get_connection()
+        lane = lanes.current_lane()
+        key_id, key = signing_key()
+        fields["key_id"] = key_id
         with prepared_cursor(connection) as cursor:
             if settings.AUDIT_FLUSH_OUTSIDE_CHAIN_LOCK and connection.vendor == "postgresql":
                 _flush_outside_lock(cursor, connection)
-            sequence, previous_hash = _claim_next_sequence(cursor)
-            key_id, key = signing_key()
-            fields["sequence"] = sequence
-            fields["key_id"] = key_id
-            digest = row_hash(key=key, previous_hash=previous_hash, fields=fields)
-            event = AuditEvent(**fields, previous_hash=previous_hash, hash=digest)
-            event.id = _insert_and_move_head(cursor, connection.vendor, event)
+            if connection.vendor == "postgresql" and lanes.lane_count() > 1:
+                event = _append_in_one_trip(cursor, connection, lane, fields, key)
+            else:
+                sequence, previous_hash = _claim_next_sequence(cursor, lane)
+                fields["sequence"] = sequence
+                digest = row_hash(key=key, previous_hash=previous_hash, fields=fields)
+                event = AuditEvent(**fields, previous_hash=previous_hash, hash=digest)
+                event.id = _insert_and_move_head(cursor, connection.vendor, event, lane)
         event._state.adding = False
         event._state.db = connection.alias
+    sequence, digest = event.sequence, event.hash
     every = settings.AUDIT_CHECKPOINT_EVERY_EVENTS
-    if every > 0 and sequence % every == 0:
+    if every > 0 and lanes.lane_position(sequence) % every == 0:
         transaction.on_commit(functools.partial(_automatic_checkpoint, sequence, digest))
     return event
 
@@ -148,48 +161,143 @@ def _automatic_checkpoint(sequence: int, digest: str) -> None:
         )
 
 
-# The chain head row is the lock every appender queues on: incrementing it takes the row lock
-# (PostgreSQL) inside an IMMEDIATE transaction (SQLite) and returns the previous link.
+# A lane's head row is the lock every appender of the lane queues on: incrementing it takes the
+# row lock (PostgreSQL) inside an IMMEDIATE transaction (SQLite) and returns the previous link.
 _CLAIM = (
-    "UPDATE audit_auditchainhead SET sequence = sequence + 1 WHERE id = 1 RETURNING sequence, hash"
+    "UPDATE audit_auditchainhead SET sequence = sequence + 1 WHERE id = %s RETURNING sequence, hash"
 )
+# A lane's head row before its first event (its sequence is the lane's base).
+_CREATE_HEAD = (
+    "INSERT INTO audit_auditchainhead (id, sequence, hash) VALUES (%s, %s, %s) "
+    "ON CONFLICT (id) DO NOTHING"
+)
+_READ_HEAD = "SELECT sequence, hash FROM audit_auditchainhead WHERE id = %s"
 # Built from the constant STORED_FIELDS, never from input.
 _INSERT = (
     f"INSERT INTO audit_auditevent ({', '.join(STORED_FIELDS)}) "  # noqa: S608
     f"VALUES ({', '.join(['%s'] * len(STORED_FIELDS))}) RETURNING id"
 )
-_MOVE_HEAD = "UPDATE audit_auditchainhead SET hash = %s WHERE id = 1"
+_MOVE_HEAD = "UPDATE audit_auditchainhead SET hash = %s WHERE id = %s"
 
 
-def _claim_next_sequence(cursor: Any) -> tuple[int, str]:
-    cursor.execute(_CLAIM)
+def _claim_next_sequence(cursor: Any, lane: int) -> tuple[int, str]:
+    cursor.execute(_CLAIM, [lanes.head_id(lane)])
     row = cursor.fetchone()
     if row is None:
-        # The head row is created by a migration; it is missing only after a test flush.
-        AuditChainHead.objects.get_or_create(id=1)
-        cursor.execute(_CLAIM)
+        # Lane 0's head row is created by a migration (it is missing only after a test
+        # flush); another lane's by its first append.
+        _create_head(cursor, lane)
+        cursor.execute(_CLAIM, [lanes.head_id(lane)])
         row = cursor.fetchone()
     return int(row[0]), str(row[1])
 
 
-def _insert_and_move_head(cursor: Any, vendor: str, event: AuditEvent) -> int:
-    connection = transaction.get_connection()
-    values = [
+def _create_head(cursor: Any, lane: int) -> None:
+    cursor.execute(_CREATE_HEAD, [lanes.head_id(lane), lanes.lane_base(lane), GENESIS_HASH])
+
+
+def _stored_values(connection: Any, event: AuditEvent) -> list[Any]:
+    return [
         connection.ops.adapt_datetimefield_value(getattr(event, column))
         if column in {"occurred_at", "data_time"}
         else getattr(event, column)
         for column in STORED_FIELDS
     ]
+
+
+def _insert_and_move_head(cursor: Any, vendor: str, event: AuditEvent, lane: int) -> int:
+    values = _stored_values(transaction.get_connection(), event)
     if vendor == "postgresql":
         # One round trip for both writes.
         cursor.execute(
             f"WITH inserted AS ({_INSERT}) "  # noqa: S608 (constant SQL)
-            "UPDATE audit_auditchainhead SET hash = %s WHERE id = 1 "
+            "UPDATE audit_auditchainhead SET hash = %s WHERE id = %s "
             "RETURNING (SELECT id FROM inserted)",
-            [*values, event.hash],
+            [*values, event.hash, lanes.head_id(lane)],
         )
         return int(cursor.fetchone()[0])
     cursor.execute(_INSERT, values)
     event_id = int(cursor.fetchone()[0])
-    cursor.execute(_MOVE_HEAD, [event.hash])
+    cursor.execute(_MOVE_HEAD, [event.hash, lanes.head_id(lane)])
     return event_id
+
+
+# Lanes on PostgreSQL: the event and its lane head's move in one statement, which moves the
+# head only if it is where this thread last saw it (number and hash: a head this thread moved
+# in a transaction that rolled back names an event that was never committed). The head's row
+# lock still orders appenders of one lane; one that finds the head moved re-reads and retries.
+_ONE_TRIP_SQL: dict[str, str] = {}
+
+
+def _one_trip_sql(connection: Any) -> str:
+    sql = _ONE_TRIP_SQL.get(connection.vendor)
+    if sql is None:
+        sql = _ONE_TRIP_SQL[connection.vendor] = _build_one_trip_sql(connection)
+    return sql
+
+
+def _build_one_trip_sql(connection: Any) -> str:
+    # Typed casts: the values are not a VALUES list, so PostgreSQL cannot take their types
+    # from the columns. A character column casts to varchar without a length, so an overlong
+    # value fails on insert as it would otherwise (an explicit cast would cut it short).
+    fields: list[Any] = [AuditEvent._meta.get_field(column) for column in STORED_FIELDS]
+    casts = ", ".join(f"%s::{field.cast_db_type(connection)}" for field in fields)
+    # Constant column names and types only: nothing from input reaches this SQL.
+    return (
+        "WITH moved AS (UPDATE audit_auditchainhead SET sequence = %s, hash = %s "  # noqa: S608
+        "WHERE id = %s AND sequence = %s AND hash = %s RETURNING id) "
+        f"INSERT INTO audit_auditevent ({', '.join(STORED_FIELDS)}) "
+        f"SELECT {casts} FROM moved RETURNING id"
+    )
+
+
+# The lane heads this thread last wrote or read, by database alias and lane.
+_seen = threading.local()
+
+
+def _seen_heads() -> dict[tuple[str, int], tuple[int, str]]:
+    heads: dict[tuple[str, int], tuple[int, str]] | None = getattr(_seen, "heads", None)
+    if heads is None:
+        heads = _seen.heads = {}
+    return heads
+
+
+def _read_head(cursor: Any, lane: int) -> tuple[int, str]:
+    cursor.execute(_READ_HEAD, [lanes.head_id(lane)])
+    row = cursor.fetchone()
+    if row is None:
+        _create_head(cursor, lane)
+        cursor.execute(_READ_HEAD, [lanes.head_id(lane)])
+        row = cursor.fetchone()
+    return int(row[0]), str(row[1])
+
+
+def _append_in_one_trip(
+    cursor: Any, connection: Any, lane: int, fields: dict[str, Any], key: bytes
+) -> AuditEvent:
+    heads = _seen_heads()
+    place = (connection.alias, lane)
+    head = heads.get(place) or _read_head(cursor, lane)
+    sql = _one_trip_sql(connection)
+    while True:
+        sequence, previous_hash = head
+        fields["sequence"] = sequence + 1
+        digest = row_hash(key=key, previous_hash=previous_hash, fields=fields)
+        event = AuditEvent(**fields, previous_hash=previous_hash, hash=digest)
+        cursor.execute(
+            sql,
+            [
+                sequence + 1,
+                digest,
+                lanes.head_id(lane),
+                sequence,
+                previous_hash,
+                *_stored_values(connection, event),
+            ],
+        )
+        row = cursor.fetchone()
+        if row is not None:
+            event.id = int(row[0])
+            heads[place] = (sequence + 1, digest)
+            return event
+        head = _read_head(cursor, lane)

@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 
+from periop.audit import lanes
 from periop.audit.chain import (
     GENESIS_HASH,
     HASHED_FIELDS,
@@ -39,6 +40,18 @@ class Problem:
 
 
 @dataclass(frozen=True, slots=True)
+class LaneVerification:
+    """One lane as verified: its number, how many events it holds and its last event's hash."""
+
+    lane: int
+    events: int
+    head: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"lane": self.lane, "events": self.events, "head": self.head}
+
+
+@dataclass(frozen=True, slots=True)
 class ChainVerification:
     ok: bool
     events: int
@@ -48,6 +61,8 @@ class ChainVerification:
     problems_truncated: bool = False
     checkpoint: Checkpoint | None = None
     checkpoints: int = 0
+    # Every lane walked, in lane order (one, lane 0, unless the ledger has several).
+    lanes: tuple[LaneVerification, ...] = ()
 
     @property
     def first_broken_sequence(self) -> int | None:
@@ -70,6 +85,7 @@ class ChainVerification:
             "head": self.head,
             "checkpoint": self.checkpoint.as_dict() if self.checkpoint else None,
             "checkpoints": self.checkpoints,
+            "lanes": [lane.as_dict() for lane in self.lanes],
         }
         if not self.ok:
             result["first_broken_sequence"] = self.first_broken_sequence
@@ -180,29 +196,50 @@ def _rows() -> Iterator[tuple[Any, ...]]:
                 yield tuple(fixed)
 
 
+@dataclass(slots=True)
+class _Lane:
+    """The walk's state in one lane."""
+
+    lane: int
+    previous_hash: str = GENESIS_HASH
+    count: int = 0
+    # Events missing so far: the next stored event should be `expected`.
+    skipped: int = 0
+
+    @property
+    def expected(self) -> int:
+        return lanes.lane_base(self.lane) + self.count + 1 + self.skipped
+
+    @property
+    def last(self) -> int:
+        """The sequence the lane's last stored event should have (its base when empty)."""
+        return self.expected - 1
+
+
 def audit_chain_verify(
     *, max_problems: int | None = None, checkpoints: CheckpointFile | None = None
 ) -> ChainVerification:
-    """Walks the ledger in sequence order, recomputes every link of the chain and compares it
-    with the checkpoints kept outside the database. Reports every problem, up to
-    `max_problems` (the AUDIT_VERIFY_MAX_PROBLEMS setting by default)."""
+    """Walks the ledger lane by lane in sequence order, recomputes every link of each lane's
+    chain and compares it with the checkpoints kept outside the database. Reports every
+    problem, up to `max_problems` (the AUDIT_VERIFY_MAX_PROBLEMS setting by default)."""
     limit = max(1, settings.AUDIT_VERIFY_MAX_PROBLEMS if max_problems is None else max_problems)
-    # The head row and the checkpoints are read before the walk: whatever they record was
+    # The head rows and the checkpoints are read before the walk: whatever they record was
     # committed before it began, so an append racing with verification is not a deletion.
-    head = AuditChainHead.objects.filter(id=1).values_list("sequence", flat=True).first()
+    heads = {
+        head_id - 1: sequence
+        for head_id, sequence in AuditChainHead.objects.values_list("id", "sequence")
+    }
     anchors = audit_checkpoints_read() if checkpoints is None else checkpoints
     problems = [Problem(None, message) for message in anchors.problems]
     # The checkpointed hash of each sequence, by hash (several checkpoints of one head are
     # one expectation; two different hashes for one sequence mean the ledger was rewritten).
     expected: dict[int, dict[str, Checkpoint]] = {}
     for checkpoint in sorted(anchors.checkpoints, key=lambda item: (item.time, item.line)):
-        if checkpoint.sequence > 0:
+        if lanes.lane_position(checkpoint.sequence) > 0:
             expected.setdefault(checkpoint.sequence, {})[checkpoint.hash] = checkpoint
     keys = verification_keys()
-    previous_hash = GENESIS_HASH
-    count = 0
-    # Events missing so far: the next stored event should be `count + 1 + skipped`.
-    skipped = 0
+    walked: list[_Lane] = []
+    state = _Lane(0)
     truncated = False
     # The hot loop checks the common case inline (one key, intact link, matching HMAC) and
     # hands anything unusual to `_row_problems`, which explains it.
@@ -211,17 +248,23 @@ def audit_chain_verify(
     single_key = next(iter(keys.values())) if len(keys) == 1 else None
     for row in _rows():
         sequence = row[_SEQUENCE]
+        if lanes.lane_of(sequence) != state.lane:
+            # The first event of another lane: the walk of this one is over.
+            if state.count:
+                walked.append(state)
+            state = _Lane(lanes.lane_of(sequence))
         key = single_key or keys.get(row[_KEY_ID])
+        previous_hash = state.previous_hash
         if (
             key is None
-            or sequence != count + 1 + skipped
+            or sequence != state.expected
             or row[_PREVIOUS_HASH] != previous_hash
             or digest(key, f"{previous_hash}\n{encode(row[:_HASHED])}".encode(), "sha256").hex()
             != row[_HASH]
         ):
-            problems.extend(_row_problems(row, count + 1 + skipped, previous_hash, keys))
+            problems.extend(_row_problems(row, state.expected, previous_hash, keys))
             # After a gap, carry on from the row found: every later problem is reported too.
-            skipped = sequence - count - 1
+            state.skipped = sequence - lanes.lane_base(state.lane) - state.count - 1
         if sequence in expected:
             problems.extend(
                 Problem(
@@ -232,68 +275,93 @@ def audit_chain_verify(
                 for digest_there, checkpoint in expected[sequence].items()
                 if digest_there != row[_HASH]
             )
-        previous_hash = row[_HASH]
-        count += 1
+        state.previous_hash = row[_HASH]
+        state.count += 1
         if problems and len(problems) > limit:
             truncated = True
             break
+    if state.count:
+        walked.append(state)
 
     if not truncated:
-        problems.extend(_tail_problems(count + skipped, head or 0, anchors))
+        # Lanes without events whose head or checkpoints record some: walked, and empty.
+        seen = {lane.lane for lane in walked}
+        named = set(heads) | {lanes.lane_of(c.sequence) for c in anchors.checkpoints}
+        walked.extend(_Lane(lane) for lane in named - seen)
+        walked.sort(key=lambda item: item.lane)
+        for lane in walked:
+            problems.extend(_tail_problems(lane, heads.get(lane.lane, 0), anchors))
     if len(problems) > limit:
         problems, truncated = problems[:limit], True
     return ChainVerification(
         ok=not problems,
-        events=count,
-        head=previous_hash,
+        events=sum(lane.count for lane in walked),
+        head=state.previous_hash,
         problems=tuple(problems),
         problems_truncated=truncated,
         checkpoint=anchors.latest,
         checkpoints=len(anchors.checkpoints),
+        lanes=tuple(LaneVerification(lane.lane, lane.count, lane.previous_hash) for lane in walked),
     )
 
 
-def _tail_problems(last: int, head: int, anchors: CheckpointFile) -> list[Problem]:
-    """Events missing from the end of the ledger: the head row (`head` events), or a
-    checkpoint, records more events than the ledger holds."""
+def _tail_problems(lane: _Lane, head: int, anchors: CheckpointFile) -> list[Problem]:
+    """Events missing from the end of a lane: its head row (at event `head`), or a
+    checkpoint, records more events than the lane holds."""
     problems = []
+    last = lane.last
+    in_lane = [c for c in anchors.checkpoints if lanes.lane_of(c.sequence) == lane.lane]
     if head > last:
         problems.append(
             Problem(
                 last + 1,
-                f"The ledger ends at event {last} but its head records {head} events: "
-                "the latest events were deleted.",
+                f"{_lane_name(lane.lane)} ends at event {last} but its head records "
+                f"{lanes.lane_position(head)} events: the latest events were deleted.",
             )
         )
     every = settings.AUDIT_CHECKPOINT_EVERY_EVENTS
     if every > 0:
-        # The ledger checkpoints every `every` events by itself; the newest of those may still
-        # be on its way to the file (it is written just after its event commits), the one
-        # before it must be there.
-        needed = (last // every - 1) * every
-        newest = max((checkpoint.sequence for checkpoint in anchors.checkpoints), default=0)
+        # The ledger checkpoints every `every` events of a lane by itself; the newest of those
+        # may still be on its way to the file (it is written just after its event commits),
+        # the one before it must be there.
+        position = lanes.lane_position(last)
+        needed = (position // every - 1) * every
+        newest = max((lanes.lane_position(c.sequence) for c in in_lane), default=0)
         if needed > 0 and newest < needed:
+            base = lanes.lane_base(lane.lane)
             problems.append(
                 Problem(
                     None,
-                    f"The checkpoint file holds no checkpoint at or after event {needed}, "
-                    f"although the ledger checkpoints itself every {every} events and holds "
-                    f"{last}: the file was removed or replaced by an older copy, or "
-                    "checkpoints could not be written (see the log). Find out which, then "
-                    "write one with `manage.py audit_checkpoint`.",
+                    f"The checkpoint file holds no checkpoint at or after event {base + needed}, "
+                    f"although the ledger checkpoints {_each_lane(lane.lane)} every {every} "
+                    f"events and {_holds(lane.lane)} {position}: the file was removed or "
+                    "replaced by an older copy, or checkpoints could not be written (see the "
+                    "log). Find out which, then write one with `manage.py audit_checkpoint`.",
                 )
             )
-    beyond = [checkpoint for checkpoint in anchors.checkpoints if checkpoint.sequence > last]
+    beyond = [checkpoint for checkpoint in in_lane if checkpoint.sequence > last]
     if beyond:
         furthest = max(beyond, key=lambda item: (item.sequence, item.time, item.line))
         problems.append(
             Problem(
                 last + 1,
-                f"The ledger ends at event {last}, before {furthest.describe()}: "
-                "the latest events were deleted.",
+                f"{_lane_name(lane.lane)} ends at event {last}, before "
+                f"{furthest.describe()}: the latest events were deleted.",
             )
         )
     return problems
+
+
+def _lane_name(lane: int) -> str:
+    return "The ledger" if lane == 0 else f"Lane {lane} of the ledger"
+
+
+def _each_lane(lane: int) -> str:
+    return "itself" if lane == 0 else "each lane"
+
+
+def _holds(lane: int) -> str:
+    return "holds" if lane == 0 else f"lane {lane} holds"
 
 
 # Records that prove themselves: apps whose signed records carry a digest in the ledger

@@ -99,8 +99,9 @@ def test_the_verification_reports_the_break_only_when_there_is_one(ledger):
     as_owner("UPDATE audit_auditevent SET action = 'delete' WHERE sequence = 3")
     broken = audit_chain_verify().as_dict()
 
-    assert set(intact) == {"ok", "events", "head", "checkpoint", "checkpoints"}
+    assert set(intact) == {"ok", "events", "head", "checkpoint", "checkpoints", "lanes"}
     assert intact["ok"] is True
+    assert intact["lanes"] == [{"lane": 0, "events": intact["events"], "head": intact["head"]}]
     assert (broken["ok"], broken["first_broken_sequence"]) == (False, 3)
     assert "altered" in broken["problem"]
 
