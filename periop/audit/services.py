@@ -75,9 +75,10 @@ def audit_event_append(
     """Appends one event to the chain, inside the caller's transaction.
 
     Call it in the same `transaction.atomic()` block as the change it records: if the change
-    rolls back, so does its event. Concurrent appenders queue on the chain head's row lock
-    (PostgreSQL) or on SQLite's IMMEDIATE write lock, so the chain never forks or skips; the
-    unique sequence and hash constraints are the backstop.
+    rolls back, so does its event. Concurrent appenders to one lane (to the one chain when
+    `AUDIT_LANES` is 1) queue on its head's row lock (PostgreSQL) or on SQLite's IMMEDIATE
+    write lock, so no lane ever forks or skips; the unique sequence and hash constraints are
+    the backstop. Appenders to different lanes never wait for each other.
     """
     if action not in Action.values:
         raise ValueError(f"Unknown audit action {action!r}.")
@@ -112,11 +113,7 @@ def audit_event_append(
             if connection.vendor == "postgresql" and lanes.lane_count() > 1:
                 event = _append_in_one_trip(cursor, connection, lane, fields, key)
             else:
-                sequence, previous_hash = _claim_next_sequence(cursor, lane)
-                fields["sequence"] = sequence
-                digest = row_hash(key=key, previous_hash=previous_hash, fields=fields)
-                event = AuditEvent(**fields, previous_hash=previous_hash, hash=digest)
-                event.id = _insert_and_move_head(cursor, connection.vendor, event, lane)
+                event = _append_claiming(cursor, connection, lane, fields, key)
         event._state.adding = False
         event._state.db = connection.alias
     sequence, digest = event.sequence, event.hash
@@ -171,7 +168,6 @@ _CREATE_HEAD = (
     "INSERT INTO audit_auditchainhead (id, sequence, hash) VALUES (%s, %s, %s) "
     "ON CONFLICT (id) DO NOTHING"
 )
-_READ_HEAD = "SELECT sequence, hash FROM audit_auditchainhead WHERE id = %s"
 # Built from the constant STORED_FIELDS, never from input.
 _INSERT = (
     f"INSERT INTO audit_auditevent ({', '.join(STORED_FIELDS)}) "  # noqa: S608
@@ -190,6 +186,19 @@ def _claim_next_sequence(cursor: Any, lane: int) -> tuple[int, str]:
         cursor.execute(_CLAIM, [lanes.head_id(lane)])
         row = cursor.fetchone()
     return int(row[0]), str(row[1])
+
+
+def _append_claiming(
+    cursor: Any, connection: Any, lane: int, fields: dict[str, Any], key: bytes
+) -> AuditEvent:
+    """Claims the lane's next number (waiting for the head's lock), then writes the event and
+    moves the head."""
+    sequence, previous_hash = _claim_next_sequence(cursor, lane)
+    fields["sequence"] = sequence
+    digest = row_hash(key=key, previous_hash=previous_hash, fields=fields)
+    event = AuditEvent(**fields, previous_hash=previous_hash, hash=digest)
+    event.id = _insert_and_move_head(cursor, connection.vendor, event, lane)
+    return event
 
 
 def _create_head(cursor: Any, lane: int) -> None:
@@ -262,30 +271,23 @@ def _seen_heads() -> dict[tuple[str, int], tuple[int, str]]:
     return heads
 
 
-def _read_head(cursor: Any, lane: int) -> tuple[int, str]:
-    cursor.execute(_READ_HEAD, [lanes.head_id(lane)])
-    row = cursor.fetchone()
-    if row is None:
-        _create_head(cursor, lane)
-        cursor.execute(_READ_HEAD, [lanes.head_id(lane)])
-        row = cursor.fetchone()
-    return int(row[0]), str(row[1])
-
-
 def _append_in_one_trip(
     cursor: Any, connection: Any, lane: int, fields: dict[str, Any], key: bytes
 ) -> AuditEvent:
+    """Appends with the lane's head where this thread last left it, in one statement; when
+    the head has moved since (or this thread has not appended to the lane yet), claims the
+    head as a single chain does instead: it queues on the head's lock and cannot fail, so no
+    writer retries for ever."""
     heads = _seen_heads()
     place = (connection.alias, lane)
-    head = heads.get(place) or _read_head(cursor, lane)
-    sql = _one_trip_sql(connection)
-    while True:
-        sequence, previous_hash = head
+    remembered = heads.get(place)
+    if remembered is not None:
+        sequence, previous_hash = remembered
         fields["sequence"] = sequence + 1
         digest = row_hash(key=key, previous_hash=previous_hash, fields=fields)
         event = AuditEvent(**fields, previous_hash=previous_hash, hash=digest)
         cursor.execute(
-            sql,
+            _one_trip_sql(connection),
             [
                 sequence + 1,
                 digest,
@@ -298,6 +300,8 @@ def _append_in_one_trip(
         row = cursor.fetchone()
         if row is not None:
             event.id = int(row[0])
-            heads[place] = (sequence + 1, digest)
+            heads[place] = (event.sequence, digest)
             return event
-        head = _read_head(cursor, lane)
+    event = _append_claiming(cursor, connection, lane, fields, key)
+    heads[place] = (event.sequence, event.hash)
+    return event
