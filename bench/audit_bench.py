@@ -15,7 +15,9 @@ created for the run (and dropped after) with the audit table's columns, defaults
 of the same width as an audit event (the same canonical payload, a 64-character hash). Target:
 chained appends with 8 writers >= 0.8 x that. The 8-writer chain runs twice: with the default
 commit (the chain head held through the disk flush) and with `AUDIT_FLUSH_OUTSIDE_CHAIN_LOCK`
-(the flush waited for after the head is released), both against the same plain inserts.
+(the flush waited for after the head is released), and a third time in 8 lanes
+(`AUDIT_LANES=8`: each writer appends to its own chain, in one statement when its lane's head
+is where it left it), all against the same plain inserts.
 
 Automatic checkpoints go to a file of the run's own (`AUDIT_CHECKPOINT_FILE`), removed after.
 """
@@ -211,6 +213,16 @@ def main() -> None:
         _measure(options, scratch.url)
 
 
+def _with_setting(name: str, value: str, url: str, appends: int) -> float:
+    """Appends/s of 8 writers with one setting changed. The writers are spawned: they read
+    the setting from the environment they inherit."""
+    os.environ[name] = value
+    try:
+        return appends_per_second(url, 8, appends)
+    finally:
+        del os.environ[name]
+
+
 def _measure(options: argparse.Namespace, url: str) -> None:
     environment = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
     subprocess.run(
@@ -221,13 +233,10 @@ def _measure(options: argparse.Namespace, url: str) -> None:
     for writers in (1, 8):
         rates[writers] = appends_per_second(url, writers, options.appends)
         print(f"appends/s with {writers} writer(s): {rates[writers]:,.0f}", flush=True)
-    # The writers are spawned: they read the setting from the environment they inherit.
-    os.environ["AUDIT_FLUSH_OUTSIDE_CHAIN_LOCK"] = "true"
-    try:
-        outside = appends_per_second(url, 8, options.appends)
-    finally:
-        del os.environ["AUDIT_FLUSH_OUTSIDE_CHAIN_LOCK"]
+    outside = _with_setting("AUDIT_FLUSH_OUTSIDE_CHAIN_LOCK", "true", url, options.appends)
     print(f"appends/s with 8 writers, AUDIT_FLUSH_OUTSIDE_CHAIN_LOCK: {outside:,.0f}", flush=True)
+    in_lanes = _with_setting("AUDIT_LANES", "8", url, options.appends)
+    print(f"appends/s with 8 writers, AUDIT_LANES=8: {in_lanes:,.0f}", flush=True)
     psql = ["psql", url, "-qc"]
     subprocess.run(
         [*psql, f"CREATE TABLE {UNCHAINED} (LIKE audit_auditevent INCLUDING ALL)"], check=True
@@ -242,6 +251,7 @@ def _measure(options: argparse.Namespace, url: str) -> None:
         "ratio chained/plain with 8 writers, AUDIT_FLUSH_OUTSIDE_CHAIN_LOCK: "
         f"{outside / plain:.2f}  (target >= 0.8)"
     )
+    print(f"ratio chained/plain with 8 writers, AUDIT_LANES=8: {in_lanes / plain:.2f}  (>= 0.8)")
 
     _setup(url)
     from periop.audit.verification import audit_chain_verify

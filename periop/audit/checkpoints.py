@@ -14,7 +14,7 @@ import hmac
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,17 +86,33 @@ def audit_checkpoint_write(
     The file is opened append-only, the line goes in one `write` (so concurrent writers never
     interleave) and is fsync'ed before this returns. Raises OSError when it cannot be written.
     """
+    return audit_checkpoints_write([(sequence, hash)], now=now, path=path)[0]
+
+
+def audit_checkpoints_write(
+    heads: Iterable[tuple[int, str]], *, now: dt.datetime | None = None, path: Path | None = None
+) -> list[Checkpoint]:
+    """Appends a signed checkpoint of each head (`sequence`, `hash`; one per lane of the
+    ledger), all in one `write` and one fsync, with the same time."""
     key_id, key = signing_key()
     time = iso_utc(now or timezone.now())
-    checkpoint = Checkpoint(sequence=sequence, hash=hash, time=time, key_id=key_id)
-    signature = checkpoint_signature(
-        key=key, sequence=sequence, hash=hash, time=time, key_id=key_id
-    )
-    line = json.dumps(
-        {"v": _VERSION, **checkpoint.as_dict(), "hmac": signature}, separators=(",", ":")
-    )
-    _append(path or checkpoint_file_path(), (line + "\n").encode())
-    return checkpoint
+    checkpoints = []
+    lines = []
+    for sequence, digest in heads:
+        checkpoint = Checkpoint(sequence=sequence, hash=digest, time=time, key_id=key_id)
+        signature = checkpoint_signature(
+            key=key, sequence=sequence, hash=digest, time=time, key_id=key_id
+        )
+        lines.append(
+            json.dumps(
+                {"v": _VERSION, **checkpoint.as_dict(), "hmac": signature}, separators=(",", ":")
+            )
+            + "\n"
+        )
+        checkpoints.append(checkpoint)
+    if lines:
+        _append(path or checkpoint_file_path(), "".join(lines).encode())
+    return checkpoints
 
 
 def _append(path: Path, data: bytes) -> None:

@@ -100,22 +100,32 @@ def audit_event_append(
         "department_id": department_id,
         "payload": canonical_json(payload or {}),
     }
-    # No savepoint: if the append fails, the caller's whole transaction must fail with it,
-    # so a change is never committed without its event.
-    with transaction.atomic(savepoint=False):
-        connection = transaction.get_connection()
-        lane = lanes.current_lane()
-        key_id, key = signing_key()
-        fields["key_id"] = key_id
+    connection = transaction.get_connection()
+    lane = lanes.current_lane()
+    key_id, key = signing_key()
+    fields["key_id"] = key_id
+    in_lanes = connection.vendor == "postgresql" and lanes.lane_count() > 1
+    event = None
+    if in_lanes and connection.get_autocommit() and not settings.AUDIT_FLUSH_OUTSIDE_CHAIN_LOCK:
+        # Outside any transaction (a check, a read): one statement is the whole append, and
+        # its own transaction, when the lane's head is where this thread left it.
         with prepared_cursor(connection) as cursor:
+            event = _append_if_head_unmoved(cursor, connection, lane, fields, key)
+    if event is None:
+        # No savepoint: if the append fails, the caller's whole transaction must fail with
+        # it, so a change is never committed without its event.
+        with transaction.atomic(savepoint=False), prepared_cursor(connection) as cursor:
             if settings.AUDIT_FLUSH_OUTSIDE_CHAIN_LOCK and connection.vendor == "postgresql":
                 _flush_outside_lock(cursor, connection)
-            if connection.vendor == "postgresql" and lanes.lane_count() > 1:
-                event = _append_in_one_trip(cursor, connection, lane, fields, key)
+            if in_lanes:
+                event = _append_if_head_unmoved(cursor, connection, lane, fields, key)
+                if event is None:
+                    event = _append_claiming(cursor, connection, lane, fields, key)
+                    _seen_heads()[(connection.alias, lane)] = (event.sequence, event.hash)
             else:
                 event = _append_claiming(cursor, connection, lane, fields, key)
-        event._state.adding = False
-        event._state.db = connection.alias
+    event._state.adding = False
+    event._state.db = connection.alias
     sequence, digest = event.sequence, event.hash
     every = settings.AUDIT_CHECKPOINT_EVERY_EVENTS
     if every > 0 and lanes.lane_position(sequence) % every == 0:
@@ -271,37 +281,36 @@ def _seen_heads() -> dict[tuple[str, int], tuple[int, str]]:
     return heads
 
 
-def _append_in_one_trip(
+def _append_if_head_unmoved(
     cursor: Any, connection: Any, lane: int, fields: dict[str, Any], key: bytes
-) -> AuditEvent:
-    """Appends with the lane's head where this thread last left it, in one statement; when
-    the head has moved since (or this thread has not appended to the lane yet), claims the
-    head as a single chain does instead: it queues on the head's lock and cannot fail, so no
-    writer retries for ever."""
+) -> AuditEvent | None:
+    """Appends in one statement with the lane's head where this thread last left it. None,
+    having written nothing, when the head has moved since (or this thread has not appended to
+    the lane yet): the caller then claims the head as a single chain does, which queues on
+    the head's lock and cannot fail, so no writer retries for ever."""
     heads = _seen_heads()
     place = (connection.alias, lane)
-    remembered = heads.get(place)
-    if remembered is not None:
-        sequence, previous_hash = remembered
-        fields["sequence"] = sequence + 1
-        digest = row_hash(key=key, previous_hash=previous_hash, fields=fields)
-        event = AuditEvent(**fields, previous_hash=previous_hash, hash=digest)
-        cursor.execute(
-            _one_trip_sql(connection),
-            [
-                sequence + 1,
-                digest,
-                lanes.head_id(lane),
-                sequence,
-                previous_hash,
-                *_stored_values(connection, event),
-            ],
-        )
-        row = cursor.fetchone()
-        if row is not None:
-            event.id = int(row[0])
-            heads[place] = (event.sequence, digest)
-            return event
-    event = _append_claiming(cursor, connection, lane, fields, key)
-    heads[place] = (event.sequence, event.hash)
+    remembered = heads.pop(place, None)
+    if remembered is None:
+        return None
+    sequence, previous_hash = remembered
+    fields["sequence"] = sequence + 1
+    digest = row_hash(key=key, previous_hash=previous_hash, fields=fields)
+    event = AuditEvent(**fields, previous_hash=previous_hash, hash=digest)
+    cursor.execute(
+        _one_trip_sql(connection),
+        [
+            sequence + 1,
+            digest,
+            lanes.head_id(lane),
+            sequence,
+            previous_hash,
+            *_stored_values(connection, event),
+        ],
+    )
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    event.id = int(row[0])
+    heads[place] = (event.sequence, digest)
     return event

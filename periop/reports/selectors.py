@@ -9,7 +9,7 @@ the few grouped rows each query returns (at most one per drug, reason, level or 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import connections, router
@@ -30,6 +30,7 @@ from periop.assessments.models import (
     Patient,
     ReasonCode,
 )
+from periop.audit.chain import GENESIS_HASH
 from periop.audit.models import AuditChainHead, AuditEvent
 from periop.drugs.registry import get_knowledge_base
 from periop.interop.models import CdsFeedback
@@ -608,12 +609,34 @@ def _knowledge_base_versions(
 
 def audit_chain_head() -> dict[str, Any]:
     """The ledger's head now, always read from the primary (a replica may lag): a printed
-    report quoting it pins the history it was made from."""
-    head = (
-        AuditChainHead.objects.using(PRIMARY).filter(id=1).values_list("sequence", "hash").first()
+    report quoting it pins the history it was made from. `sequence` and `hash` are the first
+    chain's (lane 0); a ledger in several lanes (`AUDIT_LANES`) adds `lanes`, every lane's
+    head, and the report pins all of them."""
+    rows = (
+        AuditChainHead.objects.using(PRIMARY).order_by("id").values_list("id", "sequence", "hash")
     )
-    sequence, digest = head or (0, "0" * 64)
-    return {"sequence": sequence, "hash": digest}
+    heads = [
+        {"lane": head_id - 1, "sequence": sequence, "hash": digest}
+        for head_id, sequence, digest in rows
+    ]
+    first = next((head for head in heads if head["lane"] == 0), None)
+    result: dict[str, Any] = {
+        "sequence": first["sequence"] if first else 0,
+        "hash": first["hash"] if first else GENESIS_HASH,
+    }
+    if any(head["lane"] != 0 for head in heads):
+        result["lanes"] = heads
+    return result
+
+
+HEAD_KEYS = ("sequence", "hash", "lanes")
+
+
+def audit_head_lanes(head: Mapping[str, Any]) -> dict[int, int]:
+    """The pinned head of every lane, {lane: sequence}, of a head from `audit_chain_head`."""
+    if "lanes" in head:
+        return {int(entry["lane"]): int(entry["sequence"]) for entry in head["lanes"]}
+    return {0: int(head["sequence"])}
 
 
 def department_report(
@@ -647,7 +670,7 @@ def department_report(
         },
         "period": period.as_dict(),
         "generated_at": now.astimezone(period.zone).isoformat(),
-        "audit_chain_head": {"sequence": head["sequence"], "hash": head["hash"]},
+        "audit_chain_head": {key: head[key] for key in HEAD_KEYS if key in head},
         "read_from": source.as_dict(),
         "counting": LINEAGE_NOTE,
         "assessments": assessments,

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from periop.accounts.models import Department
-from periop.audit.checkpoints import audit_checkpoint_write
+from periop.audit.checkpoints import audit_checkpoints_write
 from periop.audit.models import Action, AuditEvent
 from periop.audit.services import Actor, audit_event_append
 from periop.reports.periods import ReportPeriod
@@ -58,6 +58,7 @@ def report_head_checkpoint(chain_head: Mapping[str, Any]) -> None:
     the file cannot be written: the error is logged, and the regular `audit_checkpoint` job
     is the anchor that fails loudly."""
     try:
-        audit_checkpoint_write(sequence=int(chain_head["sequence"]), hash=str(chain_head["hash"]))
+        heads = chain_head.get("lanes") or [chain_head]
+        audit_checkpoints_write((int(head["sequence"]), str(head["hash"])) for head in heads)
     except OSError:
         logger.exception("The audit checkpoint of a report's chain head could not be written.")

@@ -14,6 +14,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from periop.accounts.models import Department
+from periop.audit import lanes
 from periop.audit.selectors import (
     audit_events_filter,
     audit_events_of_department,
@@ -38,7 +39,12 @@ from periop.reports.periods import (
     report_period_parse,
     report_period_shortcuts,
 )
-from periop.reports.selectors import audit_chain_head, audit_log_with_mrns, department_report
+from periop.reports.selectors import (
+    audit_chain_head,
+    audit_head_lanes,
+    audit_log_with_mrns,
+    department_report,
+)
 from periop.reports.services import report_access_record
 
 AUDIT_LOG_PAGE_SIZE = 50
@@ -196,7 +202,9 @@ def audit_log_page(request: HttpRequest, department_id: int) -> HttpResponseBase
         ordering=ordering,
     )
     events = audit_log_with_mrns(
-        audit_events_of_department(events, department.pk).filter(sequence__lte=head["sequence"]),
+        audit_events_of_department(events, department.pk).filter(
+            lanes.pinned(audit_head_lanes(head))
+        ),
         department_id=department.pk,
     ).using(source.alias)
     report_access_record(

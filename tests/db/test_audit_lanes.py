@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from periop.audit import lanes, services
 from periop.audit.chain import GENESIS_HASH
@@ -338,3 +339,40 @@ def test_eight_writers_sharing_three_lanes_with_rollbacks_give_gapless_lanes(
     result = audit_chain_verify()
     assert result.ok, result.problems
     assert sum(lane.events for lane in result.lanes) == kept
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="lanes append in one trip there")
+@pytest.mark.parametrize("stale", [False, True], ids=["head-unmoved", "head-moved"])
+def test_outside_a_transaction_an_append_is_one_statement_when_its_lane_is_unmoved(
+    audit_guard_lifted, transactional_db, settings, monkeypatch, stale
+):
+    settings.AUDIT_LANES = 4
+    settings.AUDIT_CHECKPOINT_EVERY_EVENTS = 0
+    monkeypatch.setattr(lanes, "current_lane", lambda: 3)
+    first = append(1)
+    if stale:
+        # Another writer's append to lane 3 since, as it would be stored.
+        services._seen_heads()[(connection.alias, 3)] = (3 * STRIDE, GENESIS_HASH)
+
+    with CaptureQueriesContext(connection) as queries:
+        second = append(1)
+
+    assert second[0].sequence == 3 * STRIDE + 2
+    assert second[0].previous_hash == first[0].hash
+    # Unmoved: the one conditional statement, committed by itself. Moved: that statement
+    # writes nothing, then the claim and the write in a transaction of their own.
+    statements = [query["sql"].split(" ", 2)[:2] for query in queries.captured_queries]
+    one_trip = ["WITH", "moved"]
+    if stale:
+        assert statements == [
+            one_trip,
+            ["BEGIN"],
+            ["UPDATE", "audit_auditchainhead"],
+            ["WITH", "inserted"],
+            ["COMMIT"],
+        ]
+    else:
+        assert statements == [one_trip]
+    assert not connection.in_atomic_block
+    assert AuditEvent.objects.filter(sequence=3 * STRIDE + 2).exists()
+    assert audit_chain_verify().ok
