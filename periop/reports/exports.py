@@ -54,6 +54,12 @@ def department_report_rows(report: dict[str, Any]) -> Iterator[list[Any]]:
     yield ["report", "generated", "", "at", report["generated_at"]]
     yield ["report", "audit_chain_head", "", "sequence", head["sequence"]]
     yield ["report", "audit_chain_head", "", "hash", head["hash"]]
+    # A ledger in several lanes: every other lane's head, the lane in the item column.
+    for lane in head.get("lanes", ()):
+        if lane["lane"] != 0:
+            item = f"lane {lane['lane']}"
+            yield ["report", "audit_chain_head", item, "sequence", lane["sequence"]]
+            yield ["report", "audit_chain_head", item, "hash", lane["hash"]]
     read_from = report["read_from"]
     yield ["report", "read_from", "", "database", read_from["database"]]
     yield ["report", "read_from", "", "replica_lag_seconds", read_from["replica_lag_seconds"]]
