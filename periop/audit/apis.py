@@ -126,6 +126,12 @@ class AuditRecordsOutput(serializers.Serializer[Any]):
     )
 
 
+class AuditLaneOutput(serializers.Serializer[Any]):
+    lane = serializers.IntegerField(help_text="The lane's number (0: the ledger's first chain).")
+    events = serializers.IntegerField(help_text="Events read in the lane.")
+    head = serializers.CharField(help_text="The hash of the lane's last event read.")
+
+
 class AuditVerifyOutput(serializers.Serializer[Any]):
     """The verification result. The fields after `checkpoints` are present only when `ok` is
     false."""
@@ -133,6 +139,11 @@ class AuditVerifyOutput(serializers.Serializer[Any]):
     ok = serializers.BooleanField()
     events = serializers.IntegerField(help_text="Events read.")
     head = serializers.CharField(help_text="The hash of the last event read.")
+    lanes = AuditLaneOutput(
+        many=True,
+        help_text="Every lane of the ledger walked, in lane order: one (lane 0) unless "
+        "AUDIT_LANES spread the ledger over several chains.",
+    )
     checkpoint = AuditCheckpointOutput(
         allow_null=True,
         help_text="The latest valid signed checkpoint in the checkpoint file, or null if none.",

@@ -52,7 +52,14 @@ class Command(BaseCommand):
                 f"Audit chain broken {where}: {result.problem} "
                 f"({len(result.problems)} problem{'s' if len(result.problems) != 1 else ''})"
             )
-        self.stdout.write(f"Audit chain intact: {result.events} events, head {result.head}.")
+        if len(result.lanes) > 1:
+            self.stdout.write(
+                f"Audit chain intact: {result.events} events in {len(result.lanes)} lanes."
+            )
+            for lane in result.lanes:
+                self.stdout.write(f"  lane {lane.lane}: {lane.events} events, head {lane.head}")
+        else:
+            self.stdout.write(f"Audit chain intact: {result.events} events, head {result.head}.")
         checkpoint = result.checkpoint
         if checkpoint is None:
             self.stderr.write(
