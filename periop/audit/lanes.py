@@ -1,8 +1,8 @@
 """Lanes: the ledger as several hash chains appended in parallel.
 
 One chain serialises every append of every process on its head's lock. With
-`AUDIT_LANES` set above 1, each thread of each application process appends to one of that many
-chains (its lane), so appends from different lanes never wait for each other.
+`AUDIT_LANES` set above 1, each database connection of each application process appends to one
+of that many chains (its lane), so appends to different lanes never wait for each other.
 
 The events keep their format: a lane is a range of sequence numbers. Lane L numbers its events
 `L * STRIDE + 1, L * STRIDE + 2, ...`, gapless, each linked to the one before it in the lane,
@@ -15,9 +15,12 @@ head row (`AuditChainHead.id == lane + 1`).
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from django.conf import settings
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Q
 
 # Events per lane: a thousand events a second for 30,000 years. The sequence is a 64-bit
@@ -51,12 +54,46 @@ def lane_count() -> int:
     return int(settings.AUDIT_LANES)
 
 
-def current_lane() -> int:
-    """The lane this thread appends to: fixed for a thread's life, so one thread never holds
-    two lanes' locks, and spread over the lanes by thread id (on Linux a process's first
-    thread has its process id, so the workers of a server land on different lanes)."""
+# The advisory locks by which a PostgreSQL connection holds its lane: (this class, lane).
+ADVISORY_LOCK_CLASS = 0x50455249  # "PERI"
+
+# The lane each database connection holds, by the driver's connection object (a new
+# connection, after a close or a failed health check, chooses again).
+_held: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
+
+
+def current_lane(connection: BaseDatabaseWrapper) -> int:
+    """The lane this connection appends to.
+
+    On PostgreSQL each connection takes a lane of its own, for as long as it lives: the first
+    free one from its preferred lane on, held by a session advisory lock, so the appenders of
+    different server processes never share a lane while there are lanes enough. When every
+    lane is taken (more connections than lanes), or behind a pooler where a session's lock
+    means nothing, it shares its preferred lane. Sharing costs speed, never correctness: an
+    append is ordered by the lane head's row lock, whoever else appends there.
+
+    The preferred lane is the thread's id modulo the lanes (on Linux a process's first thread
+    has the process's id, so the workers of a server start from different lanes)."""
     lanes = lane_count()
-    return threading.get_native_id() % lanes if lanes > 1 else 0
+    if lanes == 1:
+        return 0
+    preferred = threading.get_native_id() % lanes
+    if connection.vendor != "postgresql":
+        return preferred
+    connection.ensure_connection()
+    held = _held.get(connection.connection)
+    if held is not None and held < lanes:
+        return held
+    chosen = preferred
+    with connection.cursor() as cursor:
+        for step in range(lanes):
+            lane = (preferred + step) % lanes
+            cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [ADVISORY_LOCK_CLASS, lane])
+            if cursor.fetchone()[0]:
+                chosen = lane
+                break
+    _held[connection.connection] = chosen
+    return chosen
 
 
 def pinned(heads: Mapping[int, int] | Iterable[tuple[int, int]]) -> Q:

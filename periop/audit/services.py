@@ -101,7 +101,7 @@ def audit_event_append(
         "payload": canonical_json(payload or {}),
     }
     connection = transaction.get_connection()
-    lane = lanes.current_lane()
+    lane = lanes.current_lane(connection)
     key_id, key = signing_key()
     fields["key_id"] = key_id
     in_lanes = connection.vendor == "postgresql" and lanes.lane_count() > 1

@@ -4,6 +4,7 @@ verified each on its own; tampering in any lane is found at its row."""
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,7 @@ def in_lanes(settings, monkeypatch):
     settings.AUDIT_LANES = 4
     settings.AUDIT_CHECKPOINT_EVERY_EVENTS = 0
     chosen = {"lane": 0}
-    monkeypatch.setattr(lanes, "current_lane", lambda: chosen["lane"])
+    monkeypatch.setattr(lanes, "current_lane", lambda connection: chosen["lane"])
 
     def use(lane):
         chosen["lane"] = lane
@@ -253,14 +254,76 @@ def test_a_lane_whose_checkpoints_are_missing_is_named(in_lanes, settings, tmp_p
     ) in result.problem
 
 
-def test_the_lane_of_a_thread_is_fixed_and_within_the_lanes(settings):
+def test_a_connection_keeps_its_lane_and_one_lane_is_lane_0(settings):
     settings.AUDIT_LANES = 5
-    seen = {lanes.current_lane() for _ in range(10)}
+    seen = {lanes.current_lane(connection) for _ in range(10)}
 
     assert len(seen) == 1
     assert 0 <= seen.pop() < 5
     settings.AUDIT_LANES = 1
-    assert lanes.current_lane() == 0
+    assert lanes.current_lane(connection) == 0
+
+
+@pytest.fixture
+def other_session():
+    """A second PostgreSQL session, as another server process's connection would be."""
+    import psycopg
+
+    settings = connection.settings_dict
+    session = psycopg.connect(
+        host=settings["HOST"] or "127.0.0.1",
+        port=settings["PORT"] or 5432,
+        user=settings["USER"],
+        dbname=settings["NAME"],
+        autocommit=True,
+    )
+    yield session
+    session.close()
+
+
+def _fresh_connection():
+    """This test's Django connection, reopened: it has no lane yet."""
+    connection.close()
+    connection.ensure_connection()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="advisory locks are PostgreSQL's")
+def test_each_connection_takes_a_free_lane_of_its_own(
+    settings, other_session, transactional_db, audit_guard_lifted
+):
+    settings.AUDIT_LANES = 4
+    _fresh_connection()
+    preferred = threading.get_native_id() % 4
+    # Another process holds every lane but one.
+    free = (preferred + 2) % 4
+    for lane in range(4):
+        if lane != free:
+            other_session.execute(
+                "SELECT pg_advisory_lock(%s, %s)", [lanes.ADVISORY_LOCK_CLASS, lane]
+            )
+
+    assert lanes.current_lane(connection) == free
+    # Kept, without asking again.
+    with CaptureQueriesContext(connection) as queries:
+        assert lanes.current_lane(connection) == free
+    assert len(queries) == 0
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="advisory locks are PostgreSQL's")
+def test_with_every_lane_taken_a_connection_shares_its_preferred_lane(
+    settings, other_session, transactional_db, audit_guard_lifted
+):
+    settings.AUDIT_LANES = 3
+    _fresh_connection()
+    for lane in range(3):
+        other_session.execute("SELECT pg_advisory_lock(%s, %s)", [lanes.ADVISORY_LOCK_CLASS, lane])
+
+    lane = lanes.current_lane(connection)
+    events = append(2)
+
+    assert lane == threading.get_native_id() % 3
+    assert [lanes.lane_of(event.sequence) for event in events] == [lane, lane]
+    assert audit_chain_verify().ok
 
 
 @pytest.mark.parametrize("value", ["0", "65", "-1"])
@@ -348,7 +411,7 @@ def test_outside_a_transaction_an_append_is_one_statement_when_its_lane_is_unmov
 ):
     settings.AUDIT_LANES = 4
     settings.AUDIT_CHECKPOINT_EVERY_EVENTS = 0
-    monkeypatch.setattr(lanes, "current_lane", lambda: 3)
+    monkeypatch.setattr(lanes, "current_lane", lambda connection: 3)
     first = append(1)
     if stale:
         # Another writer's append to lane 3 since, as it would be stored.

@@ -29,7 +29,7 @@ def lane(settings, monkeypatch, tmp_path):
     settings.AUDIT_CHECKPOINT_EVERY_EVENTS = 0
     settings.AUDIT_CHECKPOINT_FILE = tmp_path / "checkpoints.jsonl"
     chosen = {"lane": 0}
-    monkeypatch.setattr(lanes, "current_lane", lambda: chosen["lane"])
+    monkeypatch.setattr(lanes, "current_lane", lambda connection: chosen["lane"])
 
     def use(number):
         chosen["lane"] = number
