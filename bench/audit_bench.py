@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from scratch import scratch_in_process  # noqa: E402
+from scratch import scratch_in_process, server_environment  # noqa: E402
 
 
 def _setup(database_url: str) -> None:
@@ -209,8 +209,10 @@ def main() -> None:
     )
     options = parser.parse_args()
 
-    # The writers are spawned: they read the run's checkpoint file from the environment.
+    # The writers are spawned: they read the run's checkpoint file, and production settings
+    # (no debug, so no query log; one audit key for every writer), from the environment.
     with scratch_in_process(options.server, "audit") as scratch:
+        os.environ.update(server_environment(scratch))
         for setting in options.database_setting:
             key, _, value = setting.partition("=")
             scratch.psql(f"ALTER DATABASE {scratch.name} SET {key} = '{value}'")

@@ -58,6 +58,11 @@ class Actor:
         return cls(user_id=None, username=name, kind=ActorKind.SYSTEM)
 
 
+# The choices' values, built once (`Choices.values` builds a new list on every read).
+_ACTIONS = frozenset(Action.values)
+_OUTCOMES = frozenset(Outcome.values)
+
+
 def audit_event_append(
     *,
     actor: Actor,
@@ -80,9 +85,9 @@ def audit_event_append(
     write lock, so no lane ever forks or skips; the unique sequence and hash constraints are
     the backstop. Appenders to different lanes never wait for each other.
     """
-    if action not in Action.values:
+    if action not in _ACTIONS:
         raise ValueError(f"Unknown audit action {action!r}.")
-    if outcome not in Outcome.values:
+    if outcome not in _OUTCOMES:
         raise ValueError(f"Unknown audit outcome {outcome!r}.")
     fields: dict[str, Any] = {
         "occurred_at": timezone.now(),
