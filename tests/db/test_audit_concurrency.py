@@ -1,18 +1,12 @@
 """Concurrent writers on PostgreSQL: 8 processes x 500 events give one gapless chain."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 from django.db import connection
 
 from periop.audit.models import AuditEvent
 from periop.audit.verification import audit_chain_verify
+from tests.db.writers import run_writers
 from tests.wal import wal_syncs
-
-ROOT = Path(__file__).resolve().parents[2]
 
 WRITER = """
 import django, os, sys
@@ -33,23 +27,7 @@ for number in range(int(sys.argv[2])):
 def test_eight_concurrent_writers_produce_one_gapless_chain(
     audit_guard_lifted, transactional_db, flush_outside_lock
 ):
-    settings = connection.settings_dict
-    url = (
-        f"postgres://{settings['USER']}@{settings['HOST'] or '127.0.0.1'}:"
-        f"{settings['PORT'] or 5432}/{settings['NAME']}"
-    )
-    environment = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "AUDIT_FLUSH_OUTSIDE_CHAIN_LOCK": flush_outside_lock,
-    }
-    writers = [
-        subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(number), "500"], cwd=ROOT, env=environment
-        )
-        for number in range(8)
-    ]
-    assert [writer.wait(timeout=600) for writer in writers] == [0] * 8
+    run_writers(WRITER, 500, AUDIT_FLUSH_OUTSIDE_CHAIN_LOCK=flush_outside_lock)
 
     sequences = list(AuditEvent.objects.values_list("sequence", flat=True))
     assert sequences == list(range(1, 4001))

@@ -19,6 +19,7 @@ from periop.audit.models import AuditChainHead, AuditEvent
 from periop.audit.services import Actor, audit_event_append
 from periop.audit.verification import audit_chain_verify
 from tests.db.test_audit_tampering import as_owner
+from tests.db.writers import run_writers
 
 pytestmark = pytest.mark.django_db
 
@@ -372,24 +373,7 @@ for number in range(int(sys.argv[2])):
 def test_eight_writers_sharing_three_lanes_with_rollbacks_give_gapless_lanes(
     audit_guard_lifted, transactional_db
 ):
-    settings = connection.settings_dict
-    url = (
-        f"postgres://{settings['USER']}@{settings['HOST'] or '127.0.0.1'}:"
-        f"{settings['PORT'] or 5432}/{settings['NAME']}"
-    )
-    environment = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "AUDIT_LANES": "3",
-        "AUDIT_CHECKPOINT_EVERY_EVENTS": "0",
-    }
-    writers = [
-        subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(number), "280"], cwd=ROOT, env=environment
-        )
-        for number in range(8)
-    ]
-    assert [writer.wait(timeout=600) for writer in writers] == [0] * 8
+    run_writers(WRITER, 280, AUDIT_LANES="3", AUDIT_CHECKPOINT_EVERY_EVENTS="0")
 
     sequences = list(AuditEvent.objects.values_list("sequence", flat=True))
     kept = 8 * sum(1 for number in range(280) if number % 7 != 3)
