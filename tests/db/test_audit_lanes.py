@@ -422,4 +422,9 @@ def test_outside_a_transaction_an_append_is_one_statement_when_its_lane_is_unmov
         assert statements == [one_trip]
     assert not connection.in_atomic_block
     assert AuditEvent.objects.filter(sequence=3 * STRIDE + 2).exists()
+    # Either way the lane's head is remembered again: the next append is one statement.
+    with CaptureQueriesContext(connection) as queries:
+        third = append(1)
+    assert [query["sql"].split(" ", 2)[:2] for query in queries.captured_queries] == [one_trip]
+    assert third[0].previous_hash == second[0].hash
     assert audit_chain_verify().ok
