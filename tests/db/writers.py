@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from django.conf import settings as django_settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -15,7 +16,12 @@ ROOT = Path(__file__).resolve().parents[2]
 def run_writers(script: str, per_writer: int, writers: int = 8, **environment: str) -> None:
     """Runs `writers` processes of `script` (given the writer's number and `per_writer`) all at
     once against this test's database, with `environment` added, and waits for all of them
-    to succeed."""
+    to succeed. Their automatic checkpoints go to this test's checkpoint file, never to the
+    working tree's."""
+    environment = {
+        "AUDIT_CHECKPOINT_FILE": str(django_settings.AUDIT_CHECKPOINT_FILE),
+        **environment,
+    }
     settings = connection.settings_dict
     url = (
         f"postgres://{settings['USER']}@{settings['HOST'] or '127.0.0.1'}:"
