@@ -250,7 +250,7 @@ AUDIT_CHECKPOINT_EVERY_EVENTS = env_int("AUDIT_CHECKPOINT_EVERY_EVENTS", 100)
 # sessions can read a commit that a crash of the database server would undo. See the README.
 AUDIT_FLUSH_OUTSIDE_CHAIN_LOCK = env_bool("AUDIT_FLUSH_OUTSIDE_CHAIN_LOCK", False)
 # How many hash chains (lanes) the ledger appends to in parallel. 1: one chain, every append
-# queues on its head. More (PostgreSQL): each thread of each process appends to one lane, so
+# queues on its head. More (PostgreSQL): each database connection appends to a lane of its own, so
 # appends of different lanes never wait for each other; verification walks each lane, and
 # reports pin every lane's head. Lowering it later is safe (the other lanes stay as they are,
 # verified); see the README, "Lanes".

@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 from periop.audit import lanes
@@ -24,7 +25,7 @@ from periop.audit.chain import (
 )
 from periop.audit.checkpoints import audit_checkpoint_write
 from periop.audit.models import Action, ActorKind, AuditEvent, Outcome
-from periop.fixed_sql import prepared_cursor
+from periop.fixed_sql import per_vendor, prepared_cursor
 from periop.middleware import current_request_id
 
 logger = logging.getLogger(__name__)
@@ -212,7 +213,7 @@ def _append_claiming(
     fields["sequence"] = sequence
     digest = row_hash(key=key, previous_hash=previous_hash, fields=fields)
     event = AuditEvent(**fields, previous_hash=previous_hash, hash=digest)
-    event.id = _insert_and_move_head(cursor, connection.vendor, event, lane)
+    event.id = _insert_and_move_head(cursor, connection, event, lane)
     return event
 
 
@@ -229,9 +230,9 @@ def _stored_values(connection: Any, event: AuditEvent) -> list[Any]:
     ]
 
 
-def _insert_and_move_head(cursor: Any, vendor: str, event: AuditEvent, lane: int) -> int:
-    values = _stored_values(transaction.get_connection(), event)
-    if vendor == "postgresql":
+def _insert_and_move_head(cursor: Any, connection: Any, event: AuditEvent, lane: int) -> int:
+    values = _stored_values(connection, event)
+    if connection.vendor == "postgresql":
         # One round trip for both writes.
         cursor.execute(
             f"WITH inserted AS ({_INSERT}) "  # noqa: S608 (constant SQL)
@@ -249,18 +250,10 @@ def _insert_and_move_head(cursor: Any, vendor: str, event: AuditEvent, lane: int
 # Lanes on PostgreSQL: the event and its lane head's move in one statement, which moves the
 # head only if it is where this thread last saw it (number and hash: a head this thread moved
 # in a transaction that rolled back names an event that was never committed). The head's row
-# lock still orders appenders of one lane; one that finds the head moved re-reads and retries.
-_ONE_TRIP_SQL: dict[str, str] = {}
-
-
-def _one_trip_sql(connection: Any) -> str:
-    sql = _ONE_TRIP_SQL.get(connection.vendor)
-    if sql is None:
-        sql = _ONE_TRIP_SQL[connection.vendor] = _build_one_trip_sql(connection)
-    return sql
-
-
-def _build_one_trip_sql(connection: Any) -> str:
+# lock still orders appenders of one lane; one that finds the head moved writes nothing and
+# claims the head instead (`_append_claiming`).
+@per_vendor
+def _one_trip_sql(connection: BaseDatabaseWrapper) -> str:
     # Typed casts: the values are not a VALUES list, so PostgreSQL cannot take their types
     # from the columns. A character column casts to varchar without a length, so an overlong
     # value fails on insert as it would otherwise (an explicit cast would cut it short).
