@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Q
+
+from periop.audit.models import AuditChainHead
 
 # Events per lane: a thousand events a second for 30,000 years. The sequence is a 64-bit
 # integer, which leaves room for MAX_LANES lanes many times over.
@@ -47,6 +50,12 @@ def lane_base(lane: int) -> int:
 def head_id(lane: int) -> int:
     """The id of the lane's row in the head table."""
     return lane + 1
+
+
+def lane_heads(using: str = DEFAULT_DB_ALIAS) -> list[tuple[int, int, str]]:
+    """Every lane's head as stored, in lane order: (lane, sequence of its last event, hash)."""
+    rows = AuditChainHead.objects.using(using).order_by("id").values_list("id", "sequence", "hash")
+    return [(head - 1, sequence, digest) for head, sequence, digest in rows]
 
 
 def lane_count() -> int:
@@ -96,11 +105,10 @@ def current_lane(connection: BaseDatabaseWrapper) -> int:
     return chosen
 
 
-def pinned(heads: Mapping[int, int] | Iterable[tuple[int, int]]) -> Q:
+def pinned(heads: Mapping[int, int]) -> Q:
     """Events up to the given lane heads ({lane: head sequence}): what a report pinned to
     those heads may show. Lanes not named have no events in it."""
-    items = heads.items() if isinstance(heads, Mapping) else heads
     condition = Q(pk__in=[])
-    for lane, sequence in items:
+    for lane, sequence in heads.items():
         condition |= Q(sequence__gt=lane_base(lane), sequence__lte=sequence)
     return condition

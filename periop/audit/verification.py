@@ -23,7 +23,6 @@ from periop.audit.chain import (
     verification_keys,
 )
 from periop.audit.checkpoints import Checkpoint, CheckpointFile, audit_checkpoints_read
-from periop.audit.models import AuditChainHead
 
 CHUNK_SIZE = 5000
 
@@ -225,10 +224,7 @@ def audit_chain_verify(
     limit = max(1, settings.AUDIT_VERIFY_MAX_PROBLEMS if max_problems is None else max_problems)
     # The head rows and the checkpoints are read before the walk: whatever they record was
     # committed before it began, so an append racing with verification is not a deletion.
-    heads = {
-        head_id - 1: sequence
-        for head_id, sequence in AuditChainHead.objects.values_list("id", "sequence")
-    }
+    heads = {lane: sequence for lane, sequence, _ in lanes.lane_heads()}
     anchors = audit_checkpoints_read() if checkpoints is None else checkpoints
     problems = [Problem(None, message) for message in anchors.problems]
     # The checkpointed hash of each sequence, by hash (several checkpoints of one head are

@@ -30,8 +30,9 @@ from periop.assessments.models import (
     Patient,
     ReasonCode,
 )
+from periop.audit import lanes
 from periop.audit.chain import GENESIS_HASH
-from periop.audit.models import AuditChainHead, AuditEvent
+from periop.audit.models import AuditEvent
 from periop.drugs.registry import get_knowledge_base
 from periop.interop.models import CdsFeedback
 from periop.replica import PRIMARY, ReadSource, read_source_unrouted
@@ -612,12 +613,9 @@ def audit_chain_head() -> dict[str, Any]:
     report quoting it pins the history it was made from. `sequence` and `hash` are the first
     chain's (lane 0); a ledger in several lanes (`AUDIT_LANES`) adds `lanes`, every lane's
     head, and the report pins all of them."""
-    rows = (
-        AuditChainHead.objects.using(PRIMARY).order_by("id").values_list("id", "sequence", "hash")
-    )
     heads = [
-        {"lane": head_id - 1, "sequence": sequence, "hash": digest}
-        for head_id, sequence, digest in rows
+        {"lane": lane, "sequence": sequence, "hash": digest}
+        for lane, sequence, digest in lanes.lane_heads(using=PRIMARY)
     ]
     first = next((head for head in heads if head["lane"] == 0), None)
     result: dict[str, Any] = {

@@ -2,9 +2,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from periop.audit import lanes
 from periop.audit.chain import GENESIS_HASH
 from periop.audit.checkpoints import audit_checkpoints_write, checkpoint_file_path
-from periop.audit.models import AuditChainHead
 
 
 class Command(BaseCommand):
@@ -17,7 +17,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         # Every lane's head (the one chain's when the ledger has one lane).
-        heads = list(AuditChainHead.objects.order_by("id").values_list("sequence", "hash"))
+        heads = [(sequence, digest) for _, sequence, digest in lanes.lane_heads()]
         path = checkpoint_file_path()
         try:
             checkpoints = audit_checkpoints_write(heads or [(0, GENESIS_HASH)], path=path)
