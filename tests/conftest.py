@@ -93,6 +93,22 @@ def fast_password_hashing() -> Iterator[None]:
         yield
 
 
+@pytest.fixture
+def audit_lane(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The ledger in four lanes; `audit_lane(n)` sends the next appends to lane n, as a
+    connection holding that lane would."""
+    from periop.audit import lanes
+
+    settings.AUDIT_LANES = 4
+    chosen = {"lane": 0}
+    monkeypatch.setattr(lanes, "current_lane", lambda connection: chosen["lane"])
+
+    def use(lane: int) -> None:
+        chosen["lane"] = lane
+
+    return use
+
+
 @pytest.fixture(autouse=True)
 def audit_checkpoint_file(tmp_path: Any, settings: Any) -> Any:
     """Every test writes ledger checkpoints into its own temporary file, never into the

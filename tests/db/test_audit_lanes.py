@@ -27,21 +27,6 @@ ROOT = Path(__file__).resolve().parents[2]
 STRIDE = lanes.STRIDE
 
 
-@pytest.fixture
-def in_lanes(settings, monkeypatch):
-    """Four lanes; `use(lane)` makes the next appends go to that lane, as a thread of that
-    number would."""
-    settings.AUDIT_LANES = 4
-    settings.AUDIT_CHECKPOINT_EVERY_EVENTS = 0
-    chosen = {"lane": 0}
-    monkeypatch.setattr(lanes, "current_lane", lambda connection: chosen["lane"])
-
-    def use(lane):
-        chosen["lane"] = lane
-
-    return use
-
-
 def append(count, note=""):
     return [
         audit_event_append(
@@ -54,12 +39,12 @@ def append(count, note=""):
     ]
 
 
-def test_each_lane_numbers_its_events_from_its_own_base_and_links_them_in_itself(in_lanes):
-    in_lanes(0)
+def test_each_lane_numbers_its_events_from_its_own_base_and_links_them_in_itself(audit_lane):
+    audit_lane(0)
     first = append(2)
-    in_lanes(2)
+    audit_lane(2)
     second = append(3)
-    in_lanes(0)
+    audit_lane(0)
     third = append(1)
 
     assert [event.sequence for event in first + third] == [1, 2, 3]
@@ -89,10 +74,10 @@ def test_a_lane_is_found_by_its_sequence_alone():
     assert lanes.lane_position(7) == 7
 
 
-def test_an_altered_event_in_a_lane_is_found_at_its_row(in_lanes):
-    in_lanes(1)
+def test_an_altered_event_in_a_lane_is_found_at_its_row(audit_lane):
+    audit_lane(1)
     events = append(4)
-    in_lanes(3)
+    audit_lane(3)
     append(2)
 
     as_owner("UPDATE audit_auditevent SET resource_id = 'x' WHERE sequence = %s", [STRIDE + 3])
@@ -104,8 +89,8 @@ def test_an_altered_event_in_a_lane_is_found_at_its_row(in_lanes):
     assert events[2].sequence == STRIDE + 3
 
 
-def test_an_event_deleted_from_the_middle_of_a_lane_is_named(in_lanes):
-    in_lanes(1)
+def test_an_event_deleted_from_the_middle_of_a_lane_is_named(audit_lane):
+    audit_lane(1)
     append(5)
 
     as_owner("DELETE FROM audit_auditevent WHERE sequence = %s", [STRIDE + 2])
@@ -117,10 +102,10 @@ def test_an_event_deleted_from_the_middle_of_a_lane_is_named(in_lanes):
     )
 
 
-def test_the_newest_events_of_a_lane_deleted_are_found_by_its_head(in_lanes):
-    in_lanes(0)
+def test_the_newest_events_of_a_lane_deleted_are_found_by_its_head(audit_lane):
+    audit_lane(0)
     append(3)
-    in_lanes(2)
+    audit_lane(2)
     append(4)
 
     as_owner("DELETE FROM audit_auditevent WHERE sequence > %s", [2 * STRIDE + 2])
@@ -134,8 +119,8 @@ def test_the_newest_events_of_a_lane_deleted_are_found_by_its_head(in_lanes):
     )
 
 
-def test_a_whole_lane_deleted_is_found_by_its_head(in_lanes):
-    in_lanes(3)
+def test_a_whole_lane_deleted_is_found_by_its_head(audit_lane):
+    audit_lane(3)
     append(2)
 
     as_owner("DELETE FROM audit_auditevent")
@@ -146,10 +131,10 @@ def test_a_whole_lane_deleted_is_found_by_its_head(in_lanes):
 
 
 def test_the_newest_events_of_a_lane_deleted_with_its_head_rewound_are_found_by_a_checkpoint(
-    in_lanes, settings, tmp_path
+    audit_lane, settings, tmp_path
 ):
     settings.AUDIT_CHECKPOINT_FILE = tmp_path / "checkpoints.jsonl"
-    in_lanes(1)
+    audit_lane(1)
     events = append(3)
     audit_checkpoint_write(sequence=events[-1].sequence, hash=events[-1].hash)
 
@@ -167,8 +152,8 @@ def test_the_newest_events_of_a_lane_deleted_with_its_head_rewound_are_found_by_
     )
 
 
-def test_an_event_moved_to_another_lane_breaks_its_hash(in_lanes):
-    in_lanes(1)
+def test_an_event_moved_to_another_lane_breaks_its_hash(audit_lane):
+    audit_lane(1)
     append(2)
 
     as_owner(
@@ -185,9 +170,9 @@ def test_an_event_moved_to_another_lane_breaks_its_hash(in_lanes):
 
 
 def test_a_rolled_back_append_leaves_no_trace_and_the_next_one_links_to_the_committed_head(
-    in_lanes,
+    audit_lane,
 ):
-    in_lanes(2)
+    audit_lane(2)
     kept = append(1)
 
     def failing_change():
@@ -215,8 +200,8 @@ def test_a_rolled_back_append_leaves_no_trace_and_the_next_one_links_to_the_comm
     ],
     ids=["behind", "same-number-other-event"],
 )
-def test_an_append_whose_remembered_head_is_stale_links_to_the_stored_head(in_lanes, remembered):
-    in_lanes(1)
+def test_an_append_whose_remembered_head_is_stale_links_to_the_stored_head(audit_lane, remembered):
+    audit_lane(1)
     first = append(1)
     services._seen_heads()[(connection.alias, 1)] = remembered
     second = append(1)
@@ -227,11 +212,11 @@ def test_an_append_whose_remembered_head_is_stale_links_to_the_stored_head(in_la
 
 
 def test_automatic_checkpoints_count_each_lanes_own_events(
-    in_lanes, settings, tmp_path, django_capture_on_commit_callbacks
+    audit_lane, settings, tmp_path, django_capture_on_commit_callbacks
 ):
     settings.AUDIT_CHECKPOINT_FILE = tmp_path / "checkpoints.jsonl"
     settings.AUDIT_CHECKPOINT_EVERY_EVENTS = 3
-    in_lanes(2)
+    audit_lane(2)
     with django_capture_on_commit_callbacks(execute=True):
         events = append(7)
 
@@ -240,9 +225,9 @@ def test_automatic_checkpoints_count_each_lanes_own_events(
     assert written == [2 * STRIDE + 3, 2 * STRIDE + 6]
 
 
-def test_a_lane_whose_checkpoints_are_missing_is_named(in_lanes, settings, tmp_path):
+def test_a_lane_whose_checkpoints_are_missing_is_named(audit_lane, settings, tmp_path):
     settings.AUDIT_CHECKPOINT_FILE = tmp_path / "checkpoints.jsonl"
-    in_lanes(2)
+    audit_lane(2)
     append(7)
     settings.AUDIT_CHECKPOINT_EVERY_EVENTS = 3
 
@@ -391,11 +376,9 @@ def test_eight_writers_sharing_three_lanes_with_rollbacks_give_gapless_lanes(
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="lanes append in one trip there")
 @pytest.mark.parametrize("stale", [False, True], ids=["head-unmoved", "head-moved"])
 def test_outside_a_transaction_an_append_is_one_statement_when_its_lane_is_unmoved(
-    audit_guard_lifted, transactional_db, settings, monkeypatch, stale
+    audit_guard_lifted, transactional_db, audit_lane, stale
 ):
-    settings.AUDIT_LANES = 4
-    settings.AUDIT_CHECKPOINT_EVERY_EVENTS = 0
-    monkeypatch.setattr(lanes, "current_lane", lambda connection: 3)
+    audit_lane(3)
     first = append(1)
     if stale:
         # Another writer's append to lane 3 since, as it would be stored.

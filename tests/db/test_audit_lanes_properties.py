@@ -4,6 +4,8 @@ deleted event is found at its own sequence."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from django.db import transaction
 from hypothesis import HealthCheck, given, settings
@@ -34,19 +36,13 @@ class _RolledBack(Exception):
     pass
 
 
-@pytest.fixture
-def choose_lane(settings, monkeypatch):
-    settings.AUDIT_LANES = 4
-    chosen = {"lane": 0}
-    monkeypatch.setattr(lanes, "current_lane", lambda connection: chosen["lane"])
-    return chosen
-
-
-def _play(chosen: dict[str, int], steps: list[tuple[int, int, bool]]) -> dict[int, list[int]]:
+def _play(
+    use_lane: Callable[[int], None], steps: list[tuple[int, int, bool]]
+) -> dict[int, list[int]]:
     """Appends as the steps say; returns the sequences kept, by lane."""
     kept: dict[int, list[int]] = {}
     for lane, count, keep in steps:
-        chosen["lane"] = lane
+        use_lane(lane)
         try:
             with transaction.atomic():
                 events = [
@@ -66,10 +62,10 @@ def _play(chosen: dict[str, int], steps: list[tuple[int, int, bool]]) -> dict[in
 @EXAMPLES
 @given(steps=STEPS)
 def test_any_interleaving_of_lanes_and_rollbacks_leaves_gapless_lanes_that_verify(
-    choose_lane, steps
+    audit_lane, steps
 ):
     with transaction.atomic():
-        kept = _play(choose_lane, steps)
+        kept = _play(audit_lane, steps)
 
         result = audit_chain_verify()
 
@@ -85,10 +81,10 @@ def test_any_interleaving_of_lanes_and_rollbacks_leaves_gapless_lanes_that_verif
 @EXAMPLES
 @given(steps=STEPS, pick=st.integers(0, 10_000), delete=st.booleans())
 def test_any_one_altered_or_deleted_event_in_any_lane_is_found_at_its_sequence(
-    choose_lane, steps, pick, delete
+    audit_lane, steps, pick, delete
 ):
     with transaction.atomic():
-        by_lane = _play(choose_lane, steps)
+        by_lane = _play(audit_lane, steps)
         kept = [sequence for sequences in by_lane.values() for sequence in sequences]
         if kept:
             target = kept[pick % len(kept)]

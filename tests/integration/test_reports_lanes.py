@@ -22,21 +22,6 @@ pytestmark = pytest.mark.django_db
 STRIDE = lanes.STRIDE
 
 
-@pytest.fixture
-def lane(settings, monkeypatch, tmp_path):
-    """Four lanes; `lane(n)` sends the next appends to lane n."""
-    settings.AUDIT_LANES = 4
-    settings.AUDIT_CHECKPOINT_EVERY_EVENTS = 0
-    settings.AUDIT_CHECKPOINT_FILE = tmp_path / "checkpoints.jsonl"
-    chosen = {"lane": 0}
-    monkeypatch.setattr(lanes, "current_lane", lambda connection: chosen["lane"])
-
-    def use(number):
-        chosen["lane"] = number
-
-    return use
-
-
 def department_event(department, note):
     return audit_event_append(
         actor=Actor.system(),
@@ -62,18 +47,20 @@ def heads_now() -> dict[int, tuple[int, str]]:
     }
 
 
-def test_the_head_names_every_lane_and_pins_each_lanes_events_up_to_its_head(lane, department):
-    lane(0)
+def test_the_head_names_every_lane_and_pins_each_lanes_events_up_to_its_head(
+    audit_lane, department
+):
+    audit_lane(0)
     before_0 = department_event(department, "a")
-    lane(2)
+    audit_lane(2)
     before_2 = department_event(department, "b")
 
     head = audit_chain_head()
-    lane(0)
+    audit_lane(0)
     after_0 = department_event(department, "c")
-    lane(2)
+    audit_lane(2)
     after_2 = department_event(department, "d")
-    lane(1)
+    audit_lane(1)
     after_1 = department_event(department, "e")
 
     assert head["sequence"] == before_0.sequence
@@ -99,11 +86,11 @@ def test_a_ledger_of_one_lane_keeps_its_head_as_it_was(department):
 
 
 def test_the_report_quotes_every_lane_in_json_csv_and_html(
-    lane, department, auditor, auditor_client
+    audit_lane, department, auditor, auditor_client
 ):
-    lane(3)
+    audit_lane(3)
     department_event(department, "a")
-    lane(0)
+    audit_lane(0)
     department_event(department, "b")
     quoted = heads_now()
     url = f"/api/v1/reports/departments/{department.pk}"
@@ -122,11 +109,11 @@ def test_the_report_quotes_every_lane_in_json_csv_and_html(
 
 
 def test_a_report_anchors_every_lanes_head_and_the_ledger_verifies_against_them(
-    lane, department, auditor_client
+    audit_lane, department, auditor_client
 ):
-    lane(1)
+    audit_lane(1)
     department_event(department, "a")
-    lane(0)
+    audit_lane(0)
     department_event(department, "b")
     quoted = heads_now()
 
@@ -140,10 +127,10 @@ def test_a_report_anchors_every_lanes_head_and_the_ledger_verifies_against_them(
     assert result.checkpoints == len(quoted)
 
 
-def test_the_audit_log_page_lists_each_lanes_events_and_its_heads(lane, department, auditor):
-    lane(2)
+def test_the_audit_log_page_lists_each_lanes_events_and_its_heads(audit_lane, department, auditor):
+    audit_lane(2)
     in_lane_2 = department_event(department, "lane-two-event")
-    lane(0)
+    audit_lane(0)
 
     response = browser(auditor).get(f"/reports/departments/{department.pk}/audit-log/")
 
