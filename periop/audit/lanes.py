@@ -105,6 +105,32 @@ def current_lane(connection: BaseDatabaseWrapper) -> int:
     return chosen
 
 
+def cursor_parse(text: str) -> dict[int, int]:
+    """The lane positions a feed cursor names ({lane: sequence of the last event read}), from
+    its text: sequences separated by commas, each naming its lane. A lane at its base (no event
+    read) is left out. ValueError for anything else, a lane named twice included."""
+    positions: dict[int, int] = {}
+    for item in text.split(","):
+        if not (item.isascii() and item.isdigit()) or len(item) > 20:
+            raise ValueError(f"'{item[:30]}' is not a sequence number.")
+        sequence = int(item)
+        lane = lane_of(sequence)
+        if lane >= MAX_LANES:
+            raise ValueError(f"{sequence} is in no lane: a ledger has at most {MAX_LANES}.")
+        if lane in positions:
+            raise ValueError(f"Lane {lane} is named twice.")
+        positions[lane] = sequence
+    return {lane: sequence for lane, sequence in positions.items() if sequence > lane_base(lane)}
+
+
+def cursor_text(positions: Mapping[int, int]) -> str:
+    """A feed cursor's text: the lanes' positions in lane order ("" when none). A ledger in one
+    lane gives one sequence number, the cursor it had before lanes."""
+    return ",".join(
+        str(positions[lane]) for lane in sorted(positions) if positions[lane] > lane_base(lane)
+    )
+
+
 def pinned(heads: Mapping[int, int]) -> Q:
     """Events up to the given lane heads ({lane: head sequence}): what a report pinned to
     those heads may show. Lanes not named have no events in it."""

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import heapq
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import F, Max, Q, QuerySet
 
 from periop.accounts.models import Membership
 from periop.accounts.permissions import AUDIT_ROLES, AnyUser, user_department_ids
+from periop.audit import lanes
 from periop.audit.models import Action, AuditEvent
 
 # Sortable columns (ONC (d)(3): sort by each ASTM field): public name -> model field.
@@ -107,6 +112,54 @@ def audit_events_filter(
     if field != "sequence":
         order.append("-sequence" if descending else "sequence")
     return events.order_by(*order)
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    """A page of the ledger read as a feed."""
+
+    events: list[AuditEvent]
+    # Whether events followed the page when it was read.
+    more: bool
+    # The next page's cursor: each lane's last event read so far ({lane: sequence}).
+    after: dict[int, int]
+
+
+def audit_events_feed(
+    events: QuerySet[AuditEvent], *, after: Mapping[int, int], count: int
+) -> FeedPage:
+    """The next `count` of `events` after the cursor `after` ({lane: sequence of the last event
+    read}; a lane it does not name is read from its start), in the order they were recorded.
+
+    A reader that follows the cursors gets every event once, including events appended while
+    it reads. In each lane an event commits after every event numbered before it (an append
+    holds its lane's head until it commits), so a lane's position is a sure place to go on
+    from. One sequence number would not be: the lanes are ranges of numbers, and an event
+    appended to lane 0 after a reader had moved on to lane 1 would be skipped for ever.
+
+    One query for the lanes' heads, then one per lane with events after its position (one, for
+    a ledger in one lane). Each lane gives its next `count + 1` events in sequence order; the
+    page takes them merged by time, always a prefix of each lane's."""
+    heads = lanes.lane_heads(events.db)
+    per_lane: list[list[AuditEvent]] = []
+    for lane, head, _ in heads:
+        start = max(after.get(lane, 0), lanes.lane_base(lane))
+        if start >= head:
+            continue
+        per_lane.append(
+            list(
+                events.filter(sequence__gt=start, sequence__lte=head).order_by("sequence")[
+                    : count + 1
+                ]
+            )
+        )
+    merged = heapq.merge(*per_lane, key=lambda event: (event.occurred_at, event.sequence))
+    page = list(itertools.islice(merged, count))
+    positions = {lane: sequence for lane, sequence in after.items()}
+    for event in page:
+        lane = lanes.lane_of(event.sequence)
+        positions[lane] = max(positions.get(lane, 0), event.sequence)
+    return FeedPage(events=page, more=sum(map(len, per_lane)) > count, after=positions)
 
 
 def audit_patients_recently_read(

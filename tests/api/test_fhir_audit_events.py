@@ -220,6 +220,8 @@ def test_paging_follows_the_next_link_with_the_same_filters(auditor_client, janu
     query = parse_qs(urlsplit(next_link).query)
     assert query["date"] == ["ge2001-01-01", "lt2002-01-01"]
     assert query["_count"] == ["2"]
+    # A ledger in one lane: the cursor is the page's last sequence number, as before lanes.
+    assert query["_after"] == [str(january[1].sequence)]
 
     second = auditor_client.get(next_link).json()
 
@@ -299,6 +301,10 @@ def test_anonymous_callers_get_401(api_client, january):
         ("_count=ten", "_count"),
         ("_count=2&_count=3", "_count"),
         ("_after=-1", "_after"),
+        ("_after=", "_after"),
+        ("_after=3,5", "_after"),  # lane 0 twice
+        ("_after=3,x", "_after"),
+        ("_after=64000000000000001", "_after"),  # beyond the 64th lane
         ("_format=xml", "_format"),
         ("subject=1", "subject"),
     ],
@@ -336,10 +342,79 @@ def test_a_page_costs_the_same_queries_for_1_and_50_events(
     _events(count, Actor.from_user(anesthetist), department, patient)
     client = client_for(auditor)
 
-    # Token and user (2), the role check (1), the auditor's departments (1), the page of
-    # events (1), their departments' codes (1), and the search's own audit event.
+    # Token and user (1), the role check (1), the auditor's departments (1), the lanes' heads
+    # (1), the page of events (1: one lane), their departments' codes (1), and the search's
+    # own audit event.
     with django_assert_max_num_queries(6 + audit_append_queries()):
         response = search(client, f"_count=50&date=ge2001-04-01&{BEFORE_2002}")
 
     assert response.status_code == 200
     assert len(response.json()["entry"]) == count
+
+
+def _next_link(body):
+    return next((link["url"] for link in body["link"] if link["relation"] == "next"), None)
+
+
+def test_paging_a_ledger_in_lanes_never_skips_an_event_appended_meanwhile(
+    auditor_client, anesthetist, patient, department, audit_lane
+):
+    """The lanes are ranges of sequence numbers. A cursor of one number, once past lane 0,
+    would skip every event appended to lane 0 afterwards: the cursor names each lane's place."""
+    actor = Actor.from_user(anesthetist)
+    fields = {
+        "resource_type": "assessment",
+        "patient_id": patient.pk,
+        "department_id": department.pk,
+    }
+    at = [dt.datetime(2001, 5, 1, 8, minute, tzinfo=UTC) for minute in range(6)]
+    audit_lane(1)
+    first_in_1 = append_at(at[0], actor=actor, **fields)
+    audit_lane(0)
+    first_in_0 = append_at(at[1], actor=actor, **fields)
+    audit_lane(1)
+    second_in_1 = append_at(at[2], actor=actor, **fields)
+
+    first = search(auditor_client, f"_count=2&date=ge2001-05-01&{BEFORE_2002}").json()
+
+    # Oldest first across the lanes.
+    assert sequences(first) == [first_in_1.sequence, first_in_0.sequence]
+    next_link = _next_link(first)
+    assert parse_qs(urlsplit(next_link).query)["_after"] == [
+        f"{first_in_0.sequence},{first_in_1.sequence}"
+    ]
+
+    audit_lane(0)
+    meanwhile_in_0 = append_at(at[3], actor=actor, **fields)
+    audit_lane(3)
+    meanwhile_in_3 = append_at(at[4], actor=actor, **fields)
+    second = auditor_client.get(next_link).json()
+
+    assert sequences(second) == [
+        second_in_1.sequence,
+        meanwhile_in_0.sequence,
+    ]
+    third = auditor_client.get(_next_link(second)).json()
+
+    assert sequences(third) == [meanwhile_in_3.sequence]
+    assert _next_link(third) is None
+    # Following the last page's self link again later finds nothing new, and nothing twice.
+    [again] = [link["url"] for link in third["link"] if link["relation"] == "self"]
+    assert sequences(auditor_client.get(again).json()) == [meanwhile_in_3.sequence]
+
+
+def test_a_page_of_a_ledger_in_lanes_costs_one_query_per_lane_with_events(
+    auditor, anesthetist, department, patient, audit_lane, django_assert_max_num_queries
+):
+    actor = Actor.from_user(anesthetist)
+    for lane in range(4):
+        audit_lane(lane)
+        _events(3, actor, department, patient)
+    client = client_for(auditor)
+
+    # As for one lane (above), with one query of events for each of the four lanes.
+    with django_assert_max_num_queries(9 + audit_append_queries()):
+        response = search(client, f"_count=50&date=ge2001-04-01&{BEFORE_2002}")
+
+    assert response.status_code == 200
+    assert len(response.json()["entry"]) == 12

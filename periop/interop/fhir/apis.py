@@ -29,8 +29,9 @@ from periop.assessments.models import Assessment, AssessmentStatus
 from periop.assessments.presenters import assessment_plan_data
 from periop.assessments.selectors import assessment_acknowledgements, assessment_get
 from periop.assessments.services.common import CATEGORY_ASSESSMENT
+from periop.audit import lanes
 from periop.audit.models import Action
-from periop.audit.selectors import audit_events_visible_to
+from periop.audit.selectors import audit_events_feed, audit_events_visible_to
 from periop.audit.services import Actor, audit_event_append
 from periop.drugs.registry import get_knowledge_base
 from periop.interop.fhir.assessment_bundle import BundleLinks, assessment_bundle
@@ -206,7 +207,8 @@ class AuditEventSearchApi(FhirApi):
         summary="Search the audit ledger as FHIR R4 AuditEvents (a searchset Bundle)",
         description=(
             "Auditors and administrators; the events of the departments they audit. Oldest "
-            "first; follow the Bundle's `next` link for the following page."
+            "first; follow the Bundle's `next` link for the following page. The links never "
+            "skip or repeat an event, even one appended while you page."
         ),
         parameters=[
             OpenApiParameter(
@@ -233,9 +235,11 @@ class AuditEventSearchApi(FhirApi):
             ),
             OpenApiParameter(
                 "_after",
-                OpenApiTypes.INT,
+                OpenApiTypes.STR,
                 OpenApiParameter.QUERY,
-                description="The page cursor the `next` link carries.",
+                description="The page cursor the `next` link carries: the last event read in "
+                "each lane of the ledger (sequence numbers separated by commas; one number for "
+                "a ledger in one lane).",
             ),
             OpenApiParameter(
                 "_format",
@@ -254,12 +258,12 @@ class AuditEventSearchApi(FhirApi):
     )
     def get(self, request: Request) -> Response:
         search = audit_event_search_parse(dict(request.query_params.lists()))
-        events = list(
-            audit_events_visible_to(request.user)
-            .filter(search.filters, sequence__gt=search.after)
-            .order_by("sequence")[: search.count + 1]
+        feed = audit_events_feed(
+            audit_events_visible_to(request.user).filter(search.filters),
+            after=search.after,
+            count=search.count,
         )
-        page, more = events[: search.count], len(events) > search.count
+        page = feed.events
         department_ids = {event.department_id for event in page if event.department_id}
         department_codes = dict(
             Department.objects.filter(pk__in=department_ids).values_list("pk", "code")
@@ -269,10 +273,8 @@ class AuditEventSearchApi(FhirApi):
         url = f"{_fhir_base(request)}AuditEvent"
         parameters = list(search.parameters)
         links = [{"relation": "self", "url": _with_query(url, parameters, search.after)}]
-        if more:
-            links.append(
-                {"relation": "next", "url": _with_query(url, parameters, page[-1].sequence)}
-            )
+        if feed.more:
+            links.append({"relation": "next", "url": _with_query(url, parameters, feed.after)})
         bundle = {
             "resourceType": "Bundle",
             "type": "searchset",
@@ -297,12 +299,13 @@ class AuditEventSearchApi(FhirApi):
             payload={
                 "format": "fhir-r4-auditevent",
                 "filters": [f"{name}={value}" for name, value in search.parameters],
-                "after": search.after,
+                "after": lanes.cursor_text(search.after),
             },
         )
         return Response(bundle)
 
 
-def _with_query(url: str, parameters: list[tuple[str, str]], after: int) -> str:
-    pairs = [*parameters, ("_after", str(after))] if after else parameters
+def _with_query(url: str, parameters: list[tuple[str, str]], after: Mapping[int, int]) -> str:
+    cursor = lanes.cursor_text(after)
+    pairs = [*parameters, ("_after", cursor)] if cursor else parameters
     return f"{url}?{urlencode(pairs)}" if pairs else url

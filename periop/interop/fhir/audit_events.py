@@ -25,6 +25,7 @@ from typing import Any
 from django.db.models import Q
 
 from periop.api import MAX_ID
+from periop.audit import lanes
 from periop.audit.models import AuditEvent
 from periop.interop.fhir import coding as codes
 from periop.interop.fhir.coding import coding, identifier
@@ -59,7 +60,8 @@ class AuditEventSearch:
 
     filters: Q
     count: int
-    after: int
+    # The page cursor: each lane's last event read ({lane: sequence}; empty from the start).
+    after: dict[int, int]
     patient_ids: tuple[int, ...]
     # The parameters as given, minus the page cursor: the `self` and `next` links repeat them.
     parameters: tuple[tuple[str, str], ...]
@@ -162,14 +164,21 @@ def audit_event_search_parse(query: Mapping[str, Sequence[str]]) -> AuditEventSe
         for item in value.split(","):
             either |= _date_filter(item)
         filters &= either
-    count, after = DEFAULT_COUNT, 0
+    count, after = DEFAULT_COUNT, {}
     for name in ("_count", "_after", "_format"):
         if len(query.get(name, ())) > 1:
             raise SearchParameterError(name, f"Give {name} once.")
     if "_count" in query:
         count = _whole_number("_count", query["_count"][0], 1, MAXIMUM_COUNT)
     if "_after" in query:
-        after = _whole_number("_after", query["_after"][0], 0, MAX_ID)
+        try:
+            after = lanes.cursor_parse(query["_after"][0])
+        except ValueError as error:
+            raise SearchParameterError(
+                "_after",
+                f"_after must be the cursor of a next link (sequence numbers, one per lane, "
+                f"separated by commas): {error}",
+            ) from None
     if "_format" in query and query["_format"][0] not in JSON_FORMATS:
         raise SearchParameterError("_format", "Periop answers in JSON: use _format=json.")
     parameters = tuple(
