@@ -178,7 +178,8 @@ def audit_patients_recently_read(
             patient_id__isnull=False,
         )
         .values("patient_id")
-        .annotate(last_read=Max("sequence"))
-        .order_by("-last_read")[:limit]
+        # By time, not sequence: in a ledger in lanes a higher sequence may be older.
+        .annotate(last_read=Max("occurred_at"))
+        .order_by("-last_read", "patient_id")[:limit]
     )
     return [row["patient_id"] for row in rows]

@@ -124,6 +124,24 @@ def test_the_patients_i_opened_recently_come_from_my_reads_latest_first(
     assert "Never Opened" not in recent
 
 
+def test_the_patients_i_opened_recently_are_latest_first_in_a_ledger_in_lanes(
+    anesthetist_browser, department, audit_lane
+):
+    """Lane 2's events are numbered above lane 0's whenever they were recorded: the order is
+    the time of the reads."""
+    first = PatientFactory(department=department, name="Opened First")
+    second = PatientFactory(department=department, name="Opened Second")
+    audit_lane(2)
+    anesthetist_browser.get(f"/patients/{first.pk}/")
+    audit_lane(0)
+    anesthetist_browser.get(f"/patients/{second.pk}/")
+
+    page = start_page(anesthetist_browser)
+
+    recent = page[page.index("Patients you opened recently") :]
+    assert recent.index("Opened Second") < recent.index("Opened First")
+
+
 def test_the_start_page_audits_the_patients_it_names(anesthetist_browser, department):
     patient = PatientFactory(department=department)
     assessment = planned(patient, at(local_day(1), 8), "Listed")
