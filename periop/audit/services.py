@@ -18,6 +18,7 @@ from django.utils import timezone
 from periop.audit import lanes
 from periop.audit.chain import (
     GENESIS_HASH,
+    HASHED_FIELDS,
     STORED_FIELDS,
     canonical_json,
     row_hash,
@@ -104,7 +105,7 @@ def audit_event_append(
         "outcome": outcome,
         "request_id": current_request_id() if request_id is None else request_id,
         "department_id": department_id,
-        "payload": canonical_json(payload or {}),
+        "payload": canonical_json(payload) if payload else "{}",
     }
     connection = transaction.get_connection()
     lane = lanes.current_lane(connection)
@@ -130,8 +131,6 @@ def audit_event_append(
                     _seen_heads()[(connection.alias, lane)] = (event.sequence, event.hash)
             else:
                 event = _append_claiming(cursor, connection, lane, fields, key)
-    event._state.adding = False
-    event._state.db = connection.alias
     sequence, digest = event.sequence, event.hash
     every = settings.AUDIT_CHECKPOINT_EVERY_EVENTS
     if every > 0 and lanes.lane_position(sequence) % every == 0:
@@ -212,8 +211,9 @@ def _append_claiming(
     sequence, previous_hash = _claim_next_sequence(cursor, lane)
     fields["sequence"] = sequence
     digest = row_hash(key=key, previous_hash=previous_hash, fields=fields)
-    event = AuditEvent(**fields, previous_hash=previous_hash, hash=digest)
-    event.id = _insert_and_move_head(cursor, connection, event, lane)
+    values = _stored_values(connection, fields, previous_hash, digest)
+    event = _new_event(connection, fields, previous_hash, digest)
+    event.id = _insert_and_move_head(cursor, connection, values, digest, lane)
     return event
 
 
@@ -221,29 +221,54 @@ def _create_head(cursor: Any, lane: int) -> None:
     cursor.execute(_CREATE_HEAD, [lanes.head_id(lane), lanes.lane_base(lane), GENESIS_HASH])
 
 
-def _stored_values(connection: Any, event: AuditEvent) -> list[Any]:
+_DATETIME_COLUMNS = frozenset({"occurred_at", "data_time"})
+
+
+def _stored_values(
+    connection: Any, fields: dict[str, Any], previous_hash: str, digest: str
+) -> list[Any]:
+    """The values of STORED_FIELDS, for the database."""
+    adapt = connection.ops.adapt_datetimefield_value
     return [
-        connection.ops.adapt_datetimefield_value(getattr(event, column))
-        if column in {"occurred_at", "data_time"}
-        else getattr(event, column)
-        for column in STORED_FIELDS
+        *(
+            adapt(fields[column]) if column in _DATETIME_COLUMNS else fields[column]
+            for column in HASHED_FIELDS
+        ),
+        previous_hash,
+        digest,
     ]
 
 
-def _insert_and_move_head(cursor: Any, connection: Any, event: AuditEvent, lane: int) -> int:
-    values = _stored_values(connection, event)
+def _new_event(
+    connection: Any, fields: dict[str, Any], previous_hash: str, digest: str
+) -> AuditEvent:
+    """The event as an instance, its id still to come. Built from its values in column order,
+    as the ORM builds a row it reads: keyword arguments cost twice as much (5.9 against 2.8 us)."""
+    return AuditEvent.from_db(
+        connection.alias,
+        _COLUMNS,
+        [None, *(fields[column] for column in HASHED_FIELDS), previous_hash, digest],
+    )
+
+
+_COLUMNS = ("id", *STORED_FIELDS)
+
+
+def _insert_and_move_head(
+    cursor: Any, connection: Any, values: list[Any], digest: str, lane: int
+) -> int:
     if connection.vendor == "postgresql":
         # One round trip for both writes.
         cursor.execute(
             f"WITH inserted AS ({_INSERT}) "  # noqa: S608 (constant SQL)
             "UPDATE audit_auditchainhead SET hash = %s WHERE id = %s "
             "RETURNING (SELECT id FROM inserted)",
-            [*values, event.hash, lanes.head_id(lane)],
+            [*values, digest, lanes.head_id(lane)],
         )
         return int(cursor.fetchone()[0])
     cursor.execute(_INSERT, values)
     event_id = int(cursor.fetchone()[0])
-    cursor.execute(_MOVE_HEAD, [event.hash, lanes.head_id(lane)])
+    cursor.execute(_MOVE_HEAD, [digest, lanes.head_id(lane)])
     return event_id
 
 
@@ -294,7 +319,6 @@ def _append_if_head_unmoved(
     sequence, previous_hash = remembered
     fields["sequence"] = sequence + 1
     digest = row_hash(key=key, previous_hash=previous_hash, fields=fields)
-    event = AuditEvent(**fields, previous_hash=previous_hash, hash=digest)
     cursor.execute(
         _one_trip_sql(connection),
         [
@@ -303,12 +327,13 @@ def _append_if_head_unmoved(
             lanes.head_id(lane),
             sequence,
             previous_hash,
-            *_stored_values(connection, event),
+            *_stored_values(connection, fields, previous_hash, digest),
         ],
     )
     row = cursor.fetchone()
     if row is None:
         return None
+    event = _new_event(connection, fields, previous_hash, digest)
     event.id = int(row[0])
     heads[place] = (event.sequence, digest)
     return event

@@ -130,3 +130,36 @@ def test_an_exception_in_the_transaction_leaves_neither_the_change_nor_its_event
     assert not AuditEvent.objects.exists()
     # The next event still starts the chain: nothing was skipped.
     assert audit_event_append(actor=Actor.system(), action="read", resource_type="x").sequence == 1
+
+
+@pytest.mark.parametrize("lane", [None, 2], ids=["one chain", "a lane"])
+def test_the_event_an_append_returns_is_the_row_as_stored(request, lane):
+    """Callers use the returned event as they would one read back: every column, the id, and
+    the state of a stored row. In a lane the second append of a connection takes the one
+    statement path on PostgreSQL, the first the claiming one: both are compared."""
+    if lane is not None:
+        request.getfixturevalue("audit_lane")(lane)
+    user = UserFactory()
+    events = [
+        audit_event_append(
+            actor=Actor.from_user(user),
+            action="read",
+            resource_type="patient",
+            resource_id=number,
+            patient_id=40 + number,
+            department_id=None,
+            data_time=dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.UTC),
+            payload={"page": number, "dose": Decimal("1.50")} if number else None,
+        )
+        for number in range(2)
+    ]
+
+    for event in events:
+        stored = AuditEvent.objects.get(pk=event.pk)
+        columns = [field.attname for field in AuditEvent._meta.concrete_fields]
+        assert {name: getattr(event, name) for name in columns} == {
+            name: getattr(stored, name) for name in columns
+        }
+        assert (event._state.adding, event._state.db) == (False, stored._state.db)
+    assert events[0].payload == "{}"
+    assert json.loads(events[1].payload) == {"page": 1, "dose": "1.50"}
