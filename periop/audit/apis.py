@@ -13,7 +13,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from periop.accounts.permissions import AUDIT_ROLES, HasRole
+from periop.accounts.permissions import (
+    AUDIT_ROLES,
+    HasDepartmentRole,
+    HasRole,
+    request_department_roles,
+)
 from periop.api import IdField, Pagination, StrictSerializer
 from periop.audit.chain import STORED_FIELDS
 from periop.audit.models import Action, AuditEvent
@@ -27,7 +32,7 @@ SORT_CHOICES = sorted([*SORT_FIELDS, *(f"-{name}" for name in SORT_FIELDS)])
 class AuditEventsApi(APIView):
     """`GET /api/v1/audit/events`: who did what to which patient, when (auditors, admins)."""
 
-    permission_classes = [IsAuthenticated, HasRole]
+    permission_classes = [IsAuthenticated, HasDepartmentRole]
     required_roles = AUDIT_ROLES
     # Declared so the schema documents the paginated envelope the view returns.
     pagination_class = Pagination
@@ -84,7 +89,7 @@ class AuditEventsApi(APIView):
         patient_id = options.pop("patient", None)
         department_id = options.pop("department", None)
         events = audit_events_filter(
-            audit_events_visible_to(request.user),
+            audit_events_visible_to(request.user, known=request_department_roles(request)),
             patient_id=patient_id,
             department_id=department_id,
             **options,

@@ -12,7 +12,12 @@ from typing import Any
 from django.db.models import F, Max, Q, QuerySet
 
 from periop.accounts.models import Membership
-from periop.accounts.permissions import AUDIT_ROLES, AnyUser, user_department_ids
+from periop.accounts.permissions import (
+    AUDIT_ROLES,
+    AnyUser,
+    DepartmentRoles,
+    user_department_ids,
+)
 from periop.audit import lanes
 from periop.audit.models import Action, AuditEvent
 
@@ -44,14 +49,20 @@ def _failed_logins_as_members(department_ids: Any) -> Q:
     )
 
 
-def audit_events_visible_to(user: AnyUser) -> QuerySet[AuditEvent]:
+def audit_events_visible_to(
+    user: AnyUser, *, known: DepartmentRoles | None = None
+) -> QuerySet[AuditEvent]:
     """Events of the auditor's departments; events without a department (logins, stateless
     checks) whose actor belongs to one of those departments; and failed logins under a
-    member's username. A superuser sees everything."""
+    member's username. A superuser sees everything. `known`: the user's roles already read for
+    the request (by `HasDepartmentRole`), so not asked again."""
     events = AuditEvent.objects.all()
     if getattr(user, "is_superuser", False):
         return events
-    departments = user_department_ids(user, AUDIT_ROLES)
+    if known is not None:
+        departments = known.of(user).department_ids(AUDIT_ROLES)
+    else:
+        departments = user_department_ids(user, AUDIT_ROLES)
     members = Membership.objects.filter(department_id__in=departments).values("user_id")
     return events.filter(
         Q(department_id__in=departments)

@@ -342,10 +342,10 @@ def test_a_page_costs_the_same_queries_for_1_and_50_events(
     _events(count, Actor.from_user(anesthetist), department, patient)
     client = client_for(auditor)
 
-    # Token and user (1), the role check (1), the auditor's departments (1), the lanes' heads
-    # (1), the page of events (1: one lane), their departments' codes (1), and the search's
-    # own audit event.
-    with django_assert_max_num_queries(6 + audit_append_queries()):
+    # Token and user (1), the auditor's roles, read once for the permission and the search's
+    # scope (1), the lanes' heads (1), the page of events (1: one lane), their departments'
+    # codes (1), and the search's own audit event.
+    with django_assert_max_num_queries(5 + audit_append_queries()):
         response = search(client, f"_count=50&date=ge2001-04-01&{BEFORE_2002}")
 
     assert response.status_code == 200
@@ -413,7 +413,7 @@ def test_a_page_of_a_ledger_in_lanes_costs_one_query_per_lane_with_events(
     client = client_for(auditor)
 
     # As for one lane (above), with one query of events for each of the four lanes.
-    with django_assert_max_num_queries(9 + audit_append_queries()):
+    with django_assert_max_num_queries(8 + audit_append_queries()):
         response = search(client, f"_count=50&date=ge2001-04-01&{BEFORE_2002}")
 
     assert response.status_code == 200

@@ -17,12 +17,17 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from periop.accounts.models import Department, Role
-from periop.accounts.permissions import AUDIT_ROLES
+from periop.accounts.permissions import (
+    AUDIT_ROLES,
+    HasDepartmentRole,
+    request_department_roles,
+)
 from periop.api import ConflictError, exception_handler
 from periop.assessments.apis.common import PeriopApi, require_role_in
 from periop.assessments.models import Assessment, AssessmentStatus
@@ -200,6 +205,8 @@ class AssessmentBundleApi(FhirApi):
 class AuditEventSearchApi(FhirApi):
     """`GET /fhir/AuditEvent`."""
 
+    # The roles read once, by the permission, for the search's scope as well.
+    permission_classes = [IsAuthenticated, HasDepartmentRole]
     roles_by_method = {"GET": AUDIT_ROLES}
 
     @extend_schema(
@@ -259,7 +266,9 @@ class AuditEventSearchApi(FhirApi):
     def get(self, request: Request) -> Response:
         search = audit_event_search_parse(dict(request.query_params.lists()))
         feed = audit_events_feed(
-            audit_events_visible_to(request.user).filter(search.filters),
+            audit_events_visible_to(request.user, known=request_department_roles(request)).filter(
+                search.filters
+            ),
             after=search.after,
             count=search.count,
         )
