@@ -166,7 +166,7 @@ def audit_events_feed(
         )
     merged = heapq.merge(*per_lane, key=lambda event: (event.occurred_at, event.sequence))
     page = list(itertools.islice(merged, count))
-    positions = {lane: sequence for lane, sequence in after.items()}
+    positions = dict(after)
     for event in page:
         lane = lanes.lane_of(event.sequence)
         positions[lane] = max(positions.get(lane, 0), event.sequence)

@@ -13,11 +13,12 @@ from django.db import connection
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_writers(script: str, per_writer: int, writers: int = 8, **environment: str) -> None:
-    """Runs `writers` processes of `script` (given the writer's number and `per_writer`) all at
-    once against this test's database, with `environment` added, and waits for all of them
-    to succeed. Their automatic checkpoints go to this test's checkpoint file, never to the
-    working tree's."""
+def start_writers(
+    script: str, per_writer: int, writers: int = 8, **environment: str
+) -> list[subprocess.Popen[bytes]]:
+    """Starts `writers` processes of `script` (given the writer's number and `per_writer`) all
+    at once against this test's database, with `environment` added. Their automatic
+    checkpoints go to this test's checkpoint file, never to the working tree's."""
     environment = {
         "AUDIT_CHECKPOINT_FILE": str(django_settings.AUDIT_CHECKPOINT_FILE),
         **environment,
@@ -27,7 +28,7 @@ def run_writers(script: str, per_writer: int, writers: int = 8, **environment: s
         f"postgres://{settings['USER']}@{settings['HOST'] or '127.0.0.1'}:"
         f"{settings['PORT'] or 5432}/{settings['NAME']}"
     )
-    processes = [
+    return [
         subprocess.Popen(
             [sys.executable, "-c", script, str(number), str(per_writer)],
             cwd=ROOT,
@@ -35,4 +36,9 @@ def run_writers(script: str, per_writer: int, writers: int = 8, **environment: s
         )
         for number in range(writers)
     ]
+
+
+def run_writers(script: str, per_writer: int, writers: int = 8, **environment: str) -> None:
+    """`start_writers`, then waits for all of them to succeed."""
+    processes = start_writers(script, per_writer, writers, **environment)
     assert [process.wait(timeout=600) for process in processes] == [0] * writers
