@@ -46,7 +46,13 @@ class AuditEventsApi(APIView):
         action = serializers.ChoiceField(choices=Action.values, required=False)
         resource_type = serializers.CharField(required=False, max_length=64)
         department = IdField(required=False)
-        ordering = serializers.ChoiceField(choices=SORT_CHOICES, required=False, default="sequence")
+        ordering = serializers.ChoiceField(
+            choices=SORT_CHOICES,
+            required=False,
+            default="sequence",
+            help_text="The sort, `-` for descending (default `sequence`). With `AUDIT_LANES` "
+            "above 1, sequence order is lane by lane: `occurred_at` gives time order.",
+        )
         page = serializers.IntegerField(required=False, min_value=1)
         page_size = serializers.IntegerField(required=False, min_value=1, max_value=100)
 
