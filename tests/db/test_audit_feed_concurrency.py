@@ -60,14 +60,16 @@ def test_a_reader_paging_while_writers_append_to_lanes_gets_every_event_once(
     )
     delivered: list[int] = []
     cursor: dict[int, int] = {}
+    # Pages that delivered events while writers were still appending.
     pages_while_writing = 0
     try:
         while any(process.poll() is None for process in processes):
             page = audit_events_feed(AuditEvent.objects.all(), after=cursor, count=20)
             delivered += [event.sequence for event in page.events]
             cursor = page.after
-            pages_while_writing += 1
-            if not page.events:
+            if page.events:
+                pages_while_writing += 1
+            else:
                 time.sleep(0.01)
     finally:
         codes = [process.wait(timeout=600) for process in processes]
@@ -85,6 +87,6 @@ def test_a_reader_paging_while_writers_append_to_lanes_gets_every_event_once(
     )
     assert len(stored) == kept
     assert len({lanes.lane_of(sequence) for sequence in stored}) > 1
-    assert pages_while_writing > 5  # the reader did read while the writers wrote
+    assert pages_while_writing >= 3  # the reader read while the writers wrote
     assert len(delivered) == len(set(delivered))  # nothing twice
     assert sorted(delivered) == stored  # nothing skipped
