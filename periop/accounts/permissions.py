@@ -164,11 +164,18 @@ def scope_to_departments(
     (`known`: the user's roles already read for the request, so not asked again)."""
     if getattr(user, "is_superuser", False):
         return queryset
-    if known is not None:
-        department_ids = known.of(user).department_ids(roles)
-    else:
-        department_ids = user_department_ids(user, roles)
+    department_ids = known_department_ids(user, roles, known)
     return queryset.filter(**{f"{department_field}__in": department_ids})
+
+
+def known_department_ids(
+    user: AnyUser, roles: Iterable[str] | None, known: DepartmentRoles | None
+) -> set[int]:
+    """`user_department_ids`, from `known` (the user's roles already read for the request)
+    when there is one, instead of asking the database again."""
+    if known is not None:
+        return known.of(user).department_ids(roles)
+    return user_department_ids(user, roles)
 
 
 def get_scoped_object_or_404(

@@ -36,6 +36,9 @@ HASHED_FIELDS: tuple[str, ...] = (
 )
 # Every stored column of an event but its id: the hashed fields, then the links of the chain.
 STORED_FIELDS: tuple[str, ...] = (*HASHED_FIELDS, "previous_hash", "hash")
+# The hashed fields that hold date-times (hashed as `iso_utc` text), and their places.
+DATETIME_FIELDS: tuple[str, ...] = ("occurred_at", "data_time")
+DATETIME_INDEXES: tuple[int, ...] = tuple(HASHED_FIELDS.index(name) for name in DATETIME_FIELDS)
 
 
 def _default(value: Any) -> Any:
@@ -87,13 +90,12 @@ def canonical_row(fields: Mapping[str, Any]) -> bytes:
     """The hashed form of a row: a JSON array of HASHED_FIELDS in order, datetimes as
     `iso_utc` text (verification may pass them already in that form)."""
     values = [fields[name] for name in HASHED_FIELDS]
-    for index in _DATETIME_INDEXES:
+    for index in DATETIME_INDEXES:
         if isinstance(values[index], dt.datetime):
             values[index] = iso_utc(values[index])
     return _ENCODE(values).encode()
 
 
-_DATETIME_INDEXES = (HASHED_FIELDS.index("occurred_at"), HASHED_FIELDS.index("data_time"))
 _ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 

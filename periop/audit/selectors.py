@@ -16,7 +16,7 @@ from periop.accounts.permissions import (
     AUDIT_ROLES,
     AnyUser,
     DepartmentRoles,
-    user_department_ids,
+    known_department_ids,
 )
 from periop.audit import lanes
 from periop.audit.models import Action, AuditEvent
@@ -59,10 +59,7 @@ def audit_events_visible_to(
     events = AuditEvent.objects.all()
     if getattr(user, "is_superuser", False):
         return events
-    if known is not None:
-        departments = known.of(user).department_ids(AUDIT_ROLES)
-    else:
-        departments = user_department_ids(user, AUDIT_ROLES)
+    departments = known_department_ids(user, AUDIT_ROLES, known)
     members = Membership.objects.filter(department_id__in=departments).values("user_id")
     return events.filter(
         Q(department_id__in=departments)

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from periop.audit import lanes
 from periop.audit.chain import (
+    DATETIME_FIELDS,
     GENESIS_HASH,
     HASHED_FIELDS,
     STORED_FIELDS,
@@ -221,7 +222,7 @@ def _create_head(cursor: Any, lane: int) -> None:
     cursor.execute(_CREATE_HEAD, [lanes.head_id(lane), lanes.lane_base(lane), GENESIS_HASH])
 
 
-_DATETIME_COLUMNS = frozenset({"occurred_at", "data_time"})
+_DATETIME_COLUMNS = frozenset(DATETIME_FIELDS)
 
 
 def _stored_values(

@@ -15,6 +15,7 @@ from django.db import connection, transaction
 
 from periop.audit import lanes
 from periop.audit.chain import (
+    DATETIME_INDEXES,
     GENESIS_HASH,
     HASHED_FIELDS,
     STORED_FIELDS,
@@ -138,7 +139,7 @@ def _legacy_hashed(row: tuple[Any, ...]) -> list[Any] | None:
     hashed in (see `chain.legacy_iso_utc`), or None when the row has no such time."""
     hashed = list(row[:_HASHED])
     changed = False
-    for index in _DATETIME_INDEXES:
+    for index in DATETIME_INDEXES:
         value = hashed[index]
         if isinstance(value, str) and value.startswith("0"):
             hashed[index] = legacy_iso_utc(value)
@@ -151,7 +152,6 @@ _SEQUENCE = HASHED_FIELDS.index("sequence")
 _KEY_ID = HASHED_FIELDS.index("key_id")
 _PREVIOUS_HASH = _HASHED
 _HASH = _HASHED + 1
-_DATETIME_INDEXES = (HASHED_FIELDS.index("occurred_at"), HASHED_FIELDS.index("data_time"))
 _ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
