@@ -8,6 +8,11 @@ encoder. Dataclasses pass to it too (orjson would write them as objects; DRF ref
 An indented response (`; indent=` in the Accept header), or a value orjson cannot write at
 all (an integer beyond 64 bits), falls back to DRF's renderer. One difference remains:
 orjson writes a NaN or infinite float as `null` where DRF refuses it; no response holds one.
+
+A part of an answer that many answers share can be written once (`json_fragment`) and placed
+in the data as it is. An indented answer is therefore written by orjson first and read back,
+then indented by DRF's renderer: the same text as DRF's from the data itself. An answer holding
+such a part must be one orjson can write.
 """
 
 from __future__ import annotations
@@ -32,6 +37,12 @@ def _default(value: Any) -> Any:
     return _ENCODER.default(value)
 
 
+def json_fragment(data: Any) -> orjson.Fragment:
+    """`data` written as JSON, exactly as the renderer writes it, to be placed in an answer's
+    data; the separators U+2028 and U+2029 are escaped when the whole answer is rendered."""
+    return orjson.Fragment(orjson.dumps(data, default=_default, option=_OPTIONS))
+
+
 class JSONRenderer(renderers.JSONRenderer):
     def render(
         self,
@@ -41,12 +52,12 @@ class JSONRenderer(renderers.JSONRenderer):
     ) -> bytes:
         if data is None:
             return b""
-        if self.get_indent(accepted_media_type or "", renderer_context or {}) is not None:
-            return self._drf_render(data, accepted_media_type, renderer_context)
         try:
             rendered = orjson.dumps(data, default=_default, option=_OPTIONS)
         except orjson.JSONEncodeError:
             return self._drf_render(data, accepted_media_type, renderer_context)
+        if self.get_indent(accepted_media_type or "", renderer_context or {}) is not None:
+            return self._drf_render(orjson.loads(rendered), accepted_media_type, renderer_context)
         # Both separators begin with the byte 0xE2; looking for that byte alone (memchr) is
         # many times faster than looking for either separator, and most answers have none.
         if _LEAD in rendered and (_LINE_SEPARATOR in rendered or _PARAGRAPH_SEPARATOR in rendered):

@@ -25,9 +25,9 @@ from periop.accounts.permissions import (
 from periop.api import MAX_ID, StrictSerializer
 from periop.audit.services import Actor
 from periop.drugs.catalogue import knowledge_base_catalogue
-from periop.drugs.engine.tuning import Tuning, evaluation_tune
+from periop.drugs.engine.tuning import Tuning
 from periop.drugs.models import LocalTuning, SignOffKind, TuningChange
-from periop.drugs.presenters import evaluation_to_dict
+from periop.drugs.presenters import check_answer
 from periop.drugs.registry import knowledge_base_for_digest
 from periop.drugs.releases import release_activate, release_get
 from periop.drugs.schema import CheckOutput
@@ -169,7 +169,7 @@ class CheckApi(APIView):
             department_id=department_id,
             tunings=tunings,
         )
-        body = evaluation_tune(evaluation_to_dict(evaluation, summary=view == "summary"), tunings)
+        body = check_answer(evaluation, summary=view == "summary", tunings=tunings)
         # The weight is checked on the growth chart of the release the check was evaluated on.
         kb = knowledge_base_for_digest(evaluation.knowledge_base_digest)
         body["warnings"] = check_warnings(data, kb)

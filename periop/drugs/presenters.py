@@ -1,11 +1,19 @@
-"""Turns engine results into the JSON of api-contract.md (plain dicts: this is a hot path)."""
+"""Turns engine results into the JSON of api-contract.md (plain dicts: this is a hot path; a
+check's answer places the parts many answers share as JSON written once, `check_answer`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
+
+import orjson
 
 from periop.drugs.engine import DoseGuidance, DoseRange, DrugCaution, Evaluation, Finding, Level
+from periop.drugs.engine.tuning import Tuning, evaluation_tune
+from periop.renderers import json_fragment
+
+_T = TypeVar("_T")
 
 
 def _decimal(value: Decimal) -> str:
@@ -60,6 +68,10 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
 
 def caution_to_dict(caution: DrugCaution, *, summary: bool = False) -> dict[str, Any]:
     finding = finding_summary_to_dict if summary else finding_to_dict
+    return _caution_dict(caution, [finding(item) for item in caution.findings])
+
+
+def _caution_dict(caution: DrugCaution, findings: list[Any]) -> dict[str, Any]:
     return {
         "drug": caution.drug,
         "drug_class": caution.drug_class,
@@ -67,7 +79,7 @@ def caution_to_dict(caution: DrugCaution, *, summary: bool = False) -> dict[str,
         "effects": list(caution.effects),
         "conflict": caution.conflict,
         "summary": caution.summary,
-        "findings": [finding(item) for item in caution.findings],
+        "findings": findings,
         "dose": dose_to_dict(caution.dose),
         "monitoring": caution.monitoring,
         "reversal": caution.reversal,
@@ -84,6 +96,58 @@ def caution_to_dict(caution: DrugCaution, *, summary: bool = False) -> dict[str,
 def evaluation_to_dict(evaluation: Evaluation, *, summary: bool = False) -> dict[str, Any]:
     """The response body of a check, exactly as the REST contract specifies; with `summary`,
     the findings leave out their rationale and references (`?view=summary`)."""
+    cautions = [caution_to_dict(caution, summary=summary) for caution in evaluation.cautions]
+    return _evaluation_dict(evaluation, cautions)
+
+
+def check_answer(
+    evaluation: Evaluation, *, summary: bool, tunings: Mapping[str, Sequence[Tuning]]
+) -> dict[str, Any]:
+    """The body of a check's answer, to be rendered: `evaluation_to_dict` with the department's
+    tunings applied. Without tunings in force, each caution (and each finding of a caution
+    whose dose was worked out for the patient's weight) is placed as JSON written once per
+    card or finding: the engine shares those objects between every patient alike in what the
+    rules found, so most answers are put together from JSON already written, byte for byte
+    what writing the dicts would give. Such a body is for the renderer only."""
+    if tunings:
+        return evaluation_tune(evaluation_to_dict(evaluation, summary=summary), tunings)
+    write_finding = finding_summary_to_dict if summary else finding_to_dict
+    cautions: list[Any] = []
+    for caution in evaluation.cautions:
+        dose = caution.dose
+        if dose is not None and dose.per_kg_mg is not None and dose.total_mg is not None:
+            # Weighed for this patient: a card of its own, whose findings are shared.
+            findings = [_written(item, summary, write_finding) for item in caution.findings]
+            cautions.append(_caution_dict(caution, findings))
+        else:
+            write_caution = _summary_caution_dict if summary else caution_to_dict
+            cautions.append(_written(caution, summary, write_caution))
+    return _evaluation_dict(evaluation, cautions)
+
+
+def _summary_caution_dict(caution: DrugCaution) -> dict[str, Any]:
+    return caution_to_dict(caution, summary=True)
+
+
+# JSON written once per engine object (a card or a finding) and view, kept with the object so
+# that its id cannot stand for another while remembered; cleared when full.
+_WRITTEN_LIMIT = 4096
+_WRITTEN: dict[tuple[int, bool], tuple[object, orjson.Fragment]] = {}
+
+
+def _written(item: _T, summary: bool, write: Callable[[_T], dict[str, Any]]) -> orjson.Fragment:
+    key = (id(item), summary)
+    found = _WRITTEN.get(key)
+    if found is not None and found[0] is item:
+        return found[1]
+    fragment = json_fragment(write(item))
+    if len(_WRITTEN) >= _WRITTEN_LIMIT:
+        _WRITTEN.clear()
+    _WRITTEN[key] = (item, fragment)
+    return fragment
+
+
+def _evaluation_dict(evaluation: Evaluation, cautions: list[Any]) -> dict[str, Any]:
     receptor_state = evaluation.receptor_state
     return {
         "knowledge_base": {
@@ -101,6 +165,6 @@ def evaluation_to_dict(evaluation: Evaluation, *, summary: bool = False) -> dict
             ],
         },
         "highest_level": evaluation.highest_level.code,
-        "cautions": [caution_to_dict(caution, summary=summary) for caution in evaluation.cautions],
+        "cautions": cautions,
         "assumptions": list(evaluation.assumptions),
     }

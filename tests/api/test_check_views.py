@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 import threading
 import uuid
 import zoneinfo
@@ -255,3 +256,18 @@ def test_the_renderer_falls_back_for_what_orjson_cannot_write():
 def test_api_answers_are_byte_for_byte_what_drf_would_write(pharmacist_client):
     response = pharmacist_client.post("/api/v1/checks", HEAVY, format="json")
     assert response.content == DrfJSONRenderer().render(response.json())
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("view", ["full", "summary"])
+def test_an_indented_answer_holds_the_same_data_indented(pharmacist_client, view):
+    compact = pharmacist_client.post(f"/api/v1/checks?view={view}", HEAVY, format="json")
+    indented = pharmacist_client.post(
+        f"/api/v1/checks?view={view}",
+        HEAVY,
+        format="json",
+        HTTP_ACCEPT="application/json; indent=2",
+    )
+    assert indented.status_code == compact.status_code == 200
+    assert b'\n  "knowledge_base"' in indented.content
+    assert json.loads(indented.content) == compact.json()
