@@ -9,8 +9,10 @@ authentication and one membership query), `POST /api/v1/bench/audited` (the same
 authentication and role query, the same JSON body parsed, and one audit append with the same
 commit: the audited baseline), and the check endpoint with the contract's example patient,
 in full and with `?view=summary` (`--no-summary` for a server without it). Prints
-requests/s, the ratios, and p50/p95/p99 latency. All traffic stays on 127.0.0.1 and each run
-is bounded in time.
+requests/s, the ratios, and p50/p95/p99 latency; and, for the ratio to the audited baseline,
+the median, lowest and highest of each round's (the check's slice and the baseline's ran back
+to back, so a change in the machine's speed during the run moves them least). All traffic
+stays on 127.0.0.1 and each run is bounded in time.
 
 Targets (issue 15), in one run: checks >= 0.9 x the audited baseline and >= 0.7 x
 `GET /api/v1/me` in requests/s; p50 at 4 connections <= 1.2 x the audited baseline's.
@@ -194,6 +196,7 @@ def _measure(options: argparse.Namespace, scratch: Scratch) -> None:
         # elsewhere on the machine falls on all of them alike. Requests/s is the total over
         # the slices; the latency percentiles are the medians of the slices'.
         results: dict[tuple[str, int], dict[str, float]] = {}
+        by_connections: dict[int, dict[str, list[dict[str, float]]]] = {}
         slice_seconds = max(1, options.seconds // options.rounds)
         for connections in (32, 4):
             slices: dict[str, list[dict[str, float]]] = {label: [] for label, *_ in endpoints}
@@ -217,6 +220,7 @@ def _measure(options: argparse.Namespace, scratch: Scratch) -> None:
                     f"p99 {result['p99']:6.1f} ms  errors {result['errors']}",
                     flush=True,
                 )
+            by_connections[connections] = slices
         me, audited = "GET /api/v1/me", "POST /api/v1/bench/audited"
         for label, *_ in endpoints[2:]:
             checks = results[label, 32]
@@ -224,6 +228,18 @@ def _measure(options: argparse.Namespace, scratch: Scratch) -> None:
             print(
                 f"  req/s ratio to the audited baseline (c=32): "
                 f"{checks['rps'] / results[audited, 32]['rps']:.2f}  (target >= 0.9)"
+            )
+            # Each round's slices ran back to back: their ratio moves less with the machine's
+            # speed, which can change within a run.
+            paired = sorted(
+                check["rps"] / baseline["rps"]
+                for check, baseline in zip(
+                    by_connections[32][label], by_connections[32][audited], strict=True
+                )
+            )
+            print(
+                f"    per round: median {statistics.median(paired):.2f}, "
+                f"lowest {paired[0]:.2f}, highest {paired[-1]:.2f}"
             )
             print(
                 f"  req/s ratio to GET /api/v1/me (c=32): "
