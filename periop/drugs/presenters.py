@@ -114,9 +114,8 @@ def check_answer(
     write_finding = finding_summary_to_dict if summary else finding_to_dict
     cautions: list[Any] = []
     for caution in evaluation.cautions:
-        dose = caution.dose
-        if dose is not None and dose.per_kg_mg is not None and dose.total_mg is not None:
-            # Weighed for this patient: a card of its own, whose findings are shared.
+        if caution.weighed:
+            # A card of this patient's own, whose findings are shared.
             findings = [_written(item, summary, write_finding) for item in caution.findings]
             cautions.append(_caution_dict(caution, findings))
         else:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import TypeVar, cast
 
@@ -75,17 +75,33 @@ def evaluate(
     rated = _evaluate(state, [*planned, *candidates], at, kb).cautions if candidates else ()
     offered = {caution.drug: caution for caution in rated[len(planned) :]}
     offered = {code: caution for code, caution in offered.items() if caution.level < Level.AVOID}
-    cautions = tuple(
-        dataclasses.replace(
-            caution, alternatives=tuple(code for code in caution.alternatives if code in offered)
-        )
-        if caution.alternatives
-        else caution
-        for caution in evaluation.cautions
-    )
+    cautions = tuple(_offered_only(caution, offered, kb) for caution in evaluation.cautions)
     return dataclasses.replace(
         evaluation, cautions=cautions, alternative_cautions=tuple(offered.values())
     )
+
+
+def _offered_only(
+    caution: DrugCaution, offered: Mapping[str, DrugCaution], kb: KnowledgeBase
+) -> DrugCaution:
+    """The caution with only the alternatives offered. The same object when every one is; and
+    for a card not weighed, one object per card and alternatives offered (remembered), so that
+    cards stay shared between evaluations alike in findings (presenters.check_answer)."""
+    if not caution.alternatives:
+        return caution
+    kept = tuple(code for code in caution.alternatives if code in offered)
+    if kept == caution.alternatives:
+        return caution
+    if caution.weighed:
+        return _with_alternatives(caution, kept)
+    memo = kb.index.caution_memo
+    key = (id(caution), kept)  # never a drug's card key, which has four parts
+    found = memo.get(key)
+    if found is not None and found[1] is caution:
+        return found[0]
+    narrowed = _with_alternatives(caution, kept)
+    remember(memo, key, (narrowed, caution))  # the card kept too: its id is not reused
+    return narrowed
 
 
 def _evaluate(
@@ -221,6 +237,7 @@ def _field_replacer(cls: type[_D], name: str) -> Callable[[_D, object], _D]:
 
 
 _with_dose = _field_replacer(DrugCaution, "dose")
+_with_alternatives = _field_replacer(DrugCaution, "alternatives")
 _with_total = _field_replacer(DoseGuidance, "total_mg")
 
 

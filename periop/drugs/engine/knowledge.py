@@ -342,8 +342,9 @@ class RuleIndex:
     # Per patient alike in what rules read of their conditions and medications (all but the
     # clocks), each rule's target-independent result (matching.py).
     base_memo: dict[tuple[object, ...], dict[int, object]] = field(default_factory=dict, repr=False)
-    # Cautions by drug and what its kept rules found, without a per-kg dose's figures in mg
-    # (evaluate.py).
+    # Cautions by drug and what its kept rules found, without a per-kg dose's figures in mg;
+    # and such a caution with only the alternatives offered, by the caution and those
+    # alternatives (evaluate.py).
     caution_memo: dict[tuple[object, ...], tuple[DrugCaution, object]] = field(
         default_factory=dict, repr=False
     )

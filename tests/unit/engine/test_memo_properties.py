@@ -21,13 +21,15 @@ from hypothesis import strategies as st
 
 from periop.drugs.engine import (
     ConditionInput,
+    DrugCaution,
+    Level,
     MedicationInput,
     PatientState,
     card_text,
     evaluate,
     matching,
 )
-from periop.drugs.engine.evaluate import _field_replacer
+from periop.drugs.engine.evaluate import _field_replacer, _offered_only
 from periop.drugs.engine.knowledge import Rule
 from tests.unit.engine.test_card_properties import rating_out_cases
 from tests.unit.engine.test_properties import (
@@ -248,3 +250,46 @@ def test_a_field_replacer_refuses_a_class_with_a_field_its_constructor_does_not_
 
     with pytest.raises(TypeError, match="Derived has a field its constructor does not set"):
         _field_replacer(Derived, "given")
+
+
+@SETTINGS
+@given(case=rating_out_cases())
+def test_a_patient_evaluated_again_gets_the_same_cards_unless_weighed(
+    case: tuple[PatientState, list[str]],
+):
+    """Cards are shared between evaluations alike in findings, the cards whose alternatives
+    were narrowed included, so that a check's answer reuses what it wrote for them; only a card
+    whose dose was worked out for the weight is the evaluation's own."""
+    assert KB is not None
+    patient, drugs = case
+    first = evaluate(patient, drugs, AT, KB)
+    again = evaluate(patient, drugs, AT, KB)
+    assert again == first
+    for before, after in zip(first.cautions, again.cautions, strict=True):
+        assert (after is before) is not after.weighed
+
+
+def test_a_card_narrowed_to_other_alternatives_is_another_card():
+    assert KB is not None
+    card = DrugCaution(
+        drug="succinylcholine",
+        drug_class="depolarizing-blocker",
+        level=Level.CONTRAINDICATED,
+        effects=(),
+        conflict=False,
+        summary="",
+        findings=(),
+        dose=None,
+        monitoring="",
+        reversal="",
+        assumptions=(),
+        alternatives=("rocuronium", "cisatracurium"),
+    )
+    offered_one = {"rocuronium": card}
+    offered_other = {"cisatracurium": card}
+    one = _offered_only(card, offered_one, KB)
+    other = _offered_only(card, offered_other, KB)
+    assert one.alternatives == ("rocuronium",)
+    assert other.alternatives == ("cisatracurium",)
+    assert _offered_only(card, offered_one, KB) is one
+    assert _offered_only(card, {**offered_one, **offered_other}, KB) is card
