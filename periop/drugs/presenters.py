@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import orjson
 
 from periop.drugs.engine import DoseGuidance, DoseRange, DrugCaution, Evaluation, Finding, Level
+from periop.drugs.engine.matching import remembered_for
 from periop.drugs.engine.tuning import Tuning, evaluation_tune
 from periop.renderers import json_fragment
 
@@ -112,6 +113,7 @@ def check_answer(
     if tunings:
         return evaluation_tune(evaluation_to_dict(evaluation, summary=summary), tunings)
     write_finding = finding_summary_to_dict if summary else finding_to_dict
+    write_caution = _summary_caution_dict if summary else caution_to_dict
     cautions: list[Any] = []
     for caution in evaluation.cautions:
         if caution.weighed:
@@ -119,7 +121,6 @@ def check_answer(
             findings = [_written(item, summary, write_finding) for item in caution.findings]
             cautions.append(_caution_dict(caution, findings))
         else:
-            write_caution = _summary_caution_dict if summary else caution_to_dict
             cautions.append(_written(caution, summary, write_caution))
     return _evaluation_dict(evaluation, cautions)
 
@@ -128,22 +129,15 @@ def _summary_caution_dict(caution: DrugCaution) -> dict[str, Any]:
     return caution_to_dict(caution, summary=True)
 
 
-# JSON written once per engine object (a card or a finding) and view, kept with the object so
-# that its id cannot stand for another while remembered; cleared when full.
+# JSON written once per engine object (a card or a finding) and view; cleared when full.
 _WRITTEN_LIMIT = 4096
-_WRITTEN: dict[tuple[int, bool], tuple[object, orjson.Fragment]] = {}
+_WRITTEN: dict[tuple[int, object], tuple[Any, orjson.Fragment]] = {}
 
 
 def _written(item: _T, summary: bool, write: Callable[[_T], dict[str, Any]]) -> orjson.Fragment:
-    key = (id(item), summary)
-    found = _WRITTEN.get(key)
-    if found is not None and found[0] is item:
-        return found[1]
-    fragment = json_fragment(write(item))
-    if len(_WRITTEN) >= _WRITTEN_LIMIT:
-        _WRITTEN.clear()
-    _WRITTEN[key] = (item, fragment)
-    return fragment
+    return remembered_for(
+        _WRITTEN, item, summary, lambda written: json_fragment(write(written)), _WRITTEN_LIMIT
+    )
 
 
 def _evaluation_dict(evaluation: Evaluation, cautions: list[Any]) -> dict[str, Any]:

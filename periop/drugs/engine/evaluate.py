@@ -23,7 +23,14 @@ from periop.drugs.engine.dose import (
     weighed_total,
 )
 from periop.drugs.engine.knowledge import DoseSpec, KnowledgeBase, show
-from periop.drugs.engine.matching import NO_NOTES, Context, Fired, kept_rules, remember
+from periop.drugs.engine.matching import (
+    NO_NOTES,
+    Context,
+    Fired,
+    kept_rules,
+    remember,
+    remembered_for,
+)
 from periop.drugs.engine.receptor_state import (
     check_evaluation_time,
     checked_override,
@@ -94,14 +101,9 @@ def _offered_only(
         return caution
     if caution.weighed:
         return _with_alternatives(caution, kept)
-    memo = kb.index.caution_memo
-    key = (id(caution), kept)  # never a drug's card key, which has four parts
-    found = memo.get(key)
-    if found is not None and found[1] is caution:
-        return found[0]
-    narrowed = _with_alternatives(caution, kept)
-    remember(memo, key, (narrowed, caution))  # the card kept too: its id is not reused
-    return narrowed
+    # Keyed by the card and what it keeps: never a drug's card key, which has four parts.
+    memo = cast(dict[tuple[int, object], tuple[DrugCaution, DrugCaution]], kb.index.caution_memo)
+    return remembered_for(memo, caution, kept, lambda card: _with_alternatives(card, kept))
 
 
 def _evaluate(

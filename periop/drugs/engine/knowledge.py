@@ -343,8 +343,8 @@ class RuleIndex:
     # clocks), each rule's target-independent result (matching.py).
     base_memo: dict[tuple[object, ...], dict[int, object]] = field(default_factory=dict, repr=False)
     # Cautions by drug and what its kept rules found, without a per-kg dose's figures in mg;
-    # and such a caution with only the alternatives offered, by the caution and those
-    # alternatives (evaluate.py).
+    # and, by a caution and the alternatives it keeps, that caution and the one with only
+    # those alternatives (evaluate.py).
     caution_memo: dict[tuple[object, ...], tuple[DrugCaution, object]] = field(
         default_factory=dict, repr=False
     )

@@ -7,7 +7,7 @@ rule that holds under every reading may supersede another.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
 from periop.drugs.engine.attribute_readings import Readings, attribute_label
@@ -138,6 +138,27 @@ def remember(memo: dict[_K, _T], key: _K, value: _T, limit: int | None = None) -
     if len(memo) >= (_MEMO_LIMIT if limit is None else limit):
         memo.clear()
     memo[key] = value
+
+
+_O = TypeVar("_O")
+
+
+def remembered_for(
+    memo: dict[tuple[int, object], tuple[_O, _T]],
+    item: _O,
+    extra: object,
+    build: Callable[[_O], _T],
+    limit: int | None = None,
+) -> _T:
+    """`build(item)`, remembered by the object `item` itself and `extra` (`remember`'s bound).
+    The entry holds the object, so that its id cannot stand for another while remembered."""
+    key = (id(item), extra)
+    found = memo.get(key)
+    if found is not None and found[0] is item:
+        return found[1]
+    value = build(item)
+    remember(memo, key, (item, value), limit)
+    return value
 
 
 class Context:
