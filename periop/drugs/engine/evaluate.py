@@ -27,6 +27,7 @@ from periop.drugs.engine.matching import (
     NO_NOTES,
     Context,
     Fired,
+    found_by,
     kept_rules,
     remember,
     remembered_for,
@@ -39,6 +40,7 @@ from periop.drugs.engine.receptor_state import (
     receptor_state_from,
 )
 from periop.drugs.engine.timeline import MedicationCourse, instant, medication_course
+from periop.drugs.engine.tolerated import chronic_course
 from periop.drugs.engine.types import (
     EFFECT_TAGS,
     DoseGuidance,
@@ -182,7 +184,22 @@ def _course(medication: MedicationInput, at_us: int, kb: KnowledgeBase) -> Medic
 
 def _card_for(drug: str, context: Context) -> tuple[DrugCaution, DoseSpec | None]:
     """The caution for `drug`, with any per-kg dose given without a weight; and that dose's
-    entry, when its figures in mg depend on the weight."""
+    entry, when its figures in mg depend on the weight.
+
+    Patients alike in what rules without a clock read, planned with the same drugs, share it
+    by what the drug's rules with a clock found (matching.DrugCards says why that is the whole
+    key): only those rules are matched again."""
+    cards = context.drug_cards(drug)
+    base_at = context.base_at
+    key = (
+        chronic_course(drug, context.medications) is not None,
+        tuple([found_by(base_at(position)) for position in cards.clocked]),
+    )
+    return cards.card(key, lambda: _card_by_rules(drug, context))
+
+
+def _card_by_rules(drug: str, context: Context) -> tuple[DrugCaution, DoseSpec | None]:
+    """`_card_for`'s card, matched rule by rule."""
     kept = kept_rules(drug, context)
     spared = context.spared.get(drug, NO_NOTES)
     # The card is a pure function of this key and the knowledge base. Every part of a kept rule

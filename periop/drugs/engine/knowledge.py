@@ -340,8 +340,12 @@ class RuleIndex:
         default_factory=dict, repr=False
     )
     # Per patient alike in what rules read of their conditions and medications (all but the
-    # clocks), each rule's target-independent result (matching.py).
+    # clocks), each rule's target-independent result (matching.py); and per such patient and
+    # drug planned with the same drugs, its cards (matching.DrugCards).
     base_memo: dict[tuple[object, ...], dict[int, object]] = field(default_factory=dict, repr=False)
+    drug_cards_memo: dict[tuple[int, object], tuple[object, object]] = field(
+        default_factory=dict, repr=False
+    )
     # Cautions by drug and what its kept rules found, without a per-kg dose's figures in mg;
     # and, by a caution and the alternatives it keeps, that caution and the one with only
     # those alternatives (evaluate.py).

@@ -8,7 +8,7 @@ rule that holds under every reading may supersede another.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from periop.drugs.engine.attribute_readings import Readings, attribute_label
 from periop.drugs.engine.knowledge import ConditionDefinition, KnowledgeBase, Phase, Rule, When
@@ -183,12 +183,42 @@ class Context:
         # Everything that can be "present": a rule needing anything else cannot fire.
         self.present_pool = self.medication_codes | frozenset(planned)
         self.override = override
+        self.planned_set = frozenset(planned)
         # The target-independent part of each rule: computed at most once per evaluation, and
         # for a rule that reads no clock shared with every evaluation alike in `facts`.
         self.base: dict[int, Fired | None] = {}
         self.shared: dict[int, Fired | None] = _shared_bases(kb, self.facts())
         # Per planned drug: why rules were left out for a tolerated chronic medication.
         self.spared: dict[str, tuple[str, ...]] = {}
+
+    def base_at(self, position: int) -> Fired | None:
+        """The target-independent result of the rule at `position` for this patient."""
+        shared = self.shared
+        if position in shared:
+            return shared[position]
+        own = self.base
+        if position in own:
+            return own[position]
+        rule = self.kb.rules[position]
+        base = _base(rule, self)
+        (own if _reads_a_clock(rule) else shared)[position] = base
+        return base
+
+    def drug_cards(self, drug: str) -> DrugCards:
+        """What evaluations alike in `facts` and in the drugs planned share for `drug`: kept
+        by the results shared for those facts (the very object) and the drugs."""
+
+        def build(_: object) -> DrugCards:
+            rules = self.kb.rules
+            candidates = _candidates(drug, self)
+            return DrugCards(
+                tuple(position for position in candidates if _reads_a_clock(rules[position]))
+            )
+
+        memo = cast(
+            dict[tuple[int, object], tuple[object, DrugCards]], self.kb.index.drug_cards_memo
+        )
+        return remembered_for(memo, self.shared, (drug, self.planned_set), build)
 
     def facts(self) -> tuple[object, ...]:
         """Everything a rule without phases or a medication window reads of this patient.
@@ -232,6 +262,40 @@ class Context:
         )
 
 
+# At most this many cards per drug planned with the same drugs for patients alike in
+# `Context.facts` (DrugCards); the DrugCards themselves are bounded as every memo is.
+CARDS_PER_DRUG = 16
+
+
+class DrugCards:
+    """For one drug, planned with the same drugs, of patients alike in `Context.facts`: the
+    positions of its candidate rules that read a clock, and its card (whatever the evaluation
+    builds from its kept rules) by what those rules found and whether the drug is a chronic
+    medication the patient tolerates.
+
+    The card is a pure function of that key. The candidates depend only on the drug, the codes
+    of the conditions and medications, the drugs planned and the override; every rule without
+    a clock gives the same result to all these patients; a rule's present requirement reads
+    only the medications' facts and the drugs planned; and what sparing a tolerated medication
+    reads beyond the rules' results is the one time-dependent fact, whether its course counts as
+    chronic (tolerated.py).
+    """
+
+    __slots__ = ("by_found", "clocked")
+
+    def __init__(self, clocked: tuple[int, ...]) -> None:
+        self.clocked = clocked
+        self.by_found: dict[tuple[object, ...], object] = {}
+
+    def card(self, found: tuple[object, ...], build: Callable[[], _T]) -> _T:
+        """The card for what was `found`, built by `build` the first time."""
+        card = self.by_found.get(found)
+        if card is None:
+            card = build()
+            remember(self.by_found, found, card, CARDS_PER_DRUG)
+        return card  # type: ignore[return-value]
+
+
 def _shared_bases(kb: KnowledgeBase, facts: tuple[object, ...]) -> dict[int, Fired | None]:
     memo = kb.index.base_memo
     shared = memo.get(facts)
@@ -241,6 +305,21 @@ def _shared_bases(kb: KnowledgeBase, facts: tuple[object, ...]) -> dict[int, Fir
     return shared  # type: ignore[return-value]
 
 
+def found_by(base: Fired | None) -> tuple[object, ...] | None:
+    """Everything of a rule's target-independent result that matching reads after it."""
+    if base is None:
+        return None
+    return (
+        base.level,
+        base.effects,
+        base.summary,
+        base.triggers,
+        base.notes,
+        base.certain,
+        base.unknown_reading,
+    )
+
+
 def _reads_a_clock(rule: Rule) -> bool:
     """A rule whose result depends on durations (phases, a medication window)."""
     return bool(rule.phases) or rule.when.medication_hours is not None
@@ -248,19 +327,11 @@ def _reads_a_clock(rule: Rule) -> bool:
 
 def kept_rules(drug: str, context: Context) -> list[Fired]:
     """The rules that fire for `drug` and survive supersession, most restrictive first."""
-    kb = context.kb
     fired = []
-    shared, own = context.shared, context.base
+    base_at = context.base_at
     trait = False
     for position in _candidates(drug, context):
-        if position in shared:
-            base = shared[position]
-        elif position in own:
-            base = own[position]
-        else:
-            rule = kb.rules[position]
-            base = _base(rule, context)
-            (own if _reads_a_clock(rule) else shared)[position] = base
+        base = base_at(position)
         if base is None:
             continue
         if base.rule.when.needs_present:
