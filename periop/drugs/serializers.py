@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Callable, Container
+from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
@@ -286,6 +287,8 @@ class CheckInputFastPath:
         patient_fields = fields["patient"].fields  # type: ignore[attr-defined]
         self.patient_keys = frozenset(patient_fields)
         self.weight_field = patient_fields["weight_kg"]
+        self.weight_bounds = (self.weight_field.min_value, self.weight_field.max_value)
+        self.weight_places = Decimal(1).scaleb(-self.weight_field.decimal_places)
         self.sexes = frozenset(patient_fields["sex"].choices)
         condition_fields = fields["conditions"].child.fields  # type: ignore[attr-defined]
         self.condition_keys = frozenset(condition_fields)
@@ -356,9 +359,17 @@ class CheckInputFastPath:
         validated: dict[str, Any] = {}
         _copy_optional(patient, validated, "age_years", lambda age: _small_int(age, 0, 130))
         if "weight_kg" in patient:
-            validated["weight_kg"] = self.weight_field.run_validation(patient["weight_kg"])
+            validated["weight_kg"] = self._weight(patient["weight_kg"])
         _copy_optional(patient, validated, "sex", self._sex)
         return validated
+
+    def _weight(self, value: Any) -> Any:
+        """A whole number of kg within the field's bounds, the usual form, as the field gives it
+        (to its decimal places, exactly: 400.00 fits its six digits) without its round trip
+        through text; anything else is read by the field itself."""
+        if type(value) is int and self.weight_bounds[0] <= value <= self.weight_bounds[1]:
+            return Decimal(value).quantize(self.weight_places)
+        return self.weight_field.run_validation(value)
 
     def _time_point(self, item: dict[str, Any], key: str) -> Any:
         value = item.get(key)

@@ -232,7 +232,7 @@ TOP_DEFECTS: dict[str, tuple[Any, ...]] = {
 }
 PATIENT_DEFECTS: dict[str, tuple[Any, ...]] = {
     "age_years": (-1, 131, "34", 34.0, 34.5, True, 2**70),
-    "weight_kg": (0.2, 400.01, 62.123, "", "sixty", True, float("inf"), []),
+    "weight_kg": (0, 401, -62, 0.2, 400.01, 62.123, "", "sixty", True, float("inf"), []),
     "sex": ("F", "", 1, True, ["female"]),
     "height_cm": (170,),
 }
