@@ -68,8 +68,9 @@ def evaluate(
     state: PatientState, drugs: Sequence[str], at: dt.datetime, kb: KnowledgeBase
 ) -> Evaluation:
     """Cautions for the planned drugs at `at`; raises EngineInputError for input it cannot use."""
-    evaluation = _evaluate(state, drugs, at, kb)
-    planned = [caution.drug for caution in evaluation.cautions]
+    context, weight = _resolved(state, drugs, at, kb)
+    evaluation = _evaluation(context, _cautions(context, weight), at)
+    planned = context.planned
     candidates = [
         code
         for code in dict.fromkeys(
@@ -81,7 +82,8 @@ def evaluate(
         return evaluation
     # An alternative is offered only if it is not planned already and the engine itself would
     # not rate it avoid or above for this patient, planned with everything that is planned.
-    rated = _evaluate(state, [*planned, *candidates], at, kb).cautions if candidates else ()
+    # The same patient at the same time: only the drugs planned differ.
+    rated = _cautions(context.with_planned((*planned, *candidates)), weight) if candidates else ()
     offered = {caution.drug: caution for caution in rated[len(planned) :]}
     offered = {code: caution for code, caution in offered.items() if caution.level < Level.AVOID}
     cautions = tuple(_offered_only(caution, offered, kb) for caution in evaluation.cautions)
@@ -108,9 +110,12 @@ def _offered_only(
     return remembered_for(memo, caution, kept, lambda card: _with_alternatives(card, kept))
 
 
-def _evaluate(
+def _resolved(
     state: PatientState, drugs: Sequence[str], at: dt.datetime, kb: KnowledgeBase
-) -> Evaluation:
+) -> tuple[Context, Decimal | None]:
+    """The patient's state at `at` with `drugs` planned, and the weight; raises EngineInputError
+    for input it cannot use, in this order: the time, the drugs, the override, the weight, the
+    conditions, the medications."""
     check_evaluation_time(at)
     at_us = instant(at)
     planned = _planned_drugs(drugs, kb)
@@ -118,18 +123,27 @@ def _evaluate(
     weight = _weight(state.weight_kg)
     episodes = tuple(episode_at(condition, at_us, kb) for condition in state.conditions)
     medications = tuple(_course(medication, at_us, kb) for medication in state.medications)
-    context = Context(kb, episodes, medications, planned, override)
-    receptor_state, receptor_notes = receptor_state_from(episodes, override)
-    cards = tuple(_card_for(drug, context) for drug in planned)
+    return Context(kb, episodes, medications, planned, override), weight
+
+
+def _cautions(context: Context, weight: Decimal | None) -> tuple[DrugCaution, ...]:
+    """One caution per planned drug, in order."""
+    cards = tuple(_card_for(drug, context) for drug in context.planned)
     # Advice is edited on the cards as the knowledge base gives them (remembered per card), and
     # a per-kg dose is worked out for the weight afterwards: its text does not depend on it.
-    edited = without_rated_out_advice(tuple(card for card, _ in cards), kb)
-    cautions = tuple(
+    edited = without_rated_out_advice(tuple(card for card, _ in cards), context.kb)
+    return tuple(
         card if spec is None or weight is None else _weighed(card, spec, weight)
         for card, (_, spec) in zip(edited, cards, strict=True)
     )
+
+
+def _evaluation(context: Context, cautions: tuple[DrugCaution, ...], at: dt.datetime) -> Evaluation:
+    """The evaluation of the cautions: the receptor state and every assumption made."""
+    kb, episodes = context.kb, context.episodes
+    receptor_state, receptor_notes = receptor_state_from(episodes, context.override)
     notes = [note for episode in episodes for note in episode.notes]
-    notes += [note for medication in medications for note in medication.notes]
+    notes += [note for medication in context.medications for note in medication.notes]
     notes += receptor_notes
     notes += [note for caution in cautions for note in caution.assumptions]
     return Evaluation(

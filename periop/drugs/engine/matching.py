@@ -7,6 +7,7 @@ rule that holds under every reading may supersede another.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar, cast
 
@@ -180,16 +181,27 @@ class Context:
             medication.definition.code for medication in medications if medication.possibly_active
         )
         self.planned = planned
-        # Everything that can be "present": a rule needing anything else cannot fire.
-        self.present_pool = self.medication_codes | frozenset(planned)
-        self.override = override
         self.planned_set = frozenset(planned)
+        # Everything that can be "present": a rule needing anything else cannot fire.
+        self.present_pool = self.medication_codes | self.planned_set
+        self.override = override
         # The target-independent part of each rule: computed at most once per evaluation, and
         # for a rule that reads no clock shared with every evaluation alike in `facts`.
         self.base: dict[int, Fired | None] = {}
         self.shared: dict[int, Fired | None] = _shared_bases(kb, self.facts())
         # Per planned drug: why rules were left out for a tolerated chronic medication.
         self.spared: dict[str, tuple[str, ...]] = {}
+
+    def with_planned(self, planned: tuple[str, ...]) -> Context:
+        """The same patient at the same time with other drugs planned. It shares every rule's
+        target-independent result, which reads no planned drug (present requirements are
+        checked per drug, after it)."""
+        other = copy.copy(self)
+        other.planned = planned
+        other.planned_set = frozenset(planned)
+        other.present_pool = self.medication_codes | other.planned_set
+        other.spared = {}
+        return other
 
     def base_at(self, position: int) -> Fired | None:
         """The target-independent result of the rule at `position` for this patient."""

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from periop.drugs.engine import (
     ConditionInput,
     DrugCaution,
+    EngineInputError,
     Level,
     MedicationInput,
     PatientState,
@@ -29,7 +30,7 @@ from periop.drugs.engine import (
     evaluate,
     matching,
 )
-from periop.drugs.engine.evaluate import _field_replacer, _offered_only
+from periop.drugs.engine.evaluate import _cautions, _field_replacer, _offered_only, _resolved
 from periop.drugs.engine.knowledge import Rule
 from tests.unit.engine.test_card_properties import rating_out_cases
 from tests.unit.engine.test_properties import (
@@ -350,3 +351,25 @@ def test_a_card_narrowed_to_other_alternatives_is_another_card():
     assert other.alternatives == ("cisatracurium",)
     assert _offered_only(card, offered_one, KB) is one
     assert _offered_only(card, {**offered_one, **offered_other}, KB) is card
+
+
+@SETTINGS
+@given(patient=patients(), first=planned_drugs(), more=planned_drugs())
+def test_the_same_patient_with_more_drugs_planned_gets_the_cautions_of_a_fresh_context(
+    patient: PatientState, first: list[str], more: list[str]
+):
+    """The alternatives are rated for the same patient at the same time with more drugs
+    planned (`Context.with_planned`): every rule's target-independent result is shared, and
+    what depends on the drugs planned (present requirements, candidates, cards) is not."""
+    assert KB is not None
+    planned = tuple(first)
+    everything = tuple(dict.fromkeys([*first, *more]))
+    try:
+        context, weight = _resolved(patient, planned, AT, KB)
+    except EngineInputError:
+        return
+    _cautions(context, weight)
+    widened = _cautions(context.with_planned(everything), weight)
+    _forget_everything()
+    fresh, _ = _resolved(patient, everything, AT, KB)
+    assert widened == _cautions(fresh, weight)
