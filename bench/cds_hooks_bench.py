@@ -40,7 +40,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from scratch import Scratch, scratch_database, server_environment
+from scratch import Scratch, bench_pharmacist, manage, scratch_database, server_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 PORT = 8766
@@ -284,31 +284,7 @@ def _measure(options: argparse.Namespace, scratch: Scratch) -> None:
     folder = scratch.checkpoints.parent
     server = None
     try:
-        manage = [sys.executable, "manage.py"]
-
-        def run(*args: str) -> str:
-            return subprocess.run(
-                [*manage, *args],
-                cwd=ROOT,
-                env=environment,
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout
-
-        run("migrate", "-v0")
-        run("create_department", "bench", "--name", "Bench")
-        created = run(
-            "create_user",
-            "bench-pharmacy",
-            "--role",
-            "pharmacist",
-            "--department",
-            "bench",
-            "--api-token",
-            "--no-input",
-        )
-        api_token = created.split("API token (shown once): ")[1].strip()
+        api_token = bench_pharmacist(environment)
         key = ec.generate_private_key(ec.SECP384R1())
         pem = folder / "client.pem"
         pem.write_bytes(
@@ -316,7 +292,16 @@ def _measure(options: argparse.Namespace, scratch: Scratch) -> None:
                 serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
             )
         )
-        run("cds_client", "add", ISSUER, "--public-key", str(pem), "--department", "bench")
+        manage(
+            environment,
+            "cds_client",
+            "add",
+            ISSUER,
+            "--public-key",
+            str(pem),
+            "--department",
+            "bench",
+        )
         server = subprocess.Popen(
             [
                 sys.executable,

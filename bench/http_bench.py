@@ -34,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from scratch import Scratch, scratch_database, server_environment
+from scratch import Scratch, bench_pharmacist, scratch_database, server_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 PORT = 8765
@@ -129,34 +129,7 @@ def _measure(options: argparse.Namespace, scratch: Scratch) -> None:
     )
     server = None
     try:
-        manage = [sys.executable, "manage.py"]
-        subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=environment, check=True)
-        subprocess.run(
-            [*manage, "create_department", "bench", "--name", "Bench"],
-            cwd=ROOT,
-            env=environment,
-            check=True,
-            capture_output=True,
-        )
-        created = subprocess.run(
-            [
-                *manage,
-                "create_user",
-                "bench-pharmacy",
-                "--role",
-                "pharmacist",
-                "--department",
-                "bench",
-                "--api-token",
-                "--no-input",
-            ],
-            cwd=ROOT,
-            env=environment,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        token = created.split("API token (shown once): ")[1].strip()
+        token = bench_pharmacist(environment)
         server = subprocess.Popen(
             [
                 sys.executable,

@@ -26,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from scratch import Scratch, scratch_database, server_environment
+from scratch import manage as manage_output
 
 ROOT = Path(__file__).resolve().parents[1]
 PORT = 8768
@@ -118,14 +119,7 @@ def _measure(options: argparse.Namespace, scratch: Scratch) -> None:
             check=True,
             capture_output=True,
         )
-        output = subprocess.run(
-            [*manage, "shell", "-c", SETUP],
-            cwd=ROOT,
-            env=environment,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
+        output = manage_output(environment, "shell", "-c", SETUP)
         credentials = output.split("CREDENTIALS ", 1)[1].strip()
         with tempfile.TemporaryDirectory() as folder:
             credentials_file = Path(folder) / "credentials.json"

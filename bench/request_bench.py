@@ -34,7 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from http_bench import BODY
-from scratch import scratch_database, server_environment
+from scratch import bench_pharmacist, scratch_database, server_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 ENDPOINTS = {"audited": "/api/v1/bench/audited", "checks": "/api/v1/checks"}
@@ -58,7 +58,7 @@ def main() -> None:
             PERIOP_BENCH_ENDPOINTS="true",
             DJANGO_SETTINGS_MODULE="periop.settings",
         )
-        _set_up(environment)
+        environment["BENCH_TOKEN"] = bench_pharmacist(environment)
         counts = {
             endpoint: _instructions(endpoint, options.requests, environment)
             for endpoint in ENDPOINTS
@@ -66,34 +66,6 @@ def main() -> None:
     for endpoint, count in counts.items():
         print(f"{endpoint:>8}: {count:12,.0f} instructions per request")
     print(f"audited baseline / checks: {counts['audited'] / counts['checks']:.3f}")
-
-
-def _set_up(environment: dict[str, str]) -> None:
-    """Migrates the scratch database and adds the pharmacist whose token the requests carry."""
-
-    def manage(*arguments: str) -> str:
-        return subprocess.run(
-            [sys.executable, "manage.py", *arguments],
-            cwd=ROOT,
-            env=environment,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-
-    manage("migrate", "-v0")
-    manage("create_department", "bench", "--name", "Bench")
-    created = manage(
-        "create_user",
-        "bench-pharmacy",
-        "--role",
-        "pharmacist",
-        "--department",
-        "bench",
-        "--api-token",
-        "--no-input",
-    )
-    environment["BENCH_TOKEN"] = created.split("API token (shown once): ")[1].strip()
 
 
 def _instructions(endpoint: str, requests: int, environment: dict[str, str]) -> float:

@@ -22,11 +22,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass(frozen=True)
@@ -96,3 +99,34 @@ def server_environment(scratch: Scratch, **extra: str) -> dict[str, str]:
         "AUDIT_CHECKPOINT_FILE": str(scratch.checkpoints),
         **extra,
     }
+
+
+def manage(environment: dict[str, str], *arguments: str) -> str:
+    """Runs `manage.py` with `arguments` in `environment`; its output. Fails on an error."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *arguments],
+        cwd=ROOT,
+        env=environment,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
+def bench_pharmacist(environment: dict[str, str]) -> str:
+    """Migrates the scratch database, adds the department `bench` with its pharmacist
+    `bench-pharmacy`, and returns the pharmacist's new API token."""
+    manage(environment, "migrate", "-v0")
+    manage(environment, "create_department", "bench", "--name", "Bench")
+    created = manage(
+        environment,
+        "create_user",
+        "bench-pharmacy",
+        "--role",
+        "pharmacist",
+        "--department",
+        "bench",
+        "--api-token",
+        "--no-input",
+    )
+    return created.split("API token (shown once): ")[1].strip()
