@@ -105,23 +105,15 @@ def check_answer(
     evaluation: Evaluation, *, summary: bool, tunings: Mapping[str, Sequence[Tuning]]
 ) -> dict[str, Any]:
     """The body of a check's answer, to be rendered: `evaluation_to_dict` with the department's
-    tunings applied. Without tunings in force, each caution (and each finding of a caution
-    whose dose was worked out for the patient's weight) is placed as JSON written once per
-    card or finding: the engine shares those objects between every patient alike in what the
-    rules found, so most answers are put together from JSON already written, byte for byte
-    what writing the dicts would give. Such a body is for the renderer only."""
+    tunings applied. Without tunings in force, each caution is placed as JSON written once per
+    card: the engine shares its cards between every patient alike in what the rules found (and
+    in weight, for a dose given in mg), so most answers are put together from JSON already
+    written, byte for byte what writing the dicts would give. Such a body is for the renderer
+    only."""
     if tunings:
         return evaluation_tune(evaluation_to_dict(evaluation, summary=summary), tunings)
-    write_finding = finding_summary_to_dict if summary else finding_to_dict
     write_caution = _summary_caution_dict if summary else caution_to_dict
-    cautions: list[Any] = []
-    for caution in evaluation.cautions:
-        if caution.weighed:
-            # A card of this patient's own, whose findings are shared.
-            findings = [_written(item, summary, write_finding) for item in caution.findings]
-            cautions.append(_caution_dict(caution, findings))
-        else:
-            cautions.append(_written(caution, summary, write_caution))
+    cautions = [_written(caution, summary, write_caution) for caution in evaluation.cautions]
     return _evaluation_dict(evaluation, cautions)
 
 
@@ -129,7 +121,7 @@ def _summary_caution_dict(caution: DrugCaution) -> dict[str, Any]:
     return caution_to_dict(caution, summary=True)
 
 
-# JSON written once per engine object (a card or a finding) and view; cleared when full.
+# JSON written once per card and view; cleared when full.
 _WRITTEN_LIMIT = 4096
 _WRITTEN: dict[tuple[int, object], tuple[Any, orjson.Fragment]] = {}
 

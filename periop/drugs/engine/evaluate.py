@@ -95,16 +95,14 @@ def evaluate(
 def _offered_only(
     caution: DrugCaution, offered: Mapping[str, DrugCaution], kb: KnowledgeBase
 ) -> DrugCaution:
-    """The caution with only the alternatives offered. The same object when every one is; and
-    for a card not weighed, one object per card and alternatives offered (remembered), so that
-    cards stay shared between evaluations alike in findings (presenters.check_answer)."""
+    """The caution with only the alternatives offered. The same object when every one is, else
+    one object per card and alternatives offered (remembered), so that cards stay shared
+    between evaluations alike in findings (presenters.check_answer)."""
     if not caution.alternatives:
         return caution
     kept = tuple(code for code in caution.alternatives if code in offered)
     if kept == caution.alternatives:
         return caution
-    if caution.weighed:
-        return _with_alternatives(caution, kept)
     # Keyed by the card and what it keeps: never a drug's card key, which has four parts.
     memo = cast(dict[tuple[int, object], tuple[DrugCaution, DrugCaution]], kb.index.caution_memo)
     return remembered_for(memo, caution, kept, lambda card: _with_alternatives(card, kept))
@@ -133,7 +131,7 @@ def _cautions(context: Context, weight: Decimal | None) -> tuple[DrugCaution, ..
     # a per-kg dose is worked out for the weight afterwards: its text does not depend on it.
     edited = without_rated_out_advice(tuple(card for card, _ in cards), context.kb)
     return tuple(
-        card if spec is None or weight is None else _weighed(card, spec, weight)
+        card if spec is None or weight is None else _weighed(card, spec, weight, context.kb)
         for card, (_, spec) in zip(edited, cards, strict=True)
     )
 
@@ -243,12 +241,24 @@ def _card_by_rules(drug: str, context: Context) -> tuple[DrugCaution, DoseSpec |
     return cast(tuple[DrugCaution, DoseSpec | None], card)
 
 
-def _weighed(caution: DrugCaution, spec: DoseSpec, weight: Decimal) -> DrugCaution:
-    """The caution with its per-kg dose (from `spec`) also given in mg for the weight."""
+def _weighed(
+    caution: DrugCaution, spec: DoseSpec, weight: Decimal, kb: KnowledgeBase
+) -> DrugCaution:
+    """The caution with its per-kg dose (from `spec`) also given in mg for the weight.
+
+    Remembered per card and weight, so that patients alike in findings and weight share the
+    card as they share every other (presenters.check_answer). The card decides `spec` (its
+    dose's entry), and weights equal in value give the same figures (each is rounded to
+    0.1 mg), so the card and the weight's value are the whole key."""
     if caution.dose is None or spec.per_kg_mg is None:
         raise ValueError("Only a card with a per-kg dose is weighed.")  # never, by _card
-    total = weighed_total(spec.per_kg_mg, spec.max_mg, weight)
-    return _with_dose(caution, _with_total(caution.dose, total))
+    dose, per_kg_mg = caution.dose, spec.per_kg_mg
+
+    def weighed(card: DrugCaution) -> DrugCaution:
+        return _with_dose(card, _with_total(dose, weighed_total(per_kg_mg, spec.max_mg, weight)))
+
+    memo = cast(dict[tuple[int, object], tuple[DrugCaution, DrugCaution]], kb.index.weighed_memo)
+    return remembered_for(memo, caution, weight, weighed)
 
 
 def _field_replacer(cls: type[_D], name: str) -> Callable[[_D, object], _D]:

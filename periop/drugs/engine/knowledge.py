@@ -346,6 +346,10 @@ class RuleIndex:
     drug_cards_memo: dict[tuple[int, object], tuple[object, object]] = field(
         default_factory=dict, repr=False
     )
+    # Per card with a per-kg dose and weight, the card with that dose in mg (evaluate.py).
+    weighed_memo: dict[tuple[int, object], tuple[object, object]] = field(
+        default_factory=dict, repr=False
+    )
     # Cautions by drug and what its kept rules found, without a per-kg dose's figures in mg;
     # and, by a caution and the alternatives it keeps, that caution and the one with only
     # those alternatives (evaluate.py).

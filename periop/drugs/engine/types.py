@@ -153,14 +153,6 @@ class DrugCaution:
     # give instead, less any that is itself planned or rated avoid or above for this patient.
     alternatives: tuple[str, ...] = ()
 
-    @property
-    def weighed(self) -> bool:
-        """Its dose in mg was worked out for the patient's weight (or is a fixed dose beside a
-        per-kg one): a card of one evaluation's own, where every other card is shared between
-        evaluations alike in what the rules found."""
-        dose = self.dose
-        return dose is not None and dose.per_kg_mg is not None and dose.total_mg is not None
-
 
 @dataclass(frozen=True, slots=True)
 class ReceptorSource:

@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 from collections.abc import Iterator
+from decimal import Decimal
 from unittest import mock
 
 import pytest
@@ -54,6 +55,7 @@ def _forget_everything() -> None:
     KB.index.caution_memo.clear()
     KB.index.base_memo.clear()
     KB.index.drug_cards_memo.clear()
+    KB.index.weighed_memo.clear()
     card_text._without.cache_clear()
     card_text._unrepeated.cache_clear()
 
@@ -279,6 +281,7 @@ def test_each_memo_remembers_and_stays_within_its_bound():
             assert len(KB.index.finding_memo) == 1
             assert len(KB.index.base_memo) == 1
             assert len(KB.index.drug_cards_memo) == 1
+            assert len(KB.index.weighed_memo) <= 1
             ((_, cards),) = KB.index.drug_cards_memo.values()
             assert isinstance(cards, matching.DrugCards)
             assert len(cards.by_found) == 1
@@ -312,19 +315,56 @@ def test_a_field_replacer_refuses_a_class_with_a_field_its_constructor_does_not_
 
 @SETTINGS
 @given(case=rating_out_cases())
-def test_a_patient_evaluated_again_gets_the_same_cards_unless_weighed(
+def test_a_patient_evaluated_again_gets_the_same_cards(
     case: tuple[PatientState, list[str]],
 ):
-    """Cards are shared between evaluations alike in findings, the cards whose alternatives
-    were narrowed included, so that a check's answer reuses what it wrote for them; only a card
-    whose dose was worked out for the weight is the evaluation's own."""
+    """Cards are shared between evaluations alike in findings (and weight), the cards whose
+    alternatives were narrowed and those with a dose in mg for the weight included, so that a
+    check's answer reuses what it wrote for them."""
     assert KB is not None
     patient, drugs = case
     first = evaluate(patient, drugs, AT, KB)
     again = evaluate(patient, drugs, AT, KB)
     assert again == first
-    for before, after in zip(first.cautions, again.cautions, strict=True):
-        assert (after is before) is not after.weighed
+    shared = zip(first.cautions, again.cautions, strict=True)
+    assert [after is before for before, after in shared] == [True] * len(drugs)
+
+
+WEIGHTS = st.decimals("2", "250", places=2)
+
+
+@SETTINGS
+@given(case=rating_out_cases(), first=WEIGHTS, then=WEIGHTS)
+def test_a_patient_of_another_weight_is_evaluated_as_a_fresh_process_would(
+    case: tuple[PatientState, list[str]], first: Decimal, then: Decimal
+):
+    """A card with a dose in mg is shared only by patients of the same weight."""
+    patient, drugs = case
+    _as_fresh_after(
+        (dataclasses.replace(patient, weight_kg=first), AT),
+        dataclasses.replace(patient, weight_kg=then),
+        AT,
+        drugs,
+    )
+
+
+def test_weights_equal_in_value_share_the_card_and_its_figures():
+    assert KB is not None
+    patient = PatientState(
+        conditions=(ConditionInput("myasthenia-gravis", dt.date(2020, 1, 1), None, {}),),
+        medications=(),
+    )
+    cards = [
+        evaluate(
+            dataclasses.replace(patient, weight_kg=Decimal(text)), ["sugammadex"], AT, KB
+        ).cautions[0]
+        for text in ("62", "62.00", "62.5")
+    ]
+    assert cards[0].dose is not None
+    assert cards[0].dose.total_mg is not None
+    assert cards[1] is cards[0]
+    assert str(cards[1].dose.total_mg.minimum) == str(cards[0].dose.total_mg.minimum)
+    assert cards[2] != cards[0]
 
 
 def test_a_card_narrowed_to_other_alternatives_is_another_card():
