@@ -25,8 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from scratch import Scratch, scratch_database, server_environment
-from scratch import manage as manage_output
+from scratch import Scratch, manage, scratch_database, server_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 PORT = 8768
@@ -94,32 +93,23 @@ def main() -> None:
 def _measure(options: argparse.Namespace, scratch: Scratch) -> None:
     environment = server_environment(scratch)
     server = None
-    manage = [sys.executable, "manage.py"]
     try:
-        subprocess.run([*manage, "migrate", "-v0"], cwd=ROOT, env=environment, check=True)
+        manage(environment, "migrate", "-v0")
         # Production settings serve hashed static files from a manifest: build it.
-        subprocess.run(
-            [*manage, "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=environment, check=True
+        manage(environment, "collectstatic", "--no-input", "-v0")
+        manage(
+            environment,
+            "seed_demo",
+            "--departments",
+            "1",
+            "--patients",
+            str(options.patients),
+            "--assessments",
+            str(options.assessments),
+            "--months",
+            "3",
         )
-        subprocess.run(
-            [
-                *manage,
-                "seed_demo",
-                "--departments",
-                "1",
-                "--patients",
-                str(options.patients),
-                "--assessments",
-                str(options.assessments),
-                "--months",
-                "3",
-            ],
-            cwd=ROOT,
-            env=environment,
-            check=True,
-            capture_output=True,
-        )
-        output = manage_output(environment, "shell", "-c", SETUP)
+        output = manage(environment, "shell", "-c", SETUP)
         credentials = output.split("CREDENTIALS ", 1)[1].strip()
         with tempfile.TemporaryDirectory() as folder:
             credentials_file = Path(folder) / "credentials.json"

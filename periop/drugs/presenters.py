@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 
@@ -13,8 +13,6 @@ from periop.drugs.engine import DoseGuidance, DoseRange, DrugCaution, Evaluation
 from periop.drugs.engine.matching import remembered_for
 from periop.drugs.engine.tuning import Tuning, evaluation_tune
 from periop.renderers import json_fragment
-
-_T = TypeVar("_T")
 
 
 def _decimal(value: Decimal) -> str:
@@ -126,9 +124,11 @@ _WRITTEN_LIMIT = 4096
 _WRITTEN: dict[tuple[int, object], tuple[Any, orjson.Fragment]] = {}
 
 
-def _written(item: _T, summary: bool, write: Callable[[_T], dict[str, Any]]) -> orjson.Fragment:
+def _written(
+    caution: DrugCaution, summary: bool, write: Callable[[DrugCaution], dict[str, Any]]
+) -> orjson.Fragment:
     return remembered_for(
-        _WRITTEN, item, summary, lambda written: json_fragment(write(written)), _WRITTEN_LIMIT
+        _WRITTEN, caution, summary, lambda written: json_fragment(write(written)), _WRITTEN_LIMIT
     )
 
 
