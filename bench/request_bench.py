@@ -1,5 +1,5 @@
-"""Instructions per request of the check and of the audited baseline, in process: a figure that
-other work on the machine does not move.
+"""Instructions per request of the check, the audited baseline and the CDS Hooks order-sign call,
+in process: a figure that other work on the machine does not move.
 
     python bench/request_bench.py [--server postgres://postgres@127.0.0.1:5432] [--requests 400]
 
@@ -13,7 +13,11 @@ a process of its own under `valgrind --tool=callgrind`, once with a few requests
 is the instructions of one request: the whole Django stack, the authentication, the three
 statements' client work, the check's own work and its answer. Printed per endpoint, with the
 ratio of the baseline's to the check's (the check's share of the baseline's cost, as the HTTP
-ratio is of its throughput). Nothing is timed. Instructions are not time: cache misses, the
+ratio is of its throughput). The third endpoint is `POST /cds-services/periop-nmj` with
+`cds_hooks_bench.py`'s order-sign body for the same patient, from a CDS client registered with
+an EC P-384 key made for the run, each request with its own ES384 token signed beforehand (the
+service refuses a replayed `jti`); the ratio check/hook is `cds_hooks_bench.py`'s order-sign/checks
+ratio counted. Nothing is timed. Instructions are not time: cache misses, the
 database server and the HTTP server's own work are not in them (bench/README.md).
 
     python bench/request_bench.py --child ENDPOINT --requests N
@@ -33,11 +37,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from cds_hooks_bench import ISSUER, hook_body, sign_tokens
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from http_bench import BODY
-from scratch import bench_pharmacist, scratch_database, server_environment
+from scratch import bench_pharmacist, manage, scratch_database, server_environment
 
 ROOT = Path(__file__).resolve().parents[1]
-ENDPOINTS = {"audited": "/api/v1/bench/audited", "checks": "/api/v1/checks"}
+ENDPOINTS = {
+    "audited": "/api/v1/bench/audited",
+    "checks": "/api/v1/checks",
+    "hook": "/cds-services/periop-nmj",
+}
 WARM_UP = 30
 FEW = 50
 
@@ -62,6 +73,7 @@ def main() -> None:
             PYTHONHASHSEED="0",
         )
         environment["BENCH_TOKEN"] = bench_pharmacist(environment)
+        environment["BENCH_CDS_KEY"] = _cds_client(environment, scratch.checkpoints.parent)
         counts = {
             endpoint: _instructions(endpoint, options.requests, environment)
             for endpoint in ENDPOINTS
@@ -69,6 +81,38 @@ def main() -> None:
     for endpoint, count in counts.items():
         print(f"{endpoint:>8}: {count:12,.0f} instructions per request")
     print(f"audited baseline / checks: {counts['audited'] / counts['checks']:.3f}")
+    print(f"checks / order-sign hook: {counts['checks'] / counts['hook']:.3f}")
+
+
+def _cds_client(environment: dict[str, str], folder: Path) -> str:
+    """Registers a CDS client with a new EC P-384 key; the key's PEM file (tokens are signed
+    with it for each process)."""
+    key = ec.generate_private_key(ec.SECP384R1())
+    public = folder / "client-public.pem"
+    public.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    private = folder / "client-private.pem"
+    private.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    manage(
+        environment,
+        "cds_client",
+        "add",
+        ISSUER,
+        "--public-key",
+        str(public),
+        "--department",
+        "bench",
+    )
+    return str(private)
 
 
 def _instructions(endpoint: str, requests: int, environment: dict[str, str]) -> float:
@@ -78,6 +122,19 @@ def _instructions(endpoint: str, requests: int, environment: dict[str, str]) -> 
 
 
 def _collected(endpoint: str, requests: int, environment: dict[str, str]) -> int:
+    if endpoint == "hook":
+        # Tokens of their own for each process, signed here, outside the count.
+        key = serialization.load_pem_private_key(
+            Path(environment["BENCH_CDS_KEY"]).read_bytes(), password=None
+        )
+        folder = Path(environment["BENCH_CDS_KEY"]).parent
+        environment = {
+            **environment,
+            "BENCH_CDS_TOKENS": sign_tokens(
+                key, folder, WARM_UP + requests, f"http://127.0.0.1{ENDPOINTS['hook']}"
+            )
+            + "0",
+        }
     completed = subprocess.run(
         [
             "valgrind",
@@ -108,13 +165,19 @@ def _child(endpoint: str, requests: int) -> None:
     django.setup()
     from django.test import Client
 
-    client = Client(
-        HTTP_AUTHORIZATION=f"Token {os.environ['BENCH_TOKEN']}", SERVER_NAME="127.0.0.1"
-    )
-    body = json.dumps(BODY)
     path = ENDPOINTS[endpoint]
-    for _ in range(WARM_UP + requests):
-        response = client.post(path, body, content_type="application/json")
+    if endpoint == "hook":
+        tokens = Path(os.environ["BENCH_CDS_TOKENS"]).read_text().split()
+        headers = [f"Bearer {token}" for token in tokens[: WARM_UP + requests]]
+        body = json.dumps(hook_body())
+    else:
+        headers = [f"Token {os.environ['BENCH_TOKEN']}"] * (WARM_UP + requests)
+        body = json.dumps(BODY)
+    client = Client(SERVER_NAME="127.0.0.1")
+    for header in headers:
+        response = client.post(
+            path, body, content_type="application/json", HTTP_AUTHORIZATION=header
+        )
         assert response.status_code == 200, response.content[:500]
 
 

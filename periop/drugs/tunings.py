@@ -8,7 +8,7 @@ department (`department_tunings`). Every step is append-only and audited.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -244,19 +244,13 @@ def _departments_with_sign_offs(connection: BaseDatabaseWrapper, roles: int) -> 
     sign-offs and people (none: a row of NULLs after the department), by department then in
     `_sign_offs()` order; built from model metadata only, never from input."""
     quote = connection.ops.quote_name
-    sign_off_id = quote(TuningSignOff._meta.pk.column)
     # `user_department_ids`'s own statement (a user has one role in a department).
     departments = department_ids_statement(connection, roles)
     department = quote(Membership._meta.get_field("department").column)
+    sign_offs, joins, order = department_sign_offs_joined(connection, f"d.{department}")
     return (
-        f"SELECT d.{department}, {_sign_off_columns(connection)} "  # noqa: S608
-        f"FROM ({departments}) d "
-        f"LEFT JOIN {_table(connection, LocalTuning)} t "
-        f"ON t.{_column(connection, LocalTuning, 'department')} = d.{department} "
-        f"LEFT JOIN {_table(connection, TuningSignOff)} s ON {_tuning_of_sign_off(connection)} "
-        f"{_people_joins(connection, 'LEFT JOIN')} "
-        f"ORDER BY d.{department}, s.{_column(connection, TuningSignOff, 'tuning')}, "
-        f"s.{sign_off_id}"
+        f"SELECT d.{department}, {sign_offs} "  # noqa: S608
+        f"FROM ({departments}) d {joins} ORDER BY d.{department}, {order}"
     )
 
 
@@ -318,6 +312,37 @@ def tunings_by_department(user: Any, roles: Iterable[str]) -> dict[int, dict[str
     return {
         department: _in_force(found) if found else {} for department, found in sign_offs.items()
     }
+
+
+def department_sign_offs_joined(
+    connection: BaseDatabaseWrapper, department: str
+) -> tuple[str, str, str]:
+    """What adds a department's tunings in force to another statement's row, which names the
+    department by the SQL expression `department` (built from model metadata, never from
+    input): the SELECT list `tunings_from_rows` reads, the LEFT JOINs, and the ORDER BY.
+    The row comes once per sign-off, or once with NULLs when the department has none."""
+    joins = (
+        f"LEFT JOIN {_table(connection, LocalTuning)} t "
+        f"ON t.{_column(connection, LocalTuning, 'department')} = {department} "
+        f"LEFT JOIN {_table(connection, TuningSignOff)} s ON {_tuning_of_sign_off(connection)} "
+        f"{_people_joins(connection, 'LEFT JOIN')}"
+    )
+    sign_off_id = connection.ops.quote_name(TuningSignOff._meta.pk.column)
+    order = f"s.{_column(connection, TuningSignOff, 'tuning')}, s.{sign_off_id}"
+    return _sign_off_columns(connection), joins, order
+
+
+def tunings_from_rows(
+    connection: BaseDatabaseWrapper, rows: Iterable[Sequence[Any]]
+) -> dict[str, list[Tuning]]:
+    """`department_tunings`'s answer from the rows of `department_sign_offs_joined`'s columns
+    (each a slice of a row in that SELECT list's order)."""
+    sign_off_id = _SIGN_OFF.attnames.index("id")
+    # A department without tunings, or a tuning nobody has signed, joins to NULLs.
+    found = [
+        _sign_off_from_row(connection, tuple(row)) for row in rows if row[sign_off_id] is not None
+    ]
+    return _in_force(found) if found else {}
 
 
 def _sign_off_from_row(connection: BaseDatabaseWrapper, row: tuple[Any, ...]) -> TuningSignOff:

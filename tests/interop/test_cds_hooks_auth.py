@@ -31,6 +31,7 @@ from tests.interop.conftest import (
     hook_body,
     make_token,
     order,
+    public_pem,
 )
 
 pytestmark = pytest.mark.django_db
@@ -118,6 +119,64 @@ def test_a_client_deactivated_between_two_calls_is_refused_at_once(cds_client, t
     CdsClient.objects.filter(pk=cds_client.pk).update(active=False)
 
     _assert_refused(_post(token()), "not registered", accepted_before=1)
+
+
+def test_a_client_deactivated_between_two_calls_has_its_jti_not_remembered(cds_client, token):
+    assert _post(token()).status_code == 200
+    CdsClient.objects.filter(pk=cds_client.pk).update(active=False)
+
+    _post(token())
+
+    assert CdsTokenSeen.objects.count() == 1
+
+
+def _new_key(client: CdsClient, key) -> None:
+    """The client's key changed as the admin changes it (another process's write)."""
+    CdsClient.objects.filter(pk=client.pk).update(public_key_pem=public_pem(key))
+
+
+def test_a_client_given_a_new_key_is_let_in_with_it_at_once(cds_client, token, other_ec_key):
+    # The process remembers the client with its first key.
+    assert _post(token()).status_code == 200
+    _new_key(cds_client, other_ec_key)
+
+    assert _post(make_token(other_ec_key)).status_code == 200
+    assert _post(make_token(other_ec_key)).status_code == 200
+
+
+def test_a_token_signed_with_a_replaced_key_is_refused_at_once(cds_client, token, other_ec_key):
+    # The remembered key still verifies the token; the client read with the claim has another.
+    assert _post(token()).status_code == 200
+    _new_key(cds_client, other_ec_key)
+
+    _assert_refused(_post(token()), "not verified", accepted_before=1)
+
+
+def test_a_remembered_client_is_let_in_with_one_statement(cds_client, token, rf):
+    """A process's later calls for an issuer read the client only in the claim, with the
+    department's tunings (PostgreSQL; SQLite claims with the ORM)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from periop.interop.cds_hooks.auth import caller_authenticate
+
+    def request():
+        return rf.post("/cds-services/periop-nmj", **bearer(token()))
+
+    caller_authenticate(request())
+    with CaptureQueriesContext(connection) as queries:
+        caller = caller_authenticate(request())
+
+    assert caller.client == cds_client
+    if connection.vendor == "postgresql":
+        # The test's transaction puts the claim under a savepoint; a request has none.
+        statements = [
+            query["sql"]
+            for query in queries
+            if not query["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))
+        ]
+        assert len(statements) == 1
+        assert "INSERT INTO" in statements[0]
 
 
 def test_a_token_signed_with_an_unknown_key_is_refused(cds_client, other_ec_key):
@@ -243,7 +302,7 @@ def test_each_endpoint_has_its_own_audience(cds_client, token):
     assert Client().get("/cds-services", **bearer(token(aud=SERVICE_URL))).status_code == 401
 
 
-def test_a_token_is_remembered_and_expired_ones_forgotten_in_one_step(db):
+def test_a_token_is_remembered_and_expired_ones_forgotten_in_one_step(cds_client):
     """Inside an enclosing transaction the claim runs under a savepoint: a replay leaves that
     transaction usable, and its commit keeps the session's durability."""
     import datetime as dt
@@ -254,12 +313,14 @@ def test_a_token_is_remembered_and_expired_ones_forgotten_in_one_step(db):
     from periop.interop.cds_hooks.auth import Rejected, _jti_claim
 
     now = timezone.now()
-    CdsTokenSeen.objects.create(issuer="https://ehr.example/", jti="old", expires_at=now)
-    _jti_claim("https://ehr.example/", "new", now + dt.timedelta(minutes=5))
+    CdsTokenSeen.objects.create(issuer=ISSUER, jti="old", expires_at=now)
+    client, tunings = _jti_claim(ISSUER, "new", now + dt.timedelta(minutes=5))
 
+    assert client == cds_client
+    assert tunings == {}
     assert list(CdsTokenSeen.objects.values_list("jti", flat=True)) == ["new"]
     with pytest.raises(Rejected, match="jti replayed"):
-        _jti_claim("https://ehr.example/", "new", now + dt.timedelta(minutes=5))
+        _jti_claim(ISSUER, "new", now + dt.timedelta(minutes=5))
     # The enclosing transaction is still usable after the refused replay.
     assert CdsTokenSeen.objects.count() == 1
     if connection.vendor == "postgresql":
@@ -269,7 +330,7 @@ def test_a_token_is_remembered_and_expired_ones_forgotten_in_one_step(db):
 
 
 def test_in_a_request_the_claim_commits_on_its_own_without_waiting_for_the_disk(
-    audit_guard_lifted, transactional_db
+    audit_guard_lifted, transactional_db, cds_client
 ):
     """Outside a transaction (as in a request) each claim is its own transaction, and on
     PostgreSQL it does not wait for a WAL flush: twenty claims sync the WAL far fewer than
@@ -286,7 +347,7 @@ def test_in_a_request_the_claim_commits_on_its_own_without_waiting_for_the_disk(
     assert not connection.in_atomic_block
     before = wal_syncs() if connection.vendor == "postgresql" else 0
     for number in range(20):
-        _jti_claim("https://ehr.example/", f"jti-{number}", expires)
+        _jti_claim(ISSUER, f"jti-{number}", expires)
     if connection.vendor == "postgresql":
         assert wal_syncs() - before < 10
         with connection.cursor() as cursor:
@@ -294,5 +355,5 @@ def test_in_a_request_the_claim_commits_on_its_own_without_waiting_for_the_disk(
             # SET LOCAL: the session's own setting is untouched.
             assert cursor.fetchone()[0] == "on"
     with pytest.raises(Rejected, match="jti replayed"):
-        _jti_claim("https://ehr.example/", "jti-3", expires)
+        _jti_claim(ISSUER, "jti-3", expires)
     assert CdsTokenSeen.objects.count() == 20

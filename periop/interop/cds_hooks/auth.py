@@ -4,16 +4,26 @@ Every call (discovery, service, feedback) carries `Authorization: Bearer <JWT>`,
 registered client with ES384 or RS384. The audience is the exact URL called, as Periop sees it.
 A `jti` is accepted once: the database remembers it until the token expires, so a replay is
 refused whichever application server it reaches. The token itself is never logged or stored.
+
+A call costs one statement. The token is verified with the key of the client as this process
+last read it; then one statement remembers the `jti`, reads the client as it is now and its
+department's tunings in force. The call is let in only if that client is active and its key
+is the one the token was verified with (else the token is verified again with the key read
+now), so a client deactivated or given a new key in the admin is refused at once, as if it
+were read before every call. Only a process's first call for an issuer, or a token its
+remembered key does not verify, reads the client beforehand.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -27,6 +37,8 @@ from django.utils import timezone
 
 from periop.audit.models import Action, ActorKind, Outcome
 from periop.audit.services import Actor, audit_event_append
+from periop.drugs.engine.tuning import Tuning
+from periop.drugs.tunings import department_sign_offs_joined, department_tunings, tunings_from_rows
 from periop.fixed_sql import FixedColumns, per_vendor, prepared_cursor
 from periop.interop.models import CdsClient, CdsTokenSeen
 
@@ -52,6 +64,8 @@ class Rejected(Exception):
 class Caller:
     client: CdsClient
     jti: str
+    # The client's department's tunings in force when the call was let in, by rule.
+    tunings: Mapping[str, list[Tuning]] = field(default_factory=dict)
 
     @property
     def actor(self) -> Actor:
@@ -129,7 +143,8 @@ def _public_key(pem: str) -> Any:
 
 
 def caller_authenticate(request: HttpRequest) -> Caller:
-    """The registered client whose valid, unreplayed JWT authorises this request; or Rejected."""
+    """The registered client whose valid, unreplayed JWT authorises this request, with its
+    department's tunings in force; or Rejected."""
     token = _bearer(request)
     try:
         # Header and claims in one unverified parse; the signature is verified below, once
@@ -149,12 +164,67 @@ def caller_authenticate(request: HttpRequest) -> Caller:
         raise Rejected("typ is not JWT", issuer)
     if not isinstance(header.get("kid"), str) or not header["kid"]:
         raise Rejected("no kid", issuer)
+    remembered = _clients.get(issuer)
+    client = remembered or _active_client(issuer)
+    try:
+        verified = _verified(token, header, client, request)
+    except Rejected:
+        if remembered is None:
+            raise
+        # The key may have changed since this process read the client: read it now.
+        client = _active_client(issuer)
+        if _key_of(client) == _key_of(remembered):
+            raise
+        verified = _verified(token, header, client, request)
+    jti = verified["jti"]
+    if not isinstance(jti, str) or not jti or len(jti) > 255:
+        raise Rejected("jti is not a string of 1 to 255 characters", issuer)
+    expires_at = dt.datetime.fromtimestamp(int(verified["exp"]), tz=dt.UTC)
+    if expires_at - timezone.now() > MAX_TOKEN_LIFETIME:
+        raise Rejected("exp more than an hour ahead", issuer)
+    current, tunings = _jti_claim(issuer, jti, expires_at)
+    if current is None or not current.active:
+        _clients.pop(issuer, None)
+        raise Rejected("issuer not registered or inactive", issuer)
+    if _key_of(current) != _key_of(client):
+        # Given a new key between the read and the claim: the token must verify with it.
+        _verified(token, header, current, request)
+    _remember(issuer, current)
+    return Caller(client=current, jti=jti, tunings=tunings)
+
+
+# The clients as this process last read them, by issuer: only the key to verify a token with
+# before the claim, which reads the client again. At most CLIENTS_REMEMBERED, forgotten all at
+# once when full (an issuer is registered by hand, so there are few).
+CLIENTS_REMEMBERED = 256
+_clients: dict[str, CdsClient] = {}
+
+
+def _remember(issuer: str, client: CdsClient) -> None:
+    if issuer not in _clients and len(_clients) >= CLIENTS_REMEMBERED:
+        _clients.clear()
+    _clients[issuer] = client
+
+
+def _key_of(client: CdsClient) -> tuple[str, str]:
+    return (client.jwks_url, client.public_key_pem)
+
+
+def _active_client(issuer: str) -> CdsClient:
     client = _registered_client(issuer)
     if client is None or not client.active:
         raise Rejected("issuer not registered or inactive", issuer)
+    return client
+
+
+def _verified(
+    token: str, header: dict[str, Any], client: CdsClient, request: HttpRequest
+) -> dict[str, Any]:
+    """The token's claims, verified with `client`'s key; or Rejected."""
+    issuer = client.issuer
     key = _verification_key(client, header)
     try:
-        verified = jwt.decode(
+        verified: dict[str, Any] = jwt.decode(
             token,
             key=key,
             algorithms=list(ALGORITHMS),
@@ -170,14 +240,7 @@ def caller_authenticate(request: HttpRequest) -> Caller:
         raise Rejected(f"no {error.claim} claim", issuer) from error
     except (jwt.PyJWTError, ValueError, TypeError) as error:
         raise Rejected(f"token not verified ({type(error).__name__})", issuer) from error
-    jti = verified["jti"]
-    if not isinstance(jti, str) or not jti or len(jti) > 255:
-        raise Rejected("jti is not a string of 1 to 255 characters", issuer)
-    expires_at = dt.datetime.fromtimestamp(int(verified["exp"]), tz=dt.UTC)
-    if expires_at - timezone.now() > MAX_TOKEN_LIFETIME:
-        raise Rejected("exp more than an hour ahead", issuer)
-    _jti_claim(issuer, jti, expires_at)
-    return Caller(client=client, jti=jti)
+    return verified
 
 
 def _registered_client(issuer: str) -> CdsClient | None:
@@ -207,47 +270,80 @@ def _client_statement(connection: BaseDatabaseWrapper) -> str:
 
 
 _SEEN = CdsTokenSeen._meta.db_table
-# The claim and the forgetting of expired tokens in one statement (PostgreSQL). On its own (in
-# autocommit, as in a request) it also relaxes its own commit: `set_config(..., true)` is SET
-# LOCAL, in force until the end of the statement's transaction and no further.
-_CLAIM = (
-    f"WITH forgotten AS (DELETE FROM {_SEEN} WHERE expires_at < %s) "  # noqa: S608
-    f"INSERT INTO {_SEEN} (issuer, jti, expires_at) VALUES (%s, %s, %s)"
-)
-_CLAIM_RELAXED = (
-    "WITH relaxed AS (SELECT set_config('synchronous_commit', 'off', true)), "  # noqa: S608
-    f"forgotten AS (DELETE FROM {_SEEN} WHERE expires_at < %s) "
-    f"INSERT INTO {_SEEN} (issuer, jti, expires_at) SELECT %s, %s, %s FROM relaxed"
-)
 
 
-def _jti_claim(issuer: str, jti: str, expires_at: dt.datetime) -> None:
-    """Remembers `jti` until `expires_at`; a jti already remembered is a replay.
+@per_vendor
+def _claim_statement(connection: BaseDatabaseWrapper, relaxed: bool) -> str:
+    """The claim of a jti, the forgetting of expired ones, the client's read and its
+    department's tunings in force, in one statement (PostgreSQL): a row per sign-off (one with
+    NULLs when there is none), none when the issuer is not registered. The jti is remembered
+    only for an active client; the row says whether it was. `relaxed`: on its own (in
+    autocommit, as in a request) the statement also relaxes its own commit:
+    `set_config(..., true)` is SET LOCAL, in force until the end of the statement's
+    transaction and no further. Built from model metadata only, never from input."""
+    quote = connection.ops.quote_name
+    department = quote(CdsClient._meta.get_field("department").column)
+    active = quote(CdsClient._meta.get_field("active").column)
+    sign_offs, joins, order = department_sign_offs_joined(connection, f"client.{department}")
+    relax = "relaxed AS (SELECT set_config('synchronous_commit', 'off', true)), "
+    return (
+        f"WITH {relax if relaxed else ''}"  # noqa: S608
+        f"forgotten AS (DELETE FROM {_SEEN} WHERE expires_at < %s), "
+        f"client AS (SELECT {_CLIENT.select_list(connection, 'c')} "
+        f"FROM {quote(CdsClient._meta.db_table)} c "
+        f"WHERE c.{quote(CdsClient._meta.get_field('issuer').column)} = %s), "
+        f"claimed AS (INSERT INTO {_SEEN} (issuer, jti, expires_at) SELECT %s, %s, %s "
+        f"FROM client{', relaxed' if relaxed else ''} WHERE client.{active} RETURNING 1) "
+        f"SELECT client.*, EXISTS (SELECT 1 FROM claimed), {sign_offs} "
+        f"FROM client {joins} ORDER BY {order}"
+    )
 
-    One statement, which also forgets the tokens that can no longer be replayed (expired: a
-    short indexed delete). In a request (autocommit) it is its own transaction, and on
-    PostgreSQL that commits without waiting for the disk flush: the list of seen tokens is no
-    clinical record and no audit evidence, and a crash of the database server could at worst
-    forget the tokens of its last moments, replayable until they expire (an hour at the most).
+
+def _jti_claim(
+    issuer: str, jti: str, expires_at: dt.datetime
+) -> tuple[CdsClient | None, Mapping[str, list[Tuning]]]:
+    """Remembers `jti` until `expires_at` if `issuer` is registered and active; a jti already
+    remembered is a replay. Returns the client as it is now (None if not registered; a client
+    found inactive has its jti not remembered) with its department's tunings in force.
+
+    On PostgreSQL, one statement, which also forgets the tokens that can no longer be replayed
+    (expired: a short indexed delete). In a request (autocommit) it is its own transaction,
+    and it commits without waiting for the disk flush: the list of seen tokens is no clinical
+    record and no audit evidence, and a crash of the database server could at worst forget
+    the tokens of its last moments, replayable until they expire (an hour at the most).
     Waiting for the flush here cost a CDS Hooks call a whole extra flush, besides the one of
-    its audited check; and the statement is one round trip where a transaction took five.
-    Inside an enclosing transaction it runs under a savepoint (a replay leaves that
-    transaction usable) and leaves that transaction's commit as it is."""
+    its audited check. Inside an enclosing transaction it runs under a savepoint (a replay
+    leaves that transaction usable) and leaves that transaction's commit as it is."""
     now = timezone.now()
     connection = connections[router.db_for_write(CdsTokenSeen) or DEFAULT_DB_ALIAS]
     try:
         if connection.vendor != "postgresql":
             with transaction.atomic(using=connection.alias):
+                client = _registered_client(issuer)
+                if client is None or not client.active:
+                    return client, {}
                 CdsTokenSeen.objects.create(issuer=issuer, jti=jti, expires_at=expires_at)
                 CdsTokenSeen.objects.filter(expires_at__lt=now).delete()
-        elif connection.in_atomic_block:
-            with transaction.atomic(using=connection.alias), prepared_cursor(connection) as cursor:
-                cursor.execute(_CLAIM, [now, issuer, jti, expires_at])
-        else:
-            with prepared_cursor(connection) as cursor:
-                cursor.execute(_CLAIM_RELAXED, [now, issuer, jti, expires_at])
+            return client, department_tunings(client.department_id)
+        relaxed = not connection.in_atomic_block
+        with (
+            transaction.atomic(using=connection.alias) if not relaxed else contextlib.nullcontext(),
+            prepared_cursor(connection) as cursor,
+        ):
+            cursor.execute(
+                _claim_statement(connection, relaxed), [now, issuer, issuer, jti, expires_at]
+            )
+            rows = cursor.fetchall()
     except IntegrityError:
         raise Rejected("jti replayed", issuer) from None
+    if not rows:
+        return None, {}
+    width = len(_CLIENT)
+    client = _CLIENT.instance(connection, rows[0][:width])
+    if not rows[0][width]:
+        # Not claimed: found inactive (the read says so too).
+        return client, {}
+    return client, tunings_from_rows(connection, (row[width + 1 :] for row in rows))
 
 
 def rejection_record(request: HttpRequest, rejection: Rejected) -> None:

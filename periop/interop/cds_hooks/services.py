@@ -26,7 +26,6 @@ from periop.drugs.engine import KnowledgeBase
 from periop.drugs.plausibility import GrowthChartMissing, weight_warning_at_age
 from periop.drugs.registry import get_knowledge_base
 from periop.drugs.services import check_run
-from periop.drugs.tunings import department_tunings
 from periop.fixed_sql import FixedColumns
 from periop.interop.cds_hooks.auth import Caller
 from periop.interop.cds_hooks.cards import OVERRIDE_REASON_SYSTEM, CardBuilder
@@ -302,9 +301,10 @@ def hook_call(*, caller: Caller, service_id: str, body: Any, source_url: str) ->
         }
     # The digest proves what was checked; the FHIR access token never enters it.
     raw_input = {key: value for key, value in request.items() if key != "fhirAuthorization"}
-    # The signed-off tunings in force in the client's department (one query), applied as they
-    # are to that department's checks and assessments: the ledger and the cards show the same.
-    tunings = department_tunings(caller.client.department_id) if data is not None else {}
+    # The signed-off tunings in force in the client's department (read with the client when
+    # the call was let in), applied as they are to that department's checks and assessments:
+    # the ledger and the cards show the same.
+    tunings = dict(caller.tunings) if data is not None else {}
     with transaction.atomic():
         if data is not None:
             evaluation = check_run(
