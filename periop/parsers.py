@@ -1,8 +1,10 @@
-"""The API's JSON parser. Its own module: DRF reads its parser setting while importing its
-views, so the parser cannot live beside the API conventions, which import those views."""
+"""The API's JSON parser, and the same rules for the CDS Hooks endpoints, which read their bodies
+themselves. Its own module: DRF reads its parser setting while importing its views, so the
+parser cannot live beside the API conventions, which import those views."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from rest_framework import exceptions, parsers
@@ -10,6 +12,11 @@ from rest_framework import exceptions, parsers
 # No request of this API nests deeper than a few levels (a condition's attributes inside the
 # list of conditions); deeper JSON is refused before any code walks it recursively.
 MAX_JSON_DEPTH = 20
+# A CDS Hooks request carries FHIR resources as the EHR holds them, inside Bundles: extensions
+# within extensions, contained resources, dosage within dosage instructions. Real resources
+# nest deeper than the REST API's inputs, and refusing one would leave the order unchecked,
+# so this limit only stops what no FHIR server sends (and Python's own parser's limit).
+MAX_FHIR_JSON_DEPTH = 64
 
 
 class JSONParser(parsers.JSONParser):
@@ -24,13 +31,29 @@ class JSONParser(parsers.JSONParser):
             raise exceptions.ParseError(
                 f"JSON parse error - nested more than {MAX_JSON_DEPTH} levels deep."
             ) from None
-        json_problem = _json_problem(data)
+        json_problem = parsed_json_problem(data)
         if json_problem:
             raise exceptions.ParseError(f"JSON parse error - {json_problem}")
         return data
 
 
-def _json_problem(data: Any) -> str:
+def json_body(raw: bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """`raw` parsed as JSON by the API parser's rules; ValueError, with a message for the
+    caller, for anything else: not JSON (or not UTF-8), nesting deeper than `max_depth`, or
+    lone surrogates."""
+    try:
+        data = json.loads(raw)
+    except RecursionError:
+        raise ValueError(f"The JSON is nested more than {max_depth} levels deep.") from None
+    except (ValueError, UnicodeDecodeError):
+        raise ValueError("The body is not JSON.") from None
+    problem = parsed_json_problem(data, max_depth=max_depth)
+    if problem:
+        raise ValueError(f"The JSON is refused: {problem}")
+    return data
+
+
+def parsed_json_problem(data: Any, *, max_depth: int = MAX_JSON_DEPTH) -> str:
     """What makes parsed JSON unacceptable, or an empty string. Walks without recursion."""
     pending: list[tuple[Any, int]] = [(data, 1)]
     while pending:
@@ -39,8 +62,8 @@ def _json_problem(data: Any) -> str:
             if _has_surrogate(item):
                 return "surrogate characters are not allowed."
         elif isinstance(item, dict | list):
-            if depth > MAX_JSON_DEPTH:
-                return f"nested more than {MAX_JSON_DEPTH} levels deep."
+            if depth > max_depth:
+                return f"nested more than {max_depth} levels deep."
             children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
             pending.extend((child, depth + 1) for child in children)
     return ""

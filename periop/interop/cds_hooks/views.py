@@ -6,7 +6,6 @@ token, no session) and its own error statuses (401 with an empty body, 412).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -27,6 +26,7 @@ from periop.interop.cds_hooks.services import (
     feedback_record,
     hook_call,
 )
+from periop.parsers import MAX_FHIR_JSON_DEPTH, json_body
 from periop.renderers import JSONRenderer
 
 View = Callable[..., HttpResponse]
@@ -72,10 +72,12 @@ def _authenticated(request: HttpRequest) -> Caller | HttpResponse:
 
 
 def _body(request: HttpRequest) -> Any:
+    """The JSON body, by the REST API parser's rules (no lone surrogates, no deep nesting),
+    with room for FHIR resources' own nesting."""
     try:
-        return json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
-        raise DomainError("Send a JSON object.", field="body") from None
+        return json_body(request.body, max_depth=MAX_FHIR_JSON_DEPTH)
+    except ValueError as error:
+        raise DomainError(f"{error} Send a JSON object.", field="body") from None
 
 
 def _error(error: DomainError) -> JsonResponse:
