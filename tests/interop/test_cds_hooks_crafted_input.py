@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
+import respx
 from django.test import Client
 
 from periop.interop.models import CdsCard
@@ -105,3 +107,32 @@ def test_nesting_within_the_limit_is_read(cds_client, token):
 
     assert response.status_code == 200
     assert [card["indicator"] for card in response.json()["cards"]] == ["critical"]
+
+
+FHIR = "https://fhir.hospital.example/r4"
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"resourceType": "Bundle", "type": "searchset", "entry": '
+        + _nested(5_000).encode()
+        + b"}",
+        b'{"resourceType": "Bundle", "type": "searchset", "total": 0, "id": "\\ud800"}',
+        b"<Bundle/>",
+    ],
+    ids=["deep nesting", "a lone surrogate", "not JSON"],
+)
+def test_a_crafted_answer_of_the_fhir_server_is_unusable_412(cds_client, token, content):
+    """What the FHIR server answers is read by the same rules: such an answer is as good as
+    none, and the call says which data it could not have (never a 500, never no caution)."""
+    respx.get(f"{FHIR}/Condition").mock(return_value=httpx.Response(200, content=content))
+    body = _hook_with()
+    del body["prefetch"]["conditions"]
+    body["fhirServer"] = FHIR
+
+    response = _post(SERVICE, json.dumps(body), token)
+
+    assert response.status_code == 412
+    assert response.json()["prefetch"] == ["conditions"]

@@ -17,6 +17,8 @@ from urllib.parse import quote, urljoin
 import httpx
 from django.conf import settings
 
+from periop.parsers import MAX_FHIR_JSON_DEPTH, json_body
+
 logger = logging.getLogger("periop.interop.cds_hooks")
 
 # Only the spec's context tokens, no date windows: the service applies the knowledge base's
@@ -209,7 +211,9 @@ class PrefetchReader:
 
 
 def _json(response: httpx.Response) -> Any:
+    """The FHIR server's JSON, by the rules a request's own body follows: an answer that is
+    not JSON, holds lone surrogates or nests too deep is unusable, as a missing one is."""
     try:
-        return response.json()
+        return json_body(response.content, max_depth=MAX_FHIR_JSON_DEPTH)
     except ValueError as error:
         raise _Unusable from error
