@@ -297,6 +297,24 @@ def test_a_client_registered_with_a_jwks_url_is_verified_against_its_key_set(dep
     assert route.call_count == 2
 
 
+@respx.mock
+def test_a_crafted_key_set_is_a_refusal_not_an_error(department, ec_key):
+    """A JWK Set nested thousands deep is unavailable: the caller is refused (401), the
+    server does not fail (500)."""
+    jwks_url = "https://ehr.example/.well-known/jwks.json"
+    cds_client_save(
+        actor=Actor.system("test"),
+        client=CdsClient(issuer="https://jwks.example/", jwks_url=jwks_url, department=department),
+    )
+    respx.get(jwks_url).mock(
+        return_value=httpx.Response(200, content=b'{"keys": ' + b"[" * 5000 + b"]" * 5000 + b"}")
+    )
+    auth._jwks_cache.clear()
+
+    signed = make_token(ec_key, iss="https://jwks.example/", headers={"jku": jwks_url})
+    _assert_refused(_post(signed), "JWK Set unavailable")
+
+
 def test_each_endpoint_has_its_own_audience(cds_client, token):
     assert Client().get("/cds-services", **bearer(token(aud=DISCOVERY_URL))).status_code == 200
     assert Client().get("/cds-services", **bearer(token(aud=SERVICE_URL))).status_code == 401

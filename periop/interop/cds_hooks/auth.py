@@ -41,6 +41,7 @@ from periop.drugs.engine.tuning import Tuning
 from periop.drugs.tunings import department_sign_offs_joined, department_tunings, tunings_from_rows
 from periop.fixed_sql import FixedColumns, per_vendor, prepared_cursor
 from periop.interop.models import CdsClient, CdsTokenSeen
+from periop.parsers import json_body
 
 logger = logging.getLogger("periop.interop.cds_hooks")
 
@@ -99,7 +100,8 @@ def _jwks_keys(url: str, *, refresh: bool) -> dict[str, Any]:
     try:
         response = httpx.get(url, timeout=_timeout(), follow_redirects=False)
         response.raise_for_status()
-        key_set = jwt.PyJWKSet.from_dict(response.json())
+        # Read by the API parser's rules: a crafted set (deep nesting) is unavailable, not a 500.
+        key_set = jwt.PyJWKSet.from_dict(json_body(response.content))
     except (httpx.HTTPError, ValueError, jwt.PyJWTError) as error:
         raise Rejected(f"JWK Set unavailable ({type(error).__name__})") from error
     keys = {key.key_id: key.key for key in key_set.keys if key.key_id}
