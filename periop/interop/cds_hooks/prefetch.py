@@ -214,6 +214,6 @@ def _json(response: httpx.Response) -> Any:
     """The FHIR server's JSON, by the rules a request's own body follows: an answer that is
     not JSON, holds lone surrogates or nests too deep is unusable, as a missing one is."""
     try:
-        return json_body(response.content, max_depth=MAX_FHIR_JSON_DEPTH)
+        return json_body(response.content, max_depth=MAX_FHIR_JSON_DEPTH, encoding="utf-8-sig")
     except ValueError as error:
         raise _Unusable from error

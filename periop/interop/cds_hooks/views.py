@@ -75,9 +75,10 @@ def _body(request: HttpRequest) -> Any:
     """The JSON body, by the REST API parser's rules (no lone surrogates, no deep nesting),
     with room for FHIR resources' own nesting."""
     try:
-        return json_body(request.body, max_depth=MAX_FHIR_JSON_DEPTH)
+        # A byte order mark is ignored, as RFC 8259 section 8.1 allows.
+        return json_body(request.body, max_depth=MAX_FHIR_JSON_DEPTH, encoding="utf-8-sig")
     except ValueError as error:
-        raise DomainError(f"{error} Send a JSON object.", field="body") from None
+        raise DomainError(f"JSON parse error - {error}", field="body") from None
 
 
 def _error(error: DomainError) -> JsonResponse:
