@@ -246,10 +246,10 @@ def _verified(
 
 
 def _registered_client(issuer: str) -> CdsClient | None:
-    """The client registered for `issuer`, read by one fixed statement (every call runs it;
-    building the ORM query cost more than running it) and built as the ORM builds it (SQLite
-    returns `active` as an integer). Read afresh on every call, never cached, so a client
-    deactivated in the admin is refused at once."""
+    """The client registered for `issuer`, read by one fixed statement (building the ORM
+    query cost more than running it) and built as the ORM builds it (SQLite returns `active`
+    as an integer). Read before verifying when this process has no key for the issuer, or its
+    key does not verify the token; and, on SQLite, in the claim."""
     connection = connections[router.db_for_read(CdsClient) or DEFAULT_DB_ALIAS]
     with prepared_cursor(connection) as cursor:
         cursor.execute(_client_statement(connection), [issuer])
