@@ -10,7 +10,8 @@ drives it with wrk at 32 connections: `POST /api/v1/checks` and
 5 draft orders) for the same patient, interleaved in `--rounds` slices of `--seconds` in all
 per endpoint. Every CDS request carries its own ES384 JWT (a fresh
 `jti`, as the service refuses replays): the tokens are signed before the timed run, so the load
-generator does no cryptography while it measures. Prints requests/s, p50/p95/p99 and the ratio
+generator does no cryptography while it measures. Prints requests/s, p50/p95/p99, the CPU the
+server (its workers and PostgreSQL) used per request, and the ratios
 order-sign/checks. All traffic stays on 127.0.0.1 and each run is bounded in time.
 
 Targets (issue 13): ratio >= 0.8; standards-reference CDSH-11: p95 < 500 ms.
@@ -40,7 +41,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from scratch import Scratch, bench_pharmacist, manage, scratch_database, server_environment
+from scratch import (
+    Scratch,
+    bench_pharmacist,
+    manage,
+    scratch_database,
+    server_cpu_seconds,
+    server_environment,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 PORT = 8766
@@ -188,7 +196,7 @@ end
 
 
 def run_wrk(
-    path: str, body: str, seconds: int, *, token: str = "", tokens: str = ""
+    path: str, body: str, seconds: int, *, token: str = "", tokens: str = "", server: int = 0
 ) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as folder:
         body_file = Path(folder) / "body.json"
@@ -204,6 +212,7 @@ def run_wrk(
         if not tokens:
             for thread in range(THREADS):
                 (Path(folder) / f"none{thread}").write_text("")
+        cpu_before = server_cpu_seconds(server) if server else 0.0
         output = subprocess.run(
             [
                 "wrk",
@@ -220,10 +229,13 @@ def run_wrk(
             text=True,
             check=True,
         ).stdout
+        cpu = server_cpu_seconds(server) - cpu_before if server else 0.0
     match = re.search(r"RESULT (\d+) (\d+) ([\d.]+) ([\d.]+) ([\d.]+) (\d+) (\d+)", output)
     assert match, output
     requests, duration, p50, p95, p99, errors, _status_errors = match.groups()
     return {
+        # The server's CPU (workers and PostgreSQL) per request, in ms.
+        "cpu_ms": cpu * 1000 / max(int(requests), 1),
         "rps": int(requests) / (int(duration) / 1e6),
         "p50": float(p50),
         "p95": float(p95),
@@ -359,10 +371,14 @@ def _measure(options: argparse.Namespace, scratch: Scratch) -> None:
         slices: dict[str, list[dict[str, float]]] = {"checks": [], "hooks": []}
         for _ in range(options.rounds):
             slices["checks"].append(
-                run_wrk("/api/v1/checks", checks_body, slice_seconds, token=api_token)
+                run_wrk(
+                    "/api/v1/checks", checks_body, slice_seconds, token=api_token, server=server.pid
+                )
             )
             tokens = sign_tokens(key, folder, per_thread, audience)
-            slices["hooks"].append(run_wrk(service, cds_body, slice_seconds, tokens=tokens))
+            slices["hooks"].append(
+                run_wrk(service, cds_body, slice_seconds, tokens=tokens, server=server.pid)
+            )
         results = {
             name: {
                 "rps": statistics.mean(run["rps"] for run in runs),
@@ -371,6 +387,7 @@ def _measure(options: argparse.Namespace, scratch: Scratch) -> None:
                 "p99": statistics.median(run["p99"] for run in runs),
                 "errors": sum(run["errors"] for run in runs),
                 "requests": sum(run["requests"] for run in runs),
+                "cpu_ms": statistics.median(run["cpu_ms"] for run in runs),
             }
             for name, runs in slices.items()
         }
@@ -382,7 +399,8 @@ def _measure(options: argparse.Namespace, scratch: Scratch) -> None:
             print(
                 f"{label:<31} {result['rps']:8.1f} req/s  p50 {result['p50']:6.1f} ms  "
                 f"p95 {result['p95']:6.1f} ms  p99 {result['p99']:6.1f} ms  "
-                f"errors {result['errors']} of {result['requests']}"
+                f"errors {result['errors']} of {result['requests']}  "
+                f"server CPU {result['cpu_ms']:.2f} ms/request"
             )
         ratios = [
             hook["rps"] / check["rps"]
@@ -392,6 +410,16 @@ def _measure(options: argparse.Namespace, scratch: Scratch) -> None:
         print(
             f"throughput ratio order-sign/checks: {hooks['rps'] / checks['rps']:.2f}  "
             "(target >= 0.8)"
+        )
+        # Other load on the machine moves requests/s far more than the CPU each request uses.
+        costs = [
+            check["cpu_ms"] / hook["cpu_ms"]
+            for check, hook in zip(slices["checks"], slices["hooks"], strict=True)
+        ]
+        rounds = ", ".join(f"{cost:.2f}" for cost in costs)
+        print(f"server CPU per request, checks/order-sign, per round: {rounds}")
+        print(
+            f"server CPU per request, checks/order-sign: {checks['cpu_ms'] / hooks['cpu_ms']:.2f}"
         )
     finally:
         if server is not None:

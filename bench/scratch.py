@@ -130,3 +130,27 @@ def bench_pharmacist(environment: dict[str, str]) -> str:
         "--no-input",
     )
     return created.split("API token (shown once): ")[1].strip()
+
+
+def server_cpu_seconds(master_pid: int) -> float:
+    """CPU seconds (user and system) used so far by the HTTP server's worker processes (the
+    children of `master_pid`) and by every PostgreSQL process on this machine. The difference
+    over a slice, divided by its requests, is what one request costs the machine's cores,
+    which other load moves far less than it moves requests per second: it counts no time
+    the processes waited for a core. Linux only (`/proc`)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # the process ended meanwhile
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        # After the name: state, ppid, ..., utime and stime are the 12th and 13th.
+        parent, user, system = int(fields[1]), int(fields[11]), int(fields[12])
+        if parent == master_pid or name == "postgres":
+            total += user + system
+    return total / ticks
