@@ -268,6 +268,22 @@ def sign_tokens(key: Any, folder: Path, count: int, audience: str) -> str:
     return str(folder / "tokens")
 
 
+def bench_cds_client(environment: dict[str, str], folder: Path) -> ec.EllipticCurvePrivateKey:
+    """Registers the CDS client `ISSUER` in `bench_pharmacist`'s department with a new EC
+    P-384 key, its public key written in `folder`; the private key, which signs its tokens."""
+    key = ec.generate_private_key(ec.SECP384R1())
+    pem = folder / "client.pem"
+    pem.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    manage(
+        environment, "cds_client", "add", ISSUER, "--public-key", str(pem), "--department", "bench"
+    )
+    return key
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--server", default="postgres://postgres@127.0.0.1:5432")
@@ -297,23 +313,7 @@ def _measure(options: argparse.Namespace, scratch: Scratch) -> None:
     server = None
     try:
         api_token = bench_pharmacist(environment)
-        key = ec.generate_private_key(ec.SECP384R1())
-        pem = folder / "client.pem"
-        pem.write_bytes(
-            key.public_key().public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-            )
-        )
-        manage(
-            environment,
-            "cds_client",
-            "add",
-            ISSUER,
-            "--public-key",
-            str(pem),
-            "--department",
-            "bench",
-        )
+        key = bench_cds_client(environment, folder)
         server = subprocess.Popen(
             [
                 sys.executable,

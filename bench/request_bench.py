@@ -35,14 +35,13 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from cds_hooks_bench import ISSUER, hook_body, sign_tokens
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cds_hooks_bench import bench_cds_client, hook_body, sign_tokens
 from http_bench import BODY
-from scratch import bench_pharmacist, manage, scratch_database, server_environment
+from scratch import bench_pharmacist, scratch_database, server_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 ENDPOINTS = {
@@ -81,9 +80,10 @@ def main() -> None:
             PYTHONHASHSEED="0",
         )
         environment["BENCH_TOKEN"] = bench_pharmacist(environment)
-        environment["BENCH_CDS_KEY"] = _cds_client(environment, scratch.checkpoints.parent)
+        folder = scratch.checkpoints.parent
+        key = bench_cds_client(environment, folder)
         counts = {
-            endpoint: _instructions(endpoint, options.requests, environment)
+            endpoint: _instructions(endpoint, options.requests, environment, key, folder)
             for endpoint in options.endpoints
         }
     for endpoint, count in counts.items():
@@ -94,50 +94,21 @@ def main() -> None:
         print(f"checks / order-sign hook: {counts['checks'] / counts['hook']:.3f}")
 
 
-def _cds_client(environment: dict[str, str], folder: Path) -> str:
-    """Registers a CDS client with a new EC P-384 key; the key's PEM file (tokens are signed
-    with it for each process)."""
-    key = ec.generate_private_key(ec.SECP384R1())
-    public = folder / "client-public.pem"
-    public.write_bytes(
-        key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
-    private = folder / "client-private.pem"
-    private.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    manage(
-        environment,
-        "cds_client",
-        "add",
-        ISSUER,
-        "--public-key",
-        str(public),
-        "--department",
-        "bench",
-    )
-    return str(private)
-
-
-def _instructions(endpoint: str, requests: int, environment: dict[str, str]) -> float:
+def _instructions(
+    endpoint: str, requests: int, environment: dict[str, str], key: Any, folder: Path
+) -> float:
     """Instructions of one request: the difference of two processes' totals per request."""
-    totals = [_collected(endpoint, count, environment) for count in (FEW, FEW + requests)]
+    totals = [
+        _collected(endpoint, count, environment, key, folder) for count in (FEW, FEW + requests)
+    ]
     return (totals[1] - totals[0]) / requests
 
 
-def _collected(endpoint: str, requests: int, environment: dict[str, str]) -> int:
+def _collected(
+    endpoint: str, requests: int, environment: dict[str, str], key: Any, folder: Path
+) -> int:
     if endpoint == "hook":
         # Tokens of their own for each process, signed here, outside the count.
-        key = serialization.load_pem_private_key(
-            Path(environment["BENCH_CDS_KEY"]).read_bytes(), password=None
-        )
-        folder = Path(environment["BENCH_CDS_KEY"]).parent
         environment = {
             **environment,
             "BENCH_CDS_TOKENS": sign_tokens(
