@@ -97,6 +97,22 @@ def test_a_surrogate_pair_is_ordinary_text(pharmacist_client):
     assert "surrogate" not in json.dumps(response.json())
 
 
+# --- charsets ----------------------------------------------------------------------------------
+
+
+def test_a_charset_named_is_the_one_decoded(pharmacist_client):
+    """The body is decoded by the charset the request names, as DRF's parser did."""
+    raw = check_with_attributes("{}").replace("rocuronium", "rocuroniumé")
+
+    response = pharmacist_client.post(
+        "/api/v1/checks", raw.encode("latin-1"), content_type="application/json; charset=latin-1"
+    )
+
+    # Decoded as Latin-1, the drug is an unknown code, named in the answer (not a parse error).
+    assert response.status_code == 400
+    assert "rocuroniumé" in response.json()["drugs"][0]
+
+
 # --- audit filters -----------------------------------------------------------------------------
 
 
