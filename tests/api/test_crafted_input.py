@@ -100,6 +100,21 @@ def test_a_surrogate_pair_is_ordinary_text(pharmacist_client):
 # --- charsets ----------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("charset", ["base64", "zlib", "hex", "rot13"])
+def test_a_charset_that_is_no_text_encoding_is_400(pharmacist_client, charset):
+    """Python knows these codecs, so Django keeps them as the request's charset; they turn
+    bytes into bytes (zlib would inflate a small body into a large one), not into text."""
+    raw = check_with_attributes("{}").encode()
+
+    with nothing_changes():
+        response = pharmacist_client.post(
+            "/api/v1/checks", raw, content_type=f"application/json; charset={charset}"
+        )
+
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("JSON parse error - ")
+
+
 def test_a_charset_named_is_the_one_decoded(pharmacist_client):
     """The body is decoded by the charset the request names, as DRF's parser did."""
     raw = check_with_attributes("{}").replace("rocuronium", "rocuroniumé")
