@@ -7,12 +7,13 @@
 Creates a scratch PostgreSQL database with two departments (A in London, B in New York), their
 users and API tokens, starts gunicorn on 127.0.0.1 with production settings (DEBUG off, real
 keys; plain HTTP on the loopback), and repeats the probes of the review whose findings were
-fixed: crafted input (F8, F10, F11), department isolation (F5, F6, F14, F16), concurrency
-(8 writers x 200 checks; 8 simultaneous receptor-state records, F12), and tampering with the
-ledger and with signed records as the database superuser (F2, F3, F4, F19), each case on a
-fresh copy of the database. With `--schemathesis-seconds` above 0 it also runs the review's
-schemathesis command for that long. Prints one line per case (expected, observed, verdict) and
-the totals; exits 1 if any case failed. All traffic stays on 127.0.0.1.
+fixed: crafted input (F8, F10, F11; on the CDS Hooks service too), department isolation (F5,
+F6, F14, F16), concurrency (8 writers x 200 checks; 8 simultaneous receptor-state records,
+F12), and tampering with the ledger and with signed records as the database superuser (F2,
+F3, F4, F19), each case on a fresh copy of the database. With `--schemathesis-seconds` above
+0 it also runs the review's schemathesis command for that long. Prints one line per case
+(expected, observed, verdict) and the totals; exits 1 if any case failed. All traffic stays on
+127.0.0.1.
 
 The database-fault cases (server killed, backend killed, read-only, disk full) are in the test
 suite: tests/db/test_database_fault_injection.py and tests/api/test_database_faults.py.
@@ -36,10 +37,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
+from cds_hooks_bench import hook_body
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 ROOT = Path(__file__).resolve().parents[1]
 PORT = 8767
 BASE = f"http://127.0.0.1:{PORT}"
+CDS_ISSUER = "https://probe-ehr.example/"
+CDS_SERVICE = "/cds-services/periop-nmj"
 PASSWORD = "probe-password-" + os.urandom(6).hex()
 
 CHECK = {
@@ -89,6 +96,8 @@ class Server:
         }
         self.tokens: dict[str, str] = {}
         self.process: subprocess.Popen[bytes] | None = None
+        # The CDS Hooks client registered in A; its key signs each call's token.
+        self.cds_key = ec.generate_private_key(ec.SECP384R1())
 
     def psql(self, sql: str, database: str | None = None) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -140,6 +149,16 @@ class Server:
                     "--no-input",
                 )
                 self.tokens[username] = output.split("API token (shown once): ")[1].split()[0]
+        pem = Path(f"/tmp/{self.name}-cds-client.pem")  # noqa: S108
+        pem.write_bytes(
+            self.cds_key.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        )
+        self.manage(
+            "cds_client", "add", CDS_ISSUER, "--public-key", str(pem), "--department", "dept-a"
+        )
+        pem.unlink()
         # `multi`: an anaesthetist in A and a pharmacist in B (the review's F5 user).
         output = self.manage(
             "create_user",
@@ -249,6 +268,23 @@ def new_patient(client: httpx.Client, mrn: str) -> int:
 # --- probe 3: crafted input ---------------------------------------------------------------------
 
 
+def cds_token(server: Server) -> str:
+    """A fresh ES384 token of the probe's CDS client for the service (a `jti` is used once)."""
+    now = int(time.time())
+    return jwt.encode(
+        {
+            "iss": CDS_ISSUER,
+            "aud": f"{BASE}{CDS_SERVICE}",
+            "iat": now,
+            "exp": now + 300,
+            "jti": os.urandom(16).hex(),
+        },
+        server.cds_key,
+        algorithm="ES384",
+        headers={"kid": "probe-1", "typ": "JWT"},
+    )
+
+
 def probe_crafted_input(server: Server, results: Results) -> None:
     print("Crafted input (F8, F10, F11)")
     client = api(server.tokens["a-anest"])
@@ -300,6 +336,40 @@ def probe_crafted_input(server: Server, results: Results) -> None:
         response.status_code,
         response.status_code == 400,
     )
+    response = pharmacy.post(
+        "/api/v1/checks",
+        content=json.dumps(CHECK).encode(),
+        headers={"Content-Type": "application/json; charset=zlib"},
+    )
+    results.case(
+        "charset=zlib (a codec, no text encoding)",
+        "400",
+        response.status_code,
+        response.status_code == 400,
+    )
+    # The CDS Hooks endpoints read their bodies themselves: the same rules must hold.
+    hook = json.dumps(hook_body())
+    for label, text in (
+        (
+            "CDS Hooks: lone surrogate in a draft order's text",
+            hook.replace('"text": "rocuronium"', '"text": "\\ud800"'),
+        ),
+        (
+            "CDS Hooks: JSON nested 5,000 deep in prefetch",
+            hook.replace('"bodyWeight": null', '"bodyWeight": ' + "[" * 5000 + "]" * 5000),
+        ),
+    ):
+        assert text != hook, label
+        response = httpx.post(
+            f"{BASE}{CDS_SERVICE}",
+            content=text.encode(),
+            headers={
+                "Content-Type": "application/json",
+                "Authorization": f"Bearer {cds_token(server)}",
+            },
+            timeout=30,
+        )
+        results.case(label, "400", response.status_code, response.status_code == 400)
     stored = json.dumps(
         {"code": "myasthenia-gravis", "onset": "2024-05-01", "attributes": {"x\ud800": 1}},
         ensure_ascii=True,
