@@ -60,6 +60,13 @@ def json_body(raw: bytes, *, max_depth: int = MAX_JSON_DEPTH, encoding: str = "u
     return data
 
 
+def fhir_json_body(raw: bytes) -> Any:
+    """`json_body` for JSON that carries FHIR resources (a CDS Hooks request, a FHIR server's
+    answer): nested up to MAX_FHIR_JSON_DEPTH, always UTF-8 (FHIR requires it), a byte order
+    mark ignored as RFC 8259 section 8.1 allows."""
+    return json_body(raw, max_depth=MAX_FHIR_JSON_DEPTH, encoding="utf-8-sig")
+
+
 # An escape of a UTF-16 surrogate, lone or one of a pair.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 

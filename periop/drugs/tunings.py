@@ -207,7 +207,7 @@ def department_tunings(department_id: int | None) -> dict[str, list[Tuning]]:
     with prepared_cursor(connection) as cursor:
         cursor.execute(_department_sign_offs(connection), [department_id])
         rows = cursor.fetchall()
-    return _in_force(_sign_off_from_row(connection, row) for row in rows) if rows else {}
+    return tunings_from_rows(connection, rows)
 
 
 _User = get_user_model()
@@ -303,14 +303,12 @@ def tunings_by_department(user: Any, roles: Iterable[str]) -> dict[int, dict[str
     with prepared_cursor(connection) as cursor:
         cursor.execute(_departments_with_sign_offs(connection, len(wanted)), [user.pk, *wanted])
         rows = cursor.fetchall()
-    sign_offs: dict[int, list[TuningSignOff]] = {int(row[0]): [] for row in rows}
-    sign_off_id = 1 + _SIGN_OFF.attnames.index("id")
+    by_department: dict[int, list[Sequence[Any]]] = defaultdict(list)
     for row in rows:
-        # A department without tunings, or a tuning nobody has signed, joins to NULLs.
-        if row[sign_off_id] is not None:
-            sign_offs[int(row[0])].append(_sign_off_from_row(connection, row[1:]))
+        by_department[int(row[0])].append(row[1:])
     return {
-        department: _in_force(found) if found else {} for department, found in sign_offs.items()
+        department: tunings_from_rows(connection, found)
+        for department, found in by_department.items()
     }
 
 

@@ -17,7 +17,7 @@ from urllib.parse import quote, urljoin
 import httpx
 from django.conf import settings
 
-from periop.parsers import MAX_FHIR_JSON_DEPTH, json_body
+from periop.parsers import fhir_json_body
 
 logger = logging.getLogger("periop.interop.cds_hooks")
 
@@ -214,6 +214,6 @@ def _json(response: httpx.Response) -> Any:
     """The FHIR server's JSON, by the rules a request's own body follows: an answer that is
     not JSON, holds lone surrogates or nests too deep is unusable, as a missing one is."""
     try:
-        return json_body(response.content, max_depth=MAX_FHIR_JSON_DEPTH, encoding="utf-8-sig")
+        return fhir_json_body(response.content)
     except ValueError as error:
         raise _Unusable from error

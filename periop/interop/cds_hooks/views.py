@@ -26,7 +26,7 @@ from periop.interop.cds_hooks.services import (
     feedback_record,
     hook_call,
 )
-from periop.parsers import MAX_FHIR_JSON_DEPTH, json_body
+from periop.parsers import fhir_json_body
 from periop.renderers import JSONRenderer
 
 View = Callable[..., HttpResponse]
@@ -75,8 +75,7 @@ def _body(request: HttpRequest) -> Any:
     """The JSON body, by the REST API parser's rules (no lone surrogates, no deep nesting),
     with room for FHIR resources' own nesting."""
     try:
-        # A byte order mark is ignored, as RFC 8259 section 8.1 allows.
-        return json_body(request.body, max_depth=MAX_FHIR_JSON_DEPTH, encoding="utf-8-sig")
+        return fhir_json_body(request.body)
     except ValueError as error:
         raise DomainError(f"JSON parse error - {error}", field="body") from None
 
