@@ -58,28 +58,34 @@ def clinical_time_validate(value: dt.date | dt.datetime) -> None:
 def patient_state_from_input(data: Mapping[str, Any]) -> PatientState:
     """Builds the engine's PatientState from validated check input."""
     patient = data.get("patient") or {}
+    # Every field is given by position, in the order the classes declare them: a frozen
+    # dataclass built with keywords costs twice as much, and every check builds one per record.
     return PatientState(
-        conditions=tuple(
-            ConditionInput(
-                code=condition["code"],
-                onset=condition.get("onset"),
-                resolved=condition.get("resolved"),
-                attributes=dict(condition.get("attributes") or {}),
-            )
-            for condition in data.get("conditions", ())
+        tuple(
+            [
+                ConditionInput(
+                    condition["code"],  # code
+                    condition.get("onset"),  # onset
+                    condition.get("resolved"),  # resolved
+                    dict(condition.get("attributes") or {}),  # attributes
+                )
+                for condition in data.get("conditions", ())
+            ]
         ),
-        medications=tuple(
-            MedicationInput(
-                code=medication["code"],
-                started=medication.get("started"),
-                stopped=medication.get("stopped"),
-            )
-            for medication in data.get("medications", ())
+        tuple(
+            [
+                MedicationInput(
+                    medication["code"],  # code
+                    medication.get("started"),  # started
+                    medication.get("stopped"),  # stopped
+                )
+                for medication in data.get("medications", ())
+            ]
         ),
-        weight_kg=patient.get("weight_kg"),
-        age_years=patient.get("age_years"),
-        sex=patient.get("sex"),
-        receptor_state_override=data.get("receptor_state"),
+        patient.get("weight_kg"),  # weight_kg
+        patient.get("age_years"),  # age_years
+        patient.get("sex"),  # sex
+        data.get("receptor_state"),  # receptor_state_override
     )
 
 

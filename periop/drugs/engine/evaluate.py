@@ -69,17 +69,11 @@ def evaluate(
 ) -> Evaluation:
     """Cautions for the planned drugs at `at`; raises EngineInputError for input it cannot use."""
     context, weight = _resolved(state, drugs, at, kb)
-    evaluation = _evaluation(context, _cautions(context, weight), at)
-    planned = context.planned
-    candidates = [
-        code
-        for code in dict.fromkeys(
-            code for caution in evaluation.cautions for code in caution.alternatives
-        )
-        if code not in planned
-    ]
-    if not candidates and not any(caution.alternatives for caution in evaluation.cautions):
+    cautions, candidates, named = _planned_cautions(context, weight)
+    evaluation = _evaluation(context, cautions, at)
+    if not named:
         return evaluation
+    planned = context.planned
     # An alternative is offered only if it is not planned already and the engine itself would
     # not rate it avoid or above for this patient, planned with everything that is planned.
     # The same patient at the same time: only the drugs planned differ.
@@ -119,21 +113,62 @@ def _resolved(
     planned = _planned_drugs(drugs, kb)
     override = checked_override(state)
     weight = _weight(state.weight_kg)
-    episodes = tuple(episode_at(condition, at_us, kb) for condition in state.conditions)
-    medications = tuple(_course(medication, at_us, kb) for medication in state.medications)
+    episodes = tuple([episode_at(condition, at_us, kb) for condition in state.conditions])
+    medications = tuple([_course(medication, at_us, kb) for medication in state.medications])
     return Context(kb, episodes, medications, planned, override), weight
 
 
 def _cautions(context: Context, weight: Decimal | None) -> tuple[DrugCaution, ...]:
     """One caution per planned drug, in order."""
+    return _planned_cautions(context, weight)[0]
+
+
+def _planned_cautions(
+    context: Context, weight: Decimal | None
+) -> tuple[tuple[DrugCaution, ...], tuple[str, ...], bool]:
+    """One caution per planned drug, in order; the alternatives they name that are not
+    planned, in order; and whether they name any.
+
+    Patients alike in what rules without a clock read, planned with the same drugs in the same
+    order, share the plan's cards by what the planned drugs' rules with a clock found and which
+    planned drugs are chronic medications they tolerate (matching.PlanCards says why that is the
+    whole key): only those rules are matched again. A per-kg dose is worked out for the weight
+    afterwards (remembered per card and weight)."""
+    plan = context.plan_cards()
+    base_at = context.base_at
+    medications = context.medications
+    key = (
+        tuple([found_by(base_at(position)) for position in plan.clocked]),
+        tuple([chronic_course(drug, medications) is not None for drug in plan.medicated]),
+    )
+    cards, weighed, candidates, named = plan.cards(key, lambda: _plan_cards(context))
+    if weight is None or not weighed:
+        return cards, candidates, named
+    kb = context.kb
+    cautions = list(cards)
+    for position, spec in weighed:
+        cautions[position] = _weighed(cautions[position], spec, weight, kb)
+    return tuple(cautions), candidates, named
+
+
+_PlanCards = tuple[tuple[DrugCaution, ...], tuple[tuple[int, DoseSpec], ...], tuple[str, ...], bool]
+
+
+def _plan_cards(context: Context) -> _PlanCards:
+    """`_planned_cautions`'s cards, drug by drug, without the figures in mg; the position and
+    dose entry of each card whose figures in mg a weight would give; the alternatives the cards
+    name that are not planned; and whether they name any (a weight changes neither)."""
     cards = tuple(_card_for(drug, context) for drug in context.planned)
     # Advice is edited on the cards as the knowledge base gives them (remembered per card), and
     # a per-kg dose is worked out for the weight afterwards: its text does not depend on it.
     edited = without_rated_out_advice(tuple(card for card, _ in cards), context.kb)
-    return tuple(
-        card if spec is None or weight is None else _weighed(card, spec, weight, context.kb)
-        for card, (_, spec) in zip(edited, cards, strict=True)
+    weighed = tuple(
+        (position, spec) for position, (_, spec) in enumerate(cards) if spec is not None
     )
+    planned = context.planned
+    named = tuple(dict.fromkeys(code for card in edited for code in card.alternatives))
+    candidates = tuple(code for code in named if code not in planned)
+    return edited, weighed, candidates, bool(named)
 
 
 def _evaluation(context: Context, cautions: tuple[DrugCaution, ...], at: dt.datetime) -> Evaluation:
@@ -144,14 +179,16 @@ def _evaluation(context: Context, cautions: tuple[DrugCaution, ...], at: dt.date
     notes += [note for medication in context.medications for note in medication.notes]
     notes += receptor_notes
     notes += [note for caution in cautions for note in caution.assumptions]
+    # By position, in the order the class declares its fields: a frozen dataclass built with
+    # keywords costs twice as much, and every evaluation builds one.
     return Evaluation(
-        knowledge_base_version=kb.version,
-        knowledge_base_digest=kb.digest,
-        at=at,
-        receptor_state=receptor_state,
-        cautions=cautions,
-        highest_level=max((caution.level for caution in cautions), default=Level.NONE),
-        assumptions=tuple(dict.fromkeys(notes)),
+        kb.version,  # knowledge_base_version
+        kb.digest,  # knowledge_base_digest
+        at,  # at
+        receptor_state,  # receptor_state
+        cautions,  # cautions
+        max([caution.level for caution in cautions], default=Level.NONE),  # highest_level
+        tuple(dict.fromkeys(notes)),  # assumptions
     )
 
 

@@ -346,6 +346,10 @@ class RuleIndex:
     drug_cards_memo: dict[tuple[int, object], tuple[object, object]] = field(
         default_factory=dict, repr=False
     )
+    # Per such patient and drugs planned (in order), the plan's cards (matching.PlanCards).
+    plan_cards_memo: dict[tuple[int, object], tuple[object, object]] = field(
+        default_factory=dict, repr=False
+    )
     # Per card with a per-kg dose and weight, the card with that dose in mg (evaluate.py).
     weighed_memo: dict[tuple[int, object], tuple[object, object]] = field(
         default_factory=dict, repr=False

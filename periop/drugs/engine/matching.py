@@ -175,10 +175,10 @@ class Context:
     ) -> None:
         self.kb = kb
         self.episodes = episodes
-        self.condition_codes = frozenset(episode.definition.code for episode in episodes)
+        self.condition_codes = frozenset([episode.definition.code for episode in episodes])
         self.medications = medications
         self.medication_codes = frozenset(
-            medication.definition.code for medication in medications if medication.possibly_active
+            [medication.definition.code for medication in medications if medication.possibly_active]
         )
         self.planned = planned
         self.planned_set = frozenset(planned)
@@ -232,6 +232,23 @@ class Context:
         )
         return remembered_for(memo, self.shared, (drug, self.planned_set), build)
 
+    def plan_cards(self) -> PlanCards:
+        """What evaluations alike in `facts` and in the drugs planned, in their order, share
+        for the whole plan: kept by the results shared for those facts (the very object) and the
+        drugs."""
+
+        def build(_: object) -> PlanCards:
+            cards = [self.drug_cards(drug) for drug in self.planned]
+            return PlanCards(
+                tuple(dict.fromkeys(position for drug in cards for position in drug.clocked)),
+                tuple(drug for drug in self.planned if drug in self.medication_codes),
+            )
+
+        memo = cast(
+            dict[tuple[int, object], tuple[object, PlanCards]], self.kb.index.plan_cards_memo
+        )
+        return remembered_for(memo, self.shared, self.planned, build)
+
     def facts(self) -> tuple[object, ...]:
         """Everything a rule without phases or a medication window reads of this patient.
 
@@ -245,31 +262,37 @@ class Context:
         return (
             self.override,
             tuple(
-                (
-                    episode.code,
-                    episode.trigger,
-                    episode.possibly_active,
-                    episode.certainly_active,
-                    episode.certainly_begun,
-                    episode.notes,
-                    episode.aftermath_notes,
-                    # Typed, so that a value equal to another of another type (1 and True,
-                    # 1 and 1.0) is never taken for it.
-                    tuple((name, type(value), value) for name, value in episode.values.items()),
-                    tuple(episode.reading_notes.items()),
-                )
-                for episode in self.episodes
+                [
+                    (
+                        episode.code,
+                        episode.trigger,
+                        episode.possibly_active,
+                        episode.certainly_active,
+                        episode.certainly_begun,
+                        episode.notes,
+                        episode.aftermath_notes,
+                        # Typed, so that a value equal to another of another type (1 and True,
+                        # 1 and 1.0) is never taken for it.
+                        tuple(
+                            [(name, type(value), value) for name, value in episode.values.items()]
+                        ),
+                        tuple(episode.reading_notes.items()),
+                    )
+                    for episode in self.episodes
+                ]
             ),
             tuple(
-                (
-                    medication.definition.code,
-                    medication.elapsed is None,
-                    medication.possibly_active,
-                    medication.certainly_active,
-                    medication.notes,
-                    medication.aftermath_notes,
-                )
-                for medication in self.medications
+                [
+                    (
+                        medication.definition.code,
+                        medication.elapsed is None,
+                        medication.possibly_active,
+                        medication.certainly_active,
+                        medication.notes,
+                        medication.aftermath_notes,
+                    )
+                    for medication in self.medications
+                ]
             ),
         )
 
@@ -306,6 +329,41 @@ class DrugCards:
             card = build()
             remember(self.by_found, found, card, CARDS_PER_DRUG)
         return card  # type: ignore[return-value]
+
+
+# At most this many sets of cautions per plan (PlanCards); the PlanCards themselves are bounded
+# as every memo is.
+CAUTIONS_PER_PLAN = 16
+
+
+class PlanCards:
+    """For drugs planned together, in their order, of patients alike in `Context.facts`: the
+    positions of the planned drugs' candidate rules that read a clock (each once, in the order
+    the drugs name them), the planned drugs that are possibly active medications, and the
+    plan's cards by what those rules found and which of those drugs are chronic medications the
+    patient tolerates.
+
+    The plan's cards are a pure function of that key: each drug's card is a pure function of
+    its DrugCards key (what its own rules with a clock found, which `clocked` holds, and whether
+    it is a tolerated chronic medication, which only a drug the patient takes can be), and
+    advice to use a drug the plan rates out is edited from the cards alone (card_text.py). A
+    per-kg dose's figures in mg are worked out afterwards, for the weight.
+    """
+
+    __slots__ = ("by_found", "clocked", "medicated")
+
+    def __init__(self, clocked: tuple[int, ...], medicated: tuple[str, ...]) -> None:
+        self.clocked = clocked
+        self.medicated = medicated
+        self.by_found: dict[tuple[object, ...], object] = {}
+
+    def cards(self, found: tuple[object, ...], build: Callable[[], _T]) -> _T:
+        """The plan's cards for what was `found`, built by `build` the first time."""
+        cards = self.by_found.get(found)
+        if cards is None:
+            cards = build()
+            remember(self.by_found, found, cards, CAUTIONS_PER_PLAN)
+        return cards  # type: ignore[return-value]
 
 
 def _shared_bases(kb: KnowledgeBase, facts: tuple[object, ...]) -> dict[int, Fired | None]:
@@ -643,13 +701,13 @@ def _phased(rule: Rule, context: Context) -> _Match | None:
         picked = {id(pick[0]) for pick in chosen}
         phase = next(item for item in rule.phases if id(item) in picked)
     return _Match(
-        triggers=frozenset(candidate[1] for candidate in chosen),
-        notes=tuple(note for candidate in chosen for note in candidate[2]),
-        certain=any(candidate[3] for candidate in candidates),
-        level=phase.level,
-        effects=phase.effects,
-        summary=phase.summary,
-        unknown_reading=unknown_reading or "",
+        frozenset([candidate[1] for candidate in chosen]),  # triggers
+        tuple([note for candidate in chosen for note in candidate[2]]),  # notes
+        any([candidate[3] for candidate in candidates]),  # certain
+        phase.level,  # level
+        phase.effects,  # effects
+        phase.summary,  # summary
+        unknown_reading or "",  # unknown_reading
     )
 
 

@@ -98,11 +98,13 @@ def receptor_state_from(
     effects = {source.effect for source in sources}
     derived = "mixed" if len(effects) == 2 else effects.pop() if effects else "normal"
     return (
+        # By position (value, overridden, derived, sources): a frozen dataclass built with
+        # keywords costs twice as much, and every evaluation builds one.
         ReceptorState(
-            value=override if override is not None else derived,
-            overridden=override is not None,
-            derived=derived,
-            sources=tuple(sources),
+            override if override is not None else derived,
+            override is not None,
+            derived,
+            tuple(sources),
         ),
         notes,
     )

@@ -249,7 +249,7 @@ def condition_episode(
 ) -> ConditionEpisode:
     """The condition at instant `at`; its attributes must already be valid for `definition`."""
     code, name = definition.code, definition.name
-    onset = _span(condition.onset, "conditions", f"Onset of condition '{code}'", at)
+    onset = _span(condition.onset, "conditions", "Onset of condition", code, at)
     elapsed = elapsed_until(onset, at)
     if elapsed is None:
         raise EngineInputError(
@@ -262,9 +262,7 @@ def condition_episode(
     exposure = elapsed
     aftermath_notes: tuple[str, ...] = ()
     if condition.resolved is not None:
-        resolved = _span(
-            condition.resolved, "conditions", f"Resolution of condition '{code}'", None
-        )
+        resolved = _span(condition.resolved, "conditions", "Resolution of condition", code, None)
         if _ends_before_start(condition.resolved, resolved, condition.onset, onset):
             raise EngineInputError(
                 "conditions",
@@ -314,7 +312,7 @@ def medication_course(
 ) -> MedicationCourse:
     """The medication at instant `at`: possibly or certainly being taken, and for how long."""
     code = definition.code
-    started = _span(medication.started, "medications", f"Start of medication '{code}'", at)
+    started = _span(medication.started, "medications", "Start of medication", code, at)
     elapsed = elapsed_until(started, at)
     notes = _time_notes(definition.name, medication.started, "start")
     possibly_stopped_later = certainly_stopped_later = True
@@ -322,7 +320,7 @@ def medication_course(
     since_stop = None
     exposure = elapsed
     if medication.stopped is not None:
-        stopped = _span(medication.stopped, "medications", f"Stop of medication '{code}'", None)
+        stopped = _span(medication.stopped, "medications", "Stop of medication", code, None)
         if _ends_before_start(medication.stopped, stopped, medication.started, started):
             raise EngineInputError(
                 "medications",
@@ -398,11 +396,17 @@ def _when(point: TimePoint) -> str:
     return point.isoformat()
 
 
-def _span(point: object, field_name: str, what: str, unknown_until: int | None) -> Span:
+def _span(point: object, field_name: str, what: str, code: str, unknown_until: int | None) -> Span:
+    """The instants of `point`; `what` and `code` name it in an error ("Onset of condition
+    'stroke'"), which is the only place the name is written."""
     if isinstance(point, dt.datetime) and point.utcoffset() is None:
-        raise EngineInputError(field_name, f"{what} ({point.isoformat()}) has no time-zone offset.")
+        raise EngineInputError(
+            field_name, f"{what} '{code}' ({point.isoformat()}) has no time-zone offset."
+        )
     if point is not None and not isinstance(point, dt.date):
-        raise EngineInputError(field_name, f"{what} must be a date or a date-time, not {point!r}.")
+        raise EngineInputError(
+            field_name, f"{what} '{code}' must be a date or a date-time, not {point!r}."
+        )
     return time_point_span(point, unknown_until)
 
 

@@ -1,10 +1,10 @@
 """Remembered results never change an evaluation.
 
 The engine keeps results that are pure functions of their key across evaluations (findings,
-candidate rules, each drug's card, cards and texts edited for rated-out drugs, joined advice),
-each rule's result for patients alike in all but times, each memo cleared when full. Whatever is
-remembered, and however often a memo is cleared, a patient's evaluation must be the one a fresh
-process would give.
+candidate rules, each drug's card, each plan's cards, cards and texts edited for rated-out
+drugs, joined advice), each rule's result for patients alike in all but times, each memo
+cleared when full. Whatever is remembered, and however often a memo is cleared, a patient's
+evaluation must be the one a fresh process would give.
 """
 
 from __future__ import annotations
@@ -55,6 +55,7 @@ def _forget_everything() -> None:
     KB.index.caution_memo.clear()
     KB.index.base_memo.clear()
     KB.index.drug_cards_memo.clear()
+    KB.index.plan_cards_memo.clear()
     KB.index.weighed_memo.clear()
     card_text._without.cache_clear()
     card_text._unrepeated.cache_clear()
@@ -66,6 +67,7 @@ def _memos_of_one_entry() -> Iterator[None]:
     with (
         mock.patch.object(matching, "_MEMO_LIMIT", 1),
         mock.patch.object(matching, "CARDS_PER_DRUG", 1),
+        mock.patch.object(matching, "CAUTIONS_PER_PLAN", 1),
         mock.patch.object(card_text, "_EDITORS", 1),
         mock.patch.object(card_text, "_EDITED", 1),
     ):
@@ -137,7 +139,10 @@ def test_a_rule_with_a_clock_is_evaluated_afresh_at_every_time(
     rule: Rule, data: st.DataObject, first: dt.datetime, then: dt.datetime
 ):
     patient, companions = data.draw(patients_firing(rule))
-    drugs = list(dict.fromkeys([sorted(rule.target_drugs)[0], *companions]))
+    drugs = [drug for drug in dict.fromkeys(companions) if drug != sorted(rule.target_drugs)[0]]
+    # Anywhere in the plan: the plan's cards are kept by what every planned drug's rules with a
+    # clock found (matching.PlanCards), not the first drug's alone.
+    drugs.insert(data.draw(st.integers(0, len(drugs))), sorted(rule.target_drugs)[0])
     _as_fresh_after((patient, first), patient, then, drugs)
 
 
@@ -209,6 +214,46 @@ def test_a_patient_planned_with_other_drugs_is_evaluated_as_a_fresh_process_woul
     assert evaluate(patient, then, AT, KB) == fresh
 
 
+@SETTINGS
+@given(patient=patients(), drugs=planned_drugs(), data=st.data())
+def test_the_same_drugs_planned_in_another_order_are_evaluated_as_a_fresh_process_would(
+    patient: PatientState, drugs: list[str], data: st.DataObject
+):
+    """The cautions come in the order the drugs are planned: a plan's cards are shared only by
+    plans in the same order."""
+    assert KB is not None
+    then = data.draw(st.permutations(drugs))
+    _forget_everything()
+    fresh = evaluate(patient, then, AT, KB)
+    _forget_everything()
+    evaluate(patient, drugs, AT, KB)
+    again = evaluate(patient, then, AT, KB)
+    assert again == fresh
+    assert [caution.drug for caution in again.cautions] == then
+
+
+@pytest.mark.parametrize(
+    "plan", [["succinylcholine", "rocuronium"], ["rocuronium", "succinylcholine"]]
+)
+def test_a_plan_is_matched_again_for_every_planned_drug_s_rules_with_a_clock(plan: list[str]):
+    """A stroke with a motor deficit: succinylcholine's denervation window moves from monitor
+    through avoid and contraindicated to avoid with the hours since onset, whichever place in
+    the plan succinylcholine has (rocuronium has no such rule)."""
+    assert KB is not None
+    stroke = PatientState(
+        conditions=(ConditionInput("stroke", AT, None, {"motor_deficit": True}),),
+    )
+    levels = []
+    _forget_everything()
+    for hours in (10, 30, 100, 5000):
+        at = AT + dt.timedelta(hours=hours)
+        remembered = evaluate(stroke, plan, at, KB)
+        _forget_everything()
+        assert evaluate(stroke, plan, at, KB) == remembered
+        levels.append(next(c.level for c in remembered.cautions if c.drug == "succinylcholine"))
+    assert levels == [Level.MONITOR, Level.AVOID, Level.CONTRAINDICATED, Level.AVOID]
+
+
 # A myasthenic patient of unknown antibody who takes pyridostigmine: it is spared the cautious
 # reading of the antibody once its course counts as chronic (240 hours; tolerated.py), a time
 # that nothing else the rules read of the patient tells.
@@ -263,6 +308,7 @@ def test_each_memo_remembers_and_stays_within_its_bound():
     assert len(KB.index.candidate_memo) >= len(RATING_OUT)
     assert KB.index.finding_memo
     assert len(KB.index.base_memo) == len(RATING_OUT)
+    assert len(KB.index.plan_cards_memo) == len(RATING_OUT)
     # Remembered, not rebuilt: the same patient again gets the very cards of the first time,
     # their rated-out advice edited once.
     patient = _with(*RATING_OUT[-1])
@@ -281,6 +327,10 @@ def test_each_memo_remembers_and_stays_within_its_bound():
             assert len(KB.index.finding_memo) == 1
             assert len(KB.index.base_memo) == 1
             assert len(KB.index.drug_cards_memo) == 1
+            assert len(KB.index.plan_cards_memo) == 1
+            ((_, plan),) = KB.index.plan_cards_memo.values()
+            assert isinstance(plan, matching.PlanCards)
+            assert len(plan.by_found) == 1
             assert len(KB.index.weighed_memo) <= 1
             ((_, cards),) = KB.index.drug_cards_memo.values()
             assert isinstance(cards, matching.DrugCards)
