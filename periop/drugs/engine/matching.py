@@ -324,11 +324,7 @@ class DrugCards:
 
     def card(self, found: tuple[object, ...], build: Callable[[], _T]) -> _T:
         """The card for what was `found`, built by `build` the first time."""
-        card = self.by_found.get(found)
-        if card is None:
-            card = build()
-            remember(self.by_found, found, card, CARDS_PER_DRUG)
-        return card  # type: ignore[return-value]
+        return _built_once(self.by_found, found, build, CARDS_PER_DRUG)
 
 
 # At most this many sets of cautions per plan (PlanCards); the PlanCards themselves are bounded
@@ -359,11 +355,21 @@ class PlanCards:
 
     def cards(self, found: tuple[object, ...], build: Callable[[], _T]) -> _T:
         """The plan's cards for what was `found`, built by `build` the first time."""
-        cards = self.by_found.get(found)
-        if cards is None:
-            cards = build()
-            remember(self.by_found, found, cards, CAUTIONS_PER_PLAN)
-        return cards  # type: ignore[return-value]
+        return _built_once(self.by_found, found, build, CAUTIONS_PER_PLAN)
+
+
+def _built_once(
+    memo: dict[tuple[object, ...], object],
+    key: tuple[object, ...],
+    build: Callable[[], _T],
+    limit: int,
+) -> _T:
+    """`build()`, remembered in `memo` by `key` (at most `limit` entries, `remember`'s way)."""
+    value = memo.get(key)
+    if value is None:
+        value = build()
+        remember(memo, key, value, limit)
+    return value  # type: ignore[return-value]
 
 
 def _shared_bases(kb: KnowledgeBase, facts: tuple[object, ...]) -> dict[int, Fired | None]:
