@@ -112,6 +112,7 @@ def test_a_changed_release_reviewed_activated_tuned_and_replayed(
     page.get_by_role("link", name="Local tunings").click()
     expect(page.get_by_role("heading", name="Local tunings")).to_be_visible()
     page.get_by_role("link", name="Propose a tuning").click()
+    expect(page.get_by_role("heading", name="Propose a local tuning")).to_be_visible()
     no_serious_violations(page, "tuning form")
     avoid_rule = _avoid_rule()
     page.get_by_label("Rule").select_option(value=avoid_rule)

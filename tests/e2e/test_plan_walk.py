@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.utils import timezone
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
 from periop.assessments.models import Assessment
@@ -29,9 +30,23 @@ DRUG_LABELS = {
 }
 
 
+# What Chromium says when a script runs while the page it was given is being replaced.
+NAVIGATING = ("Execution context was destroyed", "reading 'documentElement'")
+
+
 def no_serious_violations(page: Page, name: str) -> None:
-    """axe-core (shipped in the package) on the page as it stands."""
-    results = Axe().run(page)
+    """axe-core (shipped in the package) on the page once it has loaded.
+
+    A caller waits for the page it expects before it asks (a heading, a message); should a
+    navigation still be under way, axe is run again on the page that loads, never skipped."""
+    for attempt in range(3):
+        page.wait_for_load_state("load")
+        try:
+            results = Axe().run(page)
+            break
+        except PlaywrightError as error:
+            if attempt == 2 or not any(sign in str(error) for sign in NAVIGATING):
+                raise
     serious = [
         violation
         for violation in results.response["violations"]
