@@ -25,8 +25,10 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -80,6 +82,9 @@ class Server:
     def __init__(self, server_url: str) -> None:
         self.server_url = server_url
         self.name = f"periop_probe_{os.getpid()}"
+        # The run's own files (checkpoints, the CDS client's public key, the API schema), in a
+        # directory only this user can read, removed with the databases.
+        self.scratch = Path(tempfile.mkdtemp(prefix=f"{self.name}-"))
         self.environment = {
             **os.environ,
             "DATABASE_URL": f"{server_url}/{self.name}",
@@ -88,7 +93,7 @@ class Server:
             "DJANGO_DEBUG": "false",
             "SECRET_KEY": "probe-only-secret-key-" + os.urandom(16).hex(),
             "AUDIT_HMAC_KEY": "probe-only-audit-key-" + os.urandom(16).hex(),
-            "AUDIT_CHECKPOINT_FILE": f"/tmp/{self.name}-checkpoints.jsonl",  # noqa: S108
+            "AUDIT_CHECKPOINT_FILE": str(self.scratch / "checkpoints.jsonl"),
             "SECURE_SSL_REDIRECT": "false",
             "SECURE_HSTS_SECONDS": "0",
             "ALLOWED_HOSTS": "127.0.0.1",
@@ -149,7 +154,7 @@ class Server:
                     "--no-input",
                 )
                 self.tokens[username] = output.split("API token (shown once): ")[1].split()[0]
-        pem = Path(f"/tmp/{self.name}-cds-client.pem")  # noqa: S108
+        pem = self.scratch / "cds-client.pem"
         pem.write_bytes(
             self.cds_key.public_key().public_bytes(
                 serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -223,7 +228,7 @@ class Server:
             f"SELECT datname FROM pg_database WHERE datname LIKE '{self.name}%'"
         ).stdout.split():
             self.psql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
-        Path(self.environment["AUDIT_CHECKPOINT_FILE"]).unlink(missing_ok=True)
+        shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 def api(token: str) -> httpx.Client:
@@ -774,7 +779,7 @@ def probe_schemathesis(server: Server, results: Results, seconds: int) -> None:
         text=True,
         check=True,
     ).stdout
-    path = Path(f"/tmp/{server.name}-schema.json")  # noqa: S108
+    path = server.scratch / "schema.json"
     path.write_text(schema)
     output = subprocess.run(
         [

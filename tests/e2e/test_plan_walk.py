@@ -141,6 +141,9 @@ def test_the_plan_from_record_to_amendment(
 
     # Print: at most two A4 pages, each naming the patient.
     page.get_by_role("link", name="Print view").click()
+    expect(
+        page.get_by_role("heading", name="Pre-operative neuromuscular assessment")
+    ).to_be_visible()
     page.emulate_media(media="print")
     pdf = page.pdf(format="A4", prefer_css_page_size=True)
     (artifacts / "plan-print.pdf").write_bytes(pdf)
@@ -157,6 +160,7 @@ def test_the_plan_from_record_to_amendment(
     page.go_back()
     page.get_by_label("Reason for amending").fill("Weight re-measured.")
     page.get_by_role("button", name="Amend this assessment").click()
+    expect(page.get_by_text("Amendment started: edit this draft, then sign it.")).to_be_visible()
     amendment = Assessment.objects.get(supersedes=signed)
     page.goto(f"{live_server.url}/assessments/{signed.pk}/")
     expect(page.get_by_text(f"Amended by assessment {amendment.pk}")).to_be_visible()
