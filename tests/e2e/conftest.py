@@ -55,6 +55,21 @@ def django_allow_async_unsafe() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _browser_tests_connections_closed(
+    django_db_setup: None, django_allow_async_unsafe: None, playwright: Any
+) -> Iterator[None]:
+    """While Playwright's event loop is registered in the test's thread, Django keeps that
+    thread's database connections apart from the ones opened before (asgiref's storage is
+    per context once a loop runs), so the browser tests' connection is a second one that
+    pytest-django never closes; on PostgreSQL the test database could then not be dropped.
+    Torn down before Playwright stops and before the test databases go, this closes it."""
+    yield
+    from django.db import connections
+
+    connections.close_all()
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
     if not CHROMIUM.exists():
