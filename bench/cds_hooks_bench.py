@@ -48,6 +48,7 @@ from scratch import (
     scratch_database,
     server_cpu_seconds,
     server_environment,
+    start_gunicorn,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -314,28 +315,7 @@ def _measure(options: argparse.Namespace, scratch: Scratch) -> None:
     try:
         api_token = bench_pharmacist(environment)
         key = bench_cds_client(environment, folder)
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "periop.wsgi",
-                "--bind",
-                f"127.0.0.1:{PORT}",
-                "--workers",
-                str(options.workers),
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=environment,
-        )
-        for _ in range(50):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{PORT}/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.2)
+        server = start_gunicorn(environment, PORT, options.workers)
         service = "/cds-services/periop-nmj"
         audience = f"http://127.0.0.1:{PORT}{service}"
         checks_body, cds_body = json.dumps(check_body()), json.dumps(hook_body())

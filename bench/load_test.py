@@ -19,13 +19,11 @@ import json
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from scratch import Scratch, manage, scratch_database, server_environment
+from scratch import Scratch, manage, scratch_database, server_environment, start_gunicorn
 
 ROOT = Path(__file__).resolve().parents[1]
 PORT = 8768
@@ -114,28 +112,7 @@ def _measure(options: argparse.Namespace, scratch: Scratch) -> None:
         with tempfile.TemporaryDirectory() as folder:
             credentials_file = Path(folder) / "credentials.json"
             credentials_file.write_text(credentials, encoding="utf-8")
-            server = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "periop.wsgi",
-                    "--bind",
-                    f"127.0.0.1:{PORT}",
-                    "--workers",
-                    str(options.workers),
-                    "--log-level",
-                    "warning",
-                ],
-                cwd=ROOT,
-                env=environment,
-            )
-            for _ in range(50):
-                try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{PORT}/health", timeout=1)
-                    break
-                except OSError:
-                    time.sleep(0.2)
+            server = start_gunicorn(environment, PORT, options.workers)
             prefix = Path(folder) / "locust"
             subprocess.run(
                 [

@@ -21,9 +21,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -130,6 +133,54 @@ def bench_pharmacist(environment: dict[str, str]) -> str:
         "--no-input",
     )
     return created.split("API token (shown once): ")[1].strip()
+
+
+def start_gunicorn(
+    environment: dict[str, str], port: int, workers: int = 3, *, wait_seconds: float = 30.0
+) -> subprocess.Popen[bytes]:
+    """gunicorn serving the project on 127.0.0.1:`port` in `environment`, once `/health`
+    answers 200. Exits with a message when another process already listens on the port
+    (what a benchmark then measured would be that process), when gunicorn stops before it
+    serves, or when it does not answer in `wait_seconds`. The caller terminates it."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as error:
+            raise SystemExit(
+                f"127.0.0.1:{port} is taken by another process ({error.strerror}): stop it, "
+                "or nothing measured here would be this server."
+            ) from None
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "periop.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=environment,
+    )
+    deadline = time.monotonic() + wait_seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"gunicorn stopped with status {server.returncode} before serving.")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as answer:
+                if answer.status == 200:
+                    return server
+        except OSError:  # not listening yet, or 503 while the database is not reachable
+            pass
+        time.sleep(0.2)
+    server.terminate()
+    server.wait(timeout=10)
+    raise SystemExit(f"gunicorn did not answer /health with 200 within {wait_seconds:g} s.")
 
 
 def server_cpu_seconds(master_pid: int) -> float:

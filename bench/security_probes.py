@@ -43,6 +43,7 @@ import jwt
 from cds_hooks_bench import hook_body
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from scratch import start_gunicorn
 
 ROOT = Path(__file__).resolve().parents[1]
 PORT = 8767
@@ -191,30 +192,7 @@ class Server:
         environment = dict(self.environment)
         if database:
             environment["DATABASE_URL"] = f"{self.server_url}/{database}"
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "periop.wsgi",
-                "--bind",
-                f"127.0.0.1:{PORT}",
-                "--workers",
-                "3",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=environment,
-        )
-        for _ in range(100):
-            try:
-                if httpx.get(f"{BASE}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError("gunicorn did not start")
+        self.process = start_gunicorn(environment, PORT, 3)
 
     def stop(self) -> None:
         if self.process is not None:
